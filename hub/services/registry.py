@@ -1,0 +1,99 @@
+"""The agency registry in the hub's database, speaking `keys`' registry model."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlmodel import Session, select
+
+from hub.models import Agency, AgencyKey, Program
+from keys import AgencyPublicKeys, AgencyRecord, KeyRegistry, RegisteredKey, RegistryError
+
+
+def agency_record(session: Session, agency_id: str) -> AgencyRecord | None:
+    """The registry record of `agency_id`, or None if it is not registered."""
+    agency = session.get(Agency, agency_id)
+    if agency is None:
+        return None
+    programs = session.exec(select(Program.program_id).where(Program.agency_id == agency_id)).all()
+    keys = session.exec(select(AgencyKey).where(AgencyKey.agency_id == agency_id)).all()
+    return AgencyRecord(
+        agency_id=agency_id,
+        programs=tuple(programs),
+        keys=tuple(
+            RegisteredKey.from_raw(
+                key_id=k.key_id,
+                kind=k.kind,  # type: ignore[arg-type]  # RegisteredKey checks it
+                raw=k.public_key,
+                valid_from=k.valid_from,
+                revoked_at=k.revoked_at,
+            )
+            for k in sorted(keys, key=lambda k: (k.valid_from, k.key_id))
+        ),
+    )
+
+
+def register_agency(session: Session, public: AgencyPublicKeys, at: datetime) -> AgencyRecord:
+    """Register an agency and its first keys, valid from `at`."""
+    if session.get(Agency, public.agency_id) is not None:
+        raise RegistryError(
+            f"agency {public.agency_id} is already registered",
+            "To rotate its keys, add a key; agency ids are never reused.",
+        )
+    taken = session.exec(
+        select(Program.program_id).where(Program.program_id.in_(public.programs))  # type: ignore[attr-defined]
+    ).all()
+    if taken:
+        raise RegistryError(f"program {taken[0]} is already registered to another agency")
+    for kid in (public.signing_key_id, public.sealing_key_id):
+        if session.get(AgencyKey, kid) is not None:
+            raise RegistryError(f"key {kid} is already registered")
+    # The in-memory registry checks the document the same way the CLI's does.
+    record = KeyRegistry().register(public, at)
+    session.add(Agency(agency_id=record.agency_id, registered_at=at))
+    session.flush()
+    for program in record.programs:
+        session.add(Program(program_id=program, agency_id=record.agency_id))
+    for key in record.keys:
+        session.add(_row(record.agency_id, key))
+    session.flush()
+    return record
+
+
+def revoke_key(session: Session, agency_id: str, kid: str, at: datetime) -> AgencyRecord:
+    """Revoke key `kid` of `agency_id` from `at` on."""
+    record = agency_record(session, agency_id)
+    if record is None:
+        raise RegistryError(f"agency {agency_id!r} is not registered")
+    updated = KeyRegistry([record]).revoke(agency_id, kid, at)
+    row = session.get_one(AgencyKey, kid)  # revoke() checked the agency holds it
+    row.revoked_at = at
+    session.add(row)
+    session.flush()
+    return updated
+
+
+def _row(agency_id: str, key: RegisteredKey) -> AgencyKey:
+    return AgencyKey(
+        key_id=key.key_id,
+        agency_id=agency_id,
+        kind=key.kind,
+        public_key=key.raw(),
+        valid_from=key.valid_from,
+        revoked_at=key.revoked_at,
+    )
+
+
+class DatabaseKeyLookup:
+    """`keys.SigningKeyLookup` over the hub database, for token and entry verification."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def signing_key_at(self, agency_id: str, kid: str, at: datetime) -> Ed25519PublicKey:
+        """The agency's Ed25519 key `kid` if it was valid at `at`; else RegistryError."""
+        record = agency_record(self._session, agency_id)
+        if record is None:
+            raise RegistryError(f"agency {agency_id!r} is not registered")
+        return KeyRegistry([record]).signing_key_at(agency_id, kid, at)

@@ -1,0 +1,52 @@
+"""Key material for pprl-hub: agency identities, the key registry, linkage secrets and
+bearer tokens. A plain library: no web framework, no database."""
+
+from keys.errors import (
+    KeyFileError,
+    KeysError,
+    MalformedDocument,
+    RegistryError,
+    SignatureInvalid,
+    TokenRejected,
+    UnsealFailed,
+    WeakSecret,
+)
+from keys.identity import AgencyIdentity, AgencyPublicKeys
+from keys.linkage_secret import (
+    MIN_SECRET_BITS,
+    LinkageSecret,
+    check_secret_strength,
+    new_linkage_secret,
+    seal_linkage_secret,
+    unseal_linkage_secret,
+)
+from keys.registry import AgencyRecord, KeyRegistry, RegisteredKey, SigningKeyLookup
+from keys.tokens import AGENCY_ROLES, Role, TokenVerifier, VerifiedToken, issue_token
+
+__all__ = [
+    "AGENCY_ROLES",
+    "MIN_SECRET_BITS",
+    "AgencyIdentity",
+    "AgencyPublicKeys",
+    "AgencyRecord",
+    "KeyFileError",
+    "KeyRegistry",
+    "KeysError",
+    "LinkageSecret",
+    "MalformedDocument",
+    "RegisteredKey",
+    "RegistryError",
+    "Role",
+    "SignatureInvalid",
+    "SigningKeyLookup",
+    "TokenRejected",
+    "TokenVerifier",
+    "UnsealFailed",
+    "VerifiedToken",
+    "WeakSecret",
+    "check_secret_strength",
+    "issue_token",
+    "new_linkage_secret",
+    "seal_linkage_secret",
+    "unseal_linkage_secret",
+]

@@ -1,0 +1,42 @@
+"""Private-file handling: atomic writes with a fixed mode, refusal of readable key files."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+
+def _write_atomic(path: Path, data: bytes, mode: int, overwrite: bool) -> None:
+    # The temporary file has its final mode from the start (never chmod-ed after the
+    # bytes are on disk) and is renamed over the target only once complete, so a crash
+    # leaves either the old file or the new one, never half a key.
+    if path.exists() and not overwrite:
+        raise FileExistsError(str(path))
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_private(path: Path, data: bytes, *, overwrite: bool = False) -> None:
+    """Write `data` to `path` atomically, readable by the owner only (0600)."""
+    _write_atomic(path, data, 0o600, overwrite)
+
+
+def write_public(path: Path, data: bytes, *, overwrite: bool = False) -> None:
+    """Write a public document atomically (0644)."""
+    _write_atomic(path, data, 0o644, overwrite)
+
+
+def too_open(path: Path) -> bool:
+    """True when a private file is readable or writable by group or others."""
+    mode = path.stat().st_mode
+    return bool(mode & (stat.S_IRWXG | stat.S_IRWXO))

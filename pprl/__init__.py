@@ -1,0 +1,1 @@
+"""The `pprl` command line: one entry point for every group (node, hub, consent, keys)."""

@@ -1,0 +1,67 @@
+"""`pprl`: the one command-line entry point.
+
+Exit statuses: 0 ok, 1 failure, 2 usage error, 3 invalid input data. Each package's
+error base carries `advice()` and `exit_code`; they are caught once, here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.text import Text
+from typer.core import TyperGroup
+
+from hub.cli import app as hub_app
+from keys.cli import app as keys_app
+from keys.errors import KeysError
+
+# Every package's error base. Each has advice() and exit_code.
+DOMAIN_ERRORS: tuple[type[Exception], ...] = (KeysError,)
+
+err = Console(stderr=True)
+
+
+class _ErrorReportingGroup(TyperGroup):
+    """Turns a domain error into its advice on stderr and its documented exit status."""
+
+    def invoke(self, ctx: Any) -> Any:  # typer vendors click; its Context is private
+        try:
+            return super().invoke(ctx)
+        except DOMAIN_ERRORS as exc:
+            advice = exc.advice() if hasattr(exc, "advice") else str(exc)
+            err.print(Text.assemble(("error: ", "bold red"), advice), highlight=False)
+            raise typer.Exit(getattr(exc, "exit_code", 1)) from None
+
+
+app = typer.Typer(
+    cls=_ErrorReportingGroup,
+    help="pprl-hub: privacy-preserving record linkage with a signed consent ledger.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(hub_app, name="hub")
+app.add_typer(keys_app, name="keys")
+
+
+@app.command()
+def demo(
+    workdir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Empty or new directory for the demo's files [default: a temporary one]."
+        ),
+    ] = None,
+) -> None:
+    """Run the story so far on synthetic data with the embedded default."""
+    from pprl.demo import run_demo
+
+    run_demo(workdir)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,73 @@
+"""Shared fixtures. Database tests run on SQLite always, and on PostgreSQL as well when
+PPRL_TEST_DATABASE_URL names a server (CI sets it). Each test runs inside a transaction
+that is rolled back, so tests never see each other's rows."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlmodel import Session
+
+from hub.db import create_db_engine
+from hub.migrate import upgrade
+
+POSTGRES_URL = os.environ.get("PPRL_TEST_DATABASE_URL", "").strip()
+BACKENDS = ["sqlite", *(["postgresql"] if POSTGRES_URL else [])]
+
+
+@contextmanager
+def empty_database(backend: str, tmp_dir: Path) -> Iterator[Engine]:
+    """An engine on a database nobody else uses, removed afterwards.
+
+    On PostgreSQL that is a fresh schema in the configured database, so parallel runs and
+    a developer's own tables are never touched.
+    """
+    if backend == "sqlite":
+        engine = create_db_engine(f"sqlite:///{tmp_dir / f'{secrets.token_hex(4)}.db'}")
+        try:
+            yield engine
+        finally:
+            engine.dispose()
+        return
+    schema = f"pprl_test_{secrets.token_hex(6)}"
+    admin = create_db_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine = create_db_engine(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def db_engine(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Engine]:
+    """A migrated database per backend, shared by the session's tests."""
+    with empty_database(request.param, tmp_path_factory.mktemp("db")) as engine:
+        upgrade(engine)
+        yield engine
+
+
+@pytest.fixture
+def session(db_engine: Engine) -> Iterator[Session]:
+    """A session whose work is rolled back when the test ends, commits included."""
+    connection = db_engine.connect()
+    outer = connection.begin()
+    db_session = Session(bind=connection, join_transaction_mode="create_savepoint")
+    try:
+        yield db_session
+    finally:
+        db_session.close()
+        outer.rollback()
+        connection.close()

@@ -1,0 +1,40 @@
+"""The folder layout is the architecture: these are its import rules."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+WEB_AND_SQL = {"fastapi", "starlette", "sqlalchemy", "sqlmodel", "alembic", "psycopg", "uvicorn"}
+FORBIDDEN = {
+    # Plain libraries: no web framework, no database, no HTTP, no service code.
+    "keys": WEB_AND_SQL | {"httpx", "hub", "linkage_node", "consent", "pprl"},
+    "consent": WEB_AND_SQL | {"httpx", "hub", "linkage_node", "pprl", "typer"},
+    # The node and the hub meet only over HTTP.
+    "hub": {"linkage_node", "pprl"},
+    "linkage_node": {"hub", "pprl"},
+}
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_package_imports_only_what_its_layer_allows(package: str) -> None:
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(_imports(path) & FORBIDDEN[package])
+        for path in (ROOT / package).rglob("*.py")
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}

@@ -1,0 +1,63 @@
+"""Every command the README shows is run here, in order, as a reader would run them."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+BASH = shutil.which("bash") or "/bin/bash"
+
+
+def _console_commands() -> list[str]:
+    blocks = re.findall(r"```console\n(.*?)```", README.read_text(), flags=re.DOTALL)
+    return [line[2:] for block in blocks for line in block.splitlines() if line.startswith("$ ")]
+
+
+def test_readme_shows_the_two_commands_first() -> None:
+    commands = _console_commands()
+    assert commands[:2] == ["make demo", "make test"]
+
+
+def test_make_test_is_what_ci_runs_on_both_databases() -> None:
+    # `make test` cannot run inside itself; CI runs it through .ci/run, with PostgreSQL.
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "make test" in ci
+    assert "PPRL_TEST_DATABASE_URL=" in ci
+    readme = README.read_text()
+    assert "PPRL_TEST_DATABASE_URL=postgresql+psycopg://" in readme
+
+
+def test_every_readme_command_runs_and_succeeds(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "NO_COLOR": "1",
+    }
+    env.pop("PPRL_KEY_PASSPHRASE", None)
+    ran = 0
+    for command in _console_commands():
+        if command == "make test":
+            continue
+        cwd = ROOT if command.startswith("make ") else tmp_path
+        result = subprocess.run(  # noqa: S603  (commands are the README's own)
+            [BASH, "-c", command],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert result.returncode == 0, f"{command}\n{result.stdout}\n{result.stderr}"
+        ran += 1
+    assert ran >= 10
+    # And they did what the README says they do.
+    assert (tmp_path / "pprl-keys" / "DOC" / "linkage-secret.json").exists()
+    assert (tmp_path / "hub.db").exists()
+    assert (tmp_path / "token.txt").read_text().count(".") == 2
