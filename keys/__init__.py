@@ -1,6 +1,8 @@
 """Key material for pprl-hub: agency identities, the key registry, linkage secrets and
 bearer tokens. A plain library: no web framework, no database."""
 
+from keys._internal.fingerprint import key_id as public_key_id
+from keys._internal.names import is_identifier, is_staff_id
 from keys.errors import (
     KeyFileError,
     KeysError,
@@ -45,8 +47,11 @@ __all__ = [
     "VerifiedToken",
     "WeakSecret",
     "check_secret_strength",
+    "is_identifier",
+    "is_staff_id",
     "issue_token",
     "new_linkage_secret",
+    "public_key_id",
     "seal_linkage_secret",
     "unseal_linkage_secret",
 ]

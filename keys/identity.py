@@ -21,11 +21,11 @@ from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from keys._internal import encoding
-from keys._internal.files import too_open, write_private, write_public
+from keys import canonical
 from keys._internal.fingerprint import key_id
 from keys._internal.names import is_identifier
 from keys.errors import KeyFileError, MalformedDocument
+from keys.files import too_open, write_private, write_public
 
 SIGNING_KIND = "ed25519"
 SEALING_KIND = "x25519"
@@ -80,7 +80,7 @@ class AgencyPublicKeys(BaseModel):
 
     def to_json(self) -> bytes:
         """Canonical JSON bytes of this document."""
-        return encoding.canonical_json(self.model_dump(mode="json"))
+        return canonical.canonical_json(self.model_dump(mode="json"))
 
     @classmethod
     def from_json(cls, data: bytes, where: str = "agency public keys") -> AgencyPublicKeys:
@@ -94,8 +94,8 @@ class AgencyPublicKeys(BaseModel):
             (SEALING_KIND, doc.sealing_key_id, doc.sealing_public_key),
         ):
             try:
-                raw = encoding.b64decode(pub)
-            except encoding.EncodingError as exc:
+                raw = canonical.b64decode(pub)
+            except canonical.EncodingError as exc:
                 raise MalformedDocument(f"{kind} public key: {exc}", where) from None
             if len(raw) != 32 or key_id(kind, raw) != kid:
                 raise MalformedDocument(f"{kind} key id does not match its key", where)
@@ -104,8 +104,8 @@ class AgencyPublicKeys(BaseModel):
 
 def _strict_object(data: bytes, where: str) -> dict[str, object]:
     try:
-        value = encoding.strict_json_loads(data)
-    except encoding.EncodingError as exc:
+        value = canonical.strict_json_loads(data)
+    except canonical.EncodingError as exc:
         raise MalformedDocument(str(exc), where) from None
     if not isinstance(value, dict):
         raise MalformedDocument("expected a JSON object", where)
@@ -161,9 +161,9 @@ class AgencyIdentity:
                 agency_id=self.agency_id,
                 programs=self.programs,
                 signing_key_id=self.signing_key_id,
-                signing_public_key=encoding.b64encode(_raw_public(self.signing_key)),
+                signing_public_key=canonical.b64encode(_raw_public(self.signing_key)),
                 sealing_key_id=self.sealing_key_id,
-                sealing_public_key=encoding.b64encode(_raw_public(self.sealing_key)),
+                sealing_public_key=canonical.b64encode(_raw_public(self.sealing_key)),
                 created_at=self.created_at.isoformat().replace("+00:00", "Z"),
             )
         except ValidationError as exc:

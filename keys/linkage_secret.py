@@ -26,8 +26,7 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hpke
 
-from keys._internal import encoding
-from keys._internal.files import write_private
+from keys import canonical
 from keys._internal.names import is_identifier
 from keys.errors import (
     KeyFileError,
@@ -37,6 +36,7 @@ from keys.errors import (
     UnsealFailed,
     WeakSecret,
 )
+from keys.files import write_private
 from keys.identity import AgencyIdentity
 from keys.registry import KeyRegistry
 
@@ -84,10 +84,10 @@ class LinkageSecret:
         doc = {
             "type": SECRET_FILE_TYPE,
             "epoch": self.epoch,
-            "secret": encoding.b64encode(self.secret),
+            "secret": canonical.b64encode(self.secret),
         }
         try:
-            write_private(path, encoding.canonical_json(doc) + b"\n")
+            write_private(path, canonical.canonical_json(doc) + b"\n")
         except FileExistsError:
             raise KeyFileError(
                 str(path),
@@ -106,8 +106,8 @@ class LinkageSecret:
             ) from None
         where = str(path)
         try:
-            doc = encoding.strict_json_loads(data)
-        except encoding.EncodingError as exc:
+            doc = canonical.strict_json_loads(data)
+        except canonical.EncodingError as exc:
             raise MalformedDocument(str(exc), where) from None
         if (
             not isinstance(doc, dict)
@@ -118,8 +118,8 @@ class LinkageSecret:
         ):
             raise MalformedDocument("not a pprl linkage secret file", where)
         try:
-            secret = encoding.b64decode(doc["secret"])
-        except encoding.EncodingError as exc:
+            secret = canonical.b64decode(doc["secret"])
+        except canonical.EncodingError as exc:
             raise MalformedDocument(f"secret: {exc}", where) from None
         return cls(epoch=doc["epoch"], secret=secret)
 
@@ -137,7 +137,7 @@ def new_linkage_secret(epoch: str, bits: int = DEFAULT_SECRET_BITS) -> LinkageSe
 
 
 def _info(epoch: str, created_by: str, recipient: str, recipient_key_id: str) -> bytes:
-    return encoding.canonical_json(
+    return canonical.canonical_json(
         {
             "purpose": SEALED_TYPE,
             "epoch": epoch,
@@ -169,7 +169,7 @@ def seal_linkage_secret(
         enc = _SUITE.encrypt(
             secret.secret, public, info=_info(secret.epoch, creator.agency_id, agency_id, kid)
         )
-        copies.append({"agency_id": agency_id, "key_id": kid, "sealed": encoding.b64encode(enc)})
+        copies.append({"agency_id": agency_id, "key_id": kid, "sealed": canonical.b64encode(enc)})
     body: dict[str, Any] = {
         "type": SEALED_TYPE,
         "epoch": secret.epoch,
@@ -179,8 +179,8 @@ def seal_linkage_secret(
         "commitment": secret.commitment(),
         "copies": copies,
     }
-    signature = creator.sign(encoding.canonical_json(body))
-    return encoding.canonical_json({**body, "signature": encoding.b64encode(signature)})
+    signature = creator.sign(canonical.canonical_json(body))
+    return canonical.canonical_json({**body, "signature": canonical.b64encode(signature)})
 
 
 _BODY_FIELDS = {
@@ -197,8 +197,8 @@ _BODY_FIELDS = {
 def _parse_bundle(data: bytes) -> dict[str, Any]:
     where = "sealed linkage secret"
     try:
-        doc = encoding.strict_json_loads(data)
-    except encoding.EncodingError as exc:
+        doc = canonical.strict_json_loads(data)
+    except canonical.EncodingError as exc:
         raise MalformedDocument(str(exc), where) from None
     if not isinstance(doc, dict) or set(doc) != _BODY_FIELDS | {"signature"}:
         raise MalformedDocument("not a sealed linkage secret bundle", where)
@@ -216,7 +216,7 @@ def _parse_bundle(data: bytes) -> dict[str, Any]:
         raise MalformedDocument("copies must be a list of {agency_id, key_id, sealed}", where)
     # The stored bytes must be exactly the canonical form (plus an optional newline), so
     # no byte of the file can change without changing what was signed.
-    if data.rstrip(b"\n") != encoding.canonical_json(doc):
+    if data.rstrip(b"\n") != canonical.canonical_json(doc):
         raise MalformedDocument("not in canonical form (the file was edited)", where)
     return doc
 
@@ -234,10 +234,10 @@ def unseal_linkage_secret(
         raise MalformedDocument("created_at has no timezone", "sealed linkage secret")
     body = {k: v for k, v in doc.items() if k != "signature"}
     try:
-        signature = encoding.b64decode(doc["signature"])
+        signature = canonical.b64decode(doc["signature"])
         creator_key = registry.signing_key_at(doc["created_by"], doc["signing_key_id"], created_at)
-        creator_key.verify(signature, encoding.canonical_json(body))
-    except encoding.EncodingError as exc:
+        creator_key.verify(signature, canonical.canonical_json(body))
+    except canonical.EncodingError as exc:
         raise SignatureInvalid(f"sealed linkage secret signature: {exc}") from None
     except InvalidSignature:
         raise SignatureInvalid(
@@ -258,13 +258,13 @@ def unseal_linkage_secret(
             f"not to this identity's key {identity.sealing_key_id}"
         )
     try:
-        sealed = encoding.b64decode(copy["sealed"])
+        sealed = canonical.b64decode(copy["sealed"])
         plain = _SUITE.decrypt(
             sealed,
             identity.sealing_key,
             info=_info(doc["epoch"], doc["created_by"], identity.agency_id, copy["key_id"]),
         )
-    except (encoding.EncodingError, InvalidTag, ValueError):
+    except (canonical.EncodingError, InvalidTag, ValueError):
         raise UnsealFailed(
             f"the copy for {identity.agency_id} does not open with this key"
         ) from None

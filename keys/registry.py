@@ -17,11 +17,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
-from keys._internal import encoding
-from keys._internal.files import write_public
+from keys import canonical
 from keys._internal.fingerprint import key_id
 from keys._internal.names import is_identifier
 from keys.errors import MalformedDocument, RegistryError
+from keys.files import write_public
 from keys.identity import SEALING_KIND, SIGNING_KIND, AgencyPublicKeys
 
 KeyKind = Literal["ed25519", "x25519"]
@@ -54,8 +54,8 @@ class RegisteredKey(BaseModel):
     @model_validator(mode="after")
     def _fingerprint_matches(self) -> RegisteredKey:
         try:
-            raw = encoding.b64decode(self.public_key)
-        except encoding.EncodingError as exc:
+            raw = canonical.b64decode(self.public_key)
+        except canonical.EncodingError as exc:
             raise ValueError(f"public key: {exc}") from None
         if len(raw) != 32:
             raise ValueError("public key must be 32 bytes")
@@ -79,14 +79,14 @@ class RegisteredKey(BaseModel):
         return cls(
             key_id=key_id,
             kind=kind,
-            public_key=encoding.b64encode(raw),
+            public_key=canonical.b64encode(raw),
             valid_from=valid_from,
             revoked_at=revoked_at,
         )
 
     def raw(self) -> bytes:
         """The 32 raw public-key bytes."""
-        return encoding.b64decode(self.public_key)
+        return canonical.b64decode(self.public_key)
 
     def valid_at(self, at: datetime) -> bool:
         """True if a statement made at `at` may be checked with this key."""
@@ -263,14 +263,14 @@ class KeyRegistry:
             "type": "pprl.key-registry.v1",
             "agencies": [r.model_dump(mode="json") for r in self],
         }
-        return encoding.canonical_json(doc)
+        return canonical.canonical_json(doc)
 
     @classmethod
     def from_json(cls, data: bytes, where: str = "key registry") -> KeyRegistry:
         """Parse a registry document strictly."""
         try:
-            doc = encoding.strict_json_loads(data)
-        except encoding.EncodingError as exc:
+            doc = canonical.strict_json_loads(data)
+        except canonical.EncodingError as exc:
             raise MalformedDocument(str(exc), where) from None
         if not isinstance(doc, dict) or doc.get("type") != "pprl.key-registry.v1":
             raise MalformedDocument("not a pprl key registry document", where)

@@ -24,8 +24,8 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from keys._internal import encoding
-from keys._internal.names import is_identifier
+from keys import canonical
+from keys._internal.names import is_staff_id
 from keys.errors import KeysError, MalformedDocument, TokenRejected
 from keys.identity import AgencyIdentity
 from keys.registry import SigningKeyLookup
@@ -42,7 +42,6 @@ _ALLOWED_HEADER = frozenset({"alg", "typ", "kid"})
 # Headers that tell a verifier where to find a key. Honouring any of them lets the token
 # choose the key that verifies it; keys come only from the registry.
 _KEY_LOCATION_HEADERS = ("jku", "x5u", "jwk", "x5c", "x5t", "x5t#S256")
-_MAX_SUBJECT_CHARS = 128
 
 
 class Role(StrEnum):
@@ -85,9 +84,10 @@ def issue_token(
         raise MalformedDocument(
             f"lifetime must be between 1 s and {int(MAX_LIFETIME.total_seconds())} s", "token"
         )
-    if not is_identifier(subject) or len(subject) > _MAX_SUBJECT_CHARS:
+    if not is_staff_id(subject):
         raise MalformedDocument(
-            "subject must be a staff id of letters, digits, '_', '.', '-'", "token"
+            "subject must be a staff id such as cm-0042 (letters, then digits), never a name",
+            "token",
         )
     issued = int((now or _utc_now()).timestamp())
     claims = {
@@ -275,7 +275,7 @@ def _check_header(header: dict[str, Any]) -> str:
 
 def _check_identity_claims(claims: dict[str, Any]) -> tuple[str, str, frozenset[Role]]:
     subject = claims["sub"]
-    if not is_identifier(subject) or len(subject) > _MAX_SUBJECT_CHARS:
+    if not is_staff_id(subject):
         raise TokenRejected("claim 'sub' is not a staff id")
     jti = claims["jti"]
     if not isinstance(jti, str) or not 1 <= len(jti) <= 128:
@@ -294,8 +294,8 @@ def _check_identity_claims(claims: dict[str, Any]) -> tuple[str, str, frozenset[
 
 def _segment(text: str, name: str) -> dict[str, Any]:
     try:
-        value = encoding.strict_json_loads(encoding.b64url_decode(text))
-    except encoding.EncodingError as exc:
+        value = canonical.strict_json_loads(canonical.b64url_decode(text))
+    except canonical.EncodingError as exc:
         raise TokenRejected(f"{name}: {exc}") from None
     if not isinstance(value, dict):
         raise TokenRejected(f"{name} is not a JSON object")

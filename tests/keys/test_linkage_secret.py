@@ -15,19 +15,19 @@ from keys import (
     SignatureInvalid,
     UnsealFailed,
     WeakSecret,
+    canonical,
     new_linkage_secret,
     seal_linkage_secret,
     unseal_linkage_secret,
 )
-from keys._internal import encoding
 from keys.linkage_secret import _SUITE, _info
 from tests.factories import T0, agencies
 
 
 def _resign(doc: dict[str, object], creator: AgencyIdentity) -> bytes:
     body = {k: v for k, v in doc.items() if k != "signature"}
-    signature = creator.sign(encoding.canonical_json(body))
-    return encoding.canonical_json({**body, "signature": encoding.b64encode(signature)})
+    signature = creator.sign(canonical.canonical_json(body))
+    return canonical.canonical_json({**body, "signature": canonical.b64encode(signature)})
 
 
 def test_every_recipient_opens_the_same_secret() -> None:
@@ -43,7 +43,7 @@ def test_no_copy_opens_with_another_agency_key() -> None:
     secret = new_linkage_secret("2026-11")
     doc = json.loads(seal_linkage_secret(secret, ids["DCFS"], registry, list(ids), now=T0))
     for copy in doc["copies"]:
-        sealed = encoding.b64decode(copy["sealed"])
+        sealed = canonical.b64decode(copy["sealed"])
         for other, identity in ids.items():
             if other == copy["agency_id"]:
                 continue
@@ -87,11 +87,11 @@ def test_flipped_ciphertext_is_detected_even_when_the_bundle_is_re_signed() -> N
     doc = json.loads(
         seal_linkage_secret(new_linkage_secret("e1"), ids["DCFS"], registry, ["DOC"], now=T0)
     )
-    sealed = encoding.b64decode(doc["copies"][0]["sealed"])
+    sealed = canonical.b64decode(doc["copies"][0]["sealed"])
     for position in range(len(sealed)):
         damaged = bytearray(sealed)
         damaged[position] ^= 0x80
-        doc["copies"][0]["sealed"] = encoding.b64encode(bytes(damaged))
+        doc["copies"][0]["sealed"] = canonical.b64encode(bytes(damaged))
         with pytest.raises(UnsealFailed, match="does not open"):
             unseal_linkage_secret(_resign(doc, ids["DCFS"]), ids["DOC"], registry)
 
@@ -131,7 +131,7 @@ def test_secrets_under_128_bits_are_refused(nbytes: int) -> None:
 
 
 def test_short_secret_in_a_file_is_refused(tmp_path: Path) -> None:
-    doc = {"type": "pprl.linkage-secret.v1", "epoch": "e1", "secret": encoding.b64encode(b"k" * 8)}
+    doc = {"type": "pprl.linkage-secret.v1", "epoch": "e1", "secret": canonical.b64encode(b"k" * 8)}
     (tmp_path / "s.json").write_bytes(json.dumps(doc).encode())
     with pytest.raises(WeakSecret):
         LinkageSecret.load(tmp_path / "s.json")

@@ -24,7 +24,7 @@ from keys import (
     TokenVerifier,
     issue_token,
 )
-from keys._internal.encoding import b64encode, b64url_encode
+from keys.canonical import b64encode, b64url_encode
 from tests.factories import T0, agencies
 
 AUDIENCE = "pprl-hub"
@@ -113,7 +113,7 @@ def _public_pem(identity: AgencyIdentity) -> bytes:
 
 def _flip_last_signature_bit(token: str) -> str:
     head, body, sig = token.split(".")
-    from keys._internal.encoding import b64url_decode
+    from keys.canonical import b64url_decode
 
     raw = bytearray(b64url_decode(sig))
     raw[-1] ^= 1
@@ -200,6 +200,10 @@ BAD_TOKENS: dict[str, tuple[Callable[[Ctx], str], str]] = {
     "sub missing": (lambda c: c.signed(claims=c.claims(sub=_DROP)), "'sub' missing"),
     "sub empty": (lambda c: c.signed(claims=c.claims(sub="")), "'sub' is not a staff id"),
     "sub holds a name": (lambda c: c.signed(claims=c.claims(sub="Jane Doe")), "not a staff id"),
+    "sub holds a user name": (
+        lambda c: c.signed(claims=c.claims(sub="jane.doe")),
+        "not a staff id",
+    ),
     "exp missing": (lambda c: c.signed(claims=c.claims(exp=_DROP)), "'exp' missing"),
     "iat missing": (lambda c: c.signed(claims=c.claims(iat=_DROP)), "'iat' missing"),
     "expired": (
@@ -346,7 +350,7 @@ def test_issued_token_round_trips_with_the_documented_claims(ctx: Ctx) -> None:
         now=T0,
     )
     head, body, _ = token.split(".")
-    from keys._internal.encoding import b64url_decode
+    from keys.canonical import b64url_decode
 
     assert json.loads(b64url_decode(head)) == {
         "alg": "EdDSA",

@@ -1,4 +1,5 @@
-"""Strict encodings: base64 variants that reject non-canonical input, strict JSON."""
+"""Canonical bytes for signing (RFC 8785) and strict decoders: base64 that rejects
+non-canonical input, JSON that rejects duplicate keys. Shared by `keys` and `consent`."""
 
 from __future__ import annotations
 

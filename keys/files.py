@@ -1,4 +1,5 @@
-"""Private-file handling: atomic writes with a fixed mode, refusal of readable key files."""
+"""Files that hold keys and ledger state: atomic writes with a fixed mode, and a check
+that a private file is not readable by others. Public so `consent` can use it too."""
 
 from __future__ import annotations
 

@@ -1,0 +1,133 @@
+"""`disclosure_decision`: may this program see this data class of that record, now?
+
+A pure function of a consent state (a replayed log prefix). It allows only on an
+effective, unexpired, unrevoked grant recorded by the disclosing program about that very
+record, naming the requester's program (or a class that includes it) and covering the
+data class. The expiry instant itself is a deny; a revocation counts from its index on,
+so any state that contains it denies. When several grants qualify the newest is used.
+
+What is withheld says why, in words a case manager can act on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from consent.entries import DataClass, format_timestamp
+from consent.state import ConsentState, GrantRecord, names_recipient
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The answer, the grant it relied on (if any), and the log size it was decided at."""
+
+    allowed: bool
+    data_class: DataClass
+    reason: str
+    basis: Literal["consent", "agreement"] | None
+    grant_index: int | None
+    grant_leaf_hash: bytes | None
+    state_size: int
+
+
+def disclosure_decision(
+    state: ConsentState,
+    *,
+    requester_program: str,
+    target_program: str,
+    target_record: str,
+    data_class: DataClass,
+    at: datetime,
+    existence_by_agreement: bool = False,
+) -> Decision:
+    """Decide whether `requester_program` may see `data_class` of `target_program`'s
+    record `target_record` at instant `at`, given `state`."""
+    if at.tzinfo is None:
+        raise ValueError("decision time must be timezone-aware")
+    if data_class == "existence" and existence_by_agreement:
+        return Decision(
+            True,
+            data_class,
+            "the inter-agency agreement allows sharing that the client is served",
+            "agreement",
+            None,
+            None,
+            state.size,
+        )
+    grants = state.grants_for(target_program, target_record)
+    for grant in reversed(grants):
+        if _why_not(grant, requester_program, data_class, at, state.size) is None:
+            return Decision(
+                True,
+                data_class,
+                f"consent recorded by {target_program} (entry {grant.index})",
+                "consent",
+                grant.index,
+                grant.leaf_hash,
+                state.size,
+            )
+    return Decision(
+        False,
+        data_class,
+        _denial(grants, requester_program, target_program, data_class, at, state.size),
+        None,
+        None,
+        None,
+        state.size,
+    )
+
+
+_RANK = ("revoked", "expired", "not_yet", "data_class", "recipient")
+
+
+def _why_not(
+    grant: GrantRecord, program: str, data_class: DataClass, at: datetime, size: int
+) -> str | None:
+    terms = grant.terms
+    start, end = terms.effective
+    if not grant.live_at_index(size):
+        return "revoked"
+    if not names_recipient(terms, program):
+        return "recipient"
+    if data_class not in terms.data_classes:
+        return "data_class"
+    if at < start:
+        return "not_yet"
+    if at >= end:
+        return "expired"
+    return None
+
+
+def _denial(  # noqa: PLR0917  (private; called once)
+    grants: list[GrantRecord],
+    program: str,
+    target: str,
+    data_class: DataClass,
+    at: datetime,
+    size: int,
+) -> str:
+    # A superseded grant speaks through its replacement.
+    reasons = {
+        why: g
+        for g in grants
+        if g.ended_because != "superseded"
+        and (why := _why_not(g, program, data_class, at, size)) is not None
+    }
+    for why in _RANK:
+        grant = reasons.get(why)
+        if grant is None:
+            continue
+        if why == "revoked":
+            return f"the client's consent to {target} was {grant.ended_because}"
+        if why == "expired":
+            return f"the client's consent to {target} expired at {grant.terms.expires_at}"
+        if why == "not_yet":
+            return f"the client's consent to {target} starts at {grant.terms.effective_from}"
+        if why == "data_class":
+            return f"the client's consent to {target} does not cover {data_class} details"
+        return f"the client's consent to {target} does not name {program}"
+    return (
+        f"no consent on record from {target} for {data_class} details (at {format_timestamp(at)})"
+    )

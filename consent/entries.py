@@ -1,0 +1,407 @@
+"""Ledger entries: what each statement says, its canonical bytes, and its signature.
+
+An entry is canonical JSON (RFC 8785). The stored leaf is exactly the bytes that were
+signed, a newline, and the base64 Ed25519 signature; it is never re-serialised. Canonical
+JSON escapes control characters, so the one raw newline in a leaf separates the two.
+
+No entry can carry PII. Every field is a code from a fixed list, a timestamp, a hash, a
+pseudonymous record reference (64 hex digits), a UUID, a staff id (letters then digits)
+or a program/agency identifier that must be registered. There is no free-text field, so
+a name or a date of birth has nowhere to go; the validators below refuse it in every
+position, and timestamps must be plausible for the statement, so a birth date typed into
+`signed_at` is refused too.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import cached_property
+from typing import Annotated, Any, Literal, Protocol, Self
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
+
+from consent._internal.merkle import leaf_hash
+from consent.errors import EntryInvalid
+from keys import canonical, is_identifier, is_staff_id
+
+# --- field shapes -------------------------------------------------------------------
+
+_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_KEY_ID = re.compile(r"(ed25519|x25519):[0-9a-f]{32}")
+_B64_KEY = re.compile(r"[A-Za-z0-9+/]{43}=")
+
+HUB_SIGNER = "@hub"
+"""The signer name of the log operator (it signs ACCESS entries and registrations)."""
+
+# The ledger starts no earlier than this; any timestamp before it is a typo or a birth
+# date in the wrong place.
+LEDGER_EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
+MAX_GRANT_DURATION = timedelta(days=5 * 366)
+MAX_RECORDING_DELAY = timedelta(days=366)
+
+
+def parse_timestamp(value: str) -> datetime:
+    """`YYYY-MM-DDTHH:MM:SSZ` to an aware UTC datetime."""
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+def format_timestamp(value: datetime) -> str:
+    """An aware datetime as the ledger's timestamp text (UTC, whole seconds)."""
+    if value.tzinfo is None:
+        raise ValueError("timestamps must be timezone-aware")
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _timestamp(value: str) -> str:
+    if not _TIMESTAMP.fullmatch(value):
+        raise ValueError("must be a UTC timestamp YYYY-MM-DDTHH:MM:SSZ")
+    try:
+        when = parse_timestamp(value)
+    except ValueError:
+        raise ValueError("is not a real calendar instant") from None
+    if when < LEDGER_EPOCH:
+        raise ValueError("is before the ledger began (2020-01-01); is it a birth date?")
+    return value
+
+
+def _pattern(regex: re.Pattern[str], what: str) -> Any:
+    def check(value: str) -> str:
+        if not regex.fullmatch(value):
+            raise ValueError(f"must be {what}")
+        return value
+
+    return AfterValidator(check)
+
+
+def _identifier(value: str) -> str:
+    if not is_identifier(value):
+        raise ValueError("must be a registered program or agency id")
+    return value
+
+
+def _staff(value: str) -> str:
+    if not is_staff_id(value):
+        raise ValueError("must be a staff id such as cm-0042 (never a name)")
+    return value
+
+
+def _signer(value: str) -> str:
+    if value != HUB_SIGNER and not is_identifier(value):
+        raise ValueError("must be an agency id or @hub")
+    return value
+
+
+Timestamp = Annotated[str, AfterValidator(_timestamp)]
+RecordRef = Annotated[str, _pattern(_HEX64, "a pseudonymous record reference (64 hex digits)")]
+Sha256Hex = Annotated[str, _pattern(_HEX64, "a SHA-256 hash (64 hex digits)")]
+ConsentId = Annotated[str, _pattern(_UUID, "a lower-case UUID")]
+KeyId = Annotated[str, _pattern(_KEY_ID, "a key id such as ed25519:<32 hex digits>")]
+Identifier = Annotated[str, AfterValidator(_identifier)]
+StaffId = Annotated[str, AfterValidator(_staff)]
+Signer = Annotated[str, AfterValidator(_signer)]
+
+DataClass = Literal["existence", "contact", "plan"]
+Purpose = Literal["care_coordination", "case_planning", "service_referral", "program_evaluation"]
+Action = Literal["view", "contact_case_manager", "notify"]
+RecipientClass = Literal["any_linked_program"]
+RegulatoryBasis = Literal[
+    "hipaa_authorization",
+    "cfr42_part2",
+    "ferpa",
+    "title_iv_e",
+    "wioa",
+    "rehabilitation_act",
+    "state_statute",
+    "court_order",
+]
+SignerType = Literal["client", "parent_or_guardian", "legal_representative", "court"]
+RevokeReason = Literal[
+    "client_request", "guardian_request", "entered_in_error", "court_order", "program_exit"
+]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+
+def _distinct(name: str, values: list[Any], *, required: bool = True) -> None:
+    if required and not values:
+        raise ValueError(f"{name} must not be empty")
+    if len(set(values)) != len(values):
+        raise ValueError(f"{name} must not repeat a value")
+
+
+class GrantTerms(_Model):
+    """What a signed consent form allows: who may see which data of whose record."""
+
+    consent_id: ConsentId
+    subject: RecordRef
+    disclosing_program: Identifier
+    recipient_programs: list[Identifier]
+    recipient_classes: list[RecipientClass]
+    data_classes: list[DataClass]
+    purposes: list[Purpose]
+    actions: list[Action]
+    effective_from: Timestamp
+    expires_at: Timestamp
+    regulatory_basis: list[RegulatoryBasis]
+    form_sha256: Sha256Hex
+    signer_type: SignerType
+    signed_at: Timestamp
+    collected_by: StaffId
+
+    @model_validator(mode="after")
+    def _grant_rules(self) -> Self:
+        """Cross-field rules (pydantic reports them as a validation error)."""
+        _distinct("recipient_programs", self.recipient_programs, required=False)
+        _distinct("recipient_classes", self.recipient_classes, required=False)
+        if not self.recipient_programs and not self.recipient_classes:
+            raise ValueError("name at least one recipient program or class")
+        if self.disclosing_program in self.recipient_programs:
+            raise ValueError("a program cannot be its own recipient")
+        for name in ("data_classes", "purposes", "actions", "regulatory_basis"):
+            _distinct(name, getattr(self, name))
+        start, end = parse_timestamp(self.effective_from), parse_timestamp(self.expires_at)
+        if end <= start:
+            raise ValueError("expires_at must be after effective_from")
+        if end - start > MAX_GRANT_DURATION:
+            raise ValueError("consent may last at most five years")
+        if start < parse_timestamp(self.signed_at):
+            raise ValueError("effective_from must not be before the form was signed")
+        return self
+
+    @property
+    def effective(self) -> tuple[datetime, datetime]:
+        """[effective_from, expires_at) as datetimes; the expiry instant is excluded."""
+        return parse_timestamp(self.effective_from), parse_timestamp(self.expires_at)
+
+
+class EntryRef(_Model):
+    """A pointer to an earlier entry, by index and leaf hash (both must match)."""
+
+    index: Annotated[int, Field(ge=0)]
+    leaf_hash: Sha256Hex
+
+
+class PublicKey(_Model):
+    """A public key as a KEY statement carries it."""
+
+    key_id: KeyId
+    kind: Literal["ed25519", "x25519"]
+    public_key: Annotated[str, _pattern(_B64_KEY, "32 bytes in base64")]
+
+
+class _Entry(_Model):
+    v: Literal[1]
+    signer: Signer
+    key_id: KeyId
+    made_at: Timestamp
+
+    @property
+    def made(self) -> datetime:
+        """When the signer says it made the statement."""
+        return parse_timestamp(self.made_at)
+
+
+class _GrantEntry(_Entry):
+    grant: GrantTerms
+
+    @model_validator(mode="after")
+    def _recording_rules(self) -> Self:
+        """Timestamps of the form must be plausible for when it was recorded."""
+        signed = parse_timestamp(self.grant.signed_at)
+        if signed > self.made:
+            raise ValueError("the form cannot be signed after the statement was made")
+        if self.made - signed > MAX_RECORDING_DELAY:
+            raise ValueError("the form was signed more than a year before it was recorded")
+        if parse_timestamp(self.grant.effective_from) > self.made + MAX_RECORDING_DELAY:
+            raise ValueError("effective_from is more than a year after the statement")
+        return self
+
+
+class Grant(_GrantEntry):
+    """GRANT: an agency records a client's consent to disclose its own record."""
+
+    type: Literal["GRANT"]
+
+
+class Supersede(_GrantEntry):
+    """SUPERSEDE: a new consent form replaces an earlier grant of the same agency."""
+
+    type: Literal["SUPERSEDE"]
+    replaces: EntryRef
+
+
+class Revoke(_Entry):
+    """REVOKE: the grant stops counting from this entry's index on."""
+
+    type: Literal["REVOKE"]
+    revokes: EntryRef
+    consent_id: ConsentId
+    reason: RevokeReason
+
+
+class Access(_Entry):
+    """ACCESS: the hub disclosed data (signed by the hub).
+
+    `basis` is `consent` (and `grant` names the grant relied on) or `agreement`: only
+    existence, disclosed under the inter-agency agreement where policy allows it.
+    """
+
+    type: Literal["ACCESS"]
+    basis: Literal["consent", "agreement"]
+    grant: EntryRef | None = None
+    disclosing_program: Identifier
+    subject: RecordRef
+    requester_program: Identifier
+    requester_staff: StaffId
+    requester_record: RecordRef
+    data_classes: list[DataClass]
+    checkpoint_size: Annotated[int, Field(ge=1)]
+
+    @model_validator(mode="after")
+    def _access_rules(self) -> Self:
+        """At least one data class, none twice."""
+        _distinct("data_classes", self.data_classes)
+        if (self.basis == "consent") != (self.grant is not None):
+            raise ValueError("a consent-based disclosure names its grant; no other does")
+        if self.basis == "agreement" and self.data_classes != ["existence"]:
+            raise ValueError("the agreement alone covers existence only")
+        return self
+
+
+class KeyStatement(_Entry):
+    """KEY: an agency is registered, gains a key, or loses one."""
+
+    type: Literal["KEY"]
+    action: Literal["register_agency", "add_key", "revoke_key"]
+    agency_id: Identifier
+    programs: list[Identifier] | None = None
+    keys: list[PublicKey] | None = None
+    revoked_key_id: KeyId | None = None
+    compromised_since: Timestamp | None = None
+
+    @model_validator(mode="after")
+    def _action_fields(self) -> Self:
+        """Each action carries exactly its own fields."""
+        wanted = {
+            "register_agency": {"programs", "keys"},
+            "add_key": {"keys"},
+            "revoke_key": {"revoked_key_id"},
+        }[self.action]
+        optional = {"compromised_since"} if self.action == "revoke_key" else set()
+        present = {
+            n
+            for n in ("programs", "keys", "revoked_key_id", "compromised_since")
+            if getattr(self, n) is not None
+        }
+        if not wanted <= present or present - wanted - optional:
+            raise ValueError(f"{self.action} carries exactly {', '.join(sorted(wanted))}")
+        if self.programs is not None:
+            _distinct("programs", self.programs)
+        if self.keys is not None:
+            _distinct("keys", [k.key_id for k in self.keys])
+        if (
+            self.compromised_since is not None
+            and parse_timestamp(self.compromised_since) > self.made
+        ):
+            raise ValueError("compromised_since must not be after the statement")
+        return self
+
+
+Entry = Annotated[Grant | Supersede | Revoke | Access | KeyStatement, Field(discriminator="type")]
+_ENTRY = TypeAdapter[Grant | Supersede | Revoke | Access | KeyStatement](Entry)
+
+
+def validate_entry(data: dict[str, Any]) -> Grant | Supersede | Revoke | Access | KeyStatement:
+    """Build an entry from plain data, raising EntryInvalid naming the first bad field."""
+    try:
+        return _ENTRY.validate_python(data)
+    except ValidationError as exc:
+        raise _invalid(exc) from None
+
+
+def _invalid(exc: ValidationError) -> EntryInvalid:
+    err = exc.errors(include_input=False, include_url=False)[0]
+    loc = ".".join(str(p) for p in err["loc"] if not (isinstance(p, str) and p.isupper()))
+    message = str(err["msg"]).removeprefix("Value error, ")
+    if err["type"] == "missing":
+        message = "is required"
+    return EntryInvalid(loc or "entry", message)
+
+
+# --- signing and leaves -------------------------------------------------------------
+
+
+class EntrySigner(Protocol):
+    """Anything that signs with an Ed25519 key: an agency identity or the hub's log key."""
+
+    @property
+    def signing_key_id(self) -> str:
+        """Fingerprint of the public key."""
+        ...
+
+    def sign(self, message: bytes) -> bytes:
+        """Ed25519 signature of `message`."""
+        ...
+
+
+@dataclass(frozen=True)
+class SignedEntry:
+    """An entry with its exact signed bytes and signature: one ledger leaf."""
+
+    entry: Grant | Supersede | Revoke | Access | KeyStatement
+    entry_bytes: bytes = field(repr=False)
+    signature: bytes = field(repr=False)
+
+    @property
+    def leaf(self) -> bytes:
+        """The bytes the Merkle tree commits to."""
+        return self.entry_bytes + b"\n" + canonical.b64encode(self.signature).encode("ascii")
+
+    @cached_property
+    def leaf_hash(self) -> bytes:
+        """RFC 9162 leaf hash of `leaf`."""
+        return leaf_hash(self.leaf)
+
+
+def sign_entry(
+    entry: Grant | Supersede | Revoke | Access | KeyStatement, signer: EntrySigner
+) -> SignedEntry:
+    """Sign the canonical bytes of `entry` (whose key_id must be the signer's)."""
+    if entry.key_id != signer.signing_key_id:
+        raise EntryInvalid("key_id", "is not the id of the key signing the entry")
+    entry_bytes = canonical.canonical_json(entry.model_dump(mode="json", exclude_none=True))
+    return SignedEntry(entry, entry_bytes, signer.sign(entry_bytes))
+
+
+def parse_leaf(leaf: bytes) -> SignedEntry:
+    """Parse a stored leaf strictly. The signature is not checked here (see ConsentState)."""
+    if leaf.count(b"\n") != 1:
+        raise EntryInvalid("leaf", "must be canonical JSON, a newline and a signature")
+    entry_bytes, sig_text = leaf.split(b"\n")
+    try:
+        data = canonical.strict_json_loads(entry_bytes)
+        signature = canonical.b64decode(sig_text.decode("ascii"))
+    except (canonical.EncodingError, UnicodeDecodeError) as exc:
+        raise EntryInvalid("leaf", str(exc)) from None
+    if not isinstance(data, dict):
+        raise EntryInvalid("leaf", "entry must be a JSON object")
+    if len(signature) != 64:
+        raise EntryInvalid("signature", "must be 64 bytes (Ed25519)")
+    entry = validate_entry(data)
+    if canonical.canonical_json(entry.model_dump(mode="json", exclude_none=True)) != entry_bytes:
+        raise EntryInvalid("leaf", "entry bytes are not in canonical form")
+    return SignedEntry(entry, entry_bytes, signature)

@@ -1,0 +1,73 @@
+"""Offline proof bundles: one entry, the checkpoint it is under, and the inclusion proof.
+
+Anyone holding the hub's published log key can check a bundle without the hub: the
+checkpoint's signature, the entry's inclusion under that root, and the entry's form.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from consent._internal.merkle import MerkleTree, ProofError, leaf_hash, verify_inclusion
+from consent.checkpoints import Checkpoint, LogVerifier, open_checkpoint
+from consent.entries import SignedEntry, parse_leaf
+from consent.errors import ProofInvalid
+from keys import canonical
+
+BUNDLE_TYPE = "pprl.consent-proof.v1"
+
+
+@dataclass(frozen=True)
+class ProvenEntry:
+    """An entry shown to be entry `index` of the log at `checkpoint`."""
+
+    index: int
+    entry: SignedEntry
+    checkpoint: Checkpoint
+
+
+def make_proof_bundle(index: int, leaf: bytes, tree: MerkleTree, note: str, size: int) -> bytes:
+    """Bundle entry `index` (its `leaf`) with the checkpoint `note` of the tree at `size`."""
+    if leaf_hash(leaf) != tree.leaf_hash_at(index):
+        raise ProofInvalid(f"leaf {index} is not the one in the tree")
+    proof = tree.inclusion_proof(index, size)
+    return canonical.canonical_json(
+        {
+            "type": BUNDLE_TYPE,
+            "index": index,
+            "leaf": canonical.b64encode(leaf),
+            "checkpoint": note,
+            "inclusion_proof": [canonical.b64encode(p) for p in proof],
+        }
+    )
+
+
+def check_proof_bundle(bundle: bytes, verifier: LogVerifier) -> ProvenEntry:
+    """Verify a bundle made by `make_proof_bundle`; raises ProofInvalid or CheckpointInvalid."""
+    try:
+        doc = canonical.strict_json_loads(bundle)
+    except canonical.EncodingError as exc:
+        raise ProofInvalid(f"proof bundle: {exc}") from None
+    fields = {"type", "index", "leaf", "checkpoint", "inclusion_proof"}
+    if not isinstance(doc, dict) or set(doc) != fields or doc["type"] != BUNDLE_TYPE:
+        raise ProofInvalid("not a pprl consent proof bundle")
+    index, proof = doc["index"], doc["inclusion_proof"]
+    if type(index) is not int or not isinstance(proof, list):
+        raise ProofInvalid("proof bundle: index or inclusion_proof has the wrong type")
+    if not isinstance(doc["leaf"], str) or not isinstance(doc["checkpoint"], str):
+        raise ProofInvalid("proof bundle: leaf and checkpoint must be strings")
+    checkpoint = open_checkpoint(doc["checkpoint"], verifier)
+    try:
+        leaf = canonical.b64decode(doc["leaf"])
+        hashes = [canonical.b64decode(p) for p in proof if isinstance(p, str)]
+    except canonical.EncodingError as exc:
+        raise ProofInvalid(f"proof bundle: {exc}") from None
+    if len(hashes) != len(proof):
+        raise ProofInvalid("proof bundle: inclusion proof elements must be base64 strings")
+    try:
+        verify_inclusion(index, checkpoint.size, leaf_hash(leaf), hashes, checkpoint.root)
+    except ProofError as exc:
+        raise ProofInvalid(
+            f"entry {index} is not in the log at size {checkpoint.size}: {exc}"
+        ) from None
+    return ProvenEntry(index, parse_leaf(leaf), checkpoint)

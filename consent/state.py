@@ -1,0 +1,328 @@
+"""Replay: the consent state a log prefix implies, and the rules an append must pass.
+
+`ConsentState` folds entries in index order. Before each entry is applied it is checked
+against the state of the prefix before it: its signature against the key that was valid
+at that index (keys come from the ledger's own KEY entries, anchored in the hub's log
+key), and its meaning against earlier entries (a REVOKE must name a live grant of the
+same agency, an ACCESS a grant that allowed it, and so on). The hub runs the same
+checks on append that an auditor runs on `pprl consent verify`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from pydantic import ValidationError
+
+from consent.entries import (
+    HUB_SIGNER,
+    Access,
+    EntryRef,
+    Grant,
+    GrantTerms,
+    KeyStatement,
+    Revoke,
+    SignedEntry,
+    Supersede,
+    parse_leaf,
+    parse_timestamp,
+)
+from consent.errors import EntryInvalid, EntryRejected
+from keys import (
+    AgencyPublicKeys,
+    KeyRegistry,
+    KeysError,
+    RegisteredKey,
+    canonical,
+    public_key_id,
+)
+
+AnyEntry = Grant | Supersede | Revoke | Access | KeyStatement
+
+
+@dataclass
+class GrantRecord:
+    """A grant (or the replacement carried by a SUPERSEDE) as the state knows it."""
+
+    index: int
+    leaf_hash: bytes
+    agency_id: str
+    key_id: str
+    made: datetime
+    terms: GrantTerms
+    ended_at_index: int | None = None
+    ended_because: str | None = None
+
+    def live_at_index(self, index: int) -> bool:
+        """True if no REVOKE, SUPERSEDE or key compromise before `index` ended it."""
+        return self.ended_at_index is None or index < self.ended_at_index
+
+
+@dataclass
+class ConsentState:
+    """The state implied by a log prefix of `size` entries."""
+
+    log_key: Ed25519PublicKey
+    size: int = 0
+    registry: KeyRegistry = field(default_factory=KeyRegistry)
+    grants: dict[int, GrantRecord] = field(default_factory=dict)
+    program_owner: dict[str, str] = field(default_factory=dict)
+    _by_target: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+    _consent_ids: set[str] = field(default_factory=set)
+
+    @property
+    def log_key_id(self) -> str:
+        """The `key_id` entries signed by the hub carry."""
+        return public_key_id("ed25519", self.log_key.public_bytes_raw())
+
+    def grants_for(self, program: str, record: str) -> list[GrantRecord]:
+        """Grants ever recorded by `program` about its record `record`, oldest first."""
+        return [self.grants[i] for i in self._by_target.get((program, record), [])]
+
+    # --- appending ---------------------------------------------------------------------
+
+    def append(self, signed: SignedEntry) -> int:
+        """Check and apply `signed` as the next entry; returns its index."""
+        index = self.size
+        self.check(index, signed)
+        self._apply(index, signed)
+        return index
+
+    def check(self, index: int, signed: SignedEntry) -> None:
+        """Raise EntryRejected unless `signed` may be entry `index` of this log."""
+        if index != self.size:
+            raise EntryRejected(
+                index, f"the log holds {self.size} entries; expected index {self.size}"
+            )
+        entry = signed.entry
+        self._check_signature(index, signed)
+        if isinstance(entry, Grant):
+            self._check_grant(index, entry.signer, entry.grant)
+        elif isinstance(entry, Supersede):
+            old = self._live_grant(index, entry.replaces, entry.signer)
+            self._check_grant(index, entry.signer, entry.grant)
+            if (entry.grant.subject, entry.grant.disclosing_program) != (
+                old.terms.subject,
+                old.terms.disclosing_program,
+            ):
+                raise EntryRejected(index, "a replacement must be about the same record")
+        elif isinstance(entry, Revoke):
+            old = self._live_grant(index, entry.revokes, entry.signer)
+            if entry.consent_id != old.terms.consent_id:
+                raise EntryRejected(index, "consent_id does not match the revoked grant")
+        elif isinstance(entry, Access):
+            self._check_access(index, entry)
+        else:
+            self._check_key(index, entry)
+
+    def _check_signature(self, index: int, signed: SignedEntry) -> None:
+        entry = signed.entry
+        if entry.signer == HUB_SIGNER:
+            if not isinstance(entry, Access | KeyStatement):
+                raise EntryRejected(index, f"the hub cannot make a {entry.type} statement")
+            if entry.key_id != self.log_key_id:
+                raise EntryRejected(index, "signed by a key that is not the hub's log key")
+            key = self.log_key
+        else:
+            if isinstance(entry, Access):
+                raise EntryRejected(index, "only the hub records ACCESS entries")
+            key = self._agency_key(index, entry.signer, entry.key_id, entry.made)
+        try:
+            key.verify(signed.signature, signed.entry_bytes)
+        except InvalidSignature:
+            raise EntryRejected(index, f"signature does not verify under {entry.key_id}") from None
+
+    def _agency_key(self, index: int, agency: str, kid: str, made: datetime) -> Ed25519PublicKey:
+        if agency not in self.registry:
+            raise EntryRejected(index, "the signer is not an agency registered in the ledger")
+        key = self.registry.agency(agency).key(kid)
+        if key is None or key.kind != "ed25519":
+            raise EntryRejected(index, f"{kid} is not a signing key of agency {agency}")
+        # Revocation counts from its index on, whatever time the statement claims.
+        if key.revoked_at is not None:
+            raise EntryRejected(index, f"{kid} of agency {agency} was revoked")
+        if made < key.valid_from:
+            raise EntryRejected(index, f"{kid} was not registered yet when the statement was made")
+        return Ed25519PublicKey.from_public_bytes(key.raw())
+
+    def _check_grant(self, index: int, agency: str, terms: GrantTerms) -> None:
+        if self.program_owner.get(terms.disclosing_program) != agency:
+            # Unregistered values are never echoed: they may be PII typed in the wrong place.
+            raise EntryRejected(index, f"disclosing_program is not a program of agency {agency}")
+        unknown = [p for p in terms.recipient_programs if p not in self.program_owner]
+        if unknown:
+            position = terms.recipient_programs.index(unknown[0])
+            raise EntryRejected(
+                index, f"recipient_programs[{position}] is not a registered program"
+            )
+        if terms.consent_id in self._consent_ids:
+            raise EntryRejected(index, "consent_id was already used by an earlier grant")
+
+    def _live_grant(self, index: int, ref: EntryRef, agency: str) -> GrantRecord:
+        grant = self.grants.get(ref.index)
+        if grant is None or grant.leaf_hash.hex() != ref.leaf_hash:
+            raise EntryRejected(index, f"entry {ref.index} is not a grant with that leaf hash")
+        if grant.agency_id != agency:
+            raise EntryRejected(index, "only the agency that recorded a grant can end it")
+        if not grant.live_at_index(index):
+            raise EntryRejected(index, f"grant {ref.index} already ended ({grant.ended_because})")
+        return grant
+
+    def _check_access(self, index: int, entry: Access) -> None:
+        if entry.requester_program not in self.program_owner:
+            raise EntryRejected(index, "requester_program is not a registered program")
+        if entry.disclosing_program not in self.program_owner:
+            raise EntryRejected(index, "disclosing_program is not a registered program")
+        if entry.checkpoint_size > index:
+            raise EntryRejected(index, "the checkpoint it cites is later than the entry")
+        if entry.grant is None:
+            return  # existence under the inter-agency agreement; no consent involved
+        grant = self.grants.get(entry.grant.index)
+        if grant is None or grant.leaf_hash.hex() != entry.grant.leaf_hash:
+            raise EntryRejected(index, f"entry {entry.grant.index} is not a grant with that hash")
+        if entry.grant.index >= entry.checkpoint_size:
+            raise EntryRejected(index, "the cited checkpoint does not include the grant")
+        terms = grant.terms
+        if (entry.disclosing_program, entry.subject) != (terms.disclosing_program, terms.subject):
+            raise EntryRejected(index, "the grant is about another record")
+        start, end = terms.effective
+        allowed = (
+            grant.live_at_index(index)
+            and start <= entry.made < end
+            and names_recipient(terms, entry.requester_program)
+            and set(entry.data_classes) <= set(terms.data_classes)
+        )
+        if not allowed:
+            raise EntryRejected(index, "the grant it cites did not allow this disclosure")
+
+    def _check_key(self, index: int, entry: KeyStatement) -> None:
+        if entry.signer not in (HUB_SIGNER, entry.agency_id):
+            raise EntryRejected(index, "only the hub or the agency itself can change its keys")
+        if entry.action == "register_agency":
+            if entry.signer != HUB_SIGNER:
+                raise EntryRejected(index, "only the hub registers agencies")
+            self._registration(index, entry)
+            return
+        if entry.agency_id not in self.registry:
+            raise EntryRejected(index, "agency_id is not a registered agency")
+        record = self.registry.agency(entry.agency_id)
+        if entry.action == "add_key":
+            for new in entry.keys or []:
+                if any(new.key_id == k.key_id for r in self.registry for k in r.keys):
+                    raise EntryRejected(index, f"key {new.key_id} is already registered")
+                self._registered_key(index, new.model_dump(), entry.made)
+        else:
+            old = record.key(entry.revoked_key_id or "")
+            if old is None or old.revoked_at is not None:
+                raise EntryRejected(
+                    index, f"{entry.revoked_key_id} is not a live key of the agency"
+                )
+
+    def _registration(self, index: int, entry: KeyStatement) -> AgencyPublicKeys:
+        if entry.agency_id in self.registry:
+            raise EntryRejected(index, f"agency {entry.agency_id} is already registered")
+        taken = [p for p in entry.programs or [] if p in self.program_owner]
+        if taken:
+            raise EntryRejected(index, f"program {taken[0]} belongs to another agency")
+        by_kind = {k.kind: k for k in entry.keys or []}
+        if len(entry.keys or []) != 2 or set(by_kind) != {"ed25519", "x25519"}:
+            raise EntryRejected(index, "registration carries one ed25519 and one x25519 key")
+        try:
+            return AgencyPublicKeys.from_json(_public_doc(entry), "KEY statement")
+        except KeysError as exc:
+            raise EntryRejected(index, str(exc)) from None
+
+    def _registered_key(self, index: int, data: dict[str, object], made: datetime) -> RegisteredKey:
+        try:
+            return RegisteredKey.model_validate({**data, "valid_from": made})
+        except ValidationError as exc:
+            raise EntryRejected(index, f"key: {exc.errors()[0]['msg']}") from None
+
+    # --- applying ----------------------------------------------------------------------
+
+    def _apply(self, index: int, signed: SignedEntry) -> None:
+        entry = signed.entry
+        if isinstance(entry, Grant | Supersede):
+            if isinstance(entry, Supersede):
+                self._end(entry.replaces.index, index, "superseded")
+            terms = entry.grant
+            self.grants[index] = GrantRecord(
+                index, signed.leaf_hash, entry.signer, entry.key_id, entry.made, terms
+            )
+            self._by_target.setdefault((terms.disclosing_program, terms.subject), []).append(index)
+            self._consent_ids.add(terms.consent_id)
+        elif isinstance(entry, Revoke):
+            self._end(entry.revokes.index, index, "revoked")
+        elif isinstance(entry, KeyStatement):
+            self._apply_key(index, entry)
+        self.size = index + 1
+
+    def _end(self, grant_index: int, at_index: int, because: str) -> None:
+        grant = self.grants[grant_index]
+        if grant.ended_at_index is None:
+            grant.ended_at_index, grant.ended_because = at_index, because
+
+    def _apply_key(self, index: int, entry: KeyStatement) -> None:
+        if entry.action == "register_agency":
+            doc = self._registration(index, entry)
+            self.registry.register(doc, entry.made)
+            for program in doc.programs:
+                self.program_owner[program] = doc.agency_id
+        elif entry.action == "add_key":
+            for new in entry.keys or []:
+                self.registry.add_key(
+                    entry.agency_id, self._registered_key(index, new.model_dump(), entry.made)
+                )
+        else:
+            kid = entry.revoked_key_id or ""
+            old = self.registry.agency(entry.agency_id).key(kid)
+            if old is None:  # pragma: no cover - check() refused it
+                raise EntryRejected(index, f"{kid} is not a key of {entry.agency_id}")
+            since = parse_timestamp(entry.compromised_since) if entry.compromised_since else None
+            self.registry.revoke(entry.agency_id, kid, max(since or entry.made, old.valid_from))
+            if since is not None:
+                # Anything signed with the key after it may have leaked stops counting.
+                for grant in self.grants.values():
+                    if grant.key_id == kid and grant.made >= since:
+                        self._end(grant.index, index, "its signing key was compromised")
+
+
+def names_recipient(terms: GrantTerms, program: str) -> bool:
+    """True if the grant names `program` as a recipient, directly or by class."""
+    return program in terms.recipient_programs or "any_linked_program" in terms.recipient_classes
+
+
+def _public_doc(entry: KeyStatement) -> bytes:
+    by_kind = {k.kind: k for k in entry.keys or []}
+    return canonical.canonical_json(
+        {
+            "type": "pprl.agency-public-keys.v1",
+            "agency_id": entry.agency_id,
+            "programs": sorted(entry.programs or []),
+            "signing_key_id": by_kind["ed25519"].key_id,
+            "signing_public_key": by_kind["ed25519"].public_key,
+            "sealing_key_id": by_kind["x25519"].key_id,
+            "sealing_public_key": by_kind["x25519"].public_key,
+            "created_at": entry.made_at,
+        }
+    )
+
+
+def consent_state(leaves: Iterable[bytes | SignedEntry], log_key: Ed25519PublicKey) -> ConsentState:
+    """The state a log prefix implies; raises EntryRejected/EntryInvalid at the first bad entry."""
+    state = ConsentState(log_key=log_key)
+    for leaf in leaves:
+        signed = leaf if isinstance(leaf, SignedEntry) else _parse(state.size, leaf)
+        state.append(signed)
+    return state
+
+
+def _parse(index: int, leaf: bytes) -> SignedEntry:
+    try:
+        return parse_leaf(leaf)
+    except EntryInvalid as exc:
+        raise EntryRejected(index, f"malformed: {exc}") from None
