@@ -71,7 +71,7 @@ class LogVerifier:
     @classmethod
     def from_vkey(cls, text: str) -> LogVerifier:
         """Parse a verifier key, checking that its key id matches its key."""
-        parts = text.strip().split("+")
+        parts = text.strip().split("+", 2)  # base64 may itself contain "+"
         if len(parts) != 3 or not _valid_name(parts[0]):
             raise CheckpointInvalid("log verifier key must be <name>+<key id>+<key>")
         name, kid, key = parts

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -38,3 +39,50 @@ def migrate(
     finally:
         engine.dispose()
     err.print(f"database schema at revision {after} (was {before or 'empty'})")
+
+
+@app.command("init-log-key")
+def init_log_key(
+    output: Annotated[Path, typer.Option(help="Private key file to create (mode 0600).")],
+    name: Annotated[
+        str, typer.Option(help="The log's name (origin), e.g. hub.example.gov/consent-ledger.")
+    ],
+) -> None:
+    """Create the hub's log key; publish the `.vkey` file written next to it."""
+    from consent import LogKey
+
+    key = LogKey.generate(name)
+    key.save(output)
+    err.print(f"log key {name} written to {output}; publish {output}.vkey:")
+    typer.echo(key.verifier.vkey())
+
+
+@app.command("checkpoint")
+def checkpoint(
+    log_key: Annotated[
+        Path, typer.Option("--log-key", envvar="PPRL_LOG_KEY_FILE", help="The hub's log key.")
+    ],
+    database_url: Annotated[
+        str | None, typer.Option("--database-url", envvar="PPRL_DATABASE_URL")
+    ] = None,
+) -> None:
+    """Sign a checkpoint of the ledger now (the hub also issues them on a schedule)."""
+    from sqlmodel import Session
+
+    from consent import LogKey
+    from hub.db import create_db_engine
+    from hub.services.ledger import HubLedger
+    from hub.settings import get_settings
+
+    ledger = HubLedger(LogKey.load(log_key))
+    engine = create_db_engine(database_url or get_settings().database_url)
+    try:
+        with Session(engine) as session:
+            note = ledger.issue_checkpoint(session)
+            session.commit()
+    finally:
+        engine.dispose()
+    if note is None:
+        err.print("no new entries since the last checkpoint; none issued")
+    else:
+        typer.echo(note, nl=False)

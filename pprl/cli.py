@@ -14,14 +14,17 @@ from rich.console import Console
 from rich.text import Text
 from typer.core import TyperGroup
 
+from consent.cli import app as consent_app
+from consent.errors import ConsentError
+from hub import consent_cli
 from hub.cli import app as hub_app
 from keys.cli import app as keys_app
 from keys.errors import KeysError
 
 # Every package's error base. Each has advice() and exit_code.
-DOMAIN_ERRORS: tuple[type[Exception], ...] = (KeysError,)
+DOMAIN_ERRORS: tuple[type[Exception], ...] = (KeysError, ConsentError)
 
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 class _ErrorReportingGroup(TyperGroup):
@@ -43,6 +46,11 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+# The ledger commands that read the hub's database live with its storage.
+consent_app.command("verify")(consent_cli.verify)
+consent_app.command("prove")(consent_cli.prove)
+
+app.add_typer(consent_app, name="consent")
 app.add_typer(hub_app, name="hub")
 app.add_typer(keys_app, name="keys")
 

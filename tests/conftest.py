@@ -39,7 +39,9 @@ def empty_database(backend: str, tmp_dir: Path) -> Iterator[Engine]:
     admin = create_db_engine(POSTGRES_URL)
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = create_db_engine(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
+    # The schema travels in the URL, so a CLI given engine.url reaches the same tables.
+    separator = "&" if "?" in POSTGRES_URL else "?"
+    engine = create_db_engine(f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}")
     try:
         yield engine
     finally:
@@ -47,6 +49,11 @@ def empty_database(backend: str, tmp_dir: Path) -> Iterator[Engine]:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+def database_url(engine: Engine) -> str:
+    """The URL of `engine`, password included, for commands run in a subprocess."""
+    return engine.url.render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

@@ -84,8 +84,8 @@ def grant_terms(**changes: Any) -> dict[str, Any]:
 class LedgerBuilder:
     """A ledger with registered agencies, built entry by entry like the hub would."""
 
-    def __init__(self, *names: str) -> None:
-        self.log = LogKey.generate(LOG_NAME)
+    def __init__(self, *names: str, log: LogKey | None = None) -> None:
+        self.log = log or LogKey.generate(LOG_NAME)
         self.ids, _ = agencies(*(names or ("DCFS", "DJJ", "DOC")))
         self.state = ConsentState(log_key=self.log.private_key.public_key())
         self.tree = MerkleTree()

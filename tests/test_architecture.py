@@ -13,7 +13,7 @@ WEB_AND_SQL = {"fastapi", "starlette", "sqlalchemy", "sqlmodel", "alembic", "psy
 FORBIDDEN = {
     # Plain libraries: no web framework, no database, no HTTP, no service code.
     "keys": WEB_AND_SQL | {"httpx", "hub", "linkage_node", "consent", "pprl"},
-    "consent": WEB_AND_SQL | {"httpx", "hub", "linkage_node", "pprl", "typer"},
+    "consent": WEB_AND_SQL | {"httpx", "hub", "linkage_node", "pprl"},
     # The node and the hub meet only over HTTP.
     "hub": {"linkage_node", "pprl"},
     "linkage_node": {"hub", "pprl"},

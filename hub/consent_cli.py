@@ -1,0 +1,95 @@
+"""`pprl consent verify` and `pprl consent prove`: the ledger as stored by the hub."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from consent import LedgerTampered, verify_ledger
+from consent.cli import LogPublicKey, load_verifier
+
+err = Console(stderr=True)
+
+DatabaseUrl = Annotated[
+    str,
+    typer.Option(
+        "--database-url", envvar="PPRL_DATABASE_URL", help="The hub database (SQLAlchemy URL)."
+    ),
+]
+
+
+def verify(
+    database_url: DatabaseUrl,
+    log_public_key: LogPublicKey,
+    hashes_only: Annotated[
+        bool,
+        typer.Option(help="Check leaf hashes and the tree only, not signatures and replay."),
+    ] = False,
+) -> None:
+    """Re-check the whole ledger; exits 1 naming the first bad entry."""
+    from sqlmodel import Session
+
+    from hub.db import create_db_engine
+    from hub.services.ledger import head_size, stored_checkpoints, stored_rows
+
+    verifier = load_verifier(log_public_key)
+    engine = create_db_engine(database_url)
+    try:
+        with Session(engine) as session, _progress() as progress:
+            size = head_size(session)
+            task = progress.add_task("verifying", total=size)
+            report = verify_ledger(
+                stored_rows(session),
+                stored_checkpoints(session),
+                verifier,
+                check_entries=not hashes_only,
+                progress=lambda i: progress.update(task, completed=i),
+            )
+            progress.update(task, completed=report.size)
+    finally:
+        engine.dispose()
+    if size != report.size:
+        raise LedgerTampered(
+            report.size, f"the ledger head records {size} entries but {report.size} are stored"
+        )
+    checked = "hashes" if hashes_only else "hashes, signatures and replay"
+    err.print(
+        f"ledger ok: {report.size} entries ({checked}), {report.checkpoints} checkpoints, "
+        f"root {report.root.hex()}"
+    )
+
+
+def prove(
+    database_url: DatabaseUrl,
+    index: Annotated[int, typer.Option(min=0, help="The entry to prove.")],
+    output: Annotated[Path, typer.Option(help="Where to write the proof bundle (JSON).")],
+) -> None:
+    """Write an offline proof that entry INDEX is in the ledger (no key needed)."""
+    from sqlmodel import Session
+
+    from hub.db import create_db_engine
+    from hub.services.ledger import proof_bundle
+
+    engine = create_db_engine(database_url)
+    try:
+        with Session(engine) as session:
+            bundle = proof_bundle(session, index)
+    finally:
+        engine.dispose()
+    output.write_bytes(bundle + b"\n")
+    err.print(f"proof of entry {index} written to {output}")
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    )
