@@ -11,7 +11,7 @@ from consent.checkpoints import (
     open_checkpoint,
     sign_checkpoint,
 )
-from consent.decision import Decision, disclosure_decision
+from consent.decision import Decision, attach_proof, check_decision_proof, disclosure_decision
 from consent.entries import (
     HUB_SIGNER,
     Access,
@@ -71,6 +71,8 @@ __all__ = [
     "Supersede",
     "Witness",
     "WitnessAlarm",
+    "attach_proof",
+    "check_decision_proof",
     "check_proof_bundle",
     "consent_state",
     "disclosure_decision",

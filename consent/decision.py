@@ -11,11 +11,14 @@ What is withheld says why, in words a case manager can act on.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
 
+from consent._internal.merkle import MerkleTree, ProofError, verify_inclusion
+from consent.checkpoints import Checkpoint, LogVerifier, open_checkpoint
 from consent.entries import DataClass, format_timestamp
+from consent.errors import ProofInvalid
 from consent.state import ConsentState, GrantRecord, names_recipient
 
 
@@ -30,6 +33,50 @@ class Decision:
     grant_index: int | None
     grant_leaf_hash: bytes | None
     state_size: int
+    checkpoint_note: str | None = None
+    inclusion_proof: tuple[bytes, ...] | None = None
+
+
+def attach_proof(
+    decision: Decision, tree: MerkleTree, checkpoint_note: str, verifier: LogVerifier
+) -> Decision:
+    """The decision with the inclusion proof of its grant under a signed checkpoint.
+
+    The checkpoint must include the grant; a decision without a grant is returned as is.
+    """
+    if decision.grant_index is None:
+        return decision
+    checkpoint = open_checkpoint(checkpoint_note, verifier)
+    if checkpoint.size <= decision.grant_index:
+        raise ProofInvalid(f"checkpoint at size {checkpoint.size} does not include the grant")
+    proof = tree.inclusion_proof(decision.grant_index, checkpoint.size)
+    proven = replace(decision, checkpoint_note=checkpoint_note, inclusion_proof=tuple(proof))
+    check_decision_proof(proven, verifier)
+    return proven
+
+
+def check_decision_proof(decision: Decision, verifier: LogVerifier) -> Checkpoint:
+    """Check, as a case manager's node or an auditor would, that the grant a decision
+    relied on is in the log under a checkpoint the hub signed."""
+    if (
+        decision.grant_index is None
+        or decision.grant_leaf_hash is None
+        or decision.checkpoint_note is None
+        or decision.inclusion_proof is None
+    ):
+        raise ProofInvalid("the decision carries no grant proof")
+    checkpoint = open_checkpoint(decision.checkpoint_note, verifier)
+    try:
+        verify_inclusion(
+            decision.grant_index,
+            checkpoint.size,
+            decision.grant_leaf_hash,
+            list(decision.inclusion_proof),
+            checkpoint.root,
+        )
+    except ProofError as exc:
+        raise ProofInvalid(f"the grant is not proven to be in the log: {exc}") from None
+    return checkpoint
 
 
 def disclosure_decision(

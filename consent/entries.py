@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Annotated, Any, Literal, Protocol, Self
 
 from pydantic import (
@@ -52,9 +52,13 @@ MAX_GRANT_DURATION = timedelta(days=5 * 366)
 MAX_RECORDING_DELAY = timedelta(days=366)
 
 
+@lru_cache(maxsize=4096)
 def parse_timestamp(value: str) -> datetime:
     """`YYYY-MM-DDTHH:MM:SSZ` to an aware UTC datetime."""
-    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    if not _TIMESTAMP.fullmatch(value):
+        raise ValueError("not a YYYY-MM-DDTHH:MM:SSZ timestamp")
+    # fromisoformat is C code; the pattern above already pinned the one accepted form.
+    return datetime.fromisoformat(value)
 
 
 def format_timestamp(value: datetime) -> str:

@@ -66,7 +66,7 @@ def checkpoint(
         str | None, typer.Option("--database-url", envvar="PPRL_DATABASE_URL")
     ] = None,
 ) -> None:
-    """Sign a checkpoint of the ledger now (the hub also issues them on a schedule)."""
+    """Sign a checkpoint of the ledger as it stands now (if it grew since the last one)."""
     from sqlmodel import Session
 
     from consent import LogKey

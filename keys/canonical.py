@@ -80,8 +80,36 @@ def strict_json_loads(data: bytes | str) -> Any:
         raise EncodingError("not valid JSON") from exc
 
 
+_MAX_EXACT_INT = 2**53 - 1
+
+
+def _plain(value: Any) -> bool:
+    """True when JCS and Python's sorted compact json.dumps agree on `value` byte for byte:
+    no floats (JCS formats numbers as ECMAScript does), integers exactly representable as
+    doubles, and ASCII object keys (JCS sorts keys by UTF-16 code units, Python by code
+    points; the two orders differ only outside ASCII). String escaping is the same:
+    both escape only quote, backslash and control characters, with the same short forms
+    and lower-case \\u00xx."""
+    if isinstance(value, str) or value is None or isinstance(value, bool):
+        return True
+    if isinstance(value, int):
+        return -_MAX_EXACT_INT <= value <= _MAX_EXACT_INT
+    if isinstance(value, list):
+        return all(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and k.isascii() and _plain(v) for k, v in value.items())
+    return False
+
+
 def canonical_json(value: Any) -> bytes:
     """RFC 8785 (JCS) canonical bytes of a JSON value."""
+    if _plain(value):
+        try:
+            return json.dumps(
+                value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+            ).encode("utf-8")
+        except UnicodeEncodeError:
+            pass  # a lone surrogate: let rfc8785 refuse it
     try:
         return rfc8785.dumps(value)
     except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:

@@ -1,8 +1,9 @@
 """`pprl demo`: the story so far, done for real on the embedded default.
 
 Every line it prints reports something it just did: five agencies get identities, one
-creates the linkage secret and seals it to all five, each opens its own copy, and a case
-manager's token is issued and verified (and a forged one refused).
+creates the linkage secret and seals it to all five, each opens its own copy, a case
+manager's token is issued and verified (and a forged one refused), and the consent
+ledger records, proves, decides, revokes and verifies.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ HUB_AUDIENCE = "pprl-hub"
 
 def run_demo(workdir: Path | None = None, console: Console | None = None) -> Path:
     """Run the demo in `workdir` (new or empty); returns the directory used."""
-    out = console or Console(stderr=True)
+    out = console or Console(stderr=True, soft_wrap=True)
     root = _prepare(workdir)
     now = datetime.now(UTC).replace(microsecond=0)
 
@@ -103,8 +104,17 @@ def run_demo(workdir: Path | None = None, console: Console | None = None) -> Pat
     else:  # pragma: no cover - would be a security bug
         raise AssertionError("forged token accepted")
 
+    out.rule("[bold]4. The consent ledger")
+    from pprl.demo_ledger import ledger_story
+
+    url = ledger_story(out, root, identities, now)
+
     out.rule("[bold]Done")
     out.print(f"Everything the demo made is in {root}.")
+    out.print(
+        "Re-check the ledger yourself: "
+        f"pprl consent verify --database-url {url} --log-public-key {root / 'hub-log.key.vkey'}"
+    )
     return root
 
 

@@ -24,7 +24,18 @@ def test_demo_does_what_it_reports(tmp_path: Path) -> None:
     bundle = json.loads((root / "sealed-epoch-1.json").read_text())
     assert {c["agency_id"] for c in bundle["copies"]} == set(secrets)
     assert "refused" in result.stderr
+    assert "withheld (the client's consent to child_welfare was revoked)" in result.stderr
     assert result.stdout == ""  # human output goes to stderr
+    # The command the demo prints to re-check its ledger works.
+    verify = CliRunner().invoke(
+        app,
+        [
+            "consent", "verify", "--database-url", f"sqlite:///{root / 'hub.db'}",
+            "--log-public-key", str(root / "hub-log.key.vkey"),
+        ],
+    )  # fmt: skip
+    assert verify.exit_code == 0, verify.stderr
+    assert "ledger ok: 8 entries" in verify.stderr
 
 
 def test_demo_refuses_a_non_empty_workdir(tmp_path: Path) -> None:

@@ -61,3 +61,5 @@ def test_every_readme_command_runs_and_succeeds(tmp_path: Path) -> None:
     assert (tmp_path / "pprl-keys" / "DOC" / "linkage-secret.json").exists()
     assert (tmp_path / "hub.db").exists()
     assert (tmp_path / "token.txt").read_text().count(".") == 2
+    assert (tmp_path / "grant-proof.json").exists()
+    assert (tmp_path / "hub-log.key.vkey").exists()

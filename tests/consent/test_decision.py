@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,7 +11,15 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from consent import Decision, EntryRejected, disclosure_decision, format_timestamp
+from consent import (
+    Decision,
+    EntryRejected,
+    ProofInvalid,
+    attach_proof,
+    check_decision_proof,
+    disclosure_decision,
+    format_timestamp,
+)
 from consent.entries import DataClass
 from tests.factories import T0, LedgerBuilder, record_ref
 
@@ -40,6 +48,24 @@ def test_consented_contact_is_allowed_and_names_its_grant() -> None:
     d = _decide(b, "corrections", record_ref("client-1"), "contact", T0)
     assert d.allowed
     assert (d.grant_index, d.grant_leaf_hash, d.basis) == (g, b.tree.leaf_hash_at(g), "consent")
+
+
+def test_allowing_decision_carries_a_checkable_proof_of_its_grant() -> None:
+    b = LedgerBuilder()
+    g = b.grant()
+    b.grant(subject=record_ref("client-2"))
+    d = attach_proof(
+        _decide(b, "corrections", record_ref("client-1"), "contact", T0),
+        b.tree,
+        b.checkpoint(),
+        b.log.verifier,
+    )
+    assert check_decision_proof(d, b.log.verifier).size == len(b.tree)
+    forged = replace(d, grant_leaf_hash=b.tree.leaf_hash_at(g + 1))
+    with pytest.raises(ProofInvalid):
+        check_decision_proof(forged, b.log.verifier)
+    with pytest.raises(ProofInvalid, match="does not include the grant"):
+        attach_proof(d, b.tree, b.checkpoint(size=g), b.log.verifier)
 
 
 def test_expiry_instant_is_a_deny() -> None:
