@@ -20,9 +20,11 @@ from hub import consent_cli
 from hub.cli import app as hub_app
 from keys.cli import app as keys_app
 from keys.errors import KeysError
+from linkage_node.cli import app as node_app
+from linkage_node.errors import NodeError
 
 # Every package's error base. Each has advice() and exit_code.
-DOMAIN_ERRORS: tuple[type[Exception], ...] = (KeysError, ConsentError)
+DOMAIN_ERRORS: tuple[type[Exception], ...] = (KeysError, ConsentError, NodeError)
 
 err = Console(stderr=True, soft_wrap=True)
 
@@ -50,6 +52,7 @@ app = typer.Typer(
 consent_app.command("verify")(consent_cli.verify)
 consent_app.command("prove")(consent_cli.prove)
 
+app.add_typer(node_app, name="node")
 app.add_typer(consent_app, name="consent")
 app.add_typer(hub_app, name="hub")
 app.add_typer(keys_app, name="keys")

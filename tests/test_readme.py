@@ -40,6 +40,7 @@ def test_every_readme_command_runs_and_succeeds(tmp_path: Path) -> None:
         "NO_COLOR": "1",
     }
     env.pop("PPRL_KEY_PASSPHRASE", None)
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
     ran = 0
     for command in _console_commands():
         if command == "make test":
@@ -62,4 +63,5 @@ def test_every_readme_command_runs_and_succeeds(tmp_path: Path) -> None:
     assert (tmp_path / "hub.db").exists()
     assert (tmp_path / "token.txt").read_text().count(".") == 2
     assert (tmp_path / "grant-proof.json").exists()
+    assert (tmp_path / "doc-encodings.jsonl").read_text().count("\n") == 201
     assert (tmp_path / "hub-log.key.vkey").exists()

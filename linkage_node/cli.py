@@ -1,0 +1,198 @@
+"""`pprl node ...`: the agency data steward's commands.
+
+`validate` exits 3 when any row would be rejected; `encode` encodes what is valid,
+reports the rest (exit 0), and writes rejects to a file on request. No command prints
+or writes a cell value unless `--show-values` asks to print it on this terminal.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from keys import LinkageSecret
+from linkage_node.roster import (
+    RULES,
+    ColumnMapping,
+    Issue,
+    RosterResult,
+    parse_policies,
+    validate_roster,
+)
+
+app = typer.Typer(help="The agency node: validate and encode roster exports.", no_args_is_help=True)
+err = Console(stderr=True, soft_wrap=True)
+
+Mapping = Annotated[
+    Path | None,
+    typer.Option("--mapping", help="JSON mapping of your column names (and date formats)."),
+]
+Policy = Annotated[
+    list[str] | None,
+    typer.Option("--policy", help="Override a rule's action: RULE=reject|drop_field (repeatable)."),
+]
+ShowValues = Annotated[
+    bool,
+    typer.Option(
+        "--show-values", help="Print offending cell values on this terminal (never in files)."
+    ),
+]
+Rejects = Annotated[
+    Path | None,
+    typer.Option(
+        "--rejects", help="Write rejected rows' line, column and rule (no values) to this CSV."
+    ),
+]
+JsonOut = Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")]
+
+_SHOWN_ISSUES = 50
+
+
+def _report(result: RosterResult, show_values: bool) -> None:
+    issues = result.issues
+    if issues:
+        table = Table("line", "column", "rule", "action", *(["value"] if show_values else []))
+        for issue in issues[:_SHOWN_ISSUES]:
+            row = [str(issue.line), issue.column, issue.rule, issue.action]
+            if show_values:
+                row.append(issue.value or "")
+            table.add_row(*row)
+        err.print(table)
+        if len(issues) > _SHOWN_ISSUES:
+            err.print(
+                f"... and {len(issues) - _SHOWN_ISSUES} more (use --rejects to write them all)"
+            )
+        for rule, count in result.counts_by_rule().items():
+            err.print(f"  {count:>7} x {rule}: {RULES[rule].description}")
+    err.print(
+        f"{result.rows} rows: {result.accepted} accepted "
+        f"({result.with_dropped_fields} with fields dropped), {result.rejected} rejected"
+    )
+
+
+def _write_rejects(path: Path, issues: list[Issue]) -> None:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["line", "column", "rule", "action"])
+        for issue in issues:
+            writer.writerow([issue.line, issue.column, issue.rule, issue.action])
+
+
+@app.command("validate")
+def validate(
+    roster: Annotated[Path, typer.Argument(help="The roster export (CSV with a header).")],
+    mapping: Mapping = None,
+    policy: Policy = None,
+    show_values: ShowValues = False,
+    rejects: Rejects = None,
+    json_out: JsonOut = False,
+) -> None:
+    """Check a roster and report every bad row by line, column and rule."""
+    result = validate_roster(
+        roster, ColumnMapping.load(mapping) if mapping else None, parse_policies(policy or [])
+    )
+    _report(result, show_values)
+    if rejects is not None:
+        _write_rejects(rejects, result.issues)
+    if json_out:
+        typer.echo(json.dumps(result.summary(), indent=2))
+    if result.rejected:
+        raise typer.Exit(3)
+
+
+@app.command("encode")
+def encode(
+    agency: Annotated[str, typer.Option(help="Your agency id.")],
+    secret_file: Annotated[
+        Path,
+        typer.Option(
+            "--secret-file",
+            envvar="PPRL_LINKAGE_SECRET_FILE",
+            help="The linkage secret from `pprl keys unseal`.",
+        ),
+    ],
+    input_path: Annotated[Path, typer.Option("--input", help="The roster export.")],
+    output: Annotated[Path, typer.Option(help="The encodings file to write.")],
+    schema: Annotated[
+        Path | None, typer.Option(help="Linkage schema [default: the bundled default].")
+    ] = None,
+    state_dir: Annotated[
+        Path | None,
+        typer.Option(help="The node's state directory [default: pprl-node/AGENCY]."),
+    ] = None,
+    mapping: Mapping = None,
+    policy: Policy = None,
+    show_values: ShowValues = False,
+    rejects: Rejects = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Encoding processes [default: all cores].")
+    ] = None,
+    json_out: JsonOut = False,
+) -> None:
+    """Validate, normalise and encode a roster; only new and changed records are encoded."""
+    from linkage_node.job import run_encoding_job
+    from linkage_node.schema import load_schema, schema_summary
+
+    linkage_schema = load_schema(schema)
+    secret = LinkageSecret.load(secret_file)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("validating", total=None)
+
+        def report(stage: str, done: int, total: int) -> None:
+            progress.update(task, description=stage, completed=done, total=total)
+
+        result = run_encoding_job(
+            agency_id=agency,
+            schema=linkage_schema,
+            secret=secret,
+            roster_path=input_path,
+            output=output,
+            state_dir=state_dir or Path("pprl-node") / agency,
+            mapping=ColumnMapping.load(mapping) if mapping else None,
+            policies=parse_policies(policy or []),
+            workers=workers,
+            progress=report,
+        )
+    _report(result.roster, show_values)
+    if rejects is not None:
+        _write_rejects(rejects, result.roster.issues)
+    diff = result.diff
+    err.print(f"schema {schema_summary(linkage_schema)}, secret epoch {secret.epoch}")
+    err.print(
+        f"since the last run: {len(diff.new)} new, {len(diff.changed)} changed, "
+        f"{len(diff.removed)} removed, {diff.unchanged} unchanged; encoded {result.encoded} "
+        f"in {result.seconds:.1f} s; mean popcount {result.mean_popcount:.1%}"
+    )
+    err.print(f"wrote {result.header.record_count} encodings to {output}")
+    if json_out:
+        typer.echo(
+            json.dumps(
+                {
+                    **result.roster.summary(),
+                    "new": len(diff.new),
+                    "changed": len(diff.changed),
+                    "removed": len(diff.removed),
+                    "unchanged": diff.unchanged,
+                    "encoded": result.encoded,
+                    "run_id": result.run_id,
+                    "mean_popcount": round(result.mean_popcount, 4),
+                    "schema_fingerprint": result.header.schema_fingerprint,
+                    "epoch": result.header.epoch,
+                },
+                indent=2,
+            )
+        )

@@ -1,0 +1,151 @@
+"""The nightly encoding job: validate, normalise, find what changed, encode, write.
+
+Only new and changed records are encoded; unchanged ones reuse the CLK from the node's
+state. The output file is written before the state is updated, both atomically, so a
+run that dies anywhere can simply be run again.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from keys import LinkageSecret
+from linkage_node.encoder import Encoder, encode_all
+from linkage_node.encodings_file import EncodingsHeader, write_encodings
+from linkage_node.normalise import NORMALISATION_VERSION
+from linkage_node.refs import RefKey
+from linkage_node.roster import Action, CleanRecord, ColumnMapping, RosterResult, validate_roster
+from linkage_node.schema import LinkageSchema
+from linkage_node.state import Diff, NodeState
+
+STATE_FILE = "node-state.db"
+REF_KEY_FILE = "record-ref.key"
+
+# An agreed synthetic identity every node encodes on every run: the same secret and
+# schema give the same CLK everywhere, which lets the hub spot a misconfigured node
+# before any linkage runs.
+CANARY = CleanRecord(
+    line=0,
+    record_id="pprl-canary",
+    given_name="pprlcanary",
+    family_name="consistencycheck",
+    date_of_birth="1970-01-01",
+    sex="f",
+    ssn="",
+    address="",
+    city="",
+    zip="",
+    phone="",
+    case_manager_id="",
+)
+
+
+def feature_values(schema: LinkageSchema, record: CleanRecord) -> tuple[str, ...]:
+    """The record's values in the schema's feature order, as the encoder takes them."""
+    values = []
+    for feature in schema.features:
+        value = getattr(record, feature)
+        values.append(value.replace("-", "") if feature == "date_of_birth" else value)
+    return tuple(values)
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """What a run did."""
+
+    roster: RosterResult
+    diff: Diff
+    header: EncodingsHeader
+    run_id: int
+    encoded: int
+    mean_popcount: float
+    seconds: float
+
+
+def run_encoding_job(
+    *,
+    agency_id: str,
+    schema: LinkageSchema,
+    secret: LinkageSecret,
+    roster_path: Path,
+    output: Path,
+    state_dir: Path,
+    mapping: ColumnMapping | None = None,
+    policies: dict[str, Action] | None = None,
+    workers: int | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+    today: date | None = None,
+) -> JobResult:
+    """Run one encoding job; see the module notes."""
+    started = time.perf_counter()
+    roster = validate_roster(roster_path, mapping, policies, today=today)
+    state = NodeState(state_dir / STATE_FILE, agency_id)
+    try:
+        ref_key = RefKey.load_or_create(state_dir / REF_KEY_FILE, create=state.fresh)
+        context = f"{secret.epoch}|{schema.fingerprint}"
+        known = state.known()
+        refs = [ref_key.ref(r.record_id) for r in roster.records]
+        todo = [
+            i
+            for i, (ref, record) in enumerate(zip(refs, roster.records, strict=True))
+            if (k := known.get(ref)) is None
+            or k.removed
+            or k.context != context
+            or k.content_hash != record.content_hash()
+        ]
+        if progress:
+            progress("encoding", 0, len(todo))
+        fresh = encode_all(
+            schema,
+            secret.secret,
+            [feature_values(schema, roster.records[i]) for i in todo],
+            workers=workers,
+            progress=(lambda n: progress("encoding", n, len(todo))) if progress else None,
+        )
+        clks = {refs[i]: clk for i, clk in zip(todo, fresh, strict=True)}
+        new = [refs[i] for i in todo if refs[i] not in known or known[refs[i]].removed]
+        changed = [refs[i] for i in todo if refs[i] in known and not known[refs[i]].removed]
+        present = set(refs) | {ref_key.ref(r) for r in roster.rejected_record_ids}
+        removed = sorted(ref for ref, k in known.items() if not k.removed and ref not in present)
+        diff = Diff(new=new, changed=changed, removed=removed, unchanged=len(refs) - len(todo))
+
+        out_records = [(ref, clks.get(ref) or known[ref].clk) for ref in refs]
+        canary = Encoder(schema, secret.secret).encode(feature_values(schema, CANARY))
+        header = EncodingsHeader(
+            agency_id=agency_id,
+            epoch=secret.epoch,
+            schema_fingerprint=schema.fingerprint,
+            normalisation=NORMALISATION_VERSION,
+            clk_bits=schema.bits,
+            record_count=len(out_records),
+            canary_clk=canary,
+            created_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        )
+        write_encodings(output, header, out_records)
+        counts = {
+            "rows": roster.rows,
+            "accepted": roster.accepted,
+            "rejected": roster.rejected,
+            "new": len(diff.new),
+            "changed": len(diff.changed),
+            "removed": len(diff.removed),
+            "unchanged": diff.unchanged,
+        }
+        by_ref = dict(zip(refs, roster.records, strict=True))
+        run_id = state.record_run(
+            context=context,
+            counts=counts,
+            upserts=[
+                (ref, by_ref[ref].record_id, by_ref[ref].content_hash(), clks[ref]) for ref in clks
+            ],
+            removed=removed,
+        )
+    finally:
+        state.close()
+    popcounts = [int.from_bytes(clk, "big").bit_count() for _, clk in out_records]
+    mean = sum(popcounts) / len(popcounts) / schema.bits if popcounts else 0.0
+    return JobResult(roster, diff, header, run_id, len(todo), mean, time.perf_counter() - started)

@@ -1,0 +1,514 @@
+"""Roster exports: reading, column mapping, validation and normalisation.
+
+Every problem is an `Issue` naming the 1-based line, the column and the rule. The cell
+value is kept (in memory only) so a steward can ask to see it with `--show-values`; it
+is never written to a file. Each rule has a policy: `reject` the row, or `drop_field`
+(encode the row with that field missing). Nothing is dropped silently: every input row
+ends up accepted, accepted with fields dropped, or rejected, and the counts add up.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import json
+import re
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Literal
+
+from keys import is_staff_id
+from linkage_node.errors import RosterError
+from linkage_node.normalise import (
+    DEFAULT_DATE_FORMATS,
+    normalise_address,
+    normalise_city,
+    normalise_name,
+    normalise_phone,
+    normalise_sex,
+    normalise_zip,
+    parse_date,
+    ssn_digits,
+    ssn_is_known_invalid,
+)
+
+ROSTER_COLUMNS = (
+    "record_id",
+    "given_name",
+    "family_name",
+    "date_of_birth",
+    "sex",
+    "ssn",
+    "address",
+    "city",
+    "zip",
+    "phone",
+    "case_manager_id",
+)
+REQUIRED_COLUMNS = ("record_id", "given_name", "family_name", "date_of_birth")
+EARLIEST_BIRTH = date(1900, 1, 1)
+MAX_RECORD_ID = 64
+MAX_CELL = 256
+
+Action = Literal["reject", "drop_field"]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A validation rule: what it checks and what happens by default."""
+
+    id: str
+    column: str
+    description: str
+    default: Action
+
+
+RULES: dict[str, Rule] = {
+    r.id: r
+    for r in (
+        Rule(
+            "row.field_count", "*", "row has a different number of fields than the header", "reject"
+        ),
+        Rule("row.encoding", "*", "row is not valid UTF-8", "reject"),
+        Rule("record_id.missing", "record_id", "record_id is empty", "reject"),
+        Rule(
+            "record_id.too_long",
+            "record_id",
+            f"record_id is over {MAX_RECORD_ID} characters",
+            "reject",
+        ),
+        Rule(
+            "record_id.duplicate", "record_id", "record_id appears on more than one row", "reject"
+        ),
+        Rule("given_name.missing", "given_name", "given name is empty", "reject"),
+        Rule("given_name.no_letters", "given_name", "given name has no letters", "reject"),
+        Rule("family_name.missing", "family_name", "family name is empty", "reject"),
+        Rule("family_name.no_letters", "family_name", "family name has no letters", "reject"),
+        Rule("date_of_birth.missing", "date_of_birth", "date of birth is empty", "reject"),
+        Rule(
+            "date_of_birth.unparseable",
+            "date_of_birth",
+            "date of birth is not a date in an accepted format",
+            "reject",
+        ),
+        Rule("date_of_birth.future", "date_of_birth", "date of birth is in the future", "reject"),
+        Rule(
+            "date_of_birth.implausible", "date_of_birth", "date of birth is before 1900", "reject"
+        ),
+        Rule("sex.unknown_code", "sex", "sex is not M, F, MALE or FEMALE", "drop_field"),
+        Rule("ssn.shape", "ssn", "SSN is not nine digits", "drop_field"),
+        Rule("ssn.known_invalid", "ssn", "SSN is one the SSA never issues", "drop_field"),
+        Rule("zip.shape", "zip", "ZIP is not five digits or ZIP+4", "drop_field"),
+        Rule("phone.shape", "phone", "phone is not a ten-digit number", "drop_field"),
+        Rule(
+            "case_manager_id.shape",
+            "case_manager_id",
+            "case manager id is not a staff id",
+            "drop_field",
+        ),
+        Rule("cell.too_long", "*", f"a cell is over {MAX_CELL} characters", "drop_field"),
+    )
+}
+# Without these a row cannot be identified at all.
+_ALWAYS_REJECT = frozenset(
+    {
+        "row.field_count",
+        "row.encoding",
+        "record_id.missing",
+        "record_id.too_long",
+        "record_id.duplicate",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One problem in one row. `value` is for the terminal only, never for files."""
+
+    line: int
+    column: str
+    rule: str
+    action: Action
+    value: str | None = field(default=None, repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class CleanRecord:
+    """A row after validation and normalisation. Missing fields are empty strings."""
+
+    line: int
+    record_id: str
+    given_name: str
+    family_name: str
+    date_of_birth: str  # ISO YYYY-MM-DD
+    sex: str
+    ssn: str
+    address: str
+    city: str
+    zip: str
+    phone: str
+    case_manager_id: str
+
+    def content_hash(self) -> bytes:
+        """Hash of the normalised identifying fields: what decides "changed"."""
+        parts = (
+            self.given_name, self.family_name, self.date_of_birth, self.sex, self.ssn,
+            self.address, self.city, self.zip, self.phone,
+        )  # fmt: skip
+        return hashlib.sha256("\x1f".join(parts).encode()).digest()
+
+
+@dataclass
+class RosterResult:
+    """What validation made of a roster."""
+
+    rows: int = 0
+    records: list[CleanRecord] = field(default_factory=list)
+    issues: list[Issue] = field(default_factory=list)
+    rejected_lines: set[int] = field(default_factory=set)
+    # Record ids of rejected rows (where readable): a record the node encoded before
+    # that has bad data tonight keeps its last good encoding instead of being removed.
+    rejected_record_ids: set[str] = field(default_factory=set, repr=False)
+
+    @property
+    def accepted(self) -> int:
+        """Rows that will be encoded (some perhaps with fields dropped)."""
+        return len(self.records)
+
+    @property
+    def with_dropped_fields(self) -> int:
+        """Accepted rows that lost at least one field to a `drop_field` policy."""
+        dropped = {i.line for i in self.issues if i.action == "drop_field"}
+        return len(dropped - self.rejected_lines)
+
+    @property
+    def rejected(self) -> int:
+        """Rows that will not be encoded."""
+        return len(self.rejected_lines)
+
+    def counts_by_rule(self) -> dict[str, int]:
+        """How many rows broke each rule."""
+        return dict(sorted(Counter(i.rule for i in self.issues).items()))
+
+    def summary(self) -> dict[str, object]:
+        """Counts that add up: rows == accepted + rejected."""
+        return {
+            "rows": self.rows,
+            "accepted": self.accepted,
+            "accepted_with_dropped_fields": self.with_dropped_fields,
+            "rejected": self.rejected,
+            "issues_by_rule": self.counts_by_rule(),
+        }
+
+
+@dataclass(frozen=True)
+class ColumnMapping:
+    """How an agency's export names the default columns, and its date formats."""
+
+    columns: dict[str, str]
+    date_formats: tuple[str, ...] = DEFAULT_DATE_FORMATS
+
+    @classmethod
+    def default(cls) -> ColumnMapping:
+        """The default column names, unchanged."""
+        return cls({c: c for c in ROSTER_COLUMNS})
+
+    @classmethod
+    def load(cls, path: Path) -> ColumnMapping:
+        """Read `{"columns": {"record_id": "CaseNumber", ...}, "date_formats": [...]}`."""
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise RosterError(
+                str(path), f"cannot read the mapping file ({exc})", "Fix the JSON."
+            ) from None
+        if not isinstance(doc, dict) or not isinstance(doc.get("columns", {}), dict):
+            raise RosterError(
+                str(path), "expected an object with a 'columns' object", "See README."
+            )
+        unknown = set(doc.get("columns", {})) - set(ROSTER_COLUMNS)
+        if unknown:
+            raise RosterError(
+                str(path),
+                f"maps unknown column {sorted(unknown)[0]!r}",
+                f"Map only these: {', '.join(ROSTER_COLUMNS)}.",
+            )
+        columns = {c: c for c in ROSTER_COLUMNS} | dict(doc.get("columns", {}))
+        formats = tuple(doc.get("date_formats", DEFAULT_DATE_FORMATS))
+        if not formats or not all(isinstance(f, str) and "%" in f for f in formats):
+            raise RosterError(
+                str(path), "date_formats must be strptime formats", 'E.g. "%d/%m/%Y".'
+            )
+        return cls(columns, formats)
+
+
+def parse_policies(overrides: list[str]) -> dict[str, Action]:
+    """`rule=reject|drop_field` strings to a full policy table."""
+    policies: dict[str, Action] = {rule_id: rule.default for rule_id, rule in RULES.items()}
+    for item in overrides:
+        rule_id, _, action = item.partition("=")
+        if rule_id not in RULES:
+            raise RosterError(
+                "--policy", f"unknown rule {rule_id!r}", f"Rules: {', '.join(RULES)}."
+            )
+        if action not in ("reject", "drop_field"):
+            raise RosterError("--policy", f"unknown action {action!r}", "Use reject or drop_field.")
+        if rule_id in _ALWAYS_REJECT and action != "reject":
+            raise RosterError(
+                "--policy", f"{rule_id} always rejects the row", "A row must be identifiable."
+            )
+        policies[rule_id] = action  # type: ignore[assignment]
+    return policies
+
+
+def validate_roster(
+    path: Path,
+    mapping: ColumnMapping | None = None,
+    policies: dict[str, Action] | None = None,
+    *,
+    today: date | None = None,
+) -> RosterResult:
+    """Read, validate and normalise a CSV roster."""
+    mapping = mapping or ColumnMapping.default()
+    policies = policies or parse_policies([])
+    today = today or date.today()  # noqa: DTZ011  (dates of birth are local calendar dates)
+    result = RosterResult()
+    pending: list[tuple[int, dict[str, str], list[Issue]]] = []
+    seen: dict[str, list[int]] = {}
+    for line, cells, issues in _rows(path, mapping, policies):
+        result.rows += 1
+        if cells is None:
+            result.issues.extend(issues)
+            result.rejected_lines.add(line)
+            continue
+        pending.append((line, cells, issues))
+        if cells["record_id"]:
+            seen.setdefault(cells["record_id"], []).append(line)
+    for line, cells, issues in pending:
+        if len(seen[cells["record_id"]]) > 1 if cells["record_id"] else False:
+            issues.append(
+                Issue(line, "record_id", "record_id.duplicate", "reject", cells["record_id"])
+            )
+    cleaner = _RowCleaner(policies, mapping.date_formats, today)
+    for line, cells, issues in pending:
+        record = cleaner.clean(line, cells, issues)
+        if issues:
+            result.issues.extend(issues)
+        if record is None:
+            result.rejected_lines.add(line)
+            if cells["record_id"]:
+                result.rejected_record_ids.add(cells["record_id"])
+        else:
+            result.records.append(record)
+    result.issues.sort(key=lambda i: (i.line, i.column, i.rule))
+    return result
+
+
+def _rows(
+    path: Path, mapping: ColumnMapping, policies: dict[str, Action]
+) -> Iterator[tuple[int, dict[str, str] | None, list[Issue]]]:
+    try:
+        handle = path.open(encoding="utf-8-sig", errors="surrogateescape", newline="")
+    except OSError as exc:
+        raise RosterError(
+            str(path), exc.strerror or "cannot be opened", "Check the path."
+        ) from None
+    with handle:
+        reader = csv.reader(handle)
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise RosterError(
+                str(path), "is empty", "Export the roster with a header row."
+            ) from None
+        except csv.Error as exc:
+            raise RosterError(
+                str(path), f"is not CSV ({exc})", "Export as comma-separated values."
+            ) from None
+        positions = _positions(path, header, mapping)
+        check_encoding = not _valid_utf8(path)
+        line = reader.line_num + 1
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error:
+                row = None
+            if row != []:  # a blank line is not a record
+                yield _classify(
+                    line,
+                    row,
+                    width=len(header),
+                    positions=positions,
+                    policies=policies,
+                    check_encoding=check_encoding,
+                )
+            line = reader.line_num + 1
+
+
+def _classify(
+    line: int,
+    row: list[str] | None,
+    *,
+    width: int,
+    positions: dict[str, int | None],
+    policies: dict[str, Action],
+    check_encoding: bool,
+) -> tuple[int, dict[str, str] | None, list[Issue]]:
+    if row is None or len(row) != width:
+        return line, None, [Issue(line, "*", "row.field_count", "reject")]
+    if check_encoding and any(_has_undecodable(cell) for cell in row):
+        return line, None, [Issue(line, "*", "row.encoding", "reject")]
+    cells = {col: row[pos].strip() if pos is not None else "" for col, pos in positions.items()}
+    issues = []
+    if max(map(len, row)) > MAX_CELL:
+        for col, value in cells.items():
+            if len(value) > MAX_CELL and col != "record_id":
+                issues.append(Issue(line, col, "cell.too_long", policies["cell.too_long"]))
+                cells[col] = ""
+    return line, cells, issues
+
+
+_UNDECODABLE = re.compile("[\udc80-\udcff]")
+
+
+def _valid_utf8(path: Path) -> bool:
+    """True when the whole file decodes: then no row needs checking one by one."""
+    try:
+        with path.open("rb") as handle:
+            decoder = codecs.getincrementaldecoder("utf-8")()
+            while block := handle.read(1 << 20):
+                decoder.decode(block)
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _has_undecodable(cell: str) -> bool:
+    # Bytes that were not UTF-8 arrive as lone surrogates (errors="surrogateescape").
+    return _UNDECODABLE.search(cell) is not None
+
+
+def _positions(path: Path, header: list[str], mapping: ColumnMapping) -> dict[str, int | None]:
+    index = {name.strip(): i for i, name in enumerate(header)}
+    positions: dict[str, int | None] = {}
+    for column in ROSTER_COLUMNS:
+        source = mapping.columns[column]
+        if source in index:
+            positions[column] = index[source]
+        elif column in REQUIRED_COLUMNS:
+            raise RosterError(
+                str(path),
+                f"has no column {source!r} (needed for {column})",
+                "Rename the column in the export or map it with --mapping.",
+            )
+        else:
+            positions[column] = None
+    return positions
+
+
+class _RowCleaner:
+    """Validates and normalises one row's cells under the run's policies."""
+
+    def __init__(self, policies: dict[str, Action], formats: tuple[str, ...], today: date) -> None:
+        self.policies = policies
+        self.formats = formats
+        self.today = today
+
+    def clean(self, line: int, cells: dict[str, str], issues: list[Issue]) -> CleanRecord | None:
+        def flag(column: str, rule: str) -> None:
+            issues.append(Issue(line, column, rule, self.policies[rule], cells[column]))
+
+        record_id = cells["record_id"]
+        if not record_id:
+            flag("record_id", "record_id.missing")
+        elif len(record_id) > MAX_RECORD_ID:
+            flag("record_id", "record_id.too_long")
+        given = self._name(cells, "given_name", flag)
+        family = self._name(cells, "family_name", flag)
+        dob = self._date_of_birth(cells, flag)
+        sex = normalise_sex(cells["sex"])
+        if sex is None:
+            flag("sex", "sex.unknown_code")
+        ssn = self._ssn(cells, flag)
+        zip_code = self._optional(cells, "zip", normalise_zip, flag)
+        phone = self._optional(cells, "phone", normalise_phone, flag)
+        case_manager = cells["case_manager_id"]
+        if case_manager and not is_staff_id(case_manager):
+            flag("case_manager_id", "case_manager_id.shape")
+            case_manager = ""
+        if any(i.action == "reject" for i in issues):
+            return None
+        return CleanRecord(
+            line=line,
+            record_id=record_id,
+            given_name=given,
+            family_name=family,
+            date_of_birth=dob,
+            sex=sex or "",
+            ssn=ssn,
+            address=normalise_address(cells["address"]),
+            city=normalise_city(cells["city"]),
+            zip=zip_code,
+            phone=phone,
+            case_manager_id=case_manager,
+        )
+
+    @staticmethod
+    def _name(cells: dict[str, str], column: str, flag: Callable[[str, str], None]) -> str:
+        raw = cells[column]
+        name = normalise_name(raw)
+        if not raw:
+            flag(column, f"{column}.missing")
+        elif not name:
+            flag(column, f"{column}.no_letters")
+        return name
+
+    def _date_of_birth(self, cells: dict[str, str], flag: Callable[[str, str], None]) -> str:
+        if not cells["date_of_birth"]:
+            flag("date_of_birth", "date_of_birth.missing")
+            return ""
+        parsed = parse_date(cells["date_of_birth"], self.formats)
+        if parsed is None:
+            flag("date_of_birth", "date_of_birth.unparseable")
+        elif parsed > self.today:
+            flag("date_of_birth", "date_of_birth.future")
+        elif parsed < EARLIEST_BIRTH:
+            flag("date_of_birth", "date_of_birth.implausible")
+        else:
+            return parsed.isoformat()
+        return ""
+
+    @staticmethod
+    def _ssn(cells: dict[str, str], flag: Callable[[str, str], None]) -> str:
+        if not cells["ssn"]:
+            return ""
+        digits = ssn_digits(cells["ssn"])
+        if digits is None:
+            flag("ssn", "ssn.shape")
+        elif ssn_is_known_invalid(digits):
+            flag("ssn", "ssn.known_invalid")
+        else:
+            return digits
+        return ""
+
+    @staticmethod
+    def _optional(
+        cells: dict[str, str],
+        column: str,
+        normalise: Callable[[str], str | None],
+        flag: Callable[[str, str], None],
+    ) -> str:
+        if not cells[column]:
+            return ""
+        value = normalise(cells[column])
+        if value is None:
+            flag(column, f"{column}.shape")
+            return ""
+        return value

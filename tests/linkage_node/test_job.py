@@ -1,0 +1,171 @@
+"""The encoding job: incremental diffs, no PII for the hub, the canary, and its state."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from keys import LinkageSecret, new_linkage_secret
+from linkage_node import StateError, load_schema, read_encodings, run_encoding_job
+from linkage_node.job import JobResult
+from linkage_node.synthetic import synthetic_roster, write_roster
+
+SECRET = new_linkage_secret("2026-11")
+
+
+def _run(
+    tmp: Path,
+    roster: Path,
+    *,
+    agency: str = "DCFS",
+    secret: LinkageSecret = SECRET,
+    out: str = "out.jsonl",
+) -> JobResult:
+    return run_encoding_job(
+        agency_id=agency,
+        schema=load_schema(),
+        secret=secret,
+        roster_path=roster,
+        output=tmp / out,
+        state_dir=tmp / f"state-{agency}",
+        workers=1,
+    )
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_unchanged_roster_gives_an_empty_diff_and_one_change_gives_one_record(
+    tmp_path: Path,
+) -> None:
+    roster = tmp_path / "roster.csv"
+    rows = synthetic_roster(roster, 500)
+    first = _run(tmp_path, roster)
+    assert (len(first.diff.new), first.encoded) == (500, 500)
+    again = _run(tmp_path, roster)
+    assert again.diff.empty
+    assert again.encoded == 0
+    rows[137]["family_name"] = rows[137]["family_name"] + "-Reyes"
+    write_roster(roster, rows)
+    changed = _run(tmp_path, roster)
+    assert changed.encoded == 1
+    assert (changed.diff.new, changed.diff.removed) == ([], [])
+    assert len(changed.diff.changed) == 1
+    header, records = read_encodings(tmp_path / "out.jsonl")
+    assert header.record_count == 500
+    assert len(dict(records)) == 500
+
+
+def test_cosmetic_changes_that_normalise_away_are_not_changes(tmp_path: Path) -> None:
+    roster = tmp_path / "roster.csv"
+    rows = synthetic_roster(roster, 50)
+    _run(tmp_path, roster)
+    rows[3]["given_name"] = rows[3]["given_name"].upper()
+    rows[4]["ssn"] = rows[4]["ssn"].replace("-", "")
+    write_roster(roster, rows)
+    assert _run(tmp_path, roster).diff.empty
+
+
+def test_removed_records_are_reported_and_come_back_as_new(tmp_path: Path) -> None:
+    roster = tmp_path / "roster.csv"
+    rows = synthetic_roster(roster, 40)
+    _run(tmp_path, roster)
+    write_roster(roster, rows[:-3])
+    gone = _run(tmp_path, roster)
+    assert len(gone.diff.removed) == 3
+    write_roster(roster, rows)
+    back = _run(tmp_path, roster)
+    assert (len(back.diff.new), back.diff.removed) == (3, [])
+
+
+def test_a_known_record_with_bad_data_tonight_is_not_removed(tmp_path: Path) -> None:
+    roster = tmp_path / "roster.csv"
+    rows = synthetic_roster(roster, 20)
+    _run(tmp_path, roster)
+    rows[5]["date_of_birth"] = "not a date"
+    write_roster(roster, rows)
+    result = _run(tmp_path, roster)
+    assert result.roster.rejected == 1
+    assert result.diff.empty
+
+
+def test_a_new_secret_epoch_re_encodes_everything(tmp_path: Path) -> None:
+    roster = tmp_path / "roster.csv"
+    synthetic_roster(roster, 30)
+    _run(tmp_path, roster)
+    rotated = _run(tmp_path, roster, secret=new_linkage_secret("2027-01"))
+    assert (len(rotated.diff.changed), rotated.encoded) == (30, 30)
+
+
+def test_no_pii_in_the_file_for_the_hub(tmp_path: Path) -> None:
+    roster = tmp_path / "roster.csv"
+    rows = synthetic_roster(roster, 30)
+    canaries = {
+        "record_id": "CASE-CANARY-7731",
+        "given_name": "Xanthippeqz",
+        "family_name": "Vonbrandtwick",
+        "date_of_birth": "1983-07-19",
+        "ssn": "531-77-2468",
+        "address": "4417 Zephyrcanary Road",
+        "city": "Quillmoor",
+        "zip": "62799",
+        "phone": "(217) 555-8842",
+        "case_manager_id": "cm-7319",
+    }
+    rows[7].update(canaries)
+    write_roster(roster, rows)
+    _run(tmp_path, roster)
+    text = (tmp_path / "out.jsonl").read_text()
+    needles = set(canaries.values()) | {
+        "1983",
+        "19830719",
+        "531772468",
+        "5318",
+        "Xanthippe".lower(),
+        "vonbrandtwick",
+        "2175558842",
+    }
+    for value in needles:
+        assert value not in text, value
+        assert value.lower() not in text.lower(), value
+
+
+def test_same_secret_and_schema_give_the_same_canary_at_every_node(tmp_path: Path) -> None:
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    synthetic_roster(a, 10, seed=1)
+    synthetic_roster(b, 10, seed=2)
+    first = _run(tmp_path, a, agency="DCFS", out="a.jsonl")
+    second = _run(tmp_path, b, agency="DOC", out="b.jsonl")
+    third = _run(tmp_path, b, agency="DJJ", out="c.jsonl", secret=new_linkage_secret("2026-11"))
+    assert first.header.canary_clk == second.header.canary_clk
+    assert third.header.canary_clk != first.header.canary_clk
+
+
+def test_state_of_another_agency_is_refused(tmp_path: Path) -> None:
+    roster = tmp_path / "roster.csv"
+    synthetic_roster(roster, 5)
+    _run(tmp_path, roster)
+    with pytest.raises(StateError, match="belongs to agency DCFS"):
+        run_encoding_job(
+            agency_id="DOC",
+            schema=load_schema(),
+            secret=SECRET,
+            roster_path=roster,
+            output=tmp_path / "x.jsonl",
+            state_dir=tmp_path / "state-DCFS",
+            workers=1,
+        )
+
+
+def test_lost_reference_key_is_refused_rather_than_silently_replaced(tmp_path: Path) -> None:
+    roster = tmp_path / "roster.csv"
+    synthetic_roster(roster, 5)
+    _run(tmp_path, roster)
+    (tmp_path / "state-DCFS" / "record-ref.key").unlink()
+    with pytest.raises(StateError, match=r"key .* is missing but the node has state") as info:
+        _run(tmp_path, roster)
+    assert "Restore the key from backup" in info.value.advice()
