@@ -34,6 +34,7 @@ from consent import (
     format_timestamp,
     leaf_hash,
     parse_leaf,
+    registration_statement,
     sign_checkpoint,
     sign_entry,
     validate_entry,
@@ -52,29 +53,13 @@ CHECKPOINT_EVERY = 100_000
 
 
 def _registration(log: LogKey, identity: AgencyIdentity) -> bytes:
-    public = identity.public_keys()
     entry = validate_entry(
         {
             "v": 1,
-            "type": "KEY",
             "signer": HUB_SIGNER,
             "key_id": log.signing_key_id,
             "made_at": format_timestamp(T0 - timedelta(days=30)),
-            "action": "register_agency",
-            "agency_id": identity.agency_id,
-            "programs": list(identity.programs),
-            "keys": [
-                {
-                    "key_id": public.signing_key_id,
-                    "kind": "ed25519",
-                    "public_key": public.signing_public_key,
-                },
-                {
-                    "key_id": public.sealing_key_id,
-                    "kind": "x25519",
-                    "public_key": public.sealing_public_key,
-                },
-            ],
+            **registration_statement(identity.public_keys()),
         }
     )
     return sign_entry(entry, log).leaf

@@ -26,6 +26,7 @@ from consent.entries import (
     format_timestamp,
     parse_leaf,
     parse_timestamp,
+    registration_statement,
     sign_entry,
     validate_entry,
 )
@@ -82,6 +83,7 @@ __all__ = [
     "open_checkpoint",
     "parse_leaf",
     "parse_timestamp",
+    "registration_statement",
     "sign_checkpoint",
     "sign_entry",
     "validate_entry",

@@ -32,7 +32,7 @@ from pydantic import (
 
 from consent._internal.merkle import leaf_hash
 from consent.errors import EntryInvalid
-from keys import canonical, is_identifier, is_staff_id
+from keys import AgencyPublicKeys, canonical, is_identifier, is_staff_id
 
 # --- field shapes -------------------------------------------------------------------
 
@@ -344,6 +344,28 @@ def _invalid(exc: ValidationError) -> EntryInvalid:
     if err["type"] == "missing":
         message = "is required"
     return EntryInvalid(loc or "entry", message)
+
+
+def registration_statement(public: AgencyPublicKeys) -> dict[str, Any]:
+    """The fields of the KEY statement that registers an agency from its public keys."""
+    return {
+        "type": "KEY",
+        "action": "register_agency",
+        "agency_id": public.agency_id,
+        "programs": list(public.programs),
+        "keys": [
+            {
+                "key_id": public.signing_key_id,
+                "kind": "ed25519",
+                "public_key": public.signing_public_key,
+            },
+            {
+                "key_id": public.sealing_key_id,
+                "kind": "x25519",
+                "public_key": public.sealing_public_key,
+            },
+        ],
+    }
 
 
 # --- signing and leaves -------------------------------------------------------------

@@ -20,6 +20,7 @@ from consent import (
     disclosure_decision,
     format_timestamp,
     open_checkpoint,
+    registration_statement,
     sign_entry,
     validate_entry,
     verify_ledger,
@@ -60,28 +61,8 @@ def ledger_story(
 
     with Session(engine) as session:
         for identity in identities.values():
-            public = identity.public_keys()
             ledger.append_hub_entry(
-                session,
-                {
-                    "type": "KEY",
-                    "action": "register_agency",
-                    "agency_id": identity.agency_id,
-                    "programs": list(identity.programs),
-                    "keys": [
-                        {
-                            "key_id": public.signing_key_id,
-                            "kind": "ed25519",
-                            "public_key": public.signing_public_key,
-                        },
-                        {
-                            "key_id": public.sealing_key_id,
-                            "kind": "x25519",
-                            "public_key": public.sealing_public_key,
-                        },
-                    ],
-                },
-                now=now,
+                session, registration_statement(identity.public_keys()), now=now
             )
         registered = len(identities)
         out.print(

@@ -14,6 +14,7 @@ from consent import (
     MerkleTree,
     SignedEntry,
     format_timestamp,
+    registration_statement,
     sign_checkpoint,
     sign_entry,
     validate_entry,
@@ -91,25 +92,9 @@ class LedgerBuilder:
         self.tree = MerkleTree()
         self.leaves: list[bytes] = []
         for identity in self.ids.values():
-            public = identity.public_keys()
             self.add(
                 self.hub_entry(
-                    type="KEY",
-                    action="register_agency",
-                    agency_id=identity.agency_id,
-                    programs=list(identity.programs),
-                    keys=[
-                        {
-                            "key_id": public.signing_key_id,
-                            "kind": "ed25519",
-                            "public_key": public.signing_public_key,
-                        },
-                        {
-                            "key_id": public.sealing_key_id,
-                            "kind": "x25519",
-                            "public_key": public.sealing_public_key,
-                        },
-                    ],
+                    **registration_statement(identity.public_keys()),
                     made_at=format_timestamp(T0 - timedelta(days=10)),
                 )
             )
