@@ -14,6 +14,7 @@ from keys.errors import (
     WeakSecret,
 )
 from keys.identity import AgencyIdentity, AgencyPublicKeys
+from keys.issuer import LocalIssuer
 from keys.linkage_secret import (
     MIN_SECRET_BITS,
     LinkageSecret,
@@ -23,18 +24,29 @@ from keys.linkage_secret import (
     unseal_linkage_secret,
 )
 from keys.registry import AgencyRecord, KeyRegistry, RegisteredKey, SigningKeyLookup
-from keys.tokens import AGENCY_ROLES, Role, TokenVerifier, VerifiedToken, issue_token
+from keys.tokens import (
+    AGENCY_ROLES,
+    HUB_ROLES,
+    JwksTokenVerifier,
+    Role,
+    TokenVerifier,
+    VerifiedToken,
+    issue_token,
+)
 
 __all__ = [
     "AGENCY_ROLES",
+    "HUB_ROLES",
     "MIN_SECRET_BITS",
     "AgencyIdentity",
     "AgencyPublicKeys",
     "AgencyRecord",
+    "JwksTokenVerifier",
     "KeyFileError",
     "KeyRegistry",
     "KeysError",
     "LinkageSecret",
+    "LocalIssuer",
     "MalformedDocument",
     "RegisteredKey",
     "RegistryError",

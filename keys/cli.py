@@ -322,3 +322,41 @@ def verify(
         )
     )
     err.print("token valid")
+
+
+@app.command("init-issuer")
+def init_issuer(
+    issuer: Annotated[str, typer.Option(help="Issuer URL the hub will expect in 'iss'.")],
+    out: Annotated[Path, typer.Option(help="Directory for issuer.pem (0600) and jwks.json.")],
+) -> None:
+    """Create a local operator identity provider (for development and the demo).
+
+    In production, configure the hub with your organisation's OIDC issuer and its JWKS.
+    """
+    from keys.issuer import LocalIssuer
+
+    LocalIssuer.create(issuer).save(out)
+    err.print(f"issuer {issuer}: key in {out / 'issuer.pem'}, key set in {out / 'jwks.json'}")
+
+
+@app.command("issue-operator-token")
+def issue_operator_token(
+    issuer_dir: Annotated[Path, typer.Option(help="Directory made by `pprl keys init-issuer`.")],
+    subject: Annotated[str, typer.Option(help="The operator's or auditor's id.")],
+    role: Annotated[
+        list[Role] | None,
+        typer.Option(help="hub_operator or auditor (repeatable) [default: hub_operator]."),
+    ] = None,
+    audience: Audience = "pprl-hub",
+    lifetime_minutes: Annotated[int, typer.Option(min=1, max=60)] = 15,
+) -> None:
+    """Issue a short-lived operator or auditor token; prints it on stdout."""
+    from keys.issuer import LocalIssuer
+
+    token = LocalIssuer.load(issuer_dir).issue(
+        subject=subject,
+        audience=audience,
+        roles=role or [Role.HUB_OPERATOR],
+        lifetime=timedelta(minutes=lifetime_minutes),
+    )
+    typer.echo(token)

@@ -1,15 +1,18 @@
-"""Bearer tokens an agency issues to its case managers, stewards and node.
+"""Bearer tokens: agency-issued ones for case managers, stewards and nodes, and ones from
+an operator identity provider (OIDC, keys from a JWKS file) for hub operators and
+auditors.
 
 Tokens are JWTs (RFC 7519) in the access-token profile of RFC 9068: `typ` `at+jwt`,
-signed with the agency's Ed25519 key (`alg` `EdDSA`), with claims `iss` (the agency id),
-`sub`, `aud`, `exp`, `iat`, `jti` and `roles`.
+claims `iss`, `sub`, `aud`, `exp`, `iat`, `jti` and `roles`.
 
-The verifier follows RFC 8725 (JWT best current practices): one algorithm, fixed here and
-never read from the token; the signing key comes only from the registry entry of the
-issuing agency (so a key of another agency, or one named by a `jku`/`x5u`/`jwk`/`x5c`
-header, can never verify); every claim is required and typed; the lifetime is capped; and
-header and payload are parsed with a strict JSON parser before the signature is checked,
-so a token with duplicate keys cannot mean one thing to us and another to a library.
+Both verifiers follow RFC 8725 (JWT best current practices): the algorithm list is fixed
+by configuration, never read from the token; the key comes only from the registry entry
+of the issuing agency or from the configured JWKS of the configured issuer (so a key of
+another agency, or one named by a `jku`/`x5u`/`jwk`/`x5c` header, can never verify); every
+claim is required and typed; the lifetime is capped; the roles an issuer may grant are
+fixed; and header and payload are parsed with a strict JSON parser before the signature
+is checked, so a token with duplicate keys cannot mean one thing to us and another to a
+library.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from enum import StrEnum
 from typing import Any
 
 import jwt
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from keys import canonical
 from keys._internal.names import is_staff_id
@@ -40,8 +43,9 @@ MAX_TOKEN_BYTES = 8192
 _REQUIRED_CLAIMS = ("iss", "sub", "aud", "exp", "iat", "jti", "roles")
 _ALLOWED_HEADER = frozenset({"alg", "typ", "kid"})
 # Headers that tell a verifier where to find a key. Honouring any of them lets the token
-# choose the key that verifies it; keys come only from the registry.
+# choose the key that verifies it; keys come only from the registry or configured JWKS.
 _KEY_LOCATION_HEADERS = ("jku", "x5u", "jwk", "x5c", "x5t", "x5t#S256")
+_MAX_EXTERNAL_SUBJECT = 255
 
 
 class Role(StrEnum):
@@ -54,13 +58,50 @@ class Role(StrEnum):
     AUDITOR = "auditor"
 
 
-# An agency speaks for its own node and staff; operator and auditor roles are granted by
-# the hub's own issuer, never by an agency.
+# An agency speaks for its own node and staff; operator and auditor roles come only from
+# the operators' identity provider, never from an agency.
 AGENCY_ROLES = frozenset({Role.AGENCY_NODE, Role.CASE_MANAGER, Role.SUPERVISOR})
+HUB_ROLES = frozenset({Role.HUB_OPERATOR, Role.AUDITOR})
 
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def _encode(
+    key: Ed25519PrivateKey,
+    key_id: str,
+    *,
+    issuer: str,
+    subject: str,
+    audience: str,
+    roles: Iterable[Role],
+    lifetime: timedelta,
+    now: datetime | None,
+    grantable: frozenset[Role],
+) -> str:
+    role_list = sorted({Role(r) for r in roles})
+    if not role_list:
+        raise MalformedDocument("at least one role is required", "token")
+    if not set(role_list) <= grantable:
+        raise MalformedDocument(
+            f"this issuer may grant only {', '.join(sorted(grantable))}", "token"
+        )
+    if not timedelta(seconds=1) <= lifetime <= MAX_LIFETIME:
+        raise MalformedDocument(
+            f"lifetime must be between 1 s and {int(MAX_LIFETIME.total_seconds())} s", "token"
+        )
+    issued = int((now or _utc_now()).timestamp())
+    claims = {
+        "iss": issuer,
+        "sub": subject,
+        "aud": audience,
+        "iat": issued,
+        "exp": issued + int(lifetime.total_seconds()),
+        "jti": secrets.token_urlsafe(16),
+        "roles": [str(r) for r in role_list],
+    }
+    return jwt.encode(claims, key, algorithm=ALGORITHM, headers={"typ": TOKEN_TYPE, "kid": key_id})
 
 
 def issue_token(
@@ -72,38 +113,22 @@ def issue_token(
     lifetime: timedelta = DEFAULT_LIFETIME,
     now: datetime | None = None,
 ) -> str:
-    """Sign an access token for `subject` (a case-manager id, never a name)."""
-    role_list = sorted({Role(r) for r in roles})
-    if not role_list:
-        raise MalformedDocument("at least one role is required", "token")
-    if not set(role_list) <= AGENCY_ROLES:
-        raise MalformedDocument(
-            f"an agency may grant only {', '.join(sorted(AGENCY_ROLES))}", "token"
-        )
-    if not timedelta(seconds=1) <= lifetime <= MAX_LIFETIME:
-        raise MalformedDocument(
-            f"lifetime must be between 1 s and {int(MAX_LIFETIME.total_seconds())} s", "token"
-        )
+    """Sign an access token for `subject` (a staff id, never a name) of this agency."""
     if not is_staff_id(subject):
         raise MalformedDocument(
             "subject must be a staff id such as cm-0042 (letters, then digits), never a name",
             "token",
         )
-    issued = int((now or _utc_now()).timestamp())
-    claims = {
-        "iss": identity.agency_id,
-        "sub": subject,
-        "aud": audience,
-        "iat": issued,
-        "exp": issued + int(lifetime.total_seconds()),
-        "jti": secrets.token_urlsafe(16),
-        "roles": [str(r) for r in role_list],
-    }
-    return jwt.encode(
-        claims,
+    return _encode(
         identity.signing_key,
-        algorithm=ALGORITHM,
-        headers={"typ": TOKEN_TYPE, "kid": identity.signing_key_id},
+        identity.signing_key_id,
+        issuer=identity.agency_id,
+        subject=subject,
+        audience=audience,
+        roles=roles,
+        lifetime=lifetime,
+        now=now,
+        grantable=AGENCY_ROLES,
     )
 
 
@@ -120,74 +145,83 @@ class VerifiedToken:
     key_id: str
 
 
-class TokenVerifier:
-    """Verifies agency-issued tokens for one audience against a key registry."""
+class _Rules:
+    """The checks both verifiers share."""
 
     def __init__(
         self,
-        keys: SigningKeyLookup,
         *,
         audience: str,
-        max_lifetime: timedelta = MAX_LIFETIME,
-        leeway: timedelta = DEFAULT_LEEWAY,
-        clock: Callable[[], datetime] = _utc_now,
+        algorithms: tuple[str, ...],
+        token_types: tuple[str, ...],
+        allowed_roles: frozenset[Role],
+        max_lifetime: timedelta,
+        leeway: timedelta,
+        clock: Callable[[], datetime],
     ) -> None:
-        self._keys = keys
-        self._audience = audience
-        self._max_lifetime = max_lifetime
-        self._leeway = leeway
-        self._clock = clock
+        self.audience = audience
+        self.algorithms = algorithms
+        self.token_types = tuple(t.lower() for t in token_types)
+        self.allowed_roles = allowed_roles
+        self.max_lifetime = max_lifetime
+        self.leeway = leeway
+        self.clock = clock
 
-    def verify(self, token: str) -> VerifiedToken:
-        """Return the verified claims, or raise `TokenRejected` naming the broken rule."""
-        header, payload = _split(token)
-        kid = _check_header(header)
-        now = self._clock()
-        key = self._key(payload, kid, now)
-        claims = self._decode(token, key, payload)
-        issued, expires = self._check_times(claims, now)
-        subject, jti, roles = _check_identity_claims(claims)
-        return VerifiedToken(
-            issuer=claims["iss"],
-            subject=subject,
-            roles=roles,
-            issued_at=issued,
-            expires_at=expires,
-            token_id=jti,
-            key_id=kid,
-        )
+    def split(self, token: str) -> tuple[dict[str, Any], str, dict[str, Any]]:
+        """Header (checked), key id and payload of a compact JWS, parsed strictly."""
+        if not isinstance(token, str) or not token:
+            raise TokenRejected("no token")
+        if len(token) > MAX_TOKEN_BYTES:
+            raise TokenRejected(f"token longer than {MAX_TOKEN_BYTES} bytes")
+        parts = token.split(".")
+        if len(parts) != 3:
+            raise TokenRejected("not a compact JWS (expected three dot-separated parts)")
+        header = _segment(parts[0], "header")
+        # The header is judged first, so an `alg: none` token is refused as such.
+        kid = self.check_header(header)
+        payload = _segment(parts[1], "payload")
+        if not parts[2]:
+            raise TokenRejected("signature missing")
+        return header, kid, payload
 
-    def _key(self, payload: dict[str, Any], kid: str, now: datetime) -> Ed25519PublicKey:
-        """The issuer's registered key `kid`, valid both now and when the token was issued."""
-        issuer = payload.get("iss")
-        if not isinstance(issuer, str) or not issuer:
-            raise TokenRejected("claim 'iss' missing or not a string")
-        iat = payload.get("iat")
-        if type(iat) is not int:
-            raise TokenRejected("claim 'iat' missing or not an integer")
-        try:
-            issued = datetime.fromtimestamp(iat, UTC)
-        except (OverflowError, OSError, ValueError):
-            raise TokenRejected("claim 'iat' is out of range") from None
-        try:
-            key = self._keys.signing_key_at(issuer, kid, now)
-            self._keys.signing_key_at(issuer, kid, issued)
-        except KeysError as exc:
-            raise TokenRejected(f"signing key: {exc}") from None
-        return key
+    def check_header(self, header: dict[str, Any]) -> str:
+        alg = header.get("alg")
+        if alg is None:
+            raise TokenRejected("header 'alg' missing")
+        if alg not in self.algorithms:
+            raise TokenRejected(f"alg {alg!r} is not accepted (only {', '.join(self.algorithms)})")
+        if "crit" in header:
+            raise TokenRejected("header 'crit' is present; no extensions are understood")
+        for name in _KEY_LOCATION_HEADERS:
+            if name in header:
+                raise TokenRejected(
+                    f"header {name!r} is not accepted: keys come only from the agency registry"
+                    " or the configured key set"
+                )
+        extra = set(header) - _ALLOWED_HEADER
+        if extra:
+            raise TokenRejected(f"unexpected header parameter {sorted(extra)[0]!r}")
+        typ = header.get("typ")
+        accepted = {*self.token_types, *(f"application/{t}" for t in self.token_types)}
+        if not isinstance(typ, str) or typ.lower() not in accepted:
+            raise TokenRejected(f"typ must be {self.token_types[0]!r}")
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise TokenRejected("header 'kid' missing")
+        return kid
 
-    def _decode(self, token: str, key: Ed25519PublicKey, payload: dict[str, Any]) -> dict[str, Any]:
+    def decode(self, token: str, key: Any, issuer: str, payload: dict[str, Any]) -> dict[str, Any]:
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,
                 key,
-                algorithms=[ALGORITHM],
-                audience=self._audience,
-                issuer=payload["iss"],
+                algorithms=list(self.algorithms),
+                audience=self.audience,
+                issuer=issuer,
                 options={
                     "require": list(_REQUIRED_CLAIMS),
                     "strict_aud": True,
-                    # Times are checked by _check_times against the injected clock.
+                    # Times are checked by check_times against the injected clock.
                     "verify_exp": False,
                     "verify_iat": False,
                     "verify_nbf": False,
@@ -205,7 +239,8 @@ class TokenVerifier:
             raise TokenRejected("payload parsed differently by two parsers")
         return claims
 
-    def _check_times(self, claims: dict[str, Any], now: datetime) -> tuple[datetime, datetime]:
+    def check_times(self, claims: dict[str, Any]) -> tuple[datetime, datetime]:
+        now = self.clock()
         for name in ("exp", "iat", "nbf"):
             if name in claims and type(claims[name]) is not int:
                 raise TokenRejected(f"claim {name!r} must be an integer NumericDate")
@@ -214,82 +249,178 @@ class TokenVerifier:
             expires = datetime.fromtimestamp(claims["exp"], UTC)
         except (OverflowError, OSError, ValueError):
             raise TokenRejected("claim 'exp' is out of range") from None
-        if issued > now + self._leeway:
+        if issued > now + self.leeway:
             raise TokenRejected("issued in the future (check the issuer's clock)")
-        if expires <= now - self._leeway:
+        if expires <= now - self.leeway:
             raise TokenRejected("expired")
         if expires <= issued:
             raise TokenRejected("expires before it was issued")
-        if expires - issued > self._max_lifetime:
+        if expires - issued > self.max_lifetime:
             raise TokenRejected(
-                f"lifetime over the cap of {int(self._max_lifetime.total_seconds())} s"
+                f"lifetime over the cap of {int(self.max_lifetime.total_seconds())} s"
             )
-        if "nbf" in claims and claims["nbf"] > (now + self._leeway).timestamp():
+        if "nbf" in claims and claims["nbf"] > (now + self.leeway).timestamp():
             raise TokenRejected("not valid yet (nbf)")
         return issued, expires
 
+    def check_identity(
+        self, claims: dict[str, Any], subject_ok: Callable[[str], bool]
+    ) -> tuple[str, str, frozenset[Role]]:
+        subject = claims["sub"]
+        if not isinstance(subject, str) or not subject_ok(subject):
+            raise TokenRejected("claim 'sub' is not a staff id")
+        jti = claims["jti"]
+        if not isinstance(jti, str) or not 1 <= len(jti) <= 128:
+            raise TokenRejected("claim 'jti' must be a short string")
+        roles = claims["roles"]
+        if not isinstance(roles, list) or not roles or not all(isinstance(r, str) for r in roles):
+            raise TokenRejected("claim 'roles' must be a non-empty list of strings")
+        try:
+            role_set = frozenset(Role(r) for r in roles)
+        except ValueError:
+            raise TokenRejected("claim 'roles' names an unknown role") from None
+        if not role_set <= self.allowed_roles:
+            raise TokenRejected("claim 'roles' holds a role this issuer may not grant")
+        return subject, jti, role_set
 
-def _split(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Header and payload of a compact JWS, parsed strictly; the signature must be there."""
-    if not isinstance(token, str) or not token:
-        raise TokenRejected("no token")
-    if len(token) > MAX_TOKEN_BYTES:
-        raise TokenRejected(f"token longer than {MAX_TOKEN_BYTES} bytes")
-    parts = token.split(".")
-    if len(parts) != 3:
-        raise TokenRejected("not a compact JWS (expected three dot-separated parts)")
-    header = _segment(parts[0], "header")
-    # The header is judged first, so an `alg: none` token is refused as such.
-    _check_header(header)
-    payload = _segment(parts[1], "payload")
-    if not parts[2]:
-        raise TokenRejected("signature missing")
-    return header, payload
+
+class TokenVerifier:
+    """Verifies agency-issued tokens for one audience against a key registry."""
+
+    def __init__(
+        self,
+        keys: SigningKeyLookup,
+        *,
+        audience: str,
+        max_lifetime: timedelta = MAX_LIFETIME,
+        leeway: timedelta = DEFAULT_LEEWAY,
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        self._keys = keys
+        self._rules = _Rules(
+            audience=audience,
+            algorithms=(ALGORITHM,),
+            token_types=(TOKEN_TYPE,),
+            allowed_roles=AGENCY_ROLES,
+            max_lifetime=max_lifetime,
+            leeway=leeway,
+            clock=clock,
+        )
+
+    def verify(self, token: str) -> VerifiedToken:
+        """Return the verified claims, or raise `TokenRejected` naming the broken rule."""
+        rules = self._rules
+        _, kid, payload = rules.split(token)
+        issuer = payload.get("iss")
+        if not isinstance(issuer, str) or not issuer:
+            raise TokenRejected("claim 'iss' missing or not a string")
+        key = self._key(issuer, kid, payload)
+        claims = rules.decode(token, key, issuer, payload)
+        issued, expires = rules.check_times(claims)
+        subject, jti, roles = rules.check_identity(claims, is_staff_id)
+        return VerifiedToken(issuer, subject, roles, issued, expires, jti, kid)
+
+    def _key(self, issuer: str, kid: str, payload: dict[str, Any]) -> Ed25519PublicKey:
+        """The issuer's registered key `kid`, valid both now and when the token was issued."""
+        iat = payload.get("iat")
+        if type(iat) is not int:
+            raise TokenRejected("claim 'iat' missing or not an integer")
+        try:
+            issued = datetime.fromtimestamp(iat, UTC)
+        except (OverflowError, OSError, ValueError):
+            raise TokenRejected("claim 'iat' is out of range") from None
+        try:
+            key = self._keys.signing_key_at(issuer, kid, self._rules.clock())
+            self._keys.signing_key_at(issuer, kid, issued)
+        except KeysError as exc:
+            raise TokenRejected(f"signing key: {exc}") from None
+        return key
 
 
-def _check_header(header: dict[str, Any]) -> str:
-    """Apply the fixed header rules; returns the key id."""
-    alg = header.get("alg")
-    if alg is None:
-        raise TokenRejected("header 'alg' missing")
-    if alg != ALGORITHM:
-        raise TokenRejected(f"alg {alg!r} is not accepted (only {ALGORITHM})")
-    if "crit" in header:
-        raise TokenRejected("header 'crit' is present; no extensions are understood")
-    for name in _KEY_LOCATION_HEADERS:
-        if name in header:
-            raise TokenRejected(
-                f"header {name!r} is not accepted: keys come only from the agency registry"
+_JWK_ALGORITHMS: dict[tuple[str, str | None], str] = {
+    ("OKP", "Ed25519"): "EdDSA",
+    ("EC", "P-256"): "ES256",
+    ("RSA", None): "RS256",
+}
+
+
+class JwksTokenVerifier:
+    """Verifies tokens of one external issuer (the operators' OIDC provider) against the
+    keys of its JWKS document, which the hub reads from a file: never from the network
+    and never from the token."""
+
+    def __init__(
+        self,
+        *,
+        issuer: str,
+        audience: str,
+        jwks: dict[str, Any],
+        algorithms: tuple[str, ...] = ("EdDSA", "ES256", "RS256"),
+        token_types: tuple[str, ...] = (TOKEN_TYPE,),
+        allowed_roles: frozenset[Role] = HUB_ROLES,
+        max_lifetime: timedelta = MAX_LIFETIME,
+        leeway: timedelta = DEFAULT_LEEWAY,
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        self.issuer = issuer
+        self._keys = _load_jwks(jwks, algorithms)
+        self._rules = _Rules(
+            audience=audience,
+            algorithms=algorithms,
+            token_types=token_types,
+            allowed_roles=allowed_roles,
+            max_lifetime=max_lifetime,
+            leeway=leeway,
+            clock=clock,
+        )
+
+    def verify(self, token: str) -> VerifiedToken:
+        """Return the verified claims, or raise `TokenRejected` naming the broken rule."""
+        rules = self._rules
+        header, kid, payload = rules.split(token)
+        if payload.get("iss") != self.issuer:
+            raise TokenRejected("claim 'iss' is not the configured operator issuer")
+        entry = self._keys.get(kid)
+        if entry is None:
+            raise TokenRejected(f"key {kid!r} is not in the issuer's key set")
+        key, alg = entry
+        if header["alg"] != alg:
+            raise TokenRejected(f"key {kid!r} is an {alg} key; the token says {header['alg']}")
+        claims = rules.decode(token, key, self.issuer, payload)
+        issued, expires = rules.check_times(claims)
+        subject, jti, roles = rules.check_identity(
+            claims, lambda s: 0 < len(s) <= _MAX_EXTERNAL_SUBJECT and s.isprintable()
+        )
+        return VerifiedToken(self.issuer, subject, roles, issued, expires, jti, kid)
+
+
+def _load_jwks(jwks: dict[str, Any], algorithms: tuple[str, ...]) -> dict[str, tuple[Any, str]]:
+    if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list):
+        raise MalformedDocument("a JWKS document is an object with a 'keys' list", "JWKS")
+    keys: dict[str, tuple[Any, str]] = {}
+    for i, item in enumerate(jwks["keys"]):
+        where = f"JWKS keys[{i}]"
+        if not isinstance(item, dict) or not isinstance(item.get("kid"), str):
+            raise MalformedDocument("every key needs a 'kid'", where)
+        if item.get("use", "sig") != "sig":
+            continue
+        if any(k in item for k in ("d", "p", "q", "dp", "dq", "qi", "k")):
+            raise MalformedDocument(
+                "holds private or symmetric key material; publish public keys only", where
             )
-    extra = set(header) - _ALLOWED_HEADER
-    if extra:
-        raise TokenRejected(f"unexpected header parameter {sorted(extra)[0]!r}")
-    typ = header.get("typ")
-    if not isinstance(typ, str) or typ.lower() not in (TOKEN_TYPE, f"application/{TOKEN_TYPE}"):
-        raise TokenRejected(f"typ must be {TOKEN_TYPE!r}")
-    kid = header.get("kid")
-    if not isinstance(kid, str) or not kid:
-        raise TokenRejected("header 'kid' missing")
-    return kid
-
-
-def _check_identity_claims(claims: dict[str, Any]) -> tuple[str, str, frozenset[Role]]:
-    subject = claims["sub"]
-    if not is_staff_id(subject):
-        raise TokenRejected("claim 'sub' is not a staff id")
-    jti = claims["jti"]
-    if not isinstance(jti, str) or not 1 <= len(jti) <= 128:
-        raise TokenRejected("claim 'jti' must be a short string")
-    roles = claims["roles"]
-    if not isinstance(roles, list) or not roles or not all(isinstance(r, str) for r in roles):
-        raise TokenRejected("claim 'roles' must be a non-empty list of strings")
-    try:
-        role_set = frozenset(Role(r) for r in roles)
-    except ValueError:
-        raise TokenRejected("claim 'roles' names an unknown role") from None
-    if not role_set <= AGENCY_ROLES:
-        raise TokenRejected("claim 'roles' holds a role an agency may not grant")
-    return subject, jti, role_set
+        kty, crv = str(item.get("kty")), item.get("crv")
+        alg = _JWK_ALGORITHMS.get((kty, str(crv) if kty != "RSA" and crv is not None else None))
+        if alg is None or item.get("alg", alg) != alg:
+            raise MalformedDocument("unsupported key type or algorithm", where)
+        if alg not in algorithms:
+            continue
+        try:
+            keys[item["kid"]] = (jwt.PyJWK.from_dict(item, algorithm=alg).key, alg)
+        except jwt.PyJWTError as exc:
+            raise MalformedDocument(str(exc), where) from None
+    if not keys:
+        raise MalformedDocument("no usable signing key", "JWKS")
+    return keys
 
 
 def _segment(text: str, name: str) -> dict[str, Any]:
