@@ -33,7 +33,8 @@ def test_operator_token_verifies_and_round_trips_through_files(tmp_path: Path) -
         subject="operator@state.example.gov", audience=AUDIENCE, roles=[Role.HUB_OPERATOR], now=T0
     )
     verified = _verifier(issuer).verify(token)
-    assert (verified.issuer, verified.roles) == (ISSUER, {Role.HUB_OPERATOR})
+    assert verified.issuer == ISSUER
+    assert verified.roles == {Role.HUB_OPERATOR}
 
 
 def _forge(header: dict[str, Any], claims: dict[str, Any], key: Any, alg: str = "EdDSA") -> str:
