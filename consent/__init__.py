@@ -2,7 +2,13 @@
 Merkle log and its proofs, checkpoints and witnesses, replay to consent state, and the
 disclosure decision. No web framework, no database: the hub stores the bytes."""
 
-from consent._internal.merkle import MerkleTree, ProofError, leaf_hash
+from consent._internal.merkle import (
+    MerkleTree,
+    ProofError,
+    leaf_hash,
+    verify_consistency,
+    verify_inclusion,
+)
 from consent.checkpoints import (
     Checkpoint,
     LogKey,
@@ -87,5 +93,7 @@ __all__ = [
     "sign_checkpoint",
     "sign_entry",
     "validate_entry",
+    "verify_consistency",
+    "verify_inclusion",
     "verify_ledger",
 ]

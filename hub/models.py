@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, ForeignKey, LargeBinary, String, Text
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlmodel import Field, SQLModel
 
 from hub.db import UTCDateTime
@@ -81,3 +81,77 @@ class LedgerHead(SQLModel, table=True):
 
     id: int = Field(primary_key=True)
     size: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class Encoding(SQLModel, table=True):
+    """The current CLK of one agency record, under one secret epoch and schema."""
+
+    __tablename__ = "encoding"
+
+    agency_id: str = Field(
+        sa_column=Column(String(64), ForeignKey("agency.agency_id"), primary_key=True)
+    )
+    ref: str = Field(sa_column=Column(String(64), primary_key=True))
+    clk: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    epoch: str = Field(sa_column=Column(String(64), nullable=False))
+    schema_fingerprint: str = Field(sa_column=Column(String(64), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class Canary(SQLModel, table=True):
+    """Each agency's canary CLK per epoch and schema: they must all be equal."""
+
+    __tablename__ = "canary"
+
+    agency_id: str = Field(
+        sa_column=Column(String(64), ForeignKey("agency.agency_id"), primary_key=True)
+    )
+    epoch: str = Field(sa_column=Column(String(64), primary_key=True))
+    schema_fingerprint: str = Field(sa_column=Column(String(64), primary_key=True))
+    clk: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class UploadBatch(SQLModel, table=True):
+    """An applied batch, by the agency's idempotency key: a replay is a no-op."""
+
+    __tablename__ = "upload_batch"
+
+    agency_id: str = Field(
+        sa_column=Column(String(64), ForeignKey("agency.agency_id"), primary_key=True)
+    )
+    idempotency_key: str = Field(sa_column=Column(String(128), primary_key=True))
+    kind: str = Field(sa_column=Column(String(16), nullable=False))
+    body_sha256: str = Field(sa_column=Column(String(64), nullable=False))
+    accepted: int = Field(sa_column=Column(Integer, nullable=False))
+    removed: int = Field(sa_column=Column(Integer, nullable=False))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class Assignment(SQLModel, table=True):
+    """Which case manager serves a record, and how to reach them (sealed at rest)."""
+
+    __tablename__ = "assignment"
+    __table_args__ = (Index("ix_assignment_case_manager", "agency_id", "case_manager_id"),)
+
+    agency_id: str = Field(
+        sa_column=Column(String(64), ForeignKey("agency.agency_id"), primary_key=True)
+    )
+    ref: str = Field(sa_column=Column(String(64), primary_key=True))
+    case_manager_id: str = Field(sa_column=Column(String(32), nullable=False))
+    contact: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class Milestone(SQLModel, table=True):
+    """One plan milestone of a record (sealed at rest)."""
+
+    __tablename__ = "milestone"
+
+    agency_id: str = Field(
+        sa_column=Column(String(64), ForeignKey("agency.agency_id"), primary_key=True)
+    )
+    ref: str = Field(sa_column=Column(String(64), primary_key=True))
+    milestone_id: str = Field(sa_column=Column(String(64), primary_key=True))
+    plan: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))

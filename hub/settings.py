@@ -1,11 +1,18 @@
-"""Hub configuration: environment variables with the `PPRL_` prefix, secrets from files."""
+"""Hub configuration: environment variables with the `PPRL_` prefix, secrets from files.
+
+Key material is never an environment value: settings name files (`PPRL_LOG_KEY_FILE`,
+`PPRL_DATA_KEY_FILE`), which a deployment mounts as secrets. Outside development the
+hub refuses to start without them.
+"""
 
 from __future__ import annotations
 
 import os
 from functools import lru_cache
-from typing import Literal
+from pathlib import Path
+from typing import Literal, Self
 
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -21,6 +28,37 @@ class HubSettings(BaseSettings):
     environment: Literal["development", "production"] = "development"
     database_url: str = "sqlite:///pprl-hub.db"
     audience: str = "pprl-hub"
+    # The ledger's signing key (`pprl hub init-log-key`); its .vkey is what agencies pin.
+    log_key_file: Path | None = None
+    # 32 random bytes: AES-256-GCM key for case-manager contacts and plans at rest.
+    data_key_file: Path | None = None
+    # The operators' identity provider: tokens for hub_operator and auditor roles.
+    operator_issuer: str | None = None
+    operator_jwks_file: Path | None = None
+    # What every upload must match: the agencies' linkage schema and secret epoch.
+    schema_fingerprint: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    secret_epoch: str | None = None
+    max_request_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    max_batch_records: int = Field(default=10_000, ge=1)
+    checkpoint_interval_seconds: float = Field(default=60.0, gt=0)
+
+    @model_validator(mode="after")
+    def _production_needs_its_keys(self) -> Self:
+        if self.environment == "production":
+            missing = [
+                name
+                for name in ("log_key_file", "data_key_file", "schema_fingerprint", "secret_epoch")
+                if getattr(self, name) is None
+            ]
+            if missing:
+                raise ValueError(
+                    "production needs " + ", ".join(f"PPRL_{m.upper()}" for m in missing)
+                )
+            if self.database_url.startswith("sqlite") and ":memory:" in self.database_url:
+                raise ValueError("production cannot run on an in-memory database")
+        if (self.operator_issuer is None) != (self.operator_jwks_file is None):
+            raise ValueError("set PPRL_OPERATOR_ISSUER and PPRL_OPERATOR_JWKS_FILE together")
+        return self
 
 
 @lru_cache

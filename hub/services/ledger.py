@@ -10,11 +10,13 @@ rebuilds from the database.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from consent import (
@@ -83,6 +85,9 @@ class HubLedger:
 
     def __init__(self, log_key: LogKey) -> None:
         self.log_key = log_key
+        # Requests run on a thread pool; the in-memory state is changed under this lock
+        # (the database lock serialises appends between processes).
+        self._lock = threading.RLock()
         self._reset()
 
     def _reset(self) -> None:
@@ -96,6 +101,10 @@ class HubLedger:
 
     def sync(self, session: Session) -> None:
         """Catch up with the database (rebuilding if an append of ours was rolled back)."""
+        with self._lock:
+            self._sync(session)
+
+    def _sync(self, session: Session) -> None:
         size = len(self.tree)
         if size > head_size(session) or (
             size and self._stored_hash(session, size - 1) != self.tree.leaf_hash_at(size - 1)
@@ -119,10 +128,14 @@ class HubLedger:
 
     def append(self, session: Session, leaf: bytes, *, now: datetime | None = None) -> int:
         """Check and store one signed leaf; returns its index. The caller commits."""
+        with self._lock:
+            return self._append(session, leaf, now)
+
+    def _append(self, session: Session, leaf: bytes, now: datetime | None) -> int:
         # Take the write lock before reading anything, so two appenders never pick the
         # same index: the second waits here until the first commits or rolls back.
         session.execute(update(_HEAD).where(_HEAD.c.id == 1).values(size=_HEAD.c.size))
-        self.sync(session)
+        self._sync(session)
         signed = parse_leaf(leaf)
         index = self.state.size
         self.state.append(signed)  # raises EntryRejected; nothing changed then
@@ -161,17 +174,28 @@ class HubLedger:
 
     def issue_checkpoint(self, session: Session, *, now: datetime | None = None) -> str | None:
         """Sign and store a checkpoint of the current tree, unless nothing changed."""
-        self.sync(session)
+        with self._lock:
+            return self._issue_checkpoint(session, now)
+
+    def _issue_checkpoint(self, session: Session, now: datetime | None) -> str | None:
+        self._sync(session)
         size = len(self.tree)
         latest = latest_checkpoint(session)
         if size == 0 or (latest is not None and latest[0] >= size):
             return None
         note = sign_checkpoint(Checkpoint(self.origin, size, self.tree.root()), self.log_key)
-        session.execute(
-            _CHECKPOINT.insert().values(
-                size=size, root=self.tree.root(), note=note, issued_at=now or datetime.now(UTC)
-            )
-        )
+        try:
+            with session.begin_nested():
+                session.execute(
+                    _CHECKPOINT.insert().values(
+                        size=size,
+                        root=self.tree.root(),
+                        note=note,
+                        issued_at=now or datetime.now(UTC),
+                    )
+                )
+        except IntegrityError:
+            return None  # another hub process signed this size first
         return note
 
 

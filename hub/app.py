@@ -1,0 +1,82 @@
+"""`create_app(settings)`: the hub as a FastAPI application."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+from sqlmodel import Session
+
+from hub import errors
+from hub.context import HubContext
+from hub.errors import COMMON_PROBLEMS
+from hub.observability import RequestMiddleware, configure_logging
+from hub.routes import ops
+from hub.routes.api import agencies, ledger, records, uploads
+from hub.settings import HubSettings, get_settings
+
+log = logging.getLogger("pprl.hub")
+
+API_VERSION = "0.1.0"
+
+
+def create_app(settings: HubSettings | None = None) -> FastAPI:
+    """Build the hub. Migrations are not run here: `pprl hub migrate` is a separate step."""
+    settings = settings or get_settings()
+    configure_logging()
+    hub = HubContext.build(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        task = asyncio.create_task(_checkpoints(hub)) if hub.ledger is not None else None
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            hub.engine.dispose()
+
+    app = FastAPI(
+        title="pprl-hub",
+        version=API_VERSION,
+        description=(
+            "Privacy-preserving record linkage hub with a signed consent ledger. The hub "
+            "never sees PII: agencies upload Bloom-filter encodings under pseudonymous "
+            "record references. Every error is an RFC 9457 problem document."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.hub = hub
+    errors.install(app)
+    app.add_middleware(RequestMiddleware, metrics=hub.metrics, max_body=settings.max_request_bytes)
+    app.include_router(ops.router)
+    for module in (agencies, ledger, uploads, records):
+        app.include_router(module.router, responses=COMMON_PROBLEMS)
+    return app
+
+
+async def _checkpoints(hub: HubContext) -> None:
+    """Sign a checkpoint every interval when the ledger grew (not one per entry)."""
+    ledger = hub.ledger
+    if ledger is None:  # pragma: no cover - the lifespan only starts this with a ledger
+        return
+    while True:
+        await asyncio.sleep(hub.settings.checkpoint_interval_seconds)
+        try:
+            await asyncio.to_thread(_issue_checkpoint, hub)
+        except Exception:
+            log.exception("checkpoint failed")
+
+
+def _issue_checkpoint(hub: HubContext) -> None:
+    if hub.ledger is None:  # pragma: no cover
+        return
+    with Session(hub.engine) as session:
+        if hub.ledger.issue_checkpoint(session) is not None:
+            session.commit()
+        hub.metrics.ledger_size.set(len(hub.ledger.tree))

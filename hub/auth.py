@@ -1,0 +1,100 @@
+"""Who is calling, and what they may touch. Every authorization decision is one of the
+functions here; routes call them and never decide for themselves.
+
+Anything the caller may not see answers exactly like something that does not exist
+(`NotFound`), so probing another agency's records or another case manager's clients
+reveals nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import Session
+
+from hub.context import HubContext
+from hub.errors import Forbidden, NotFound, Unauthorized
+from hub.services.registry import DatabaseKeyLookup
+from keys import Role, TokenRejected, TokenVerifier, canonical
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated caller."""
+
+    issuer: str
+    subject: str
+    roles: frozenset[Role]
+    agency_id: str | None  # set for agency-issued tokens
+
+    def has(self, *roles: Role) -> bool:
+        """True if the caller holds any of `roles`."""
+        return bool(self.roles & set(roles))
+
+
+def authenticate(hub: HubContext, session: Session, authorization: str | None) -> Principal:
+    """Verify the bearer token; raises Unauthorized naming the rule it broke."""
+    if not authorization:
+        raise Unauthorized("a bearer token is required")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("use the Bearer scheme")
+    token = token.strip()
+    operators = hub.operator_verifier
+    try:
+        if operators is not None and _issuer(token) == operators.issuer:
+            verified = operators.verify(token)
+            return Principal(verified.issuer, verified.subject, verified.roles, None)
+        verified = TokenVerifier(DatabaseKeyLookup(session), audience=hub.settings.audience).verify(
+            token
+        )
+    except TokenRejected as exc:
+        raise Unauthorized(f"token rejected: {exc.reason}") from None
+    return Principal(verified.issuer, verified.subject, verified.roles, verified.issuer)
+
+
+def _issuer(token: str) -> object:
+    # Only to choose which verifier to use; the chosen verifier checks everything.
+    try:
+        payload = canonical.strict_json_loads(canonical.b64url_decode(token.split(".")[1]))
+    except (canonical.EncodingError, IndexError):
+        return None
+    return payload.get("iss") if isinstance(payload, dict) else None
+
+
+def require_operator(principal: Principal) -> None:
+    """Hub operators only (registering agencies, revoking keys)."""
+    if not principal.has(Role.HUB_OPERATOR):
+        raise Forbidden("only a hub operator may do this")
+
+
+def require_ledger_reader(principal: Principal) -> None:
+    """Ledger entries hold record-level consent: auditors and agency nodes only."""
+    if not principal.has(Role.AUDITOR, Role.AGENCY_NODE):
+        raise Forbidden("only auditors and agency nodes may read ledger entries")
+
+
+def authorize_agency_node(principal: Principal, agency_id: str) -> None:
+    """The agency's own node, and nobody else, writes for an agency."""
+    if principal.agency_id != agency_id or not principal.has(Role.AGENCY_NODE):
+        raise NotFound()
+
+
+def authorize_record(
+    principal: Principal, agency_id: str, exists: bool, assigned_to: str | None
+) -> None:
+    """A record: its agency's node and supervisors, or the case manager assigned to it.
+
+    A record that does not exist and one the caller may not see get the same answer.
+    """
+    if principal.agency_id != agency_id or not exists:
+        raise NotFound()
+    if principal.has(Role.AGENCY_NODE, Role.SUPERVISOR):
+        return
+    if (
+        principal.has(Role.CASE_MANAGER)
+        and assigned_to is not None
+        and assigned_to == principal.subject
+    ):
+        return
+    raise NotFound()

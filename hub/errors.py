@@ -1,0 +1,169 @@
+"""Errors as RFC 9457 problem details (`application/problem+json`), in one place.
+
+Domain errors from `keys` and `consent` map to statuses here; routes raise `ApiError`
+subclasses for their own refusals. Validation errors never echo the submitted values
+(they might be PII sent to the wrong place); unexpected errors are logged with the
+request id and answered with a bare 500.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from consent import CheckpointInvalid, ConsentError, EntryInvalid, EntryRejected, ProofInvalid
+from keys import KeysError, MalformedDocument, RegistryError, TokenRejected
+
+log = logging.getLogger("pprl.hub")
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+
+
+_TITLES = {
+    400: "Bad request",
+    401: "Authentication required",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Request too large",
+    415: "Unsupported media type",
+    422: "Unprocessable request",
+    500: "Internal error",
+    503: "Not ready",
+}
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` entries declaring these statuses as problem documents."""
+    schema = Problem.model_json_schema()
+    return {
+        status: {
+            "description": _TITLES[status],
+            "content": {PROBLEM_JSON: {"schema": schema}},
+        }
+        for status in statuses
+    }
+
+
+# Every API route can answer these; routes add their own (404, 409, 413) as needed.
+COMMON_PROBLEMS = problem_responses(400, 401, 403, 404, 409, 413, 415, 422, 503)
+
+
+class ApiError(Exception):
+    """A refusal with a status and a message for the caller."""
+
+    status = 400
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class NotFound(ApiError):
+    """Also the answer for anything the caller may not see: probing reveals nothing."""
+
+    status = 404
+
+    def __init__(self, detail: str = "no such resource") -> None:
+        super().__init__(detail)
+
+
+class Unauthorized(ApiError):
+    status = 401
+
+
+class Forbidden(ApiError):
+    status = 403
+
+
+class Conflict(ApiError):
+    status = 409
+
+
+class TooLarge(ApiError):
+    status = 413
+
+
+class Unprocessable(ApiError):
+    status = 422
+
+
+class Unavailable(ApiError):
+    status = 503
+
+
+def problem(status: int, detail: str | None = None, request: Request | None = None) -> JSONResponse:
+    """A problem+json response."""
+    body = Problem(title=_TITLES.get(status, "Error"), status=status, detail=detail)
+    if request is not None:
+        body.instance = request.headers.get("x-request-id") or request.state.__dict__.get(
+            "request_id"
+        )
+    headers = {"WWW-Authenticate": 'Bearer realm="pprl-hub"'} if status == 401 else None
+    return JSONResponse(
+        body.model_dump(exclude_none=True),
+        status_code=status,
+        media_type=PROBLEM_JSON,
+        headers=headers,
+    )
+
+
+def _domain_status(exc: Exception) -> int:
+    if isinstance(exc, TokenRejected):
+        return 401
+    if isinstance(exc, EntryInvalid | MalformedDocument):
+        return 422
+    if isinstance(exc, EntryRejected | RegistryError):
+        return 409
+    if isinstance(exc, ProofInvalid | CheckpointInvalid):
+        return 422
+    return 400
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers on `app`."""
+
+    @app.exception_handler(ApiError)
+    async def _api(request: Request, exc: ApiError) -> JSONResponse:
+        return problem(exc.status, exc.detail, request)
+
+    @app.exception_handler(KeysError)
+    @app.exception_handler(ConsentError)
+    async def _domain(request: Request, exc: Exception) -> JSONResponse:
+        return problem(_domain_status(exc), str(exc), request)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        return problem(422, f"{where}: {first.get('msg', 'invalid')}", request)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return problem(exc.status_code, str(exc.detail) if exc.detail else None, request)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.error(
+            "unexpected error",
+            exc_info=exc,
+            extra={"request_id": getattr(request.state, "request_id", None)},
+        )
+        return problem(500, None, request)

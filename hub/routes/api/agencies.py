@@ -1,0 +1,64 @@
+"""/v1/agencies: the registry of agencies and their public keys."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, status
+
+from hub.auth import require_operator
+from hub.deps import HubDep, PrincipalDep, SessionDep
+from hub.errors import Unavailable
+from hub.schemas import AgencyOut, RevokeKeyIn
+from hub.services import agencies
+from hub.services.ledger import HubLedger
+from keys import AgencyPublicKeys
+
+router = APIRouter(prefix="/v1/agencies", tags=["agencies"])
+AgencyId = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+
+
+def ledger_of(hub: HubDep) -> HubLedger:
+    """The hub's ledger, or 503 when no log key is configured."""
+    if hub.ledger is None:
+        raise Unavailable("the hub has no log key configured (PPRL_LOG_KEY_FILE)")
+    return hub.ledger
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, summary="Register an agency (operators)")
+def register_agency(
+    body: AgencyPublicKeys, hub: HubDep, session: SessionDep, principal: PrincipalDep
+) -> AgencyOut:
+    """Register an agency from the `agency.json` of `pprl keys init-agency`."""
+    require_operator(principal)
+    record = agencies.register(session, ledger_of(hub), AgencyPublicKeys.from_json(body.to_json()))
+    session.commit()
+    return agencies.to_out(record)
+
+
+@router.get("", summary="List agencies and their public keys")
+def list_agencies(session: SessionDep, principal: PrincipalDep) -> list[AgencyOut]:
+    """Public keys are public: any authenticated caller may read them (to seal secrets)."""
+    return [agencies.to_out(r) for r in agencies.list_agencies(session)]
+
+
+@router.get("/{agency_id}", summary="One agency and its public keys")
+def get_agency(agency_id: AgencyId, session: SessionDep, principal: PrincipalDep) -> AgencyOut:
+    """404 for an unknown agency."""
+    return agencies.to_out(agencies.get_agency(session, agency_id))
+
+
+@router.post("/{agency_id}/keys/{key_id}/revoke", summary="Revoke an agency key (operators)")
+def revoke_key(
+    agency_id: AgencyId,
+    key_id: Annotated[str, Path(pattern=r"^(ed25519|x25519):[0-9a-f]{32}$")],
+    body: RevokeKeyIn,
+    hub: HubDep,
+    session: SessionDep,
+    principal: PrincipalDep,
+) -> AgencyOut:
+    """Recorded as a hub-signed KEY entry; tokens and entries signed with it stop counting."""
+    require_operator(principal)
+    record = agencies.revoke_key(session, ledger_of(hub), agency_id, key_id, body.compromised_since)
+    session.commit()
+    return agencies.to_out(record)

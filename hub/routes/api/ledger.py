@@ -1,0 +1,119 @@
+"""/v1/ledger: append signed entries, read checkpoints, proofs and entries."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from consent import KeyStatement, parse_leaf
+from hub.auth import require_ledger_reader
+from hub.deps import HubDep, PrincipalDep, SessionDep
+from hub.errors import Forbidden, NotFound, Unprocessable
+from hub.routes.api.agencies import ledger_of
+from hub.schemas import (
+    CheckpointOut,
+    ConsistencyProofOut,
+    InclusionProofOut,
+    LedgerEntryIn,
+    LedgerEntryOut,
+    LedgerLeafOut,
+)
+from hub.services import agencies
+from hub.services.ledger import latest_checkpoint, stored_rows
+from keys import Role, canonical
+
+router = APIRouter(prefix="/v1/ledger", tags=["ledger"])
+MAX_PAGE = 1000
+
+
+@router.post(
+    "/entries", status_code=status.HTTP_201_CREATED, summary="Append a signed entry (agency nodes)"
+)
+def append_entry(
+    body: LedgerEntryIn, hub: HubDep, session: SessionDep, principal: PrincipalDep
+) -> LedgerEntryOut:
+    """The entry must be signed by the caller's own agency; it is checked exactly as
+    `pprl consent verify` will check it later."""
+    ledger = ledger_of(hub)
+    try:
+        leaf = canonical.b64decode(body.leaf)
+    except canonical.EncodingError:
+        raise Unprocessable("leaf: not canonical base64") from None
+    entry = parse_leaf(leaf).entry
+    if not principal.has(Role.AGENCY_NODE) or entry.signer != principal.agency_id:
+        raise Forbidden("an agency node may append only entries its own agency signed")
+    index = ledger.append(session, leaf)
+    if isinstance(entry, KeyStatement):
+        agencies.project_key_statement(session, entry)
+    session.commit()
+    return LedgerEntryOut(index=index, leaf_hash=ledger.tree.leaf_hash_at(index).hex())
+
+
+@router.get("/checkpoint", summary="The latest signed checkpoint")
+def checkpoint(hub: HubDep, session: SessionDep, principal: PrincipalDep) -> CheckpointOut:
+    """404 until the first checkpoint is issued."""
+    latest = latest_checkpoint(session)
+    if latest is None:
+        raise NotFound("no checkpoint has been issued yet")
+    ledger = ledger_of(hub)
+    ledger.sync(session)
+    return CheckpointOut(size=latest[0], root=ledger.tree.root(latest[0]).hex(), note=latest[1])
+
+
+@router.get("/proofs/inclusion", summary="Inclusion proof of an entry in the tree of a size")
+def inclusion_proof(
+    hub: HubDep,
+    session: SessionDep,
+    principal: PrincipalDep,
+    index: Annotated[int, Query(ge=0, le=2**62)],
+    tree_size: Annotated[int, Query(ge=1, le=2**62)],
+) -> InclusionProofOut:
+    """For checking that an entry is under a checkpoint the caller holds."""
+    ledger = ledger_of(hub)
+    ledger.sync(session)
+    if not index < tree_size <= len(ledger.tree):
+        raise NotFound("no such entry in a tree of that size")
+    proof = ledger.tree.inclusion_proof(index, tree_size)
+    return InclusionProofOut(
+        index=index,
+        tree_size=tree_size,
+        leaf_hash=ledger.tree.leaf_hash_at(index).hex(),
+        proof=[canonical.b64encode(p) for p in proof],
+    )
+
+
+@router.get("/proofs/consistency", summary="Consistency proof between two tree sizes")
+def consistency_proof(
+    hub: HubDep,
+    session: SessionDep,
+    principal: PrincipalDep,
+    first: Annotated[int, Query(ge=1, le=2**62)],
+    second: Annotated[int, Query(ge=1, le=2**62)],
+) -> ConsistencyProofOut:
+    """What a witness asks for before accepting a larger checkpoint."""
+    ledger = ledger_of(hub)
+    ledger.sync(session)
+    if not first <= second <= len(ledger.tree):
+        raise NotFound("no tree of that size")
+    proof = ledger.tree.consistency_proof(first, second)
+    return ConsistencyProofOut(
+        first=first, second=second, proof=[canonical.b64encode(p) for p in proof]
+    )
+
+
+@router.get("/entries", summary="Entries by index range (auditors and agency nodes)")
+def entries(
+    session: SessionDep,
+    principal: PrincipalDep,
+    start: Annotated[int, Query(ge=0, le=2**62)] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+) -> list[LedgerLeafOut]:
+    """Leaves as stored, for offline verification."""
+    require_ledger_reader(principal)
+    out: list[LedgerLeafOut] = []
+    for index, leaf, _ in stored_rows(session, start):
+        if len(out) == limit:
+            break
+        out.append(LedgerLeafOut(index=index, leaf=canonical.b64encode(leaf)))
+    return out

@@ -1,0 +1,25 @@
+"""/v1/agencies/{agency_id}/records/{ref}: what the hub holds on one of your records."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from hub.auth import authorize_record
+from hub.deps import PrincipalDep, SessionDep
+from hub.routes.api.agencies import AgencyId
+from hub.schemas import RecordOut, RecordRef
+from hub.services.records import record_view
+
+router = APIRouter(prefix="/v1/agencies/{agency_id}/records", tags=["records"])
+
+
+@router.get("/{ref}", summary="The hub's view of one of the caller's records")
+def get_record(
+    agency_id: AgencyId, ref: RecordRef, session: SessionDep, principal: PrincipalDep
+) -> RecordOut:
+    """For the agency's node and supervisors and the assigned case manager; everyone
+    else gets the same 404 as for a record that does not exist."""
+    view, assigned_to = record_view(session, agency_id, ref)
+    authorize_record(principal, agency_id, view is not None, assigned_to)
+    assert view is not None  # authorize_record refused a missing record  # noqa: S101
+    return view

@@ -1,0 +1,94 @@
+"""/v1/agencies/{agency_id}/...: a node's idempotent batch uploads."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header
+
+from hub.auth import authorize_agency_node
+from hub.deps import HubDep, PrincipalDep, SessionDep
+from hub.errors import Unavailable
+from hub.routes.api.agencies import AgencyId
+from hub.schemas import AssignmentBatchIn, BatchOut, EncodingBatchIn, MilestoneBatchIn
+from hub.services import uploads
+
+router = APIRouter(prefix="/v1/agencies/{agency_id}", tags=["uploads"])
+IdempotencyKey = Annotated[
+    str,
+    Header(
+        alias="Idempotency-Key",
+        pattern=r"^[A-Za-z0-9_.:-]{8,128}$",
+        description="Chosen by the node per batch; replaying a batch with it is a no-op.",
+    ),
+]
+
+
+@router.post("/encodings/batches", summary="Upload new, changed and removed encodings")
+def upload_encodings(
+    agency_id: AgencyId,
+    body: EncodingBatchIn,
+    idempotency_key: IdempotencyKey,
+    hub: HubDep,
+    session: SessionDep,
+    principal: PrincipalDep,
+) -> BatchOut:
+    """All or nothing; refused (409) for a wrong epoch, schema or canary."""
+    authorize_agency_node(principal, agency_id)
+    out = uploads.upload_encodings(
+        session, settings=hub.settings, agency_id=agency_id, key=idempotency_key, batch=body
+    )
+    session.commit()
+    if not out.replayed:
+        hub.metrics.records.labels("encodings").inc(out.accepted)
+    return out
+
+
+@router.post("/assignments/batches", summary="Upload case-manager assignments and contacts")
+def upload_assignments(
+    agency_id: AgencyId,
+    body: AssignmentBatchIn,
+    idempotency_key: IdempotencyKey,
+    hub: HubDep,
+    session: SessionDep,
+    principal: PrincipalDep,
+) -> BatchOut:
+    """Contacts are sealed at rest and shown only through the disclosure path."""
+    authorize_agency_node(principal, agency_id)
+    if hub.cipher is None:
+        raise Unavailable("the hub has no data key configured (PPRL_DATA_KEY_FILE)")
+    out = uploads.upload_assignments(
+        session,
+        settings=hub.settings,
+        cipher=hub.cipher,
+        agency_id=agency_id,
+        key=idempotency_key,
+        batch=body,
+    )
+    session.commit()
+    return out
+
+
+@router.post("/milestones/batches", summary="Upload plan milestones")
+def upload_milestones(
+    agency_id: AgencyId,
+    body: MilestoneBatchIn,
+    idempotency_key: IdempotencyKey,
+    hub: HubDep,
+    session: SessionDep,
+    principal: PrincipalDep,
+) -> BatchOut:
+    """Plans are sealed at rest and shown only through the disclosure path."""
+    authorize_agency_node(principal, agency_id)
+    if hub.cipher is None:
+        raise Unavailable("the hub has no data key configured (PPRL_DATA_KEY_FILE)")
+    out = uploads.upload_milestones(
+        session,
+        settings=hub.settings,
+        cipher=hub.cipher,
+        agency_id=agency_id,
+        key=idempotency_key,
+        batch=body,
+    )
+    session.commit()
+    return out

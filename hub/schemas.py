@@ -1,0 +1,171 @@
+"""Request and response models of the hub API. Tables never leave the service layer."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+RecordRef = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+Base64 = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9+/]*={0,2}$", max_length=1024)]
+StaffId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{0,8}[-_.]?[0-9]{1,16}$")]
+Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+ShortText = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- agencies -----------------------------------------------------------------------
+
+
+class KeyOut(BaseModel):
+    key_id: str
+    kind: Literal["ed25519", "x25519"]
+    public_key: str
+    valid_from: datetime
+    revoked_at: datetime | None
+
+
+class AgencyOut(BaseModel):
+    agency_id: str
+    programs: list[str]
+    keys: list[KeyOut]
+
+
+class RevokeKeyIn(_In):
+    """`compromised_since`: the earliest instant the key may have leaked, if it did."""
+
+    compromised_since: datetime | None = None
+
+
+# --- ledger -------------------------------------------------------------------------
+
+
+class LedgerEntryIn(_In):
+    """One signed leaf, base64: canonical entry JSON, a newline, the signature."""
+
+    leaf: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9+/]*={0,2}$", max_length=16384)]
+
+
+class LedgerEntryOut(BaseModel):
+    index: int
+    leaf_hash: str
+
+
+class CheckpointOut(BaseModel):
+    size: int
+    root: str
+    note: str
+
+
+class InclusionProofOut(BaseModel):
+    index: int
+    tree_size: int
+    leaf_hash: str
+    proof: list[str]
+
+
+class ConsistencyProofOut(BaseModel):
+    first: int
+    second: int
+    proof: list[str]
+
+
+class LedgerLeafOut(BaseModel):
+    index: int
+    leaf: str
+
+
+# --- uploads ------------------------------------------------------------------------
+
+
+class EncodingIn(_In):
+    ref: RecordRef
+    clk: Base64
+
+
+class EncodingBatchIn(_In):
+    """New and changed encodings, and removed records, of one agency."""
+
+    epoch: Identifier
+    schema_fingerprint: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+    canary_clk: Base64
+    upserts: list[EncodingIn] = Field(default_factory=list)
+    removals: list[RecordRef] = Field(default_factory=list)
+
+
+class ContactIn(_In):
+    """How other programs' case managers can reach the assigned case manager."""
+
+    display_name: ShortText | None = None
+    phone: Annotated[str, StringConstraints(pattern=r"^[0-9+() .-]{7,25}$")] | None = None
+    email: Annotated[str, StringConstraints(pattern=r"^[^@\s]{1,64}@[^@\s]{1,190}$")] | None = None
+    office: ShortText | None = None
+
+
+class AssignmentIn(_In):
+    ref: RecordRef
+    case_manager_id: StaffId
+    contact: ContactIn = Field(default_factory=ContactIn)
+
+
+class AssignmentBatchIn(_In):
+    upserts: list[AssignmentIn] = Field(default_factory=list)
+    removals: list[RecordRef] = Field(default_factory=list)
+
+
+MilestoneStatus = Literal["not_started", "in_progress", "complete", "stuck"]
+
+
+class MilestoneIn(_In):
+    """A plan milestone as the program records it."""
+
+    ref: RecordRef
+    milestone_id: Identifier
+    goal: ShortText
+    milestone: ShortText
+    activity: ShortText | None = None
+    service_kind: Identifier | None = None
+    target_start: date | None = None
+    target_end: date | None = None
+    actual_start: date | None = None
+    actual_end: date | None = None
+    dosage: ShortText | None = None
+    status: MilestoneStatus
+    stuck_reason: ShortText | None = None
+
+
+class MilestoneKey(_In):
+    ref: RecordRef
+    milestone_id: Identifier
+
+
+class MilestoneBatchIn(_In):
+    upserts: list[MilestoneIn] = Field(default_factory=list)
+    removals: list[MilestoneKey] = Field(default_factory=list)
+
+
+class BatchOut(BaseModel):
+    batch_id: str
+    kind: Literal["encodings", "assignments", "milestones"]
+    accepted: int
+    removed: int
+    replayed: bool
+
+
+# --- records ------------------------------------------------------------------------
+
+
+class RecordOut(BaseModel):
+    """What the hub holds about one of the caller's records (never the contact or plan)."""
+
+    agency_id: str
+    ref: str
+    has_encoding: bool
+    epoch: str | None
+    case_manager_id: str | None
+    milestones: int
+    updated_at: datetime | None

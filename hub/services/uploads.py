@@ -1,0 +1,306 @@
+"""Uploads from agency nodes: encodings, case-manager assignments, plan milestones.
+
+Each batch is applied in the caller's transaction, all or nothing, under the agency's
+idempotency key: the same key with the same batch answers the first result again and
+changes nothing; the same key with a different batch is a conflict. Encodings are
+refused, before anything is stored, unless their secret epoch and schema fingerprint are
+the hub's and the batch's canary CLK equals the other agencies' canaries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from sqlalchemy import Table, and_, delete, select, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from hub.crypto import DataCipher
+from hub.errors import Conflict, TooLarge, Unprocessable
+from hub.models import Assignment, Canary, Encoding, Milestone, UploadBatch
+from hub.schemas import AssignmentBatchIn, BatchOut, EncodingBatchIn, MilestoneBatchIn
+from hub.settings import HubSettings
+from keys import canonical
+
+Kind = Literal["encodings", "assignments", "milestones"]
+
+_ENCODING: Table = Encoding.__table__  # type: ignore[attr-defined]
+_CANARY: Table = Canary.__table__  # type: ignore[attr-defined]
+_BATCH: Table = UploadBatch.__table__  # type: ignore[attr-defined]
+_ASSIGNMENT: Table = Assignment.__table__  # type: ignore[attr-defined]
+_MILESTONE: Table = Milestone.__table__  # type: ignore[attr-defined]
+
+
+def _body_hash(batch: Any) -> str:
+    return hashlib.sha256(canonical.canonical_json(batch.model_dump(mode="json"))).hexdigest()
+
+
+def _apply_once(
+    session: Session,
+    *,
+    agency_id: str,
+    key: str,
+    kind: Kind,
+    batch: Any,
+    apply: Callable[[], tuple[int, int]],
+) -> BatchOut:
+    """Run `apply` unless this idempotency key was already applied."""
+    digest = _body_hash(batch)
+    done = session.execute(
+        select(_BATCH.c.kind, _BATCH.c.body_sha256, _BATCH.c.accepted, _BATCH.c.removed).where(
+            _BATCH.c.agency_id == agency_id, _BATCH.c.idempotency_key == key
+        )
+    ).first()
+    if done is not None:
+        if done.kind != kind or not hmac.compare_digest(done.body_sha256, digest):
+            raise Conflict("this Idempotency-Key was already used for a different batch")
+        return BatchOut(
+            batch_id=key, kind=kind, accepted=done.accepted, removed=done.removed, replayed=True
+        )
+    accepted, removed = apply()
+    try:
+        with session.begin_nested():
+            session.execute(
+                _BATCH.insert().values(
+                    agency_id=agency_id,
+                    idempotency_key=key,
+                    kind=kind,
+                    body_sha256=digest,
+                    accepted=accepted,
+                    removed=removed,
+                    created_at=datetime.now(UTC),
+                )
+            )
+    except IntegrityError:
+        # The same batch raced in on another connection and won; ours must not apply.
+        raise Conflict("this batch is being applied by another request; retry it") from None
+    return BatchOut(batch_id=key, kind=kind, accepted=accepted, removed=removed, replayed=False)
+
+
+def _check_size(settings: HubSettings, *parts: Sequence[object]) -> None:
+    total = sum(len(p) for p in parts)
+    if total > settings.max_batch_records:
+        raise TooLarge(
+            f"a batch holds at most {settings.max_batch_records} records; this one {total}"
+        )
+
+
+def _upsert(
+    session: Session, table: Table, rows: list[dict[str, Any]], keys: tuple[str, ...]
+) -> None:
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    statement = insert.on_conflict_do_update(
+        index_elements=list(keys),
+        set_={c: insert.excluded[c] for c in rows[0] if c not in keys},
+    )
+    session.execute(statement, rows)
+
+
+def upload_encodings(
+    session: Session,
+    *,
+    settings: HubSettings,
+    agency_id: str,
+    key: str,
+    batch: EncodingBatchIn,
+    clk_bytes: int = 128,
+) -> BatchOut:
+    """Store new and changed encodings and drop removed ones (see module notes)."""
+    _check_size(settings, batch.upserts, batch.removals)
+
+    def apply() -> tuple[int, int]:
+        _check_context(session, settings, agency_id, batch, clk_bytes)
+        now = datetime.now(UTC)
+        rows = []
+        for i, item in enumerate(batch.upserts):
+            clk = _b64(item.clk, f"upserts[{i}].clk")
+            if len(clk) != clk_bytes:
+                raise Unprocessable(f"upserts[{i}].clk: a CLK is {clk_bytes} bytes")
+            rows.append(
+                {
+                    "agency_id": agency_id,
+                    "ref": item.ref,
+                    "clk": clk,
+                    "epoch": batch.epoch,
+                    "schema_fingerprint": batch.schema_fingerprint,
+                    "updated_at": now,
+                }
+            )
+        if len({r["ref"] for r in rows}) != len(rows):
+            raise Unprocessable("upserts: a record reference appears twice")
+        _upsert(session, _ENCODING, rows, ("agency_id", "ref"))
+        removed = _delete_refs(session, _ENCODING, agency_id, batch.removals)
+        return len(rows), removed
+
+    return _apply_once(
+        session, agency_id=agency_id, key=key, kind="encodings", batch=batch, apply=apply
+    )
+
+
+def _check_context(
+    session: Session, settings: HubSettings, agency_id: str, batch: EncodingBatchIn, clk_bytes: int
+) -> None:
+    if settings.secret_epoch is not None and batch.epoch != settings.secret_epoch:
+        raise Conflict(
+            f"secret epoch {batch.epoch} is not the hub's current epoch {settings.secret_epoch}; "
+            "unseal the current linkage secret and encode again"
+        )
+    if (
+        settings.schema_fingerprint is not None
+        and batch.schema_fingerprint != settings.schema_fingerprint
+    ):
+        raise Conflict(
+            "the schema fingerprint differs from the hub's: this node's linkage schema or "
+            "normalisation is not the agreed one"
+        )
+    canary = _b64(batch.canary_clk, "canary_clk")
+    if len(canary) != clk_bytes:
+        raise Unprocessable(f"canary_clk: a CLK is {clk_bytes} bytes")
+    others = session.execute(
+        select(_CANARY.c.agency_id, _CANARY.c.clk).where(
+            _CANARY.c.epoch == batch.epoch,
+            _CANARY.c.schema_fingerprint == batch.schema_fingerprint,
+            _CANARY.c.agency_id != agency_id,
+        )
+    ).all()
+    differing = sorted(a for a, clk in others if not hmac.compare_digest(bytes(clk), canary))
+    if differing:
+        raise Conflict(
+            "the canary record encodes differently here than at "
+            f"{', '.join(differing)}: this node's linkage secret differs from theirs"
+        )
+    _upsert(
+        session,
+        _CANARY,
+        [
+            {
+                "agency_id": agency_id,
+                "epoch": batch.epoch,
+                "schema_fingerprint": batch.schema_fingerprint,
+                "clk": canary,
+                "updated_at": datetime.now(UTC),
+            }
+        ],
+        ("agency_id", "epoch", "schema_fingerprint"),
+    )
+
+
+def upload_assignments(
+    session: Session,
+    *,
+    settings: HubSettings,
+    cipher: DataCipher,
+    agency_id: str,
+    key: str,
+    batch: AssignmentBatchIn,
+) -> BatchOut:
+    """Store who serves each record and their contact details (sealed)."""
+    _check_size(settings, batch.upserts, batch.removals)
+
+    def apply() -> tuple[int, int]:
+        now = datetime.now(UTC)
+        rows = [
+            {
+                "agency_id": agency_id,
+                "ref": item.ref,
+                "case_manager_id": item.case_manager_id,
+                "contact": cipher.seal(
+                    json.dumps(item.contact.model_dump(exclude_none=True)).encode(),
+                    contact_context(agency_id, item.ref),
+                ),
+                "updated_at": now,
+            }
+            for item in batch.upserts
+        ]
+        if len({r["ref"] for r in rows}) != len(rows):
+            raise Unprocessable("upserts: a record reference appears twice")
+        _upsert(session, _ASSIGNMENT, rows, ("agency_id", "ref"))
+        return len(rows), _delete_refs(session, _ASSIGNMENT, agency_id, batch.removals)
+
+    return _apply_once(
+        session, agency_id=agency_id, key=key, kind="assignments", batch=batch, apply=apply
+    )
+
+
+def upload_milestones(
+    session: Session,
+    *,
+    settings: HubSettings,
+    cipher: DataCipher,
+    agency_id: str,
+    key: str,
+    batch: MilestoneBatchIn,
+) -> BatchOut:
+    """Store plan milestones (sealed)."""
+    _check_size(settings, batch.upserts, batch.removals)
+
+    def apply() -> tuple[int, int]:
+        now = datetime.now(UTC)
+        rows = [
+            {
+                "agency_id": agency_id,
+                "ref": item.ref,
+                "milestone_id": item.milestone_id,
+                "plan": cipher.seal(
+                    item.model_dump_json(
+                        exclude={"ref", "milestone_id"}, exclude_none=True
+                    ).encode(),
+                    milestone_context(agency_id, item.ref, item.milestone_id),
+                ),
+                "updated_at": now,
+            }
+            for item in batch.upserts
+        ]
+        if len({(r["ref"], r["milestone_id"]) for r in rows}) != len(rows):
+            raise Unprocessable("upserts: a milestone appears twice")
+        _upsert(session, _MILESTONE, rows, ("agency_id", "ref", "milestone_id"))
+        removed = 0
+        if batch.removals:
+            pairs = [(m.ref, m.milestone_id) for m in batch.removals]
+            result = session.execute(
+                delete(_MILESTONE).where(
+                    _MILESTONE.c.agency_id == agency_id,
+                    tuple_(_MILESTONE.c.ref, _MILESTONE.c.milestone_id).in_(pairs),
+                )
+            )
+            removed = int(getattr(result, "rowcount", 0) or 0)
+        return len(rows), removed
+
+    return _apply_once(
+        session, agency_id=agency_id, key=key, kind="milestones", batch=batch, apply=apply
+    )
+
+
+def contact_context(agency_id: str, ref: str) -> bytes:
+    """Associated data binding a sealed contact to its row."""
+    return f"assignment.contact|{agency_id}|{ref}".encode()
+
+
+def milestone_context(agency_id: str, ref: str, milestone_id: str) -> bytes:
+    """Associated data binding a sealed plan milestone to its row."""
+    return f"milestone.plan|{agency_id}|{ref}|{milestone_id}".encode()
+
+
+def _delete_refs(session: Session, table: Table, agency_id: str, refs: list[str]) -> int:
+    if not refs:
+        return 0
+    result = session.execute(
+        delete(table).where(and_(table.c.agency_id == agency_id, table.c.ref.in_(refs)))
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _b64(text: str, where: str) -> bytes:
+    try:
+        return canonical.b64decode(text)
+    except canonical.EncodingError:
+        raise Unprocessable(f"{where}: not canonical base64") from None

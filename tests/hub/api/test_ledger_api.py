@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from consent import (
+    format_timestamp,
+    leaf_hash,
+    open_checkpoint,
+    sign_entry,
+    validate_entry,
+    verify_consistency,
+    verify_inclusion,
+)
+from keys import Role, canonical
+from tests.factories import grant_terms
+from tests.hub.api.conftest import Api
+
+
+def _grant_leaf(api: Api, agency: str = "DCFS", **terms: Any) -> bytes:
+    identity = api.identities[agency]
+    now = datetime.now(UTC)
+    when = {
+        "signed_at": format_timestamp(now - timedelta(days=1)),
+        "effective_from": format_timestamp(now - timedelta(days=1)),
+        "expires_at": format_timestamp(now + timedelta(days=365)),
+    }
+    entry = validate_entry(
+        {
+            "v": 1,
+            "type": "GRANT",
+            "signer": agency,
+            "key_id": identity.signing_key_id,
+            "made_at": format_timestamp(now),
+            "grant": grant_terms(**{**when, **terms}),
+        }
+    )
+    return sign_entry(entry, identity).leaf
+
+
+def _append(api: Api, leaf: bytes, agency: str = "DCFS") -> Any:
+    return api.client.post(
+        "/v1/ledger/entries", json={"leaf": canonical.b64encode(leaf)}, headers=api.as_(agency)
+    )
+
+
+def test_agency_appends_its_grant_and_proves_it_under_a_checkpoint(api: Api) -> None:
+    api.register("DCFS", "DOC")
+    leaf = _grant_leaf(api)
+    response = _append(api, leaf)
+    assert response.status_code == 201, response.text
+    index = response.json()["index"]
+    assert index == 2  # after the two registrations
+    assert api.client.get("/v1/ledger/checkpoint", headers=api.as_("DOC")).status_code == 404
+    assert api.checkpoint() is not None
+    note = api.client.get("/v1/ledger/checkpoint", headers=api.as_("DOC")).json()["note"]
+    checkpoint = open_checkpoint(note, api.log.verifier)
+    assert checkpoint.size == 3
+    proof = api.client.get(
+        "/v1/ledger/proofs/inclusion",
+        params={"index": index, "tree_size": 3},
+        headers=api.as_("DOC"),
+    ).json()
+    hashes = [canonical.b64decode(p) for p in proof["proof"]]
+    verify_inclusion(index, 3, leaf_hash(leaf), hashes, checkpoint.root)
+    first = open_checkpoint(note, api.log.verifier)
+    _append(api, _grant_leaf(api))
+    assert api.checkpoint() is not None
+    later = open_checkpoint(
+        api.client.get("/v1/ledger/checkpoint", headers=api.as_("DOC")).json()["note"],
+        api.log.verifier,
+    )
+    consistency = api.client.get(
+        "/v1/ledger/proofs/consistency",
+        params={"first": first.size, "second": later.size},
+        headers=api.as_("DOC"),
+    ).json()
+    hashes = [canonical.b64decode(p) for p in consistency["proof"]]
+    verify_consistency(first.size, later.size, first.root, later.root, hashes)
+
+
+def test_proofs_for_sizes_the_tree_does_not_have_are_not_found(api: Api) -> None:
+    api.register("DCFS")
+    response = api.client.get(
+        "/v1/ledger/proofs/inclusion", params={"index": 0, "tree_size": 5}, headers=api.as_("DCFS")
+    )
+    assert response.status_code == 404
+
+
+def test_an_agency_cannot_append_another_agencys_statement(api: Api) -> None:
+    api.register("DCFS", "DOC")
+    assert _append(api, _grant_leaf(api), agency="DOC").status_code == 403
+
+
+def test_invalid_and_rejected_entries(api: Api) -> None:
+    api.register("DCFS", "DOC")
+    assert _append(api, b"not a leaf").status_code == 422
+    rejected = _append(
+        api,
+        _grant_leaf(api, disclosing_program="corrections", recipient_programs=["child_welfare"]),
+    )
+    assert rejected.status_code == 409
+    assert "not a program of agency DCFS" in rejected.json()["detail"]
+
+
+def test_a_replayed_entry_is_refused(api: Api) -> None:
+    api.register("DCFS", "DOC")
+    leaf = _grant_leaf(api)
+    assert _append(api, leaf).status_code == 201
+    again = _append(api, leaf)
+    assert again.status_code == 409
+    assert "consent_id was already used" in again.json()["detail"]
+
+
+def test_entries_are_for_auditors_and_agency_nodes_not_operators(api: Api) -> None:
+    api.register("DCFS")
+    assert api.client.get("/v1/ledger/entries", headers=api.operator()).status_code == 403
+    for headers in (api.operator(Role.AUDITOR), api.as_("DCFS")):
+        response = api.client.get("/v1/ledger/entries", params={"start": 0}, headers=headers)
+        assert response.status_code == 200
+        assert len(response.json()) == 1
+    case_manager = api.as_("DCFS", "cm-1", Role.CASE_MANAGER)
+    assert api.client.get("/v1/ledger/entries", headers=case_manager).status_code == 403

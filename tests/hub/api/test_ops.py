@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from hub.app import create_app
+from hub.settings import HubSettings
+from tests.conftest import database_url
+from tests.hub.api.conftest import Api
+
+
+def test_health_ready_and_metrics(api: Api) -> None:
+    assert api.client.get("/healthz").json() == {"status": "ok"}
+    ready = api.client.get("/readyz")
+    assert ready.status_code == 200, ready.text
+    api.client.get("/healthz")
+    metrics = api.client.get("/metrics").text
+    assert 'pprl_http_requests_total{method="GET",route="/healthz",status="200"}' in metrics
+
+
+def test_not_ready_without_keys_names_what_is_missing(db_engine: Engine, tmp_path: Path) -> None:
+    app = create_app(HubSettings(database_url=database_url(db_engine)))
+    with TestClient(app) as client:
+        response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "log_key_loaded" in response.json()["detail"]
+
+
+def test_errors_are_problem_documents_with_the_request_id(api: Api) -> None:
+    response = api.client.get("/v1/agencies", headers={"X-Request-ID": "req-123"})
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["www-authenticate"].startswith("Bearer")
+    assert response.headers["x-request-id"] == "req-123"
+    body = response.json()
+    assert (body["status"], body["title"]) == (401, "Authentication required")
+
+
+def test_oversized_request_is_refused_before_it_is_read(api: Api) -> None:
+    big = b"{" + b" " * (api.settings.max_request_bytes + 10) + b"}"
+    response = api.client.post(
+        "/v1/ledger/entries",
+        content=big,
+        headers={**api.operator(), "content-type": "application/json"},
+    )
+    assert response.status_code == 413
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_validation_errors_never_echo_the_submitted_value(api: Api) -> None:
+    api.register("DCFS")
+    response = api.post(
+        "/v1/agencies/DCFS/encodings/batches",
+        {
+            "epoch": "2026-11",
+            "schema_fingerprint": "Jane Doe 1984-02-29",
+            "canary_clk": "",
+            "upserts": [],
+        },
+        api.as_("DCFS"),
+        key="batch-0001",
+    )
+    assert response.status_code == 422
+    assert "Jane Doe" not in response.text
+    assert "schema_fingerprint" in response.json()["detail"]
+
+
+def test_every_route_declares_its_error_statuses(api: Api) -> None:
+    schema = api.client.get("/openapi.json").json()
+    for path, methods in schema["paths"].items():
+        for method, operation in methods.items():
+            if not path.startswith("/v1/"):
+                continue
+            declared = set(operation["responses"])
+            assert {"401", "403", "404", "409", "413", "422"} <= declared, (method, path)
+            assert "application/problem+json" in operation["responses"]["422"]["content"], (
+                method,
+                path,
+            )
