@@ -86,3 +86,22 @@ def checkpoint(
         err.print("no new entries since the last checkpoint; none issued")
     else:
         typer.echo(note, nl=False)
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+) -> None:
+    """Run the hub (settings from PPRL_* variables; run `pprl hub migrate` first)."""
+    import uvicorn
+
+    uvicorn.run(
+        "hub.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+    )

@@ -100,7 +100,8 @@ def _split(values: list[str]) -> list[str]:
     return [v.strip() for item in values for v in item.split(",") if v.strip()]
 
 
-def _load_identity(key_dir: Path, passphrase_file: Path | None, prompt: bool) -> AgencyIdentity:
+def load_identity(key_dir: Path, passphrase_file: Path | None, prompt: bool) -> AgencyIdentity:
+    """The agency identity in `key_dir`, with its passphrase from a file, prompt or env."""
     return AgencyIdentity.load(key_dir, passphrase=_passphrase(passphrase_file, prompt))
 
 
@@ -223,7 +224,7 @@ def new_secret(
     itself is never written in the clear: recipients, this agency included, run
     `pprl keys unseal` on the bundle.
     """
-    creator = _load_identity(key_dir, passphrase_file, passphrase_prompt)
+    creator = load_identity(key_dir, passphrase_file, passphrase_prompt)
     reg = KeyRegistry.load(registry)
     recipients = _split(to) if to else [r.agency_id for r in reg]
     secret = new_linkage_secret(epoch)
@@ -249,7 +250,7 @@ def unseal(
     passphrase_prompt: PassphrasePrompt = False,
 ) -> None:
     """Open this agency's copy of a sealed linkage secret and store it (mode 0600)."""
-    identity = _load_identity(key_dir, passphrase_file, passphrase_prompt)
+    identity = load_identity(key_dir, passphrase_file, passphrase_prompt)
     reg = KeyRegistry.load(registry)
     try:
         bundle = input_path.read_bytes()
@@ -279,7 +280,7 @@ def issue(
     passphrase_prompt: PassphrasePrompt = False,
 ) -> None:
     """Issue a short-lived access token; prints the token on stdout."""
-    identity = _load_identity(key_dir, passphrase_file, passphrase_prompt)
+    identity = load_identity(key_dir, passphrase_file, passphrase_prompt)
     token = issue_token(
         identity,
         subject=subject,

@@ -196,3 +196,75 @@ def encode(
                 indent=2,
             )
         )
+
+
+@app.command("sync")
+def sync_command(
+    agency: Annotated[str, typer.Option(help="Your agency id.")],
+    hub: Annotated[str, typer.Option("--hub", envvar="PPRL_HUB_URL", help="The hub's base URL.")],
+    key_dir: Annotated[
+        Path, typer.Option("--key-dir", envvar="PPRL_KEY_DIR", help="Your agency's key directory.")
+    ],
+    state_dir: Annotated[
+        Path | None,
+        typer.Option(help="The node's state directory [default: pprl-node/AGENCY]."),
+    ] = None,
+    staff: Annotated[
+        Path | None,
+        typer.Option(
+            help="CSV of case managers' contact details (case_manager_id, display_name, ...)."
+        ),
+    ] = None,
+    batch_size: Annotated[int, typer.Option(min=1, max=10_000)] = 5000,
+    audience: Annotated[str, typer.Option(envvar="PPRL_HUB_AUDIENCE")] = "pprl-hub",
+    passphrase_file: Annotated[Path | None, typer.Option("--passphrase-file")] = None,
+    passphrase_prompt: Annotated[bool, typer.Option("--passphrase-prompt")] = False,
+) -> None:
+    """Send every encoding run's changes to the hub. Safe to run again after any failure."""
+    from datetime import UTC, datetime, timedelta
+
+    from keys import Role, issue_token
+    from keys.cli import load_identity
+    from linkage_node.job import STATE_FILE
+    from linkage_node.state import NodeState
+    from linkage_node.sync import HubClient, load_staff, sync
+
+    identity = load_identity(key_dir, passphrase_file, passphrase_prompt)
+    if identity.agency_id != agency:
+        raise typer.BadParameter(f"the keys in {key_dir} are agency {identity.agency_id}'s")
+    cached: dict[str, object] = {}
+
+    def token() -> str:
+        now = datetime.now(UTC)
+        if cached.get("until", now) <= now:  # type: ignore[operator]
+            cached["token"] = issue_token(
+                identity, subject="node-0001", audience=audience, roles=[Role.AGENCY_NODE],
+                lifetime=timedelta(minutes=10), now=now,
+            )  # fmt: skip
+            cached["until"] = now + timedelta(minutes=8)
+        return str(cached["token"])
+
+    directory = state_dir or Path("pprl-node") / agency
+    if not (directory / STATE_FILE).exists():
+        raise typer.BadParameter(f"no node state in {directory}; run `pprl node encode` first")
+    state = NodeState(directory / STATE_FILE, agency)
+    client = HubClient(hub, token)
+    try:
+        report = sync(
+            state,
+            agency,
+            client,
+            batch_size=batch_size,
+            staff=load_staff(staff) if staff else None,
+            progress=err.print,
+        )
+    finally:
+        client.close()
+        state.close()
+    err.print(
+        f"synced {report.runs} runs: {report.batches_sent} batches acknowledged "
+        f"({report.batches_replayed} were replays of batches the hub already had), "
+        f"{report.batches_skipped} skipped as acknowledged before; "
+        f"{report.records['encodings']} encoding changes, "
+        f"{report.records['assignments']} assignment changes"
+    )

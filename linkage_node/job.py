@@ -20,7 +20,7 @@ from linkage_node.normalise import NORMALISATION_VERSION
 from linkage_node.refs import RefKey
 from linkage_node.roster import Action, CleanRecord, ColumnMapping, RosterResult, validate_roster
 from linkage_node.schema import LinkageSchema
-from linkage_node.state import Diff, NodeState
+from linkage_node.state import Diff, NodeState, RunRecord
 
 STATE_FILE = "node-state.db"
 REF_KEY_FILE = "record-ref.key"
@@ -111,7 +111,29 @@ def run_encoding_job(
         changed = [refs[i] for i in todo if refs[i] in known and not known[refs[i]].removed]
         present = set(refs) | {ref_key.ref(r) for r in roster.rejected_record_ids}
         removed = sorted(ref for ref, k in known.items() if not k.removed and ref not in present)
-        diff = Diff(new=new, changed=changed, removed=removed, unchanged=len(refs) - len(todo))
+        by_ref = dict(zip(refs, roster.records, strict=True))
+        # A case manager change travels even when the identifying fields did not change.
+        assignments = [
+            (ref, record.case_manager_id)
+            for ref, record in by_ref.items()
+            if (k := known.get(ref)) is None
+            or k.removed
+            or k.case_manager_id != record.case_manager_id
+        ]
+        assignments = [
+            (ref, cm)
+            for ref, cm in assignments
+            if cm or (ref in known and known[ref].case_manager_id)
+        ]
+        assignments += [(ref, "") for ref in removed if known[ref].case_manager_id]
+        reassigned = sum(1 for ref, _ in assignments if ref not in clks and ref not in removed)
+        diff = Diff(
+            new=new,
+            changed=changed,
+            removed=removed,
+            unchanged=len(refs) - len(todo),
+            reassigned=reassigned,
+        )
 
         out_records = [(ref, clks.get(ref) or known[ref].clk) for ref in refs]
         canary = Encoder(schema, secret.secret).encode(feature_values(schema, CANARY))
@@ -126,23 +148,33 @@ def run_encoding_job(
             created_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         )
         write_encodings(output, header, out_records)
-        counts = {
-            "rows": roster.rows,
-            "accepted": roster.accepted,
-            "rejected": roster.rejected,
-            "new": len(diff.new),
-            "changed": len(diff.changed),
-            "removed": len(diff.removed),
-            "unchanged": diff.unchanged,
-        }
-        by_ref = dict(zip(refs, roster.records, strict=True))
         run_id = state.record_run(
-            context=context,
-            counts=counts,
-            upserts=[
-                (ref, by_ref[ref].record_id, by_ref[ref].content_hash(), clks[ref]) for ref in clks
-            ],
-            removed=removed,
+            RunRecord(
+                epoch=secret.epoch,
+                schema_fingerprint=schema.fingerprint,
+                canary=canary,
+                counts={
+                    "rows": roster.rows,
+                    "accepted": roster.accepted,
+                    "rejected": roster.rejected,
+                    "new": len(diff.new),
+                    "changed": len(diff.changed),
+                    "removed": len(diff.removed),
+                    "unchanged": diff.unchanged,
+                },
+                upserts=[
+                    (
+                        ref,
+                        by_ref[ref].record_id,
+                        by_ref[ref].content_hash(),
+                        clk,
+                        by_ref[ref].case_manager_id,
+                    )
+                    for ref, clk in clks.items()
+                ],
+                removed=removed,
+                assignments=assignments,
+            )
         )
     finally:
         state.close()

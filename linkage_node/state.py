@@ -1,20 +1,25 @@
-"""The node's local state: which records it has encoded, so the next run sends only the
-difference. A SQLite file in the node's state directory, next to its reference key.
+"""The node's local state: which records it has encoded and sent, so the next run and the
+next sync carry only the difference. A SQLite file in the node's state directory, next
+to its reference key.
 
 Per record: its reference, its case number (the node's private mapping), the hash of its
-normalised identifying fields, the last CLK, and the context (secret epoch and schema
-fingerprint) that CLK was made under. A record is `new` if its reference is unknown,
-`changed` if its content hash or context differ, `removed` if a previously sent record is
-absent from the roster. Each run's changes are kept as an outbox for `pprl node sync`.
+normalised identifying fields, the last CLK, the context (secret epoch and schema
+fingerprint) that CLK was made under, and its case manager. A record is `new` if its
+reference is unknown, `changed` if its content hash or context differ, `removed` if a
+previously sent record is absent from the roster.
+
+Each run's changes are an outbox for `pprl node sync`, stored with the exact CLK and case
+manager of that run, so the batches built from them are the same however often a sync
+is retried; acknowledged batches are recorded so a retry skips them.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
 from linkage_node.errors import StateError
 
@@ -29,27 +34,43 @@ CREATE TABLE IF NOT EXISTS record (
     content_hash BLOB NOT NULL,
     clk BLOB NOT NULL,
     context TEXT NOT NULL,
+    case_manager_id TEXT NOT NULL DEFAULT '',
     removed INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS run (
     run_id INTEGER PRIMARY KEY,
     finished_at TEXT NOT NULL,
-    context TEXT NOT NULL,
+    epoch TEXT NOT NULL,
+    schema_fingerprint TEXT NOT NULL,
+    canary BLOB NOT NULL,
     rows INTEGER NOT NULL,
     accepted INTEGER NOT NULL,
     rejected INTEGER NOT NULL,
     new INTEGER NOT NULL,
     changed INTEGER NOT NULL,
     removed INTEGER NOT NULL,
-    unchanged INTEGER NOT NULL
+    unchanged INTEGER NOT NULL,
+    synced_at TEXT
 );
 CREATE TABLE IF NOT EXISTS change (
     run_id INTEGER NOT NULL REFERENCES run(run_id),
     ref TEXT NOT NULL,
-    op TEXT NOT NULL CHECK (op IN ('upsert', 'remove')),
-    PRIMARY KEY (run_id, ref)
+    op TEXT NOT NULL CHECK (op IN ('upsert', 'remove', 'assign', 'unassign')),
+    clk BLOB,
+    case_manager_id TEXT,
+    PRIMARY KEY (run_id, ref, op)
+);
+CREATE TABLE IF NOT EXISTS sent_batch (
+    run_id INTEGER NOT NULL REFERENCES run(run_id),
+    kind TEXT NOT NULL,
+    batch_no INTEGER NOT NULL,
+    idempotency_key TEXT NOT NULL,
+    sent_at TEXT NOT NULL,
+    PRIMARY KEY (run_id, kind, batch_no)
 );
 """
+
+Op = Literal["upsert", "remove", "assign", "unassign"]
 
 
 @dataclass(frozen=True)
@@ -59,6 +80,7 @@ class Known:
     content_hash: bytes
     clk: bytes
     context: str
+    case_manager_id: str
     removed: bool
 
 
@@ -70,11 +92,47 @@ class Diff:
     changed: list[str]
     removed: list[str]
     unchanged: int
+    reassigned: int = 0
 
     @property
     def empty(self) -> bool:
         """True when nothing needs to be sent."""
-        return not (self.new or self.changed or self.removed)
+        return not (self.new or self.changed or self.removed or self.reassigned)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One outbox row."""
+
+    ref: str
+    op: Op
+    clk: bytes | None
+    case_manager_id: str | None
+
+
+@dataclass(frozen=True)
+class PendingRun:
+    """A run whose changes are not all acknowledged by the hub yet."""
+
+    run_id: int
+    epoch: str
+    schema_fingerprint: str
+    canary: bytes
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """What a run stores: its context, counts, and changes."""
+
+    epoch: str
+    schema_fingerprint: str
+    canary: bytes
+    counts: dict[str, int]
+    # (ref, record_id, content_hash, clk, case_manager_id) of new and changed records
+    upserts: list[tuple[str, str, bytes, bytes, str]]
+    removed: list[str]
+    # (ref, case_manager_id or "" to unassign) for records whose case manager changed
+    assignments: list[tuple[str, str]]
 
 
 class NodeState:
@@ -102,60 +160,67 @@ class NodeState:
     def known(self) -> dict[str, Known]:
         """Every record the node has ever encoded, by reference."""
         return {
-            ref: Known(bytes(h), bytes(clk), ctx, bool(removed))
-            for ref, h, clk, ctx, removed in self._db.execute(
-                "SELECT ref, content_hash, clk, context, removed FROM record"
+            ref: Known(bytes(h), bytes(clk), ctx, cm, bool(removed))
+            for ref, h, clk, ctx, cm, removed in self._db.execute(
+                "SELECT ref, content_hash, clk, context, case_manager_id, removed FROM record"
             )
         }
 
-    def record_run(
-        self,
-        *,
-        context: str,
-        counts: dict[str, int],
-        upserts: Iterable[tuple[str, str, bytes, bytes]],
-        removed: Iterable[str],
-    ) -> int:
-        """Store one run's results in a single transaction; returns the run id.
-
-        `upserts` are (ref, record_id, content_hash, clk) of new and changed records.
-        """
+    def record_run(self, run: RunRecord) -> int:
+        """Store one run's results in a single transaction; returns the run id."""
         db = self._db
+        context = f"{run.epoch}|{run.schema_fingerprint}"
         db.execute("BEGIN IMMEDIATE")
         try:
+            c = run.counts
             cursor = db.execute(
-                "INSERT INTO run (finished_at, context, rows, accepted, rejected, new, changed, "
-                "removed, unchanged) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO run (finished_at, epoch, schema_fingerprint, canary, rows, accepted, "
+                "rejected, new, changed, removed, unchanged) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     datetime.now(UTC).isoformat(timespec="seconds"),
-                    context,
-                    counts["rows"],
-                    counts["accepted"],
-                    counts["rejected"],
-                    counts["new"],
-                    counts["changed"],
-                    counts["removed"],
-                    counts["unchanged"],
+                    run.epoch,
+                    run.schema_fingerprint,
+                    run.canary,
+                    c["rows"],
+                    c["accepted"],
+                    c["rejected"],
+                    c["new"],
+                    c["changed"],
+                    c["removed"],
+                    c["unchanged"],
                 ),
             )
             run_id = int(cursor.lastrowid or 0)
-            rows = list(upserts)
-            gone = [(ref,) for ref in removed]
             db.executemany(
-                "INSERT INTO record (ref, record_id, content_hash, clk, context, removed) "
-                "VALUES (?, ?, ?, ?, ?, 0) ON CONFLICT(ref) DO UPDATE SET "
+                "INSERT INTO record (ref, record_id, content_hash, clk, context, case_manager_id, "
+                "removed) VALUES (?, ?, ?, ?, ?, ?, 0) ON CONFLICT(ref) DO UPDATE SET "
                 "record_id = excluded.record_id, content_hash = excluded.content_hash, "
-                "clk = excluded.clk, context = excluded.context, removed = 0",
-                [(ref, record_id, h, clk, context) for ref, record_id, h, clk in rows],
+                "clk = excluded.clk, context = excluded.context, "
+                "case_manager_id = excluded.case_manager_id, removed = 0",
+                [(ref, rid, h, clk, context, cm) for ref, rid, h, clk, cm in run.upserts],
             )
             db.executemany(
-                "INSERT INTO change (run_id, ref, op) VALUES (?, ?, 'upsert')",
-                [(run_id, ref) for ref, _, _, _ in rows],
+                "INSERT INTO change (run_id, ref, op, clk) VALUES (?, ?, 'upsert', ?)",
+                [(run_id, ref, clk) for ref, _, _, clk, _ in run.upserts],
             )
-            db.executemany("UPDATE record SET removed = 1 WHERE ref = ?", gone)
+            db.executemany(
+                "UPDATE record SET removed = 1 WHERE ref = ?", [(r,) for r in run.removed]
+            )
             db.executemany(
                 "INSERT INTO change (run_id, ref, op) VALUES (?, ?, 'remove')",
-                [(run_id, ref) for (ref,) in gone],
+                [(run_id, ref) for ref in run.removed],
+            )
+            db.executemany(
+                "UPDATE record SET case_manager_id = ? WHERE ref = ?",
+                [(cm, ref) for ref, cm in run.assignments],
+            )
+            db.executemany(
+                "INSERT INTO change (run_id, ref, op, case_manager_id) VALUES (?, ?, ?, ?)",
+                [
+                    (run_id, ref, "assign" if cm else "unassign", cm or None)
+                    for ref, cm in run.assignments
+                ],
             )
             db.execute("COMMIT")
         except BaseException:
@@ -163,8 +228,45 @@ class NodeState:
             raise
         return run_id
 
-    def changes(self, run_id: int) -> list[tuple[str, str]]:
-        """(ref, op) recorded by a run, sorted by reference."""
-        return list(
-            self._db.execute("SELECT ref, op FROM change WHERE run_id = ? ORDER BY ref", (run_id,))
+    def changes(self, run_id: int) -> list[Change]:
+        """The outbox of a run, in a fixed order (so batches are the same every time)."""
+        return [
+            Change(ref, op, bytes(clk) if clk is not None else None, cm)
+            for ref, op, clk, cm in self._db.execute(
+                "SELECT ref, op, clk, case_manager_id FROM change "
+                "WHERE run_id = ? ORDER BY op, ref",
+                (run_id,),
+            )
+        ]
+
+    def pending_runs(self) -> list[PendingRun]:
+        """Runs not yet fully acknowledged by the hub, oldest first."""
+        return [
+            PendingRun(run_id, epoch, fingerprint, bytes(canary))
+            for run_id, epoch, fingerprint, canary in self._db.execute(
+                "SELECT run_id, epoch, schema_fingerprint, canary FROM run "
+                "WHERE synced_at IS NULL ORDER BY run_id"
+            )
+        ]
+
+    def sent(self, run_id: int, kind: str) -> set[int]:
+        """Batch numbers of `kind` the hub acknowledged for this run."""
+        rows = self._db.execute(
+            "SELECT batch_no FROM sent_batch WHERE run_id = ? AND kind = ?", (run_id, kind)
+        )
+        return {int(r[0]) for r in rows}
+
+    def mark_sent(self, run_id: int, kind: str, batch_no: int, key: str) -> None:
+        """Record that the hub acknowledged a batch."""
+        self._db.execute(
+            "INSERT OR IGNORE INTO sent_batch (run_id, kind, batch_no, idempotency_key, sent_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (run_id, kind, batch_no, key, datetime.now(UTC).isoformat(timespec="seconds")),
+        )
+
+    def mark_synced(self, run_id: int) -> None:
+        """Every batch of the run was acknowledged."""
+        self._db.execute(
+            "UPDATE run SET synced_at = ? WHERE run_id = ?",
+            (datetime.now(UTC).isoformat(timespec="seconds"), run_id),
         )

@@ -1,0 +1,124 @@
+"""`pprl node sync` against a real hub on loopback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select, text
+
+from hub.models import Encoding
+from keys import LinkageSecret, Role, issue_token, new_linkage_secret
+from linkage_node import load_schema, run_encoding_job
+from linkage_node.job import STATE_FILE, JobResult
+from linkage_node.state import NodeState
+from linkage_node.sync import HubClient, SyncError, SyncReport, sync
+from linkage_node.synthetic import synthetic_roster, write_roster
+from tests.conftest import BACKENDS
+from tests.hub.api.conftest import EPOCH
+from tests.hub.live import LiveHub, live_hub
+
+SECRET = new_linkage_secret(EPOCH)
+
+
+@pytest.fixture(params=BACKENDS)
+def hub(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LiveHub]:
+    schema = load_schema()
+    with live_hub(request.param, tmp_path / "hub", schema_fingerprint=schema.fingerprint) as live:
+        yield live
+
+
+def _encode(
+    tmp: Path, roster: Path, agency: str = "DCFS", secret: LinkageSecret = SECRET
+) -> JobResult:
+    return run_encoding_job(
+        agency_id=agency,
+        schema=load_schema(),
+        secret=secret,
+        roster_path=roster,
+        output=tmp / f"{agency}.jsonl",
+        state_dir=tmp / agency,
+        workers=1,
+    )
+
+
+def _sync(hub: LiveHub, tmp: Path, agency: str = "DCFS", batch_size: int = 100) -> SyncReport:
+    identity = hub.identities[agency]
+
+    state = NodeState(tmp / agency / STATE_FILE, agency)
+    client = HubClient(
+        hub.url,
+        lambda: issue_token(
+            identity, subject="node-1", audience="pprl-hub", roles=[Role.AGENCY_NODE]
+        ),
+        attempts=2,
+    )
+    try:
+        return sync(state, agency, client, batch_size=batch_size)
+    finally:
+        client.close()
+        state.close()
+
+
+def _stored(hub: LiveHub, agency: str) -> int:
+    with hub.engine.connect() as conn:
+        table = Encoding.__table__  # type: ignore[attr-defined]
+        return int(
+            conn.execute(
+                select(func.count()).select_from(table).where(table.c.agency_id == agency)
+            ).scalar_one()
+        )
+
+
+def test_sync_sends_everything_once_and_then_only_changes(hub: LiveHub, tmp_path: Path) -> None:
+    hub.register("DCFS")
+    roster = tmp_path / "roster.csv"
+    rows = synthetic_roster(roster, 250)
+    _encode(tmp_path, roster)
+    report = _sync(hub, tmp_path)
+    assert (report.runs, report.batches_sent, report.records["encodings"]) == (1, 6, 250)
+    assert _stored(hub, "DCFS") == 250
+    assert _sync(hub, tmp_path).batches_sent == 0
+    rows[10]["family_name"] += "-Ortiz"
+    write_roster(roster, rows[:-1])
+    _encode(tmp_path, roster)
+    report = _sync(hub, tmp_path)
+    assert report.records["encodings"] == 2  # one change, one removal
+    assert _stored(hub, "DCFS") == 249
+
+
+def test_a_batch_the_hub_applied_but_the_node_did_not_record_is_a_replay(
+    hub: LiveHub, tmp_path: Path
+) -> None:
+    hub.register("DCFS")
+    roster = tmp_path / "roster.csv"
+    synthetic_roster(roster, 150)
+    _encode(tmp_path, roster)
+    _sync(hub, tmp_path)
+    # As if the node died after the hub answered but before it wrote that down.
+    state = NodeState(tmp_path / "DCFS" / STATE_FILE, "DCFS")
+    state._db.execute("DELETE FROM sent_batch WHERE batch_no = 1 AND kind = 'encodings'")
+    state._db.execute("UPDATE run SET synced_at = NULL")
+    state.close()
+    report = _sync(hub, tmp_path)
+    assert (report.batches_sent, report.batches_replayed) == (1, 1)
+    assert _stored(hub, "DCFS") == 150
+    with hub.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM upload_batch")).scalar_one() == 4
+
+
+def test_a_node_with_another_secret_is_refused_and_stores_nothing(
+    hub: LiveHub, tmp_path: Path
+) -> None:
+    hub.register("DCFS")
+    hub.register("DOC")
+    roster = tmp_path / "roster.csv"
+    synthetic_roster(roster, 30)
+    _encode(tmp_path, roster, "DCFS")
+    _sync(hub, tmp_path, "DCFS")
+    _encode(tmp_path, roster, "DOC", secret=new_linkage_secret(EPOCH))
+    with pytest.raises(SyncError, match="differently here than at DCFS") as info:
+        _sync(hub, tmp_path, "DOC")
+    assert "run the same command again" in info.value.advice()
+    assert _stored(hub, "DOC") == 0
