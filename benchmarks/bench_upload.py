@@ -111,7 +111,8 @@ def run() -> None:
         "measure", "result", "target", title=f"uploading {size:,} encodings to a hub on SQLite"
     )
     table.add_row(
-        f"pprl node sync, batches of {BATCH:,} (plus {report.records['assignments']:,} assignments)",
+        f"pprl node sync, batches of {BATCH:,} "
+        f"(plus {report.records['assignments']:,} assignments)",
         f"{seconds:.1f} s = {size / seconds:,.0f} encodings/s ({report.batches_sent} batches)",
         "< 30 s " + ("[green]met[/]" if seconds < 30 else "[red]missed[/]"),
     )

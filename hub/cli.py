@@ -105,3 +105,35 @@ def serve(
         workers=workers,
         log_level="warning",
     )
+
+
+@app.command("register-agency")
+def register_agency(
+    hub: Annotated[str, typer.Option("--hub", envvar="PPRL_HUB_URL", help="The hub's base URL.")],
+    token_file: Annotated[
+        Path, typer.Option(help="An operator token (from your identity provider).")
+    ],
+    public: Annotated[Path, typer.Option(help="The agency's agency.json.")],
+) -> None:
+    """Register an agency with a running hub (operators)."""
+    import httpx
+
+    from keys import AgencyPublicKeys
+
+    doc = AgencyPublicKeys.from_json(public.read_bytes(), str(public))
+    token = token_file.read_text(encoding="ascii").strip()
+    response = httpx.post(
+        f"{hub.rstrip('/')}/v1/agencies",
+        json=doc.model_dump(),
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+    if response.status_code != 201:
+        detail = (
+            response.json().get("detail")
+            if response.headers.get("content-type", "").endswith("json")
+            else ""
+        )
+        err.print(f"the hub refused: {response.status_code} {detail}")
+        raise typer.Exit(1)
+    err.print(f"registered agency {doc.agency_id} ({', '.join(doc.programs)}) with {hub}")

@@ -268,3 +268,32 @@ def sync_command(
         f"{report.records['encodings']} encoding changes, "
         f"{report.records['assignments']} assignment changes"
     )
+
+
+@app.command("schema")
+def schema_command(
+    schema: Annotated[
+        Path | None, typer.Option(help="A schema file [default: the bundled one].")
+    ] = None,
+    fingerprint: Annotated[
+        bool, typer.Option("--fingerprint", help="Print only the fingerprint.")
+    ] = False,
+) -> None:
+    """Show the linkage schema's fingerprint (what the hub operator configures)."""
+    from linkage_node.schema import load_schema, schema_summary
+
+    linkage_schema = load_schema(schema)
+    if fingerprint:
+        typer.echo(linkage_schema.fingerprint)
+        return
+    err.print(schema_summary(linkage_schema))
+    typer.echo(
+        json.dumps(
+            {
+                "name": linkage_schema.name,
+                "bits": linkage_schema.bits,
+                "fingerprint": linkage_schema.fingerprint,
+            },
+            indent=2,
+        )
+    )

@@ -5,9 +5,14 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
+import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -35,33 +40,72 @@ def test_make_test_is_what_ci_runs_on_both_databases() -> None:
 
 def test_every_readme_command_runs_and_succeeds(tmp_path: Path) -> None:
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if not k.startswith("PPRL_")},
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
         "NO_COLOR": "1",
     }
-    env.pop("PPRL_KEY_PASSPHRASE", None)
     shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    servers: list[subprocess.Popen[bytes]] = []
     ran = 0
-    for command in _console_commands():
-        if command == "make test":
-            continue
-        cwd = ROOT if command.startswith("make ") else tmp_path
-        result = subprocess.run(  # noqa: S603  (commands are the README's own)
-            [BASH, "-c", command],
-            cwd=cwd,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-        assert result.returncode == 0, f"{command}\n{result.stdout}\n{result.stderr}"
-        ran += 1
-    assert ran >= 10
+    try:
+        for command in _console_commands():
+            if command == "make test":
+                continue
+            cwd = ROOT if command.startswith("make ") else tmp_path
+            if " pprl hub serve " in f" {command} ":
+                servers.append(_start_server(command, cwd, env, tmp_path / "hub.log"))
+                ran += 1
+                continue
+            result = subprocess.run(  # noqa: S603  (commands are the README's own)
+                [BASH, "-c", command],
+                cwd=cwd,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=300,
+                check=False,
+            )
+            assert result.returncode == 0, f"{command}\n{result.stdout}\n{result.stderr}"
+            ran += 1
+    finally:
+        for server in servers:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=30)
+    assert ran >= 20
     # And they did what the README says they do.
     assert (tmp_path / "pprl-keys" / "DOC" / "linkage-secret.json").exists()
     assert (tmp_path / "hub.db").exists()
     assert (tmp_path / "token.txt").read_text().count(".") == 2
     assert (tmp_path / "grant-proof.json").exists()
-    assert (tmp_path / "doc-encodings.jsonl").read_text().count("\n") == 201
     assert (tmp_path / "hub-log.key.vkey").exists()
+    assert (tmp_path / "doc-encodings.jsonl").read_text().count("\n") == 201
+    with sqlite3.connect(tmp_path / "hub.db") as db:
+        assert (
+            db.execute("SELECT count(*) FROM encoding WHERE agency_id = 'DOC'").fetchone()[0] == 200
+        )
+
+
+def _start_server(
+    command: str, cwd: Path, env: dict[str, str], log: Path
+) -> subprocess.Popen[bytes]:
+    port = re.search(r"--port (\d+)", command)
+    assert port is not None, "the README's serve command names its port"
+    with log.open("wb") as output:
+        server = subprocess.Popen(  # noqa: S603
+            [BASH, "-c", command],
+            cwd=cwd,
+            env=env,
+            stdout=output,
+            stderr=output,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port.group(1)}/readyz", timeout=1).status_code == 200:
+                return server
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    os.killpg(server.pid, signal.SIGTERM)
+    raise AssertionError(f"the README's hub did not become ready: {log.read_text()[-2000:]}")

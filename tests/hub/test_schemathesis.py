@@ -48,29 +48,29 @@ def _headers(live: LiveHub, who: str) -> dict[str, str]:
     return {}
 
 
+def _fuzz_operation(strategy: Any, live: LiveHub, headers: dict[str, str]) -> int:
+    calls = 0
+
+    @settings(
+        max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None
+    )
+    @given(data=st.data())
+    def check(data: st.DataObject) -> None:
+        nonlocal calls
+        case: Any = data.draw(strategy)
+        case.call_and_validate(base_url=live.url, headers=headers, checks=CHECKS)
+        calls += 1
+
+    check()
+    return calls
+
+
 def _fuzz(live: LiveHub, who: str) -> int:
     schema = schemathesis.openapi.from_url(f"{live.url}/openapi.json")
     headers = _headers(live, who)
-    calls = 0
-    operations = [result.ok() for result in schema.get_all_operations()]
+    operations = [result.ok() for result in schema.get_all_operations()]  # type: ignore[union-attr]
     assert len(operations) >= 12
-    for operation in operations:
-
-        @settings(
-            max_examples=EXAMPLES,
-            deadline=None,
-            suppress_health_check=list(HealthCheck),
-            database=None,
-        )
-        @given(data=st.data())
-        def check(data: st.DataObject) -> None:
-            nonlocal calls
-            case: Any = data.draw(operation.as_strategy())
-            case.call_and_validate(base_url=live.url, headers=headers, checks=CHECKS)
-            calls += 1
-
-        check()
-    return calls
+    return sum(_fuzz_operation(op.as_strategy(), live, headers) for op in operations)
 
 
 @pytest.mark.parametrize("who", ["anonymous", "node", "operator"])
