@@ -1,0 +1,180 @@
+"""Every /v1 route against every kind of caller. A route added without a row here fails
+`test_every_route_has_a_row`, so nothing is ever open by accident."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from keys import Role, canonical
+from tests.hub.api.conftest import Api
+from tests.hub.api.test_uploads import encodings, ref
+
+CALLERS = ("anonymous", "node", "other_node", "case_manager", "supervisor", "operator", "auditor")
+
+
+def _headers(api: Api, who: str) -> dict[str, str]:
+    return {
+        "anonymous": {},
+        "node": api.as_("DCFS"),
+        "other_node": api.as_("DOC"),
+        "case_manager": api.as_("DCFS", "cm-1", Role.CASE_MANAGER),
+        "supervisor": api.as_("DCFS", "sup-1", Role.SUPERVISOR),
+        "operator": api.operator(),
+        "auditor": api.operator(Role.AUDITOR),
+    }[who]
+
+
+def _grant_leaf(api: Api) -> str:
+    from tests.hub.api.test_ledger_api import _grant_leaf as make
+
+    return canonical.b64encode(make(api))
+
+
+Call = Callable[[Api, dict[str, str], int], Any]
+
+
+def _call(
+    method: str, path: str, body: Callable[[Api], Any] | None = None, idempotent: bool = False
+) -> Call:
+    def run(api: Api, headers: dict[str, str], n: int) -> Any:
+        extra = {"Idempotency-Key": f"key-{n:06d}"} if idempotent else {}
+        return api.client.request(
+            method, path, json=body(api) if body else None, headers={**headers, **extra}
+        )
+
+    return run
+
+
+KID = "{kid}"
+# route -> (call, callers that succeed, status for the others when authenticated)
+ROUTES: dict[tuple[str, str], tuple[Call, set[str], int]] = {
+    ("GET", "/v1/agencies"): (_call("GET", "/v1/agencies"), set(CALLERS) - {"anonymous"}, 0),
+    ("GET", "/v1/agencies/{agency_id}"): (
+        _call("GET", "/v1/agencies/DCFS"),
+        set(CALLERS) - {"anonymous"},
+        0,
+    ),
+    ("POST", "/v1/agencies"): (
+        _call("POST", "/v1/agencies", lambda api: _new_agency()),
+        {"operator"},
+        403,
+    ),
+    ("POST", "/v1/agencies/{agency_id}/keys/{key_id}/revoke"): (
+        lambda api, h, n: api.client.post(
+            f"/v1/agencies/DJJ/keys/{api.identities['DJJ'].signing_key_id}/revoke",
+            json={},
+            headers=h,
+        ),
+        {"operator"},
+        403,
+    ),
+    ("POST", "/v1/ledger/entries"): (
+        _call("POST", "/v1/ledger/entries", lambda api: {"leaf": _grant_leaf(api)}),
+        {"node"},
+        403,
+    ),
+    ("GET", "/v1/ledger/checkpoint"): (
+        _call("GET", "/v1/ledger/checkpoint"),
+        set(CALLERS) - {"anonymous"},
+        0,
+    ),
+    ("GET", "/v1/ledger/proofs/inclusion"): (
+        _call("GET", "/v1/ledger/proofs/inclusion?index=0&tree_size=1"),
+        set(CALLERS) - {"anonymous"},
+        0,
+    ),
+    ("GET", "/v1/ledger/proofs/consistency"): (
+        _call("GET", "/v1/ledger/proofs/consistency?first=1&second=2"),
+        set(CALLERS) - {"anonymous"},
+        0,
+    ),
+    ("GET", "/v1/ledger/entries"): (
+        _call("GET", "/v1/ledger/entries"),
+        {"node", "other_node", "auditor"},
+        403,
+    ),
+    ("POST", "/v1/agencies/{agency_id}/encodings/batches"): (
+        _call(
+            "POST", "/v1/agencies/DCFS/encodings/batches", lambda api: encodings(2), idempotent=True
+        ),
+        {"node"},
+        404,
+    ),
+    ("POST", "/v1/agencies/{agency_id}/assignments/batches"): (
+        _call(
+            "POST",
+            "/v1/agencies/DCFS/assignments/batches",
+            lambda api: {"upserts": [{"ref": ref("x"), "case_manager_id": "cm-1"}]},
+            idempotent=True,
+        ),
+        {"node"},
+        404,
+    ),
+    ("POST", "/v1/agencies/{agency_id}/milestones/batches"): (
+        _call(
+            "POST",
+            "/v1/agencies/DCFS/milestones/batches",
+            lambda api: {
+                "upserts": [
+                    {
+                        "ref": ref("x"),
+                        "milestone_id": "m1",
+                        "goal": "g",
+                        "milestone": "m",
+                        "status": "stuck",
+                    }
+                ]
+            },
+            idempotent=True,
+        ),
+        {"node"},
+        404,
+    ),
+    ("GET", "/v1/agencies/{agency_id}/records/{ref}"): (
+        _call("GET", f"/v1/agencies/DCFS/records/{ref('r0')}"),
+        {"node", "supervisor", "case_manager"},
+        404,
+    ),
+}
+
+
+def _new_agency() -> dict[str, Any]:
+    import secrets
+
+    from keys import AgencyIdentity
+
+    name = f"A{secrets.token_hex(3)}"
+    return AgencyIdentity.create(name, (name.lower(),)).public_keys().model_dump()
+
+
+def test_every_route_has_a_row(api: Api) -> None:
+    schema = api.client.get("/openapi.json").json()
+    routes = {
+        (m.upper(), p) for p, ops in schema["paths"].items() if p.startswith("/v1/") for m in ops
+    }
+    assert routes == set(ROUTES)
+
+
+@pytest.mark.parametrize("route", sorted(ROUTES), ids=lambda r: f"{r[0]} {r[1]}")
+def test_each_caller_gets_what_its_role_allows(api: Api, route: tuple[str, str]) -> None:
+    api.register("DCFS", "DOC", "DJJ")
+    api.post("/v1/agencies/DCFS/encodings/batches", encodings(1), api.as_("DCFS"), key="setup-0001")
+    api.post(
+        "/v1/agencies/DCFS/assignments/batches",
+        {"upserts": [{"ref": ref("r0"), "case_manager_id": "cm-1"}]},
+        api.as_("DCFS"),
+        key="setup-0002",
+    )
+    api.checkpoint()
+    call, allowed, refused = ROUTES[route]
+    for n, who in enumerate(CALLERS):
+        response = call(api, _headers(api, who), n)
+        if who == "anonymous":
+            assert response.status_code == 401, (route, who, response.text)
+        elif who in allowed:
+            assert response.status_code < 300, (route, who, response.text)
+        else:
+            assert response.status_code == refused, (route, who, response.text)
