@@ -19,7 +19,7 @@ from consent._internal.merkle import (
     verify_inclusion,
 )
 
-VECTORS = Path(__file__).resolve().parents[3] / "shared" / "testvectors" / "merkle"
+VECTORS = Path(__file__).parent / "vectors" / "merkle"
 VECTOR_FILES = sorted(VECTORS.rglob("*.json"))
 
 # RFC 6962 / certificate-transparency reference leaves and the roots of their prefixes.
