@@ -134,6 +134,10 @@ def encode(
     workers: Annotated[
         int | None, typer.Option(min=1, help="Encoding processes [default: all cores].")
     ] = None,
+    plans: Annotated[
+        Path | None,
+        typer.Option(help="Plan milestone export (CSV) to send with this run's changes."),
+    ] = None,
     json_out: JsonOut = False,
 ) -> None:
     """Validate, normalise and encode a roster; only new and changed records are encoded."""
@@ -166,6 +170,7 @@ def encode(
             policies=parse_policies(policy or []),
             workers=workers,
             progress=report,
+            plans_path=plans,
         )
     _report(result.roster, show_values)
     if rejects is not None:
@@ -178,6 +183,16 @@ def encode(
         f"in {result.seconds:.1f} s; mean popcount {result.mean_popcount:.1%}"
     )
     err.print(f"wrote {result.header.record_count} encodings to {output}")
+    if result.plans is not None:
+        for issue in result.plans.issues[:_SHOWN_ISSUES]:
+            err.print(
+                f"  plans line {issue.line}, column {issue.column}: {issue.rule} (row left out)"
+            )
+        err.print(
+            f"plans: {result.plans.rows} rows, {len(result.plans.milestones)} valid; "
+            f"{result.plan_changes} new or changed, {result.plan_removals} removed "
+            "since the last run"
+        )
     if json_out:
         typer.echo(
             json.dumps(
@@ -266,7 +281,8 @@ def sync_command(
         f"({report.batches_replayed} were replays of batches the hub already had), "
         f"{report.batches_skipped} skipped as acknowledged before; "
         f"{report.records['encodings']} encoding changes, "
-        f"{report.records['assignments']} assignment changes"
+        f"{report.records['assignments']} assignment changes, "
+        f"{report.records['milestones']} milestone changes"
     )
 
 

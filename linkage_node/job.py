@@ -7,6 +7,7 @@ run that dies anywhere can simply be run again.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from keys import LinkageSecret
 from linkage_node.encoder import Encoder, encode_all
 from linkage_node.encodings_file import EncodingsHeader, write_encodings
 from linkage_node.normalise import NORMALISATION_VERSION
+from linkage_node.plans import PlanResult, read_plans
 from linkage_node.refs import RefKey
 from linkage_node.roster import Action, CleanRecord, ColumnMapping, RosterResult, validate_roster
 from linkage_node.schema import LinkageSchema
@@ -64,6 +66,9 @@ class JobResult:
     encoded: int
     mean_popcount: float
     seconds: float
+    plans: PlanResult | None = None
+    plan_changes: int = 0
+    plan_removals: int = 0
 
 
 def run_encoding_job(
@@ -79,6 +84,7 @@ def run_encoding_job(
     workers: int | None = None,
     progress: Callable[[str, int, int], None] | None = None,
     today: date | None = None,
+    plans_path: Path | None = None,
 ) -> JobResult:
     """Run one encoding job; see the module notes."""
     started = time.perf_counter()
@@ -135,6 +141,8 @@ def run_encoding_job(
             reassigned=reassigned,
         )
 
+        plans = read_plans(plans_path) if plans_path is not None else None
+        plan_changes, plan_removals = _plan_diff(plans, ref_key, state) if plans else ([], [])
         out_records = [(ref, clks.get(ref) or known[ref].clk) for ref in refs]
         canary = Encoder(schema, secret.secret).encode(feature_values(schema, CANARY))
         header = EncodingsHeader(
@@ -174,10 +182,37 @@ def run_encoding_job(
                 ],
                 removed=removed,
                 assignments=assignments,
+                plans=plan_changes,
+                plan_removals=plan_removals,
             )
         )
     finally:
         state.close()
     popcounts = [int.from_bytes(clk, "big").bit_count() for _, clk in out_records]
     mean = sum(popcounts) / len(popcounts) / schema.bits if popcounts else 0.0
-    return JobResult(roster, diff, header, run_id, len(todo), mean, time.perf_counter() - started)
+    return JobResult(
+        roster, diff, header, run_id, len(todo), mean, time.perf_counter() - started, plans,
+        len(plan_changes), len(plan_removals),
+    )  # fmt: skip
+
+
+def _plan_diff(
+    plans: PlanResult, ref_key: RefKey, state: NodeState
+) -> tuple[list[tuple[str, str, bytes, str]], list[tuple[str, str]]]:
+    """New and changed milestones, and the ones no longer exported."""
+    known = state.known_plans()
+    current: dict[tuple[str, str], tuple[bytes, str]] = {}
+    for row in plans.milestones:
+        current[(ref_key.ref(row.record_id), row.milestone_id)] = (
+            row.content_hash(),
+            json.dumps(row.fields, sort_keys=True),
+        )
+    changes = [
+        (ref, mid, digest, payload)
+        for (ref, mid), (digest, payload) in sorted(current.items())
+        if (seen := known.get((ref, mid))) is None or seen[1] or seen[0] != digest
+    ]
+    removals = sorted(
+        key for key, (_, removed) in known.items() if not removed and key not in current
+    )
+    return changes, removals

@@ -16,7 +16,7 @@ is retried; acknowledged batches are recorded so a retry skips them.
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
@@ -55,10 +55,19 @@ CREATE TABLE IF NOT EXISTS run (
 CREATE TABLE IF NOT EXISTS change (
     run_id INTEGER NOT NULL REFERENCES run(run_id),
     ref TEXT NOT NULL,
-    op TEXT NOT NULL CHECK (op IN ('upsert', 'remove', 'assign', 'unassign')),
+    op TEXT NOT NULL CHECK (op IN ('upsert', 'remove', 'assign', 'unassign', 'plan', 'unplan')),
+    item TEXT NOT NULL DEFAULT '',
     clk BLOB,
     case_manager_id TEXT,
-    PRIMARY KEY (run_id, ref, op)
+    payload TEXT,
+    PRIMARY KEY (run_id, ref, op, item)
+);
+CREATE TABLE IF NOT EXISTS milestone (
+    ref TEXT NOT NULL,
+    milestone_id TEXT NOT NULL,
+    content_hash BLOB NOT NULL,
+    removed INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (ref, milestone_id)
 );
 CREATE TABLE IF NOT EXISTS sent_batch (
     run_id INTEGER NOT NULL REFERENCES run(run_id),
@@ -70,7 +79,7 @@ CREATE TABLE IF NOT EXISTS sent_batch (
 );
 """
 
-Op = Literal["upsert", "remove", "assign", "unassign"]
+Op = Literal["upsert", "remove", "assign", "unassign", "plan", "unplan"]
 
 
 @dataclass(frozen=True)
@@ -102,12 +111,14 @@ class Diff:
 
 @dataclass(frozen=True)
 class Change:
-    """One outbox row."""
+    """One outbox row. `item` is the milestone id of plan changes; `payload` their fields."""
 
     ref: str
     op: Op
     clk: bytes | None
     case_manager_id: str | None
+    item: str = ""
+    payload: str | None = None
 
 
 @dataclass(frozen=True)
@@ -133,6 +144,10 @@ class RunRecord:
     removed: list[str]
     # (ref, case_manager_id or "" to unassign) for records whose case manager changed
     assignments: list[tuple[str, str]]
+    # (ref, milestone_id, content_hash, fields as JSON) of new and changed milestones
+    plans: list[tuple[str, str, bytes, str]] = field(default_factory=list)
+    # (ref, milestone_id) of milestones no longer in the plan export
+    plan_removals: list[tuple[str, str]] = field(default_factory=list)
 
 
 class NodeState:
@@ -222,19 +237,47 @@ class NodeState:
                     for ref, cm in run.assignments
                 ],
             )
+            db.executemany(
+                "INSERT INTO milestone (ref, milestone_id, content_hash, removed) "
+                "VALUES (?, ?, ?, 0) "
+                "ON CONFLICT(ref, milestone_id) DO UPDATE SET "
+                "content_hash = excluded.content_hash, removed = 0",
+                [(ref, mid, h) for ref, mid, h, _ in run.plans],
+            )
+            db.executemany(
+                "INSERT INTO change (run_id, ref, op, item, payload) VALUES (?, ?, 'plan', ?, ?)",
+                [(run_id, ref, mid, payload) for ref, mid, _, payload in run.plans],
+            )
+            db.executemany(
+                "UPDATE milestone SET removed = 1 WHERE ref = ? AND milestone_id = ?",
+                run.plan_removals,
+            )
+            db.executemany(
+                "INSERT INTO change (run_id, ref, op, item) VALUES (?, ?, 'unplan', ?)",
+                [(run_id, ref, mid) for ref, mid in run.plan_removals],
+            )
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
         return run_id
 
+    def known_plans(self) -> dict[tuple[str, str], tuple[bytes, bool]]:
+        """Every milestone ever sent: (ref, milestone id) -> (content hash, removed)."""
+        return {
+            (ref, mid): (bytes(h), bool(removed))
+            for ref, mid, h, removed in self._db.execute(
+                "SELECT ref, milestone_id, content_hash, removed FROM milestone"
+            )
+        }
+
     def changes(self, run_id: int) -> list[Change]:
         """The outbox of a run, in a fixed order (so batches are the same every time)."""
         return [
-            Change(ref, op, bytes(clk) if clk is not None else None, cm)
-            for ref, op, clk, cm in self._db.execute(
-                "SELECT ref, op, clk, case_manager_id FROM change "
-                "WHERE run_id = ? ORDER BY op, ref",
+            Change(ref, op, bytes(clk) if clk is not None else None, cm, item, payload)
+            for ref, op, clk, cm, item, payload in self._db.execute(
+                "SELECT ref, op, clk, case_manager_id, item, payload FROM change "
+                "WHERE run_id = ? ORDER BY op, ref, item",
                 (run_id,),
             )
         ]

@@ -10,6 +10,7 @@ never committed is applied now, and nothing is sent twice or skipped.
 from __future__ import annotations
 
 import csv
+import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -45,7 +46,9 @@ class SyncReport:
     batches_sent: int = 0
     batches_replayed: int = 0
     batches_skipped: int = 0
-    records: dict[str, int] = field(default_factory=lambda: {"encodings": 0, "assignments": 0})
+    records: dict[str, int] = field(
+        default_factory=lambda: {"encodings": 0, "assignments": 0, "milestones": 0}
+    )
 
 
 class HubClient:
@@ -144,69 +147,54 @@ def sync(
 ) -> SyncReport:
     """Send every unsynced run's changes; see the module notes."""
     report = SyncReport()
+    kinds: tuple[tuple[str, tuple[str, ...]], ...] = (
+        ("encodings", ("upsert", "remove")),
+        ("assignments", ("assign", "unassign")),
+        ("milestones", ("plan", "unplan")),
+    )
     for run in state.pending_runs():
         changes = state.changes(run.run_id)
-        encodings = [c for c in changes if c.op in ("upsert", "remove")]
-        assignments = [c for c in changes if c.op in ("assign", "unassign")]
-        _send(
-            state,
-            client,
-            agency_id,
-            run,
-            "encodings",
-            encodings,
-            batch_size,
-            report,
-            staff,
-            progress,
-        )
-        _send(
-            state,
-            client,
-            agency_id,
-            run,
-            "assignments",
-            assignments,
-            batch_size,
-            report,
-            staff,
-            progress,
-        )
+        for kind, ops in kinds:
+            items = [c for c in changes if c.op in ops]
+            sender = _Sender(state, client, agency_id, run, staff or {}, progress)
+            sender.send(kind, items, batch_size, report)
         state.mark_synced(run.run_id)
         report.runs += 1
     return report
 
 
-def _send(  # noqa: PLR0917  (private; one call site per kind)
-    state: NodeState,
-    client: HubClient,
-    agency_id: str,
-    run: PendingRun,
-    kind: str,
-    items: list[Change],
-    size: int,
-    report: SyncReport,
-    staff: dict[str, dict[str, str]] | None,
-    progress: Callable[[str], None] | None,
-) -> None:
-    done = state.sent(run.run_id, kind)
-    for number, batch in _batches(items, size):
-        key = f"{agency_id}.r{run.run_id}.{kind}.{number}"
-        if number in done:
-            report.batches_skipped += 1
-            continue
-        body = (
-            _encodings_body(run, batch)
-            if kind == "encodings"
-            else _assignments_body(batch, staff or {})
-        )
-        result = client.post_batch(f"/v1/agencies/{agency_id}/{kind}/batches", body, key)
-        state.mark_sent(run.run_id, kind, number, key)
-        report.batches_sent += 1
-        report.batches_replayed += bool(result.get("replayed"))
-        report.records[kind] += len(batch)
-        if progress:
-            progress(f"run {run.run_id}: {kind} batch {number + 1} acknowledged")
+@dataclass
+class _Sender:
+    state: NodeState
+    client: HubClient
+    agency_id: str
+    run: PendingRun
+    staff: dict[str, dict[str, str]]
+    progress: Callable[[str], None] | None
+
+    def send(self, kind: str, items: list[Change], size: int, report: SyncReport) -> None:
+        done = self.state.sent(self.run.run_id, kind)
+        for number, batch in _batches(items, size):
+            key = f"{self.agency_id}.r{self.run.run_id}.{kind}.{number}"
+            if number in done:
+                report.batches_skipped += 1
+                continue
+            result = self.client.post_batch(
+                f"/v1/agencies/{self.agency_id}/{kind}/batches", self._body(kind, batch), key
+            )
+            self.state.mark_sent(self.run.run_id, kind, number, key)
+            report.batches_sent += 1
+            report.batches_replayed += bool(result.get("replayed"))
+            report.records[kind] += len(batch)
+            if self.progress:
+                self.progress(f"run {self.run.run_id}: {kind} batch {number + 1} acknowledged")
+
+    def _body(self, kind: str, batch: list[Change]) -> dict[str, Any]:
+        if kind == "encodings":
+            return _encodings_body(self.run, batch)
+        if kind == "assignments":
+            return _assignments_body(batch, self.staff)
+        return _milestones_body(batch)
 
 
 def _encodings_body(run: PendingRun, batch: list[Change]) -> dict[str, Any]:
@@ -235,4 +223,15 @@ def _assignments_body(batch: list[Change], staff: dict[str, dict[str, str]]) -> 
             if c.op == "assign"
         ],
         "removals": [c.ref for c in batch if c.op == "unassign"],
+    }
+
+
+def _milestones_body(batch: list[Change]) -> dict[str, Any]:
+    return {
+        "upserts": [
+            {"ref": c.ref, "milestone_id": c.item, **json.loads(c.payload or "{}")}
+            for c in batch
+            if c.op == "plan"
+        ],
+        "removals": [{"ref": c.ref, "milestone_id": c.item} for c in batch if c.op == "unplan"],
     }

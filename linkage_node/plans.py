@@ -1,0 +1,117 @@
+"""Plan milestone exports: what each client is working on in this program.
+
+A CSV with a header: `record_id, milestone_id, goal, milestone, status` required;
+`activity, service_kind, target_start, target_end, actual_start, actual_end, dosage,
+stuck_reason` optional. Dates are ISO (YYYY-MM-DD); status is one of `not_started`,
+`in_progress`, `complete`, `stuck`. Problems are reported by line, column and rule,
+never with the value, and the row is left out (plans are not encoded, so there is no
+"encode without the field").
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from linkage_node.errors import RosterError
+from linkage_node.roster import Issue
+
+REQUIRED = ("record_id", "milestone_id", "goal", "milestone", "status")
+OPTIONAL = (
+    "activity", "service_kind", "target_start", "target_end", "actual_start", "actual_end",
+    "dosage", "stuck_reason",
+)  # fmt: skip
+STATUSES = ("not_started", "in_progress", "complete", "stuck")
+_DATES = ("target_start", "target_end", "actual_start", "actual_end")
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+MAX_TEXT = 200
+
+
+@dataclass(frozen=True)
+class PlanRow:
+    """One milestone, with the fields the hub stores (sealed)."""
+
+    line: int
+    record_id: str
+    milestone_id: str
+    fields: dict[str, str]
+
+    def content_hash(self) -> bytes:
+        """What decides "changed"."""
+        return hashlib.sha256(json.dumps(self.fields, sort_keys=True).encode()).digest()
+
+
+@dataclass
+class PlanResult:
+    """A validated plan export."""
+
+    rows: int = 0
+    milestones: list[PlanRow] = field(default_factory=list)
+    issues: list[Issue] = field(default_factory=list)
+
+
+def read_plans(path: Path) -> PlanResult:
+    """Read and validate a plan export."""
+    result = PlanResult()
+    seen: set[tuple[str, str]] = set()
+    try:
+        handle = path.open(encoding="utf-8-sig", newline="")
+    except OSError as exc:
+        raise RosterError(str(path), exc.strerror or "cannot be opened", "Check --plans.") from None
+    with handle:
+        reader = csv.DictReader(handle)
+        missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
+        if missing:
+            raise RosterError(
+                str(path), f"has no column {missing[0]!r}", "See the plan export format."
+            )
+        line = 2
+        for row in reader:
+            result.rows += 1
+            issues = _check(line, row)
+            key = (row.get("record_id", "").strip(), row.get("milestone_id", "").strip())
+            if not issues and key in seen:
+                issues.append(Issue(line, "milestone_id", "milestone.duplicate", "reject"))
+            if issues:
+                result.issues.extend(issues)
+            else:
+                seen.add(key)
+                values = {c: (row.get(c) or "").strip() for c in (*REQUIRED[2:], *OPTIONAL)}
+                result.milestones.append(
+                    PlanRow(line, key[0], key[1], {k: v for k, v in values.items() if v})
+                )
+            line = reader.line_num + 1
+    return result
+
+
+def _check(line: int, row: dict[str, str | None]) -> list[Issue]:
+    issues: list[Issue] = []
+
+    def flag(column: str, rule: str) -> None:
+        issues.append(Issue(line, column, rule, "reject", row.get(column)))
+
+    cells = {k: (v or "").strip() for k, v in row.items() if k is not None}
+    for column in REQUIRED:
+        if not cells.get(column):
+            flag(column, f"{column}.missing")
+    if cells.get("milestone_id") and not _ID.fullmatch(cells["milestone_id"]):
+        flag("milestone_id", "milestone_id.shape")
+    if cells.get("service_kind") and not _ID.fullmatch(cells["service_kind"]):
+        flag("service_kind", "service_kind.shape")
+    if cells.get("status") and cells["status"] not in STATUSES:
+        flag("status", "status.unknown")
+    for column in _DATES:
+        if cells.get(column):
+            try:
+                date.fromisoformat(cells[column])
+            except ValueError:
+                flag(column, f"{column}.unparseable")
+    for column, value in cells.items():
+        if len(value) > MAX_TEXT and column != "record_id":
+            flag(column, "cell.too_long")
+    return issues
