@@ -1,6 +1,9 @@
 from __future__ import annotations
 
-from keys import AgencyIdentity, Role
+from datetime import UTC, datetime
+
+from consent import format_timestamp, sign_entry, validate_entry
+from keys import AgencyIdentity, Role, canonical, issue_token
 from tests.hub.api.conftest import Api
 
 
@@ -53,3 +56,45 @@ def test_revoked_key_stops_its_tokens_at_once(api: Api) -> None:
     rejected = api.client.get("/v1/agencies", headers=headers)
     assert rejected.status_code == 401
     assert "revoked" in rejected.json()["detail"]
+
+
+def test_agency_rotates_its_own_key_through_a_signed_ledger_entry(api: Api) -> None:
+
+    api.register("DCFS")
+    old = api.identities["DCFS"]
+    new = AgencyIdentity(
+        agency_id="DCFS",
+        programs=old.programs,
+        signing_key=AgencyIdentity.create("DCFS", old.programs).signing_key,
+        sealing_key=old.sealing_key,
+        created_at=old.created_at,
+    )
+    public = new.public_keys()
+    entry = validate_entry(
+        {
+            "v": 1,
+            "type": "KEY",
+            "signer": "DCFS",
+            "key_id": old.signing_key_id,
+            "made_at": format_timestamp(datetime.now(UTC)),
+            "action": "add_key",
+            "agency_id": "DCFS",
+            "keys": [
+                {
+                    "key_id": public.signing_key_id,
+                    "kind": "ed25519",
+                    "public_key": public.signing_public_key,
+                }
+            ],
+        }
+    )
+    leaf = sign_entry(entry, old).leaf
+    response = api.client.post(
+        "/v1/ledger/entries", json={"leaf": canonical.b64encode(leaf)}, headers=api.as_("DCFS")
+    )
+    assert response.status_code == 201, response.text
+    token = issue_token(new, subject="node-1", audience="pprl-hub", roles=[Role.AGENCY_NODE])
+    assert (
+        api.client.get("/v1/agencies", headers={"Authorization": f"Bearer {token}"}).status_code
+        == 200
+    )

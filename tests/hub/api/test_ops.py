@@ -1,14 +1,18 @@
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
+import httpx
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from consent import open_checkpoint
 from hub.app import create_app
 from hub.settings import HubSettings
 from tests.conftest import database_url
 from tests.hub.api.conftest import Api
+from tests.hub.live import live_hub
 
 
 def test_health_ready_and_metrics(api: Api) -> None:
@@ -80,3 +84,15 @@ def test_every_route_declares_its_error_statuses(api: Api) -> None:
                 method,
                 path,
             )
+
+
+def test_checkpoints_are_signed_on_a_schedule(tmp_path: Path) -> None:
+    with live_hub("sqlite", tmp_path / "hub", checkpoint_interval_seconds=0.2) as hub:
+        hub.register("DCFS")  # one ledger entry, and no checkpoint asked for
+        deadline = time.monotonic() + 10
+        response = httpx.get(f"{hub.url}/v1/ledger/checkpoint", headers=hub.operator_headers())
+        while response.status_code == 404 and time.monotonic() < deadline:
+            time.sleep(0.1)
+            response = httpx.get(f"{hub.url}/v1/ledger/checkpoint", headers=hub.operator_headers())
+        assert response.status_code == 200
+        assert open_checkpoint(response.json()["note"], hub.log.verifier).size == 1
