@@ -25,8 +25,15 @@ $(CURDIR)/.tools/bin/uv:
 	$(PYTHON) -m venv $(CURDIR)/.tools
 	$(CURDIR)/.tools/bin/pip install --quiet "uv==$(UV_VERSION)"
 
-setup: | $(UV)  ## install everything into .venv from uv.lock
+KERNEL := hub/linkage/_pprl_kernel.so
+# POPCNT is in every x86-64 CPU since 2008; elsewhere the compiler's portable popcount.
+KERNEL_FLAGS := -O3 -shared -fPIC -Wall -Wextra $(if $(filter x86_64,$(shell uname -m)),-mpopcnt,)
+
+setup: $(KERNEL) | $(UV)  ## install everything into .venv from uv.lock
 	$(UV) sync --frozen --quiet
+
+$(KERNEL): hub/linkage/_kernel.c
+	$(or $(CC),gcc) $(KERNEL_FLAGS) -o $@ $<
 
 demo: setup  ## run the demo on the embedded default
 	$(BIN)/pprl demo
@@ -47,4 +54,4 @@ bench: setup  ## benchmarks, printing rates and ratios against references
 	$(BIN)/python -m benchmarks
 
 clean:  ## remove the environment and caches
-	rm -rf $(VENV) .tools .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .tools .mypy_cache .ruff_cache .pytest_cache $(KERNEL)
