@@ -48,10 +48,16 @@ CANARY = CleanRecord(
 
 def feature_values(schema: LinkageSchema, record: CleanRecord) -> tuple[str, ...]:
     """The record's values in the schema's feature order, as the encoder takes them."""
+    dob = record.date_of_birth  # ISO YYYY-MM-DD, or empty
+    derived = {"dob_year": dob[:4], "dob_month": dob[5:7], "dob_day": dob[8:10]}
     values = []
     for feature in schema.features:
-        value = getattr(record, feature)
-        values.append(value.replace("-", "") if feature == "date_of_birth" else value)
+        if feature in derived:
+            values.append(derived[feature])
+        elif feature == "date_of_birth":
+            values.append(dob.replace("-", ""))
+        else:
+            values.append(getattr(record, feature))
     return tuple(values)
 
 

@@ -4,7 +4,8 @@ A schema is a clkhash v3 linkage schema, accepted only within the subset this pr
 encodes exactly: BLAKE2 hashing (`doubleHash` is refused: its structure is attackable,
 Kroll & Steinmetzer 2015), no XOR folding (`xorFolds`, which clkhash 0.18 silently
 ignores), string features only (normalisation here, not in the schema), n-gram or exact
-comparisons, HKDF-SHA256 key derivation, and feature names from the roster columns.
+comparisons, HKDF-SHA256 key derivation, and feature names from the roster columns
+(plus `dob_year`, `dob_month`, `dob_day`, derived from the date of birth).
 
 The fingerprint is SHA-256 over the schema's canonical JSON and the normalisation
 version: two nodes with the same fingerprint turn the same person into the same CLK.
@@ -26,7 +27,13 @@ from linkage_node.errors import SchemaError
 from linkage_node.normalise import NORMALISATION_VERSION
 from linkage_node.roster import ROSTER_COLUMNS
 
-DEFAULT_SCHEMA = "default-v1.json"
+# Features computed from the roster's columns. Dates of birth hash better as three tokens:
+# a day/month swap or a slipped digit then costs part of the date, not all of it, and
+# two strangers rarely share all three.
+DERIVED_FEATURES = ("dob_year", "dob_month", "dob_day")
+FEATURE_NAMES = (*ROSTER_COLUMNS, *DERIVED_FEATURES)
+
+DEFAULT_SCHEMA = "default-v2.json"
 _ALLOWED_COMPARISONS = {"ngram", "exact"}
 
 
@@ -86,8 +93,10 @@ def validate_schema(document: Any, name: str = "schema") -> LinkageSchema:
     hashed = []
     for feature in features:
         identifier = feature["identifier"]
-        if identifier not in ROSTER_COLUMNS:
-            raise SchemaError(name, f"feature {identifier!r} is not a roster column")
+        if identifier not in FEATURE_NAMES:
+            raise SchemaError(
+                name, f"feature {identifier!r} is not a roster column or a derived feature"
+            )
         if feature.get("ignored"):
             continue
         _check_feature(name, feature)

@@ -134,3 +134,137 @@ def synthetic_roster(
     ]
     write_roster(path, rows)
     return rows
+
+
+# --- realistic corruption, for linkage quality ------------------------------------------
+
+_NICKNAMES = {
+    "Robert": "Bob", "William": "Bill", "Richard": "Dick", "James": "Jim", "Elizabeth": "Liz",
+    "Katherine": "Kate", "Margaret": "Peggy", "Michael": "Mike", "Christopher": "Chris",
+    "Jennifer": "Jen", "Joseph": "Joe", "Thomas": "Tom", "Patricia": "Pat", "Daniel": "Dan",
+    "Anthony": "Tony", "Jessica": "Jess", "Matthew": "Matt", "Nicholas": "Nick",
+    "Alexander": "Alex", "Samantha": "Sam", "Benjamin": "Ben", "Rebecca": "Becky",
+}  # fmt: skip
+_KEYBOARD = "qwertyuiopasdfghjklzxcvbnm"
+
+
+@dataclass(frozen=True)
+class Corruption:
+    """How often each kind of error or change appears in a second record of a person."""
+
+    name_typo: float = 0.06
+    nickname: float = 0.03
+    family_name_change: float = 0.04
+    dob_day_month_swap: float = 0.02
+    dob_digit: float = 0.02
+    ssn_missing: float = 0.25
+    ssn_typo: float = 0.02
+    sex_missing: float = 0.02
+    moved: float = 0.25
+
+
+def _typo(word: str, rng: random.Random) -> str:
+    if len(word) < 2:
+        return word
+    i = rng.randrange(len(word))
+    kind = rng.randrange(4)
+    if kind == 0:  # substitution
+        return word[:i] + rng.choice(_KEYBOARD) + word[i + 1 :]
+    if kind == 1:  # deletion
+        return word[:i] + word[i + 1 :]
+    if kind == 2:  # insertion
+        return word[:i] + rng.choice(_KEYBOARD) + word[i:]
+    j = min(i + 1, len(word) - 1)  # transposition
+    chars = list(word)
+    chars[i], chars[j] = chars[j], chars[i]
+    return "".join(chars)
+
+
+def corrupt(
+    person: Person, rng: random.Random, people: PeopleGenerator, c: Corruption = Corruption()
+) -> Person:
+    """The same person as another agency might have recorded them."""
+    given, family, dob = person.given_name, person.family_name, person.date_of_birth
+    ssn, sex = person.ssn, person.sex
+    address, city, zip_code, phone = person.address, person.city, person.zip, person.phone
+    if rng.random() < c.nickname and given in _NICKNAMES:
+        given = _NICKNAMES[given]
+    if rng.random() < c.name_typo:
+        given = _typo(given, rng)
+    if person.sex == "F" and rng.random() < c.family_name_change:
+        family = people.person().family_name
+    elif rng.random() < c.name_typo:
+        family = _typo(family, rng)
+    if rng.random() < c.dob_day_month_swap and dob.day <= 12:
+        dob = dob.replace(month=dob.day, day=dob.month)
+    if rng.random() < c.dob_digit:
+        dob = dob.replace(day=max(1, min(28, dob.day + rng.choice((-10, -1, 1, 10)))))
+    if rng.random() < c.ssn_missing:
+        ssn = ""
+    elif rng.random() < c.ssn_typo:
+        digits = list(ssn.replace("-", ""))
+        k = rng.randrange(9)
+        digits[k] = str((int(digits[k]) + rng.randrange(1, 10)) % 10)
+        ssn = "".join(digits)
+    if rng.random() < c.sex_missing:
+        sex = ""
+    if rng.random() < c.moved:
+        other = people.person()
+        address, city, zip_code, phone = other.address, other.city, other.zip, other.phone
+    return Person(given, family, dob, sex, ssn, address, city, zip_code, phone)
+
+
+@dataclass
+class LinkedRosters:
+    """Rosters of several agencies that share some people, with the truth."""
+
+    rows: dict[str, list[dict[str, str]]]
+    # agency -> record_id -> person number
+    truth: dict[str, dict[str, int]]
+
+    def true_pairs(self, a: str, b: str) -> set[tuple[str, str]]:
+        """(record id at a, record id at b) of every person both serve."""
+        at_b: dict[int, str] = {p: r for r, p in self.truth[b].items()}
+        return {(r, at_b[p]) for r, p in self.truth[a].items() if p in at_b}
+
+
+def linked_rosters(
+    agencies: list[str],
+    size: int,
+    *,
+    shared: float = 0.2,
+    seed: int = 0,
+    corruption: Corruption = Corruption(),
+) -> LinkedRosters:
+    """`size` records per agency; each record is, with probability `shared`, a person
+    some other agency also serves (recorded with that agency's own errors)."""
+    people = PeopleGenerator(seed)
+    rng = people.rng
+    # Two agencies share `shared` of their records; with more, each picks its shared
+    # people from a larger pool, so any two overlap in part, not all in the same people.
+    pool_size = max(1, int(size * shared * max(1.0, len(agencies) / 2)))
+    pool = [people.person() for _ in range(pool_size)]
+    rows: dict[str, list[dict[str, str]]] = {}
+    truth: dict[str, dict[str, int]] = {}
+    next_person = pool_size
+    for number, agency in enumerate(agencies):
+        rows[agency], truth[agency] = [], {}
+        chosen = rng.sample(range(pool_size), min(pool_size, int(size * shared)))
+        for i in range(size):
+            record_id = f"{agency}-{i:07d}"
+            if i < len(chosen):
+                person_id = chosen[i]
+                person = (
+                    pool[person_id]
+                    if number == 0
+                    else corrupt(pool[person_id], rng, people, corruption)
+                )
+            else:
+                person_id, person = next_person, people.person()
+                next_person += 1
+            rows[agency].append(roster_row(record_id, person, f"cm-{rng.randrange(1, 40):04d}"))
+            truth[agency][record_id] = person_id
+        order = list(range(size))
+        rng.shuffle(order)
+        rows[agency] = [rows[agency][k] for k in order]
+    return LinkedRosters(rows, truth)

@@ -23,14 +23,9 @@ def digits(n: int) -> st.SearchStrategy[str]:
     return st.one_of(st.just(""), st.text(alphabet="0123456789", min_size=n, max_size=n))
 
 
+# record_id, given_name, family_name, dob_year, dob_month, dob_day, ssn, zip (schema v2)
 records = st.tuples(
-    st.text(max_size=5),
-    letters,
-    letters,
-    digits(8),
-    st.sampled_from(["", "m", "f"]),
-    digits(9),
-    digits(5),
+    st.text(max_size=5), letters, letters, digits(4), digits(2), digits(2), digits(9), digits(5)
 )
 
 

@@ -34,7 +34,7 @@ def test_default_schema_is_valid_and_fingerprinted() -> None:
         ),
         (lambda d: d["clkConfig"].update(xorFolds=1), "xorFolds"),
         (lambda d: d["clkConfig"].update(xor_folds=1), "xorFolds"),
-        (lambda d: _feature(d, "date_of_birth")["format"].update(type="date"), "string formats"),
+        (lambda d: _feature(d, "dob_year")["format"].update(type="date"), "string formats"),
         (lambda d: d["clkConfig"]["kdf"].pop("salt"), "salt"),
         (lambda d: d["clkConfig"].update(l=1000), "power of two"),
         (
@@ -42,7 +42,7 @@ def test_default_schema_is_valid_and_fingerprinted() -> None:
             "not a roster column",
         ),
         (
-            lambda d: _feature(d, "sex")["hashing"].update(missingValue={"sentinel": "U"}),
+            lambda d: _feature(d, "zip")["hashing"].update(missingValue={"sentinel": "U"}),
             "missingValue",
         ),
         (
