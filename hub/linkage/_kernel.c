@@ -170,3 +170,19 @@ void pprl_dice_pairs(const uint64_t *a, const uint32_t *pa, const uint64_t *b, c
     (void)use_simd;
     pprl_score_pairs(a, pa, b, pb, ia, ib, n, nwords, out);
 }
+
+/* LSH band keys: out[i * bands + k] packs bits word[k * bits + t] >> shift[k * bits + t]
+ * of record i, t = 0 .. bits - 1, bit t of the key. */
+void pprl_band_keys(const uint64_t *clks, int64_t n, int32_t nwords, const int32_t *word,
+                    const int32_t *shift, int32_t bands, int32_t bits, uint32_t *out) {
+    for (int64_t i = 0; i < n; i++) {
+        const uint64_t *row = clks + i * nwords;
+        for (int32_t k = 0; k < bands; k++) {
+            uint32_t key = 0;
+            const int32_t *w = word + (int64_t)k * bits, *s = shift + (int64_t)k * bits;
+            for (int32_t t = 0; t < bits; t++)
+                key |= (uint32_t)((row[w[t]] >> s[t]) & 1u) << t;
+            out[i * bands + k] = key;
+        }
+    }
+}

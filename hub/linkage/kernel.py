@@ -101,6 +101,17 @@ class Kernel:
         order = np.lexsort((merged.right, merged.left))
         return Pairs(merged.left[order], merged.right[order], merged.scores[order])
 
+    def band_keys(self, clks: Matrix, positions: npt.NDArray[np.int64]) -> npt.NDArray[np.uint32]:
+        """LSH keys, shape (records, bands): bit t of band k's key is bit positions[k, t]
+        of the CLK, numbering bit p as bit p % 64 of 64-bit word p // 64."""
+        keys = np.zeros((len(clks), len(positions)), np.uint32)
+        for band, pos in enumerate(positions):
+            for t, p in enumerate(pos):
+                keys[:, band] |= (
+                    ((clks[:, p // 64] >> np.uint64(p % 64)) & np.uint64(1)).astype(np.uint32)
+                ) << np.uint32(t)
+        return keys
+
     def all_pairs(
         self, a: Matrix, b: Matrix, threshold: float, *, threads: int | None = None
     ) -> Pairs:
@@ -136,6 +147,7 @@ _U64 = np.ctypeslib.ndpointer(np.uint64, flags="C_CONTIGUOUS")
 _U32 = np.ctypeslib.ndpointer(np.uint32, flags="C_CONTIGUOUS")
 _I64 = np.ctypeslib.ndpointer(np.int64, flags="C_CONTIGUOUS")
 _F64 = np.ctypeslib.ndpointer(np.float64, flags="C_CONTIGUOUS")
+_I32 = np.ctypeslib.ndpointer(np.int32, flags="C_CONTIGUOUS")
 
 
 class NativeKernel(Kernel):
@@ -154,6 +166,9 @@ class NativeKernel(Kernel):
             _U64, _U32, _U64, _U32, _I64, _I64, ctypes.c_int64, ctypes.c_int32,
             ctypes.c_int32, _F64,
         ]  # fmt: skip
+        lib.pprl_band_keys.argtypes = [
+            _U64, ctypes.c_int64, ctypes.c_int32, _I32, _I32, ctypes.c_int32, ctypes.c_int32, _U32,
+        ]  # fmt: skip
         self._lib = lib
         self._simd = int(simd and lib.pprl_simd())
         self.name = "avx512-vpopcntdq" if self._simd else "popcnt"
@@ -163,6 +178,17 @@ class NativeKernel(Kernel):
         clks = np.ascontiguousarray(clks)
         out = np.empty(len(clks), np.uint32)
         self._lib.pprl_popcounts(clks, len(clks), clks.shape[1], out)
+        return out
+
+    def band_keys(self, clks: Matrix, positions: npt.NDArray[np.int64]) -> npt.NDArray[np.uint32]:
+        """LSH keys (see Kernel.band_keys), computed in C."""
+        clks = np.ascontiguousarray(clks)
+        word = np.ascontiguousarray((positions // 64).astype(np.int32))
+        shift = np.ascontiguousarray((positions % 64).astype(np.int32))
+        out = np.empty((len(clks), len(positions)), np.uint32)
+        self._lib.pprl_band_keys(
+            clks, len(clks), clks.shape[1], word, shift, len(positions), positions.shape[1], out
+        )
         return out
 
     def score_pairs(  # noqa: PLR0917  (two matrices, their popcounts, two index arrays)
