@@ -32,7 +32,7 @@ def test_clean_ledger_verifies_with_signatures_and_replay() -> None:
 
 def test_flipped_byte_in_any_entry_is_detected_at_that_entry() -> None:
     b, notes = _ledger()
-    rng = random.Random(7)  # noqa: S311  (picks byte positions, nothing secret)
+    rng = random.Random(7)
     for index in range(len(b.leaves)):
         rows = b.rows()
         leaf = bytearray(rows[index][1])

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import random
+
+from hub.linkage.solving import solve
+
+
+def test_one_record_per_agency_per_cluster_best_pairs_first() -> None:
+    pairs = [
+        (0.95, ("A", "a1"), ("B", "b1")),
+        (0.90, ("A", "a2"), ("B", "b1")),  # b1 is taken by a better pair
+        (0.85, ("B", "b1"), ("C", "c1")),
+        (0.80, ("A", "a2"), ("C", "c1")),  # c1's cluster already holds an A record
+        (0.99, ("A", "a3"), ("A", "a4")),  # same agency: a duplicate, not a link
+    ]
+    solution = solve(pairs, threshold=0.8)
+    assert solution.clusters == [(("A", "a1"), ("B", "b1"), ("C", "c1"))]
+    assert [(link.a, link.b, link.score) for link in solution.links] == [
+        (("A", "a1"), ("B", "b1"), 0.95),
+        (("B", "b1"), ("C", "c1"), 0.85),
+    ]
+    assert [(d.a, d.b) for d in solution.duplicates] == [(("A", "a3"), ("A", "a4"))]
+
+
+def test_result_does_not_depend_on_input_order_even_with_ties() -> None:
+    rng = random.Random(4)
+    pairs = [
+        (
+            rng.choice([0.8, 0.85, 0.9]),
+            (rng.choice("ABC"), f"r{rng.randrange(30)}"),
+            (rng.choice("ABC"), f"r{rng.randrange(30)}"),
+        )
+        for _ in range(300)
+    ]
+    expected = solve(pairs, threshold=0.8)
+    for _ in range(5):
+        rng.shuffle(pairs)
+        flipped = [(s, b, a) for s, a, b in pairs]
+        assert solve(flipped, threshold=0.8).clusters == expected.clusters
+
+
+def test_pairs_below_the_threshold_are_ignored() -> None:
+    assert solve([(0.7, ("A", "x"), ("B", "y"))], threshold=0.75).clusters == []

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hub.linkage.threshold import _gamma_cdf, estimate, fit_mixture, propose_threshold
+
+
+def _sample(
+    rng: np.random.Generator, matches: int, strangers: int
+) -> tuple[np.ndarray, np.ndarray]:
+    identical = np.ones(int(matches * 0.4))
+    rest = 1 - rng.gamma(1.5, 0.05, matches - len(identical))
+    stranger = rng.gumbel(0.65, 0.03, strangers)
+    scores = np.clip(np.concatenate([identical, rest, stranger]), 0, 1)
+    is_match = np.concatenate([np.ones(matches, bool), np.zeros(strangers, bool)])
+    return scores, is_match
+
+
+def test_fit_recovers_the_components_and_the_error_estimates_hold() -> None:
+    rng = np.random.default_rng(1)
+    scores, is_match = _sample(rng, 40_000, 60_000)
+    proposal = propose_threshold(scores)
+    fit = proposal.fit
+    assert fit.match_weight == pytest.approx(0.4, abs=0.01)
+    assert fit.gumbel_location == pytest.approx(0.65, abs=0.01)
+    t = proposal.threshold
+    true_precision = (is_match & (scores >= t)).sum() / (scores >= t).sum()
+    true_recall = (is_match & (scores >= t)).sum() / is_match.sum()
+    assert proposal.estimated_precision == pytest.approx(true_precision, abs=0.02)
+    assert proposal.estimated_recall == pytest.approx(true_recall, abs=0.02)
+    # And the proposal is near the threshold with the best true F1.
+    grid = np.arange(0.6, 0.95, 0.005)
+    f1 = [
+        2 * (is_match & (scores >= g)).sum() / ((scores >= g).sum() + is_match.sum()) for g in grid
+    ]
+    best_true = float(grid[int(np.argmax(f1))])
+    assert abs(t - best_true) <= 0.03
+    assert proposal.band[0] <= t <= proposal.band[1]
+    assert "estimated precision" in proposal.summary()
+
+
+def test_gamma_cdf_matches_known_values() -> None:
+    # Exponential (shape 1): 1 - exp(-x/scale); shape 2: 1 - (1 + x) e^-x.
+    x = np.array([0.0, 0.5, 1.0, 3.0, 10.0])
+    assert np.allclose(_gamma_cdf(x, 1.0, 1.0), 1 - np.exp(-x), atol=1e-10)
+    assert np.allclose(_gamma_cdf(x, 2.0, 1.0), 1 - (1 + x) * np.exp(-x), atol=1e-10)
+
+
+def test_estimates_are_monotone_in_the_threshold() -> None:
+    scores, _ = _sample(np.random.default_rng(2), 5_000, 5_000)
+    est = estimate(fit_mixture(scores), np.arange(0.6, 0.95, 0.01))
+    assert np.all(np.diff(est["false"]) <= 1e-9)
+    assert np.all(np.diff(est["missed"]) >= -1e-9)
+
+
+def test_too_few_scores_is_an_error_not_a_guess() -> None:
+    with pytest.raises(ValueError, match="too few"):
+        propose_threshold(np.array([0.9, 0.5]))
