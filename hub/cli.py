@@ -137,3 +137,52 @@ def register_agency(
         err.print(f"the hub refused: {response.status_code} {detail}")
         raise typer.Exit(1)
     err.print(f"registered agency {doc.agency_id} ({', '.join(doc.programs)}) with {hub}")
+
+
+@app.command("link")
+def link_files(
+    files: Annotated[list[Path], typer.Argument(help="Encodings files from `pprl node encode`.")],
+    output: Annotated[Path, typer.Option(help="The clusters CSV to write.")],
+    threshold: Annotated[str, typer.Option(help="'auto' or a Dice score such as 0.8.")] = "auto",
+    dedupe_within: Annotated[
+        bool, typer.Option(help="Also flag likely duplicates within an agency.")
+    ] = False,
+) -> None:
+    """Link encodings files offline (air-gapped pilots, benchmarks)."""
+    from hub.linkage.engine import LinkParams, link
+    from hub.linkage.files import EncodingsFileError, read_compatible, write_clusters
+
+    value: float | None = None
+    if threshold != "auto":
+        try:
+            value = float(threshold)
+        except ValueError:
+            raise typer.BadParameter(
+                "use 'auto' or a number between 0 and 1", param_hint="--threshold"
+            ) from None
+        if not 0 < value <= 1:
+            raise typer.BadParameter(
+                "a Dice threshold is between 0 and 1", param_hint="--threshold"
+            )
+    try:
+        datasets = read_compatible(files)
+    except (EncodingsFileError, OSError) as exc:
+        err.print(f"error: {exc}")
+        raise typer.Exit(3) from None
+    result = link(
+        datasets, LinkParams(threshold=value, dedupe_within=dedupe_within), progress=err.print
+    )
+    rows = write_clusters(output, result.state)
+    if result.proposal is not None:
+        err.print(result.proposal.summary())
+    state = result.state
+    links = state.links()
+    err.print(
+        f"{len({r.cluster_id for r in state.clusters()})} clusters ({rows} records, "
+        f"{len(links)} links, {sum(r.review for r in links)} for review) from "
+        f"{sum(result.records.values())} records in {result.seconds:.1f} s at threshold "
+        f"{result.threshold:.3f} ({result.threshold_source})"
+    )
+    if dedupe_within:
+        err.print(f"{len(state.links(duplicates=True))} possible duplicates within agencies")
+    typer.echo(str(output))

@@ -313,3 +313,64 @@ def schema_command(
             indent=2,
         )
     )
+
+
+@app.command("resolve")
+def resolve(
+    agency: Annotated[str, typer.Option(help="Your agency id.")],
+    input_path: Annotated[Path, typer.Option("--input", help="clusters.csv from `pprl hub link`.")],
+    output: Annotated[
+        Path, typer.Option(help="Where to write the same rows with your record ids.")
+    ],
+    state_dir: Annotated[
+        Path | None, typer.Option(help="The node's state directory [default: pprl-node/AGENCY].")
+    ] = None,
+) -> None:
+    """Turn your own references in a clusters file back into your record ids; other
+    agencies' rows stay opaque."""
+    import os
+    import sqlite3
+
+    from linkage_node.job import STATE_FILE
+
+    directory = state_dir or Path("pprl-node") / agency
+    if not (directory / STATE_FILE).exists():
+        raise typer.BadParameter(f"no node state in {directory}", param_hint="--state-dir")
+    columns = ["cluster_id", "agency", "record_id"]
+    try:
+        with input_path.open(newline="", encoding="utf-8") as src:
+            reader = csv.reader(src)
+            header = next(reader, None)
+            rows = list(reader)
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise typer.BadParameter(f"cannot read {input_path}: {exc}", param_hint="--input") from None
+    if header != columns:
+        raise typer.BadParameter(
+            f"{input_path}: expected the columns {','.join(columns)} (from `pprl hub link`)",
+            param_hint="--input",
+        )
+    for number, row in enumerate(rows, start=2):
+        if len(row) != 3:
+            raise typer.BadParameter(
+                f"{input_path}: line {number} has {len(row)} fields, not 3", param_hint="--input"
+            )
+    with sqlite3.connect(directory / STATE_FILE) as db:
+        mapping = dict(db.execute("SELECT ref, record_id FROM record"))
+    resolved = unknown = 0
+    tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
+    with tmp.open("w", newline="", encoding="utf-8") as dst:
+        writer = csv.writer(dst)
+        writer.writerow(columns)
+        for cluster_id, row_agency, ref in rows:
+            record_id = ref
+            if row_agency == agency:
+                if ref in mapping:
+                    record_id, resolved = mapping[ref], resolved + 1
+                else:
+                    unknown += 1
+            writer.writerow([cluster_id, row_agency, record_id])
+    os.replace(tmp, output)
+    err.print(
+        f"{resolved} of your records resolved"
+        + (f"; {unknown} references unknown to this node (removed since?)" if unknown else "")
+    )

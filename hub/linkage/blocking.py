@@ -15,16 +15,13 @@ at once.
 
 from __future__ import annotations
 
-import os
-from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-from hub.linkage.kernel import Kernel, Matrix, Pairs
+from hub.linkage.kernel import Kernel, Matrix
 
 _EMIT_CHUNK = 4_000_000
 
@@ -73,8 +70,16 @@ def sample_positions(clks: Matrix, params: LshParams) -> npt.NDArray[np.int64]:
 def _band_pairs(
     keys_a: npt.NDArray[np.uint32], keys_b: npt.NDArray[np.uint32], bits: int
 ) -> Iterator[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]]:
-    """All (i, j) with keys_a[i] == keys_b[j], in chunks."""
-    order = np.argsort(keys_b, kind="stable")
+    """All (i, j) with keys_a[i] == keys_b[j], in chunks of about _EMIT_CHUNK pairs."""
+    rows_b = None
+    if len(keys_a) * 8 < len(keys_b) and bits <= 24:
+        # A few new records against many: look only at b's rows whose key a holds.
+        present = np.zeros(1 << bits, bool)
+        present[keys_a] = True
+        rows_b = np.nonzero(present[keys_b])[0]
+        keys_b = keys_b[rows_b]
+    narrow = keys_b.astype(np.uint16) if bits <= 16 else keys_b
+    order = np.argsort(narrow, kind="stable")  # a radix sort for 16-bit keys
     if bits <= 22:
         # Counting: offsets[key] is where key's run starts in `order`.
         offsets = np.zeros((1 << bits) + 1, np.int64)
@@ -84,6 +89,8 @@ def _band_pairs(
         sorted_b = keys_b[order]
         lo = np.searchsorted(sorted_b, keys_a, "left")
         hi = np.searchsorted(sorted_b, keys_a, "right")
+    if rows_b is not None:
+        order = rows_b[order]
     counts = hi - lo
     cumulative = np.cumsum(counts)
     start_row = 0
@@ -102,60 +109,20 @@ def _band_pairs(
         start_row = end_row
 
 
-def lsh_pairs(
-    kernel: Kernel,
-    a: Matrix,
-    b: Matrix,
-    threshold: float,
-    *,
-    params: LshParams = LshParams(),
-    positions: npt.NDArray[np.int64] | None = None,
-    same: bool = False,
-    threads: int | None = None,
-) -> tuple[Pairs, BlockingReport]:
-    """Pairs (a[i], b[j]) scoring at least `threshold` among LSH candidates, each once,
-    sorted by (i, j), and what blocking saved. With `same`, a and b are one dataset and
-    only i < j is kept."""
-    if len(a) == 0 or len(b) == 0:
-        return Pairs.empty(), BlockingReport(0, 0, 1.0, None)
-    if positions is None:
-        positions = sample_positions(np.concatenate([a, b]) if not same else a, params)
-    keys_a, keys_b = kernel.band_keys(a, positions), kernel.band_keys(b, positions)
-    pa, pb = kernel.popcounts(a), kernel.popcounts(b)
-    threads = threads or os.cpu_count() or 1
+def band_candidates(
+    kernel: Kernel, a: Matrix, b: Matrix, positions: npt.NDArray[np.int64], *, same: bool = False
+) -> Iterator[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]]:
+    """Candidate pairs (i, j), band by band, in chunks; a pair found by several bands comes
+    once per band. With `same`, a and b are one dataset and only i < j comes back.
 
-    def score(chunk: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]) -> Pairs:
-        left, right = chunk
-        if same:
-            keep = left < right
-            left, right = left[keep], right[keep]
-        scores = kernel.score_pairs(a, pa, b, pb, left, right)
-        hit = scores >= threshold
-        return Pairs(left[hit], right[hit], scores[hit])
-
-    def chunks() -> Iterator[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]]:
-        for band in range(len(positions)):
-            yield from _band_pairs(
-                np.ascontiguousarray(keys_a[:, band]),
-                np.ascontiguousarray(keys_b[:, band]),
-                positions.shape[1],
-            )
-
-    parts: list[Pairs] = []
-    scored = 0
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        pending: deque[Future[Pairs]] = deque()
-        for chunk in chunks():
-            scored += len(chunk[0])
-            pending.append(pool.submit(score, chunk))
-            # At most two chunks per thread in flight: memory stays bounded.
-            while len(pending) > 2 * threads:
-                parts.append(pending.popleft().result())
-        parts.extend(f.result() for f in pending)
-    found = Pairs.concat(parts)
-    if len(found):
-        codes = found.left * len(b) + found.right
-        _, first = np.unique(codes, return_index=True)
-        found = Pairs(found.left[first], found.right[first], found.scores[first])
-    comparisons = len(a) * (len(a) - 1) // 2 if same else len(a) * len(b)
-    return found, BlockingReport(comparisons, scored, 1 - scored / max(1, comparisons), None)
+    Keys are computed one band at a time: all bands at once would cost 4 bytes per band
+    per record, more than the encodings themselves."""
+    bits = positions.shape[1]
+    for band in range(len(positions)):
+        band_positions = np.ascontiguousarray(positions[band : band + 1])
+        keys_a = np.ascontiguousarray(kernel.band_keys(a, band_positions)[:, 0])
+        keys_b = keys_a if same else np.ascontiguousarray(kernel.band_keys(b, band_positions)[:, 0])
+        for left, right in _band_pairs(keys_a, keys_b, bits):
+            upper = left < right if same else slice(None)
+            if len(left[upper]):
+                yield left[upper], right[upper]

@@ -2,9 +2,11 @@
 
 Pairs are taken best first; two clusters merge through a pair unless that would put two
 records of one agency in one cluster. Ties are broken by the records' own identifiers, not
-by load order, so the result is a function of the data alone: incremental updates and a
-full re-link agree. The pairs that merged clusters are the links; each keeps its score.
-Pairs within one agency, when asked for, are reported as possible duplicates instead.
+by load order, so the result is a function of the data alone. A pair's fate depends only
+on the clusters of its two records, which lie in its connected component: solving each
+component on its own gives what solving everything gives, which is how an incremental
+update re-solves only the components it touched. The pairs that merged clusters are the
+links; each keeps its score. Pairs within one agency are reported as possible duplicates.
 """
 
 from __future__ import annotations
@@ -12,7 +14,76 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import numpy as np
+import numpy.typing as npt
+
 Node = tuple[str, str]  # (agency, record reference)
+
+
+@dataclass(frozen=True)
+class Greedy:
+    """The solver's answer over edges: which were links, which duplicates, and each
+    node's group (nodes of one group share a root)."""
+
+    link: npt.NDArray[np.bool_]
+    duplicate: npt.NDArray[np.bool_]
+    nodes: npt.NDArray[np.int64]
+    root: npt.NDArray[np.int64]
+
+    def groups(self) -> list[npt.NDArray[np.int64]]:
+        """Node ids of each group of two or more, in no particular order."""
+        order = np.argsort(self.root, kind="stable")
+        roots = self.root[order]
+        cuts = np.nonzero(np.diff(roots))[0] + 1
+        return [g for g in np.split(self.nodes[order], cuts) if len(g) > 1]
+
+
+def greedy(
+    left: npt.NDArray[np.int64],
+    right: npt.NDArray[np.int64],
+    scores: npt.NDArray[np.float64],
+    *,
+    agency: npt.NDArray[np.int64],
+    rank: npt.NDArray[np.int64],
+) -> Greedy:
+    """Solve edges between node ids. `agency` and `rank` are arrays parallel to
+    `nodes = unique(left, right)`: each node's agency index and its position in the order
+    of (agency name, reference), which breaks ties between equal scores."""
+    nodes, inverse = np.unique(np.concatenate([left, right]), return_inverse=True)
+    if len(agency) != len(nodes) or len(rank) != len(nodes):
+        raise ValueError("agency and rank must have one entry per distinct node")
+    local_left, local_right = inverse[: len(left)], inverse[len(left) :]
+    rank_left, rank_right = rank[local_left], rank[local_right]
+    low = np.minimum(rank_left, rank_right)
+    high = np.maximum(rank_left, rank_right)
+    order = np.lexsort((high, low, -scores))
+    parent = list(range(len(nodes)))
+    masks = [1 << int(a) for a in agency]
+    link = np.zeros(len(left), bool)
+    duplicate = np.zeros(len(left), bool)
+    same_agency = agency[local_left] == agency[local_right]
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    ll, rr, sa = local_left.tolist(), local_right.tolist(), same_agency.tolist()
+    for e in order.tolist():
+        if sa[e]:
+            duplicate[e] = True
+            continue
+        ra, rb = find(ll[e]), find(rr[e])
+        if ra == rb or masks[ra] & masks[rb]:
+            continue
+        if ra > rb:
+            ra, rb = rb, ra
+        parent[rb] = ra
+        masks[ra] |= masks[rb]
+        link[e] = True
+    root = np.fromiter((find(x) for x in range(len(nodes))), np.int64, len(nodes))
+    return Greedy(link, duplicate, nodes, root)
 
 
 @dataclass(frozen=True)
@@ -33,47 +104,36 @@ class Solution:
     duplicates: list[Link]
 
 
-class _Clusters:
-    def __init__(self) -> None:
-        self.parent: dict[Node, Node] = {}
-        self.agencies: dict[Node, set[str]] = {}
-
-    def find(self, node: Node) -> Node:
-        parent = self.parent.setdefault(node, node)
-        if parent == node:
-            self.agencies.setdefault(node, {node[0]})
-            return node
-        root = self.find(parent)
-        self.parent[node] = root
-        return root
-
-    def try_union(self, a: Node, b: Node) -> bool:
-        ra, rb = self.find(a), self.find(b)
-        if ra == rb or self.agencies[ra] & self.agencies[rb]:
-            return False
-        if len(self.agencies[ra]) < len(self.agencies[rb]):
-            ra, rb = rb, ra
-        self.parent[rb] = ra
-        self.agencies[ra] |= self.agencies.pop(rb)
-        return True
-
-
 def solve(pairs: Iterable[tuple[float, Node, Node]], *, threshold: float) -> Solution:
-    """Greedy clustering of pairs scoring at least `threshold` (see the module notes)."""
-    ordered = sorted(
-        ((s, min(a, b), max(a, b)) for s, a, b in pairs if s >= threshold),
-        key=lambda p: (-p[0], p[1], p[2]),
+    """Greedy clustering of named pairs scoring at least `threshold` (for small inputs
+    and tests; the engine calls `greedy` on arrays)."""
+    kept = [(s, a, b) for s, a, b in pairs if s >= threshold]
+    names = sorted({n for _, a, b in kept for n in (a, b)})
+    if not names:
+        return Solution([], [], [])
+    index = {n: i for i, n in enumerate(names)}
+    agencies = {a: i for i, a in enumerate(sorted({n[0] for n in names}))}
+    left = np.array([index[a] for _, a, _ in kept], np.int64)
+    right = np.array([index[b] for _, _, b in kept], np.int64)
+    scores = np.array([s for s, _, _ in kept], np.float64)
+    # Node ids are ranks here, so `unique` returns them in rank order.
+    nodes = np.unique(np.concatenate([left, right]))
+    result = greedy(
+        left,
+        right,
+        scores,
+        agency=np.array([agencies[names[i][0]] for i in nodes], np.int64),
+        rank=nodes,
     )
-    clusters = _Clusters()
-    links: list[Link] = []
-    duplicates: list[Link] = []
-    for score, a, b in ordered:
-        if a[0] == b[0]:
-            duplicates.append(Link(a, b, score))
-        elif clusters.try_union(a, b):
-            links.append(Link(a, b, score))
-    members: dict[Node, list[Node]] = {}
-    for node in clusters.parent:
-        members.setdefault(clusters.find(node), []).append(node)
-    groups = sorted(tuple(sorted(m)) for m in members.values() if len(m) > 1)
-    return Solution(groups, links, duplicates)
+
+    def as_link(e: int) -> Link:
+        a, b = sorted((names[left[e]], names[right[e]]))
+        return Link(a, b, float(scores[e]))
+
+    by_score = sorted(range(len(kept)), key=lambda e: (-scores[e], *sorted((left[e], right[e]))))
+    groups = sorted(tuple(sorted(names[i] for i in g)) for g in result.groups())
+    return Solution(
+        groups,
+        [as_link(e) for e in by_score if result.link[e]],
+        [as_link(e) for e in by_score if result.duplicate[e]],
+    )

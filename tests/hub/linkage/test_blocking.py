@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from hub.linkage.blocking import LshParams, lsh_pairs, sample_positions
+from hub.linkage.blocking import LshParams, sample_positions
 from hub.linkage.kernel import Kernel, NativeKernel, as_matrix, load_kernel
+from hub.linkage.scoring import Candidates, score_between
 
 
 def _population(seed: int, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -28,7 +29,9 @@ def test_lsh_pairs_are_all_pairs_pairs_with_the_same_scores_and_miss_almost_none
     a, b = _population(2, 2000)
     kernel = load_kernel()
     exact = kernel.all_pairs(a, b, 0.8)
-    found, report = lsh_pairs(kernel, a, b, 0.8, params=LshParams(bands=40, bits=16))
+    found, report = score_between(
+        a, b, 0.8, candidates=Candidates.lsh(a, LshParams(bands=40, bits=16)), kernel=kernel
+    )
     exact_map = dict(
         zip(
             zip(exact.left.tolist(), exact.right.tolist(), strict=True),
@@ -53,7 +56,7 @@ def test_lsh_pairs_are_all_pairs_pairs_with_the_same_scores_and_miss_almost_none
 def test_within_one_dataset_only_ordered_pairs_come_back() -> None:
     a, _ = _population(3, 800)
     doubled = np.concatenate([a, a])
-    found, _ = lsh_pairs(load_kernel(), doubled, doubled, 0.99, same=True)
+    found, _ = score_between(doubled, doubled, 0.99, candidates=Candidates.lsh(a), same=True)
     assert np.all(found.left < found.right)
     assert set(zip(found.left.tolist(), found.right.tolist(), strict=True)) >= {
         (i, i + 800) for i in range(800)

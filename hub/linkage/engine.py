@@ -1,0 +1,155 @@
+"""Batch linkage: every agency's encodings against every other's, into clusters.
+
+Candidates are all pairs when the comparisons fit `exact_limit`, LSH bands otherwise (the
+positions are drawn once and kept with the run, so later incremental updates find the
+same candidates). Without an operator's threshold, a first pass scores candidates down to
+`floor` to collect each record's best score, the threshold is proposed from those, and
+the pairs already kept (at or above `keep`) are reused when the proposal is above `keep`.
+Links scoring below `threshold + review_margin` await review: they count for clusters but
+are not disclosed until an agency confirms them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from itertools import combinations
+
+import numpy as np
+import numpy.typing as npt
+
+from hub.linkage.blocking import LshParams
+from hub.linkage.executors import Executor, ThreadExecutor
+from hub.linkage.kernel import Kernel, Matrix, Pairs, load_kernel
+from hub.linkage.scoring import Candidates, score_between
+from hub.linkage.state import LinkageState, LinkConfig, Refs, UpdateReport
+from hub.linkage.threshold import ThresholdProposal, propose_threshold
+
+EXACT_LIMIT = 400_000_000
+_POSITION_SAMPLE = 20_000
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """One agency's encodings: references and their CLK matrix, row for row."""
+
+    agency: str
+    refs: Refs
+    clks: Matrix
+
+
+@dataclass(frozen=True)
+class LinkParams:
+    """What a linkage run is asked to do."""
+
+    threshold: float | None = None  # None: propose one from the scores
+    review_margin: float = 0.05
+    floor: float = 0.55
+    keep: float = 0.65
+    dedupe_within: bool = False
+    exact_limit: int = EXACT_LIMIT
+    lsh: LshParams = field(default_factory=LshParams)
+
+
+@dataclass
+class LinkResult:
+    """The linked state and what an operator reviews about the run."""
+
+    state: LinkageState
+    threshold_source: str
+    proposal: ThresholdProposal | None
+    records: dict[str, int]
+    comparisons: int
+    candidates_scored: int
+    seconds: float
+    best_scores: npt.NDArray[np.float64]
+
+    @property
+    def threshold(self) -> float:
+        """The threshold the clusters were solved at."""
+        return self.state.config.threshold
+
+
+def choose_candidates(datasets: list[Dataset], params: LinkParams) -> Candidates:
+    """All pairs when they fit `exact_limit`, else LSH positions drawn from every agency."""
+    sizes = [len(d.refs) for d in datasets]
+    total = sum(x * y for x, y in combinations(sizes, 2))
+    if params.dedupe_within:
+        total += sum(n * (n - 1) // 2 for n in sizes)
+    if total <= params.exact_limit:
+        return Candidates()
+    share = max(1, _POSITION_SAMPLE // max(1, len(datasets)))
+    sample = np.concatenate([d.clks[:share] for d in datasets])
+    return Candidates.lsh(sample, params.lsh)
+
+
+def link(
+    datasets: list[Dataset],
+    params: LinkParams = LinkParams(),
+    *,
+    kernel: Kernel | None = None,
+    executor: Executor | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> LinkResult:
+    """Link the datasets (see the module notes)."""
+    started = time.perf_counter()
+    kernel = kernel or load_kernel()
+    executor = executor or ThreadExecutor(kernel)
+    names = [d.agency for d in datasets]
+    if len(set(names)) != len(names):
+        raise ValueError("one dataset per agency")
+    datasets = sorted(datasets, key=lambda d: d.agency)
+    candidates = choose_candidates(datasets, params)
+    if progress:
+        progress(f"candidates: {candidates.method}")
+    best = {d.agency: np.full(len(d.refs), -1.0) for d in datasets}
+    kept: dict[tuple[str, str], Pairs] = {}
+    comparisons = scored = 0
+    proposal = None
+    if params.threshold is None:
+        for a, b in combinations(datasets, 2):
+            if progress:
+                progress(f"scoring {a.agency} x {b.agency} for the threshold")
+            kept[a.agency, b.agency], report = score_between(
+                a.clks,
+                b.clks,
+                params.floor,
+                candidates=candidates,
+                keep=params.keep,
+                best=(best[a.agency], best[b.agency]),
+                kernel=kernel,
+                executor=executor,
+            )
+            comparisons += report.comparisons
+            scored += report.candidates_scored
+        proposal = propose_threshold(np.concatenate([v[v >= 0] for v in best.values()]))
+        threshold, source = proposal.threshold, "proposed from the score distribution"
+    else:
+        threshold, source = params.threshold, "set by the operator"
+    config = LinkConfig(threshold, params.review_margin, params.dedupe_within, candidates)
+    state = LinkageState(config, words=datasets[0].clks.shape[1] if datasets else 16)
+    if progress:
+        progress(f"linking at threshold {threshold:.3f}")
+    upserts = {d.agency: (d.refs, d.clks) for d in datasets}
+    if kept and threshold >= params.keep and not params.dedupe_within:
+        update = state.load_scored(upserts, kept)
+    else:
+        update = state.update(upserts, kernel=kernel, executor=executor)
+        comparisons, scored = (
+            comparisons + update.comparisons,
+            scored + update.candidates_scored,
+        )
+    return LinkResult(
+        state=state,
+        threshold_source=source,
+        proposal=proposal,
+        records={d.agency: len(d.refs) for d in datasets},
+        comparisons=comparisons,
+        candidates_scored=scored,
+        seconds=time.perf_counter() - started,
+        best_scores=np.concatenate([v[v >= 0] for v in best.values()]) if best else np.zeros(0),
+    )
+
+
+__all__ = ["Dataset", "LinkParams", "LinkResult", "UpdateReport", "choose_candidates", "link"]

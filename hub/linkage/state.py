@@ -1,0 +1,560 @@
+"""The hub's linkage state: every current encoding, the scored pairs at or above the link
+threshold, and the clusters they make, updated in place by each sync's changes.
+
+An update kills the rows of removed and changed records, appends rows for new and
+changed ones, scores only the new rows against everything (the candidates a full re-link
+would score for them, see `scoring`), and re-solves only the connected components it
+touched. Greedy solving is separable by component, so the result equals a full re-link
+of the same records at the same settings. Cluster ids are stable: a re-solved cluster
+keeps the id of the old cluster it shares most records with.
+
+Memory per record: the CLK (128 bytes), its reference, a live flag and a cluster id;
+pairs are kept only at or above the threshold.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from hub.linkage.executors import Executor, ThreadExecutor
+from hub.linkage.kernel import Kernel, Matrix, Pairs, load_kernel
+from hub.linkage.scoring import Candidates, score_between
+from hub.linkage.solving import greedy
+
+_ROW_BITS = 32
+_ROW_MASK = (1 << _ROW_BITS) - 1
+Refs = npt.NDArray[np.bytes_]
+Progress = Callable[[str, float], None]
+
+
+class StateError(ValueError):
+    """An update that cannot be applied as given (nothing was changed)."""
+
+
+def as_refs(refs: Sequence[str] | Refs) -> Refs:
+    """References as a fixed-width bytes array (compact: no Python string per record)."""
+    if isinstance(refs, np.ndarray) and refs.dtype.kind == "S":
+        return refs
+    encoded = [r.encode("utf-8") for r in refs]
+    width = max((len(r) for r in encoded), default=1)
+    return np.array(encoded, dtype=f"S{max(1, width)}")
+
+
+@dataclass(frozen=True)
+class LinkConfig:
+    """What a linkage state links at: its threshold, review band and candidates."""
+
+    threshold: float
+    review_margin: float = 0.05
+    dedupe_within: bool = False
+    candidates: Candidates = field(default_factory=Candidates)
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-able; `from_description` gives the same config back."""
+        return {
+            "threshold": self.threshold,
+            "review_margin": self.review_margin,
+            "dedupe_within": self.dedupe_within,
+            "candidates": self.candidates.describe(),
+        }
+
+    @classmethod
+    def from_description(cls, data: Mapping[str, Any]) -> LinkConfig:
+        """The inverse of `describe`."""
+        return cls(
+            threshold=float(data["threshold"]),
+            review_margin=float(data["review_margin"]),
+            dedupe_within=bool(data["dedupe_within"]),
+            candidates=Candidates.from_description(data["candidates"]),
+        )
+
+
+class AgencyRecords:
+    """One agency's rows. Rows are only appended; a removed or changed record's old row is
+    marked dead and dropped at the next compaction."""
+
+    def __init__(self, name: str, words: int) -> None:
+        self.name = name
+        self.size = 0
+        self.clks: Matrix = np.empty((0, words), np.uint64)
+        self.refs: Refs = np.empty(0, "S1")
+        self.alive = np.empty(0, bool)
+        self.cluster = np.empty(0, np.int64)
+
+    def _reserve(self, extra: int) -> None:
+        needed = self.size + extra
+        if needed <= len(self.alive):
+            return
+        # Grow by an eighth, not double: spare capacity costs 140 bytes a row.
+        capacity = max(needed, self.size + self.size // 8 + 1024)
+        self.clks = _resized(self.clks, capacity)
+        self.refs = _resized(self.refs, capacity)
+        self.alive = _resized(self.alive, capacity)
+        self.cluster = _resized(self.cluster, capacity)
+
+    def append(self, refs: Refs, clks: Matrix, clusters: npt.NDArray[np.int64]) -> int:
+        """Add rows; returns the first new row."""
+        first = self.size
+        self._reserve(len(refs))
+        if refs.dtype.itemsize > self.refs.dtype.itemsize:
+            self.refs = self.refs.astype(refs.dtype)
+        end = first + len(refs)
+        self.clks[first:end] = clks
+        self.refs[first:end] = refs
+        self.alive[first:end] = True
+        self.cluster[first:end] = clusters
+        self.size = end
+        return first
+
+    def lookup(self, refs: Refs) -> npt.NDArray[np.int64]:
+        """The live row of each reference, or -1."""
+        rows = np.nonzero(self.alive[: self.size])[0]
+        if len(rows) == 0 or len(refs) == 0:
+            return np.full(len(refs), -1, np.int64)
+        keys = self.refs[rows]
+        order = np.argsort(keys)
+        ordered = keys[order]
+        pos = np.minimum(np.searchsorted(ordered, refs), len(ordered) - 1)
+        found = ordered[pos] == refs
+        return np.where(found, rows[order[pos]], -1).astype(np.int64)
+
+    def live(self) -> int:
+        """Live rows."""
+        return int(self.alive[: self.size].sum())
+
+
+def _resized(array: Any, capacity: int) -> Any:
+    grown = np.zeros((capacity, *array.shape[1:]), array.dtype)
+    grown[: len(array)] = array[: min(len(array), capacity)]
+    return grown
+
+
+@dataclass
+class UpdateReport:
+    """What one update did and what it cost."""
+
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    comparisons: int = 0
+    candidates_scored: int = 0
+    pairs_added: int = 0
+    pairs_removed: int = 0
+    records_resolved: int = 0
+    clusters_created: int = 0
+    clusters_dissolved: int = 0
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, float | int]:
+        """Counts by name."""
+        return dict(vars(self))
+
+
+@dataclass(frozen=True)
+class ClusterRow:
+    """One record's place: its cluster id, agency and reference."""
+
+    cluster_id: int
+    agency: str
+    ref: str
+
+
+@dataclass(frozen=True)
+class LinkRow:
+    """One link the solver used, with its score and whether it awaits review."""
+
+    agency_a: str
+    ref_a: str
+    agency_b: str
+    ref_b: str
+    score: float
+    review: bool
+
+
+class LinkageState:
+    """See the module notes."""
+
+    def __init__(self, config: LinkConfig, *, words: int = 16) -> None:
+        self.config = config
+        self.words = words
+        self.agencies: list[AgencyRecords] = []
+        self._index: dict[str, int] = {}
+        self.edge_left = np.empty(0, np.int64)
+        self.edge_right = np.empty(0, np.int64)
+        self.edge_score = np.empty(0, np.float64)
+        self.edge_link = np.empty(0, bool)
+        self.edge_duplicate = np.empty(0, bool)
+        self.next_cluster = 1
+
+    # -- reading -------------------------------------------------------------------------
+
+    def records(self) -> int:
+        """Live records across agencies."""
+        return sum(a.live() for a in self.agencies)
+
+    def clusters(self) -> list[ClusterRow]:
+        """Every clustered record, by cluster id then agency and reference."""
+        rows = [
+            ClusterRow(int(c), rec.name, r.decode())
+            for rec in self.agencies
+            for c, r in zip(
+                rec.cluster[: rec.size][rec.alive[: rec.size] & (rec.cluster[: rec.size] > 0)],
+                rec.refs[: rec.size][rec.alive[: rec.size] & (rec.cluster[: rec.size] > 0)],
+                strict=True,
+            )
+        ]
+        return sorted(rows, key=lambda r: (r.cluster_id, r.agency, r.ref))
+
+    def partition(self) -> set[frozenset[tuple[str, str]]]:
+        """The clusters as sets of (agency, reference): what equivalence is judged on."""
+        groups: dict[int, set[tuple[str, str]]] = {}
+        for row in self.clusters():
+            groups.setdefault(row.cluster_id, set()).add((row.agency, row.ref))
+        return {frozenset(g) for g in groups.values()}
+
+    def _name(self, node: int) -> tuple[str, str]:
+        rec = self.agencies[node >> _ROW_BITS]
+        return rec.name, bytes(rec.refs[node & _ROW_MASK]).decode()
+
+    def links(self, *, duplicates: bool = False) -> list[LinkRow]:
+        """The links (or, with `duplicates`, the within-agency duplicate pairs)."""
+        chosen = self.edge_duplicate if duplicates else self.edge_link
+        disclose = self.config.threshold + self.config.review_margin
+        out = []
+        for e in np.nonzero(chosen)[0].tolist():
+            a, b = sorted((self._name(int(self.edge_left[e])), self._name(int(self.edge_right[e]))))
+            score = float(self.edge_score[e])
+            out.append(LinkRow(a[0], a[1], b[0], b[1], score, score < disclose))
+        return sorted(out, key=lambda r: (-r.score, r.agency_a, r.ref_a, r.agency_b, r.ref_b))
+
+    # -- updating ------------------------------------------------------------------------
+
+    def agency(self, name: str) -> AgencyRecords:
+        """An agency's rows, created empty on first use."""
+        if name not in self._index:
+            self._index[name] = len(self.agencies)
+            self.agencies.append(AgencyRecords(name, self.words))
+        return self.agencies[self._index[name]]
+
+    def update(
+        self,
+        upserts: Mapping[str, tuple[Sequence[str] | Refs, Matrix]],
+        removals: Mapping[str, Sequence[str] | Refs] | None = None,
+        *,
+        kernel: Kernel | None = None,
+        executor: Executor | None = None,
+        progress: Progress | None = None,
+    ) -> UpdateReport:
+        """Apply new, changed and removed records (see the module notes)."""
+        started = time.perf_counter()
+        kernel = kernel or load_kernel()
+        executor = executor or ThreadExecutor(kernel)
+        report = UpdateReport()
+        removals = removals or {}
+        prepared = self._prepare(upserts, removals)
+        dead: list[npt.NDArray[np.int64]] = []
+        old_size: dict[int, int] = {}
+        for name, (refs, clks, removed_refs) in prepared.items():
+            rec = self.agency(name)
+            index = self._index[name]
+            old_size[index] = rec.size
+            rows = rec.lookup(refs)
+            known = rows >= 0
+            same = np.zeros(len(refs), bool)
+            if known.any():
+                same[known] = np.all(rec.clks[rows[known]] == clks[known], axis=1)
+            fresh = ~same
+            changed = known & fresh
+            report.unchanged += int(same.sum())
+            report.changed += int(changed.sum())
+            report.added += int((~known).sum())
+            inherit = np.zeros(len(refs), np.int64)
+            inherit[changed] = rec.cluster[rows[changed]]
+            gone = rec.lookup(removed_refs)
+            gone = gone[gone >= 0]
+            report.removed += len(gone)
+            killed = np.concatenate([rows[changed], gone])
+            rec.alive[killed] = False
+            rec.cluster[killed] = 0
+            dead.append((index << _ROW_BITS) | killed)
+            # A changed record's new row starts in its old cluster: ids stay put.
+            rec.append(refs[fresh], clks[fresh], inherit[fresh])
+        dead_nodes = np.concatenate(dead) if dead else np.empty(0, np.int64)
+        touched = [dead_nodes]
+        if len(dead_nodes) and len(self.edge_left):
+            drop = np.isin(self.edge_left, dead_nodes) | np.isin(self.edge_right, dead_nodes)
+            report.pairs_removed = int(drop.sum())
+            touched += [self.edge_left[drop], self.edge_right[drop]]
+            self._keep_edges(~drop)
+        left, right, scores = self._score_new(old_size, kernel, executor, report, progress)
+        touched += [left, right]
+        for index, first in old_size.items():
+            rec = self.agencies[index]
+            touched.append((index << _ROW_BITS) | np.arange(first, rec.size, dtype=np.int64))
+        self._add_edges(left, right, scores)
+        report.pairs_added = len(left)
+        if progress:
+            progress("clustering", 0.95)
+        self._resolve(np.unique(np.concatenate(touched)), report)
+        self._compact_if_sparse()
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def load_scored(
+        self,
+        upserts: Mapping[str, tuple[Sequence[str] | Refs, Matrix]],
+        pairs: Mapping[tuple[str, str], Pairs],
+    ) -> UpdateReport:
+        """The first build of an empty state from pairs already scored, between each two
+        agencies, at or below this state's threshold (rows index the upserts). Gives what
+        `update` gives, without scoring twice."""
+        started = time.perf_counter()
+        if self.agencies:
+            raise StateError("load_scored builds an empty state only")
+        prepared = self._prepare(upserts, {})
+        for name, (refs, clks, _) in prepared.items():
+            self.agency(name).append(refs, clks, np.zeros(len(refs), np.int64))
+        report = UpdateReport(added=sum(len(r) for r, _, _ in prepared.values()))
+        for (x, y), found in pairs.items():
+            if x == y:
+                raise StateError("load_scored takes pairs between two agencies")
+            hit = found.scores >= self.config.threshold
+            self._add_edges(
+                (self._index[x] << _ROW_BITS) | found.left[hit],
+                (self._index[y] << _ROW_BITS) | found.right[hit],
+                found.scores[hit],
+            )
+        report.pairs_added = len(self.edge_left)
+        everyone = [
+            (index << _ROW_BITS) | np.arange(rec.size, dtype=np.int64)
+            for index, rec in enumerate(self.agencies)
+        ]
+        self._resolve(np.concatenate(everyone) if everyone else np.empty(0, np.int64), report)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _prepare(
+        self,
+        upserts: Mapping[str, tuple[Sequence[str] | Refs, Matrix]],
+        removals: Mapping[str, Sequence[str] | Refs],
+    ) -> dict[str, tuple[Refs, Matrix, Refs]]:
+        prepared: dict[str, tuple[Refs, Matrix, Refs]] = {}
+        for name in sorted(set(upserts) | set(removals)):
+            refs, clks = upserts.get(name, ([], np.empty((0, self.words), np.uint64)))
+            refs_array = as_refs(refs) if len(refs) else np.empty(0, "S1")
+            removed = removals.get(name, [])
+            removed_array = as_refs(removed) if len(removed) else np.empty(0, "S1")
+            matrix = np.ascontiguousarray(clks, np.uint64).reshape(-1, self.words)
+            if len(matrix) != len(refs_array):
+                raise StateError(f"{name}: {len(refs_array)} references but {len(matrix)} CLKs")
+            if len(np.unique(refs_array)) != len(refs_array):
+                raise StateError(f"{name}: a reference is upserted twice in one update")
+            if np.isin(removed_array, refs_array).any():
+                raise StateError(f"{name}: a reference is both upserted and removed")
+            prepared[name] = (refs_array, matrix, removed_array)
+        return prepared
+
+    def _score_new(
+        self,
+        old_size: dict[int, int],
+        kernel: Kernel,
+        executor: Executor,
+        report: UpdateReport,
+        progress: Progress | None,
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+        """Pairs at or above the threshold that involve a new row, each once."""
+        config = self.config
+        jobs: list[tuple[int, int, int, bool]] = []  # (x, y, rows of y to score, same)
+        for x, first in sorted(old_size.items()):
+            if self.agencies[x].size == first:
+                continue
+            for y, other in enumerate(self.agencies):
+                if x == y:
+                    if config.dedupe_within:
+                        jobs += [(x, y, first, False), (x, y, -1, True)]
+                    continue
+                # New rows of both sides are scored once, by the agency first in order.
+                limit = other.size if x < y or y not in old_size else old_size[y]
+                jobs.append((x, y, limit, False))
+        lefts: list[npt.NDArray[np.int64]] = []
+        rights: list[npt.NDArray[np.int64]] = []
+        scores: list[npt.NDArray[np.float64]] = []
+        for done, (x, y, limit, same) in enumerate(jobs):
+            rec_x, rec_y = self.agencies[x], self.agencies[y]
+            if progress:
+                progress(f"scoring {rec_x.name} x {rec_y.name}", 0.9 * done / len(jobs))
+            first = old_size[x]
+            a = rec_x.clks[first : rec_x.size]
+            b = a if same else rec_y.clks[:limit]
+            found, blocking = score_between(
+                a,
+                b,
+                config.threshold,
+                candidates=config.candidates,
+                same=same,
+                kernel=kernel,
+                executor=executor,
+            )
+            report.comparisons += blocking.comparisons
+            report.candidates_scored += blocking.candidates_scored
+            right_rows = found.right + (first if same else 0)
+            live = rec_y.alive[right_rows]
+            lefts.append((x << _ROW_BITS) | (found.left[live] + first))
+            rights.append((y << _ROW_BITS) | right_rows[live])
+            scores.append(found.scores[live])
+        if not lefts:
+            return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.float64)
+        return (
+            np.concatenate(lefts).astype(np.int64),
+            np.concatenate(rights).astype(np.int64),
+            np.concatenate(scores).astype(np.float64),
+        )
+
+    def _keep_edges(self, keep: npt.NDArray[np.bool_]) -> None:
+        self.edge_left = self.edge_left[keep]
+        self.edge_right = self.edge_right[keep]
+        self.edge_score = self.edge_score[keep]
+        self.edge_link = self.edge_link[keep]
+        self.edge_duplicate = self.edge_duplicate[keep]
+
+    def _add_edges(
+        self,
+        left: npt.NDArray[np.int64],
+        right: npt.NDArray[np.int64],
+        scores: npt.NDArray[np.float64],
+    ) -> None:
+        self.edge_left = np.concatenate([self.edge_left, left])
+        self.edge_right = np.concatenate([self.edge_right, right])
+        self.edge_score = np.concatenate([self.edge_score, scores])
+        self.edge_link = np.concatenate([self.edge_link, np.zeros(len(left), bool)])
+        self.edge_duplicate = np.concatenate([self.edge_duplicate, np.zeros(len(left), bool)])
+
+    def _component(self, seeds: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """Every node connected to a seed (the seeds included)."""
+        seen = np.unique(seeds)
+        frontier = seen
+        while len(frontier) and len(self.edge_left):
+            hit = np.isin(self.edge_left, frontier) | np.isin(self.edge_right, frontier)
+            reached = np.unique(np.concatenate([self.edge_left[hit], self.edge_right[hit]]))
+            frontier = np.setdiff1d(reached, seen, assume_unique=True)
+            seen = np.union1d(seen, frontier)
+        return seen
+
+    def _rank(self, nodes: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """Each node's position in the order of (agency name, reference)."""
+        agency = nodes >> _ROW_BITS
+        rows = nodes & _ROW_MASK
+        width = max(rec.refs.dtype.itemsize for rec in self.agencies)
+        refs = np.empty(len(nodes), f"S{width}")
+        for index, rec in enumerate(self.agencies):
+            mine = agency == index
+            refs[mine] = rec.refs[rows[mine]]
+        names = sorted(range(len(self.agencies)), key=lambda i: self.agencies[i].name)
+        name_rank = np.empty(len(self.agencies), np.int64)
+        name_rank[names] = np.arange(len(names))
+        order = np.lexsort((refs, name_rank[agency]))
+        rank = np.empty(len(nodes), np.int64)
+        rank[order] = np.arange(len(nodes))
+        return rank
+
+    def _resolve(self, touched: npt.NDArray[np.int64], report: UpdateReport) -> None:
+        """Re-solve the components holding `touched` and give their clusters ids."""
+        live = np.zeros(len(touched), bool)
+        for index, rec in enumerate(self.agencies):
+            mine = (touched >> _ROW_BITS) == index
+            live[mine] = rec.alive[touched[mine] & _ROW_MASK]
+        component = self._component(touched[live]) if len(touched) else touched
+        report.records_resolved = len(component)
+        if len(component) == 0:
+            return
+        inside = np.isin(self.edge_left, component)
+        edges = np.nonzero(inside)[0]
+        old = self._clusters_of(component)
+        for index, rec in enumerate(self.agencies):
+            mine = (component >> _ROW_BITS) == index
+            rec.cluster[component[mine] & _ROW_MASK] = 0
+        if len(edges) == 0:
+            report.clusters_dissolved += len(set(old.values()))
+            return
+        left, right = self.edge_left[edges], self.edge_right[edges]
+        nodes = np.unique(np.concatenate([left, right]))
+        result = greedy(
+            left, right, self.edge_score[edges], agency=nodes >> _ROW_BITS, rank=self._rank(nodes)
+        )
+        self.edge_link[edges] = result.link
+        self.edge_duplicate[edges] = result.duplicate
+        self._assign_ids(result.groups(), old, report)
+
+    def _clusters_of(self, nodes: npt.NDArray[np.int64]) -> dict[int, int]:
+        out: dict[int, int] = {}
+        for index, rec in enumerate(self.agencies):
+            mine = nodes[(nodes >> _ROW_BITS) == index]
+            ids = rec.cluster[mine & _ROW_MASK]
+            out.update((int(n), int(c)) for n, c in zip(mine, ids, strict=True) if c > 0)
+        return out
+
+    def _assign_ids(
+        self, groups: list[npt.NDArray[np.int64]], old: dict[int, int], report: UpdateReport
+    ) -> None:
+        """Each group takes the old id it shares most records with (ties: the smaller id),
+        each old id at most once; the rest get new ids."""
+        if not groups:
+            report.clusters_dissolved += len(set(old.values()))
+            return
+        members = np.concatenate(groups)
+        sizes = np.array([len(g) for g in groups])
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        firsts = np.minimum.reduceat(self._rank(members), starts)
+        order = np.argsort(firsts, kind="stable")  # groups by their first record
+        position = np.empty(len(groups), np.int64)
+        position[order] = np.arange(len(groups))
+        offers = []
+        for i, group in enumerate(groups):
+            counts = Counter(old[n] for n in group.tolist() if n in old)
+            offers += [(-count, cid, int(position[i])) for cid, count in counts.items()]
+        chosen: dict[int, int] = {}
+        used: set[int] = set()
+        for _, cid, where in sorted(offers):
+            if where not in chosen and cid not in used:
+                chosen[where] = cid
+                used.add(cid)
+        ids = np.empty(len(groups), np.int64)
+        for where, i in enumerate(order.tolist()):
+            if where in chosen:
+                ids[i] = chosen[where]
+            else:
+                ids[i], self.next_cluster = self.next_cluster, self.next_cluster + 1
+                report.clusters_created += 1
+        per_member = np.repeat(ids, sizes)
+        for index, rec in enumerate(self.agencies):
+            mine = (members >> _ROW_BITS) == index
+            rec.cluster[members[mine] & _ROW_MASK] = per_member[mine]
+        report.clusters_dissolved += len(set(old.values()) - used)
+
+    def _compact_if_sparse(self) -> None:
+        """Drop dead rows once they are a fifth of an agency's rows."""
+        for index, rec in enumerate(self.agencies):
+            dead = rec.size - rec.live()
+            if dead < 1024 or dead * 5 < rec.size:
+                continue
+            keep = np.nonzero(rec.alive[: rec.size])[0]
+            remap = np.full(rec.size, -1, np.int64)
+            remap[keep] = np.arange(len(keep))
+            for ends in (self.edge_left, self.edge_right):
+                mine = (ends >> _ROW_BITS) == index
+                ends[mine] = (index << _ROW_BITS) | remap[ends[mine] & _ROW_MASK]
+            n = len(keep)
+            rec.clks[:n] = rec.clks[keep]
+            rec.refs[:n] = rec.refs[keep]
+            rec.cluster[:n] = rec.cluster[keep]
+            rec.alive[:n] = True
+            rec.alive[n:] = False
+            rec.size = n
