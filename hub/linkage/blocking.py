@@ -23,7 +23,7 @@ import numpy.typing as npt
 
 from hub.linkage.kernel import Kernel, Matrix
 
-_EMIT_CHUNK = 4_000_000
+_EMIT_CHUNK = 1 << 16  # pairs per chunk: about 2 MB of work in flight per thread
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,13 @@ from hub.linkage.blocking import LshParams
 from hub.linkage.executors import Executor, ThreadExecutor
 from hub.linkage.kernel import Kernel, Matrix, Pairs, load_kernel
 from hub.linkage.scoring import Candidates, score_between
-from hub.linkage.state import LinkageState, LinkConfig, Refs, UpdateReport
+from hub.linkage.state import (
+    LinkageState,
+    LinkConfig,
+    Refs,
+    UpdateReport,
+    release_free_memory,
+)
 from hub.linkage.threshold import ThresholdProposal, propose_threshold
 
 EXACT_LIMIT = 400_000_000
@@ -123,6 +129,7 @@ def link(
             )
             comparisons += report.comparisons
             scored += report.candidates_scored
+        release_free_memory()
         proposal = propose_threshold(np.concatenate([v[v >= 0] for v in best.values()]))
         threshold, source = proposal.threshold, "proposed from the score distribution"
     else:
@@ -135,7 +142,7 @@ def link(
     if kept and threshold >= params.keep and not params.dedupe_within:
         update = state.load_scored(upserts, kept)
     else:
-        update = state.update(upserts, kernel=kernel, executor=executor)
+        update = state.update(upserts, kernel=kernel, executor=executor, adopt=True)
         comparisons, scored = (
             comparisons + update.comparisons,
             scored + update.candidates_scored,

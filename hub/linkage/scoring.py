@@ -105,21 +105,36 @@ def score_between(
             scored += len(left)
             yield ("pairs", left, right)
 
+    width = len(b)
+    found = Pairs.empty()
+    found_codes = np.empty(0, np.int64)  # sorted codes of `found`
     parts: list[Pairs] = []
+    buffered = 0
     for part in executor.score(a, b, items(), floor, same=same):
         if best is not None and len(part):
             np.maximum.at(best[0], part.left, part.scores)
             np.maximum.at(best[1], part.right, part.scores)
-        if keep > floor:
-            hit = part.scores >= keep
-            part = Pairs(part.left[hit], part.right[hit], part.scores[hit])  # noqa: PLW2901
-        if len(part):
-            parts.append(part)
-    found = Pairs.concat(parts)
-    if len(found):
-        # Several bands find the same pair; executors finish chunks in any order.
-        codes = found.left * len(b) + found.right
-        _, first = np.unique(codes, return_index=True)
-        found = Pairs(found.left[first], found.right[first], found.scores[first])
+        hit = part.scores >= keep
+        if len(found_codes):
+            # A true pair agrees on most bands: drop pairs already found, or each would be
+            # held once per band until the end.
+            codes = part.left * width + part.right
+            at = np.minimum(np.searchsorted(found_codes, codes), len(found_codes) - 1)
+            hit &= found_codes[at] != codes
+        if hit.any():
+            parts.append(Pairs(part.left[hit], part.right[hit], part.scores[hit]))
+            buffered += int(hit.sum())
+        if buffered > max(1 << 16, len(found) // 4):
+            found, parts, buffered = _unique(Pairs.concat([found, *parts]), width), [], 0
+            found_codes = found.left * width + found.right
+    found = _unique(Pairs.concat([found, *parts]), width)
     reduction = 1 - scored / comparisons if comparisons else 1.0
     return found, BlockingReport(comparisons, scored, reduction, None)
+
+
+def _unique(pairs: Pairs, width: int) -> Pairs:
+    """Each pair once, sorted by (left, right)."""
+    if not len(pairs):
+        return pairs
+    _, first = np.unique(pairs.left * width + pairs.right, return_index=True)
+    return Pairs(pairs.left[first], pairs.right[first], pairs.scores[first])
