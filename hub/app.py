@@ -15,7 +15,7 @@ from hub.context import HubContext
 from hub.errors import COMMON_PROBLEMS
 from hub.observability import RequestMiddleware, configure_logging
 from hub.routes import ops
-from hub.routes.api import agencies, ledger, records, uploads
+from hub.routes.api import agencies, ledger, linkage, records, uploads
 from hub.settings import HubSettings, get_settings
 
 log = logging.getLogger("pprl.hub")
@@ -31,6 +31,9 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        abandoned = await asyncio.to_thread(hub.linkage.abandon_interrupted)
+        if abandoned:
+            log.warning("%d linkage runs were interrupted by a restart; marked failed", abandoned)
         task = asyncio.create_task(_checkpoints(hub)) if hub.ledger is not None else None
         try:
             yield
@@ -55,7 +58,7 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
     errors.install(app)
     app.add_middleware(RequestMiddleware, metrics=hub.metrics, max_body=settings.max_request_bytes)
     app.include_router(ops.router)
-    for module in (agencies, ledger, uploads, records):
+    for module in (agencies, ledger, uploads, records, linkage):
         app.include_router(module.router, responses=COMMON_PROBLEMS)
     return app
 

@@ -12,6 +12,7 @@ from hub.crypto import DataCipher
 from hub.db import create_db_engine
 from hub.observability import Metrics
 from hub.services.ledger import HubLedger
+from hub.services.linkage import LinkageRunner
 from hub.settings import HubSettings
 from keys import JwksTokenVerifier
 
@@ -26,6 +27,7 @@ class HubContext:
     ledger: HubLedger | None
     cipher: DataCipher | None
     operator_verifier: JwksTokenVerifier | None
+    linkage: LinkageRunner
 
     @classmethod
     def build(cls, settings: HubSettings) -> HubContext:
@@ -39,9 +41,11 @@ class HubContext:
                 audience=settings.audience,
                 jwks=json.loads(settings.operator_jwks_file.read_text()),
             )
+        engine = create_db_engine(settings.database_url)
         return cls(
             settings=settings,
-            engine=create_db_engine(settings.database_url),
+            engine=engine,
+            linkage=LinkageRunner(settings, engine),
             metrics=Metrics(),
             ledger=HubLedger(log_key) if log_key else None,
             cipher=cipher,

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+)
 from sqlmodel import Field, SQLModel
 
 from hub.db import UTCDateTime
@@ -96,6 +107,32 @@ class Encoding(SQLModel, table=True):
     epoch: str = Field(sa_column=Column(String(64), nullable=False))
     schema_fingerprint: str = Field(sa_column=Column(String(64), nullable=False))
     updated_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    # The batch that last wrote this row (`EncodingCounter`): linkage runs pick up
+    # everything after the sequence number they last linked through.
+    seq: int = Field(
+        default=0,
+        sa_column=Column(BigInteger, nullable=False, server_default="0", index=True),
+    )
+
+
+class EncodingRemoval(SQLModel, table=True):
+    """A record an agency removed, by the batch that removed it."""
+
+    __tablename__ = "encoding_removal"
+
+    seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    agency_id: str = Field(sa_column=Column(String(64), primary_key=True))
+    ref: str = Field(sa_column=Column(String(64), primary_key=True))
+
+
+class EncodingCounter(SQLModel, table=True):
+    """One row: the last batch sequence number. Taking the next one locks the row, so
+    batches commit in sequence order."""
+
+    __tablename__ = "encoding_counter"
+
+    id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    value: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
 class Canary(SQLModel, table=True):
@@ -155,3 +192,59 @@ class Milestone(SQLModel, table=True):
     milestone_id: str = Field(sa_column=Column(String(64), primary_key=True))
     plan: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     updated_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class LinkageRun(SQLModel, table=True):
+    """One linkage run: what was asked, what it linked at, its counts, progress, error."""
+
+    __tablename__ = "linkage_run"
+
+    run_id: int | None = Field(
+        default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True)
+    )
+    kind: str = Field(sa_column=Column(String(16), nullable=False))
+    status: str = Field(sa_column=Column(String(16), nullable=False, index=True))
+    requested_by: str = Field(sa_column=Column(String(255), nullable=False))
+    requested_threshold: float | None = Field(default=None, sa_column=Column(Float))
+    threshold: float | None = Field(default=None, sa_column=Column(Float))
+    threshold_source: str | None = Field(default=None, sa_column=Column(String(64)))
+    params: str | None = Field(default=None, sa_column=Column(Text))  # JSON
+    counts: str | None = Field(default=None, sa_column=Column(Text))  # JSON
+    proposal: str | None = Field(default=None, sa_column=Column(Text))  # JSON
+    epoch: str | None = Field(default=None, sa_column=Column(String(64)))
+    schema_fingerprint: str | None = Field(default=None, sa_column=Column(String(64)))
+    through_seq: int | None = Field(default=None, sa_column=Column(BigInteger))
+    progress: float = Field(sa_column=Column(Float, nullable=False))
+    stage: str = Field(sa_column=Column(String(200), nullable=False))
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    started_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    finished_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+
+
+class RecordCluster(SQLModel, table=True):
+    """The cluster a record is in now (records in no cluster have no row)."""
+
+    __tablename__ = "record_cluster"
+
+    agency_id: str = Field(sa_column=Column(String(64), primary_key=True))
+    ref: str = Field(sa_column=Column(String(64), primary_key=True))
+    cluster_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
+    run_id: int = Field(sa_column=Column(Integer, ForeignKey("linkage_run.run_id"), nullable=False))
+
+
+class Link(SQLModel, table=True):
+    """A link the solver made now, with its score; `review` links are not disclosed
+    until an agency confirms them."""
+
+    __tablename__ = "link"
+    __table_args__ = (Index("ix_link_b", "agency_b", "ref_b"),)
+
+    agency_a: str = Field(sa_column=Column(String(64), primary_key=True))
+    ref_a: str = Field(sa_column=Column(String(64), primary_key=True))
+    agency_b: str = Field(sa_column=Column(String(64), primary_key=True))
+    ref_b: str = Field(sa_column=Column(String(64), primary_key=True))
+    score: float = Field(sa_column=Column(Float, nullable=False))
+    review: bool = Field(sa_column=Column(Boolean, nullable=False))
+    cluster_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
+    run_id: int = Field(sa_column=Column(Integer, ForeignKey("linkage_run.run_id"), nullable=False))

@@ -41,6 +41,10 @@ class HubSettings(BaseSettings):
     max_request_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     max_batch_records: int = Field(default=10_000, ge=1)
     checkpoint_interval_seconds: float = Field(default=60.0, gt=0)
+    # Linkage scoring: threads of the hub process (default: one per core), or an existing
+    # Dask cluster's scheduler (tcp://host:8786; needs the `dask` extra on hub and workers).
+    linkage_threads: int | None = Field(default=None, ge=1)
+    linkage_dask_scheduler: str | None = None
 
     @model_validator(mode="after")
     def _production_needs_its_keys(self) -> Self:

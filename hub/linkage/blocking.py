@@ -23,6 +23,7 @@ import numpy.typing as npt
 
 from hub.linkage.kernel import Kernel, Matrix
 
+_BAND_GROUP = 8
 _EMIT_CHUNK = 1 << 16  # pairs per chunk: about 2 MB of work in flight per thread
 
 
@@ -115,14 +116,18 @@ def band_candidates(
     """Candidate pairs (i, j), band by band, in chunks; a pair found by several bands comes
     once per band. With `same`, a and b are one dataset and only i < j comes back.
 
-    Keys are computed one band at a time: all bands at once would cost 4 bytes per band
-    per record, more than the encodings themselves."""
+    Keys are computed for `_BAND_GROUP` bands per pass over the encodings: one band per
+    pass reads every CLK once per band (memory-bound), all bands at once would hold 4
+    bytes per band per record, more than the encodings themselves."""
     bits = positions.shape[1]
-    for band in range(len(positions)):
-        band_positions = np.ascontiguousarray(positions[band : band + 1])
-        keys_a = np.ascontiguousarray(kernel.band_keys(a, band_positions)[:, 0])
-        keys_b = keys_a if same else np.ascontiguousarray(kernel.band_keys(b, band_positions)[:, 0])
-        for left, right in _band_pairs(keys_a, keys_b, bits):
-            upper = left < right if same else slice(None)
-            if len(left[upper]):
-                yield left[upper], right[upper]
+    for start in range(0, len(positions), _BAND_GROUP):
+        group = np.ascontiguousarray(positions[start : start + _BAND_GROUP])
+        keys_a = kernel.band_keys(a, group)
+        keys_b = keys_a if same else kernel.band_keys(b, group)
+        for band in range(len(group)):
+            column_a = np.ascontiguousarray(keys_a[:, band])
+            column_b = column_a if same else np.ascontiguousarray(keys_b[:, band])
+            for left, right in _band_pairs(column_a, column_b, bits):
+                upper = left < right if same else slice(None)
+                if len(left[upper]):
+                    yield left[upper], right[upper]

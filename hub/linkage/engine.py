@@ -12,7 +12,7 @@ are not disclosed until an agency confirms them.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from itertools import combinations
 
@@ -97,12 +97,18 @@ def link(
     kernel: Kernel | None = None,
     executor: Executor | None = None,
     progress: Callable[[str], None] | None = None,
+    clusters: Mapping[str, npt.NDArray[np.int64]] | None = None,
+    next_cluster: int = 1,
 ) -> LinkResult:
-    """Link the datasets (see the module notes)."""
+    """Link the datasets (see the module notes). `clusters`, row for row with each
+    dataset, are the ids records had before: re-solved clusters keep them where they
+    can. New clusters are numbered from `next_cluster` up."""
     started = time.perf_counter()
     kernel = kernel or load_kernel()
     executor = executor or ThreadExecutor(kernel)
     names = [d.agency for d in datasets]
+    if not datasets:
+        raise ValueError("nothing to link: no encodings were given")
     if len(set(names)) != len(names):
         raise ValueError("one dataset per agency")
     datasets = sorted(datasets, key=lambda d: d.agency)
@@ -136,13 +142,16 @@ def link(
         threshold, source = params.threshold, "set by the operator"
     config = LinkConfig(threshold, params.review_margin, params.dedupe_within, candidates)
     state = LinkageState(config, words=datasets[0].clks.shape[1] if datasets else 16)
+    state.next_cluster = next_cluster
     if progress:
         progress(f"linking at threshold {threshold:.3f}")
     upserts = {d.agency: (d.refs, d.clks) for d in datasets}
     if kept and threshold >= params.keep and not params.dedupe_within:
-        update = state.load_scored(upserts, kept)
+        update = state.load_scored(upserts, kept, clusters)
     else:
-        update = state.update(upserts, kernel=kernel, executor=executor, adopt=True)
+        update = state.update(
+            upserts, kernel=kernel, executor=executor, adopt=True, clusters=clusters
+        )
         comparisons, scored = (
             comparisons + update.comparisons,
             scored + update.candidates_scored,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import re
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -35,10 +36,21 @@ _ROW_BITS = 32
 _ROW_MASK = (1 << _ROW_BITS) - 1
 Refs = npt.NDArray[np.bytes_]
 Progress = Callable[[str, float], None]
+# Sorted left ends with their edge ids, and the same for right ends.
+_EdgeIndex = tuple[
+    tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]],
+    tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]],
+]
 
 
 class StateError(ValueError):
     """An update that cannot be applied as given (nothing was changed)."""
+
+
+def _is_hex64(refs: Refs) -> bool:
+    """Every entry is exactly 64 lowercase hex digits."""
+    data = refs.tobytes()
+    return len(data) == 64 * len(refs) and re.fullmatch(rb"[0-9a-f]*", data) is not None
 
 
 def as_refs(refs: Sequence[str] | Refs) -> Refs:
@@ -89,7 +101,7 @@ class AgencyRecords:
         self.clks: Matrix = np.empty((0, words), np.uint64)
         self.refs: Refs = np.empty(0, "S1")
         self.alive = np.empty(0, bool)
-        self.cluster = np.empty(0, np.int64)
+        self.cluster = np.empty(0, np.int32)
 
     def _reserve(self, extra: int) -> None:
         needed = self.size + extra
@@ -111,7 +123,7 @@ class AgencyRecords:
         if adopt and first == 0 and len(self.alive) == 0:
             self.clks, self.refs = np.ascontiguousarray(clks, np.uint64), refs
             self.alive = np.ones(len(refs), bool)
-            self.cluster = np.asarray(clusters, np.int64)
+            self.cluster = np.asarray(clusters, np.int32)
             self.size = len(refs)
             return 0
         self._reserve(len(refs))
@@ -218,7 +230,35 @@ class LinkageState:
         self.edge_score = np.empty(0, np.float64)
         self.edge_link = np.empty(0, bool)
         self.edge_duplicate = np.empty(0, bool)
+        self._index_cache: _EdgeIndex | None = None
+        # True once references are 64-hex digests, held as their 32 raw bytes.
+        self.hex_refs: bool | None = None
         self.next_cluster = 1
+        # What the last update re-solved and removed: what a store must rewrite.
+        self.last_resolved = np.empty(0, np.int64)
+        self.last_removed: list[tuple[str, str]] = []
+
+    # -- references ----------------------------------------------------------------------
+
+    def _encode(self, refs: Refs) -> Refs:
+        """Node references (64 lowercase hex digits) as their 32 bytes: half the memory.
+        Other references (offline files may use any) are kept as text; one state never
+        mixes the two."""
+        if len(refs) == 0:
+            return refs
+        hexadecimal = refs.dtype.itemsize == 64 and _is_hex64(refs)
+        if self.hex_refs is None:
+            self.hex_refs = hexadecimal
+        if not self.hex_refs:
+            return refs
+        if not hexadecimal:
+            raise StateError("references must all be 64 lowercase hex digits, as the first were")
+        return np.frombuffer(bytes.fromhex(refs.tobytes().decode("ascii")), "S32").copy()
+
+    def text(self, ref: bytes) -> str:
+        """A stored reference as the agency wrote it."""
+        raw = bytes(ref)
+        return raw.ljust(32, b"\0").hex() if self.hex_refs else raw.decode()
 
     # -- reading -------------------------------------------------------------------------
 
@@ -229,7 +269,7 @@ class LinkageState:
     def clusters(self) -> list[ClusterRow]:
         """Every clustered record, by cluster id then agency and reference."""
         rows = [
-            ClusterRow(int(c), rec.name, r.decode())
+            ClusterRow(int(c), rec.name, self.text(r))
             for rec in self.agencies
             for c, r in zip(
                 rec.cluster[: rec.size][rec.alive[: rec.size] & (rec.cluster[: rec.size] > 0)],
@@ -248,11 +288,13 @@ class LinkageState:
 
     def _name(self, node: int) -> tuple[str, str]:
         rec = self.agencies[node >> _ROW_BITS]
-        return rec.name, bytes(rec.refs[node & _ROW_MASK]).decode()
+        return rec.name, self.text(rec.refs[node & _ROW_MASK])
 
     def links(self, *, duplicates: bool = False) -> list[LinkRow]:
         """The links (or, with `duplicates`, the within-agency duplicate pairs)."""
-        chosen = self.edge_duplicate if duplicates else self.edge_link
+        return self._link_rows(self.edge_duplicate if duplicates else self.edge_link)
+
+    def _link_rows(self, chosen: npt.NDArray[np.bool_]) -> list[LinkRow]:
         disclose = self.config.threshold + self.config.review_margin
         out = []
         for e in np.nonzero(chosen)[0].tolist():
@@ -260,6 +302,43 @@ class LinkageState:
             score = float(self.edge_score[e])
             out.append(LinkRow(a[0], a[1], b[0], b[1], score, score < disclose))
         return sorted(out, key=lambda r: (-r.score, r.agency_a, r.ref_a, r.agency_b, r.ref_b))
+
+    def placed(self, nodes: npt.NDArray[np.int64] | None = None) -> list[ClusterRow]:
+        """The cluster of each given node (default: the last update's re-solved nodes)
+        that is in one; the rows a store rewrites after an update."""
+        nodes = self.last_resolved if nodes is None else nodes
+        out = []
+        for index, rec in enumerate(self.agencies):
+            rows = nodes[(nodes >> _ROW_BITS) == index] & _ROW_MASK
+            rows = rows[rec.alive[rows] & (rec.cluster[rows] > 0)]
+            out += [
+                ClusterRow(int(c), rec.name, self.text(r))
+                for c, r in zip(rec.cluster[rows], rec.refs[rows], strict=True)
+            ]
+        return out
+
+    def resolved_keys(self) -> set[tuple[str, str]]:
+        """(agency, reference) of every record the last update re-solved."""
+        nodes = self.last_resolved
+        return {
+            (rec.name, self.text(ref))
+            for index, rec in enumerate(self.agencies)
+            for ref in rec.refs[nodes[(nodes >> _ROW_BITS) == index] & _ROW_MASK]
+        }
+
+    def links_among(self, nodes: npt.NDArray[np.int64] | None = None) -> list[LinkRow]:
+        """Links with an end among the nodes (default: the last update's re-solved)."""
+        nodes = self.last_resolved if nodes is None else nodes
+        chosen = self.edge_link & np.isin(self.edge_left, nodes)
+        return self._link_rows(chosen)
+
+    def cluster_of(self, agency: str, ref: str) -> int:
+        """A record's cluster id (0: in none, or unknown)."""
+        if agency not in self._index:
+            return 0
+        rec = self.agency(agency)
+        row = int(rec.lookup(self._encode(as_refs([ref])))[0])
+        return int(rec.cluster[row]) if row >= 0 else 0
 
     # -- updating ------------------------------------------------------------------------
 
@@ -279,17 +358,20 @@ class LinkageState:
         executor: Executor | None = None,
         progress: Progress | None = None,
         adopt: bool = False,
+        clusters: Mapping[str, npt.NDArray[np.int64]] | None = None,
     ) -> UpdateReport:
         """Apply new, changed and removed records (see the module notes). With `adopt`,
         an agency's first rows are the given arrays, not copies: the caller must not
-        change them afterwards."""
+        change them afterwards. `clusters` gives new records the cluster ids they had
+        in an earlier state (a rebuild keeps ids), row for row with the upserts."""
         started = time.perf_counter()
         kernel = kernel or load_kernel()
         executor = executor or ThreadExecutor(kernel)
         report = UpdateReport()
         removals = removals or {}
         prepared = self._prepare(upserts, removals)
-        dead, old_size = self._apply_records(prepared, report, adopt)
+        self._seed_ids(clusters or {}, upserts)
+        dead, old_size = self._apply_records(prepared, report, adopt, clusters or {})
         dead_nodes = np.concatenate(dead) if dead else np.empty(0, np.int64)
         touched = [dead_nodes]
         if len(dead_nodes) and len(self.edge_left):
@@ -312,13 +394,29 @@ class LinkageState:
         report.seconds = time.perf_counter() - started
         return report
 
+    def _seed_ids(
+        self,
+        clusters: Mapping[str, npt.NDArray[np.int64]],
+        upserts: Mapping[str, tuple[Sequence[str] | Refs, Matrix]],
+    ) -> None:
+        for name, ids in clusters.items():
+            if len(ids) != len(upserts[name][0]):
+                raise StateError(f"{name}: cluster ids do not match the upserts row for row")
+            if len(ids):
+                self.next_cluster = max(self.next_cluster, int(np.max(ids)) + 1)
+
     def _apply_records(
-        self, prepared: dict[str, tuple[Refs, Matrix, Refs]], report: UpdateReport, adopt: bool
+        self,
+        prepared: dict[str, tuple[Refs, Matrix, Refs]],
+        report: UpdateReport,
+        adopt: bool,
+        clusters: Mapping[str, npt.NDArray[np.int64]],
     ) -> tuple[list[npt.NDArray[np.int64]], dict[int, int]]:
         """Kill the rows of removed and changed records, append new rows; returns the
         killed nodes and each updated agency's row count before the update."""
         dead: list[npt.NDArray[np.int64]] = []
         old_size: dict[int, int] = {}
+        self.last_removed = []
         for name, (refs, clks, removed_refs) in prepared.items():
             rec = self.agency(name)
             index = self._index[name]
@@ -334,9 +432,12 @@ class LinkageState:
             report.changed += int(changed.sum())
             report.added += int((~known).sum())
             inherit = np.zeros(len(refs), np.int64)
+            if name in clusters:
+                inherit[~known] = np.asarray(clusters[name], np.int64)[~known]
             inherit[changed] = rec.cluster[rows[changed]]
             gone = rec.lookup(removed_refs)
             gone = gone[gone >= 0]
+            self.last_removed += [(name, self.text(r)) for r in rec.refs[gone]]
             report.removed += len(gone)
             killed = np.concatenate([rows[changed], gone])
             rec.alive[killed] = False
@@ -353,6 +454,7 @@ class LinkageState:
         self,
         upserts: Mapping[str, tuple[Sequence[str] | Refs, Matrix]],
         pairs: Mapping[tuple[str, str], Pairs],
+        clusters: Mapping[str, npt.NDArray[np.int64]] | None = None,
     ) -> UpdateReport:
         """The first build of an empty state from pairs already scored, between each two
         agencies, at or below this state's threshold (rows index the upserts). Gives what
@@ -361,8 +463,11 @@ class LinkageState:
         if self.agencies:
             raise StateError("load_scored builds an empty state only")
         prepared = self._prepare(upserts, {})
+        clusters = clusters or {}
+        self._seed_ids(clusters, upserts)
         for name, (refs, clks, _) in prepared.items():
-            self.agency(name).append(refs, clks, np.zeros(len(refs), np.int64), adopt=True)
+            ids = clusters.get(name, np.zeros(len(refs), np.int64))
+            self.agency(name).append(refs, clks, np.asarray(ids, np.int64), adopt=True)
         report = UpdateReport(added=sum(len(r) for r, _, _ in prepared.values()))
         for (x, y), found in pairs.items():
             if x == y:
@@ -391,9 +496,9 @@ class LinkageState:
         prepared: dict[str, tuple[Refs, Matrix, Refs]] = {}
         for name in sorted(set(upserts) | set(removals)):
             refs, clks = upserts.get(name, ([], np.empty((0, self.words), np.uint64)))
-            refs_array = as_refs(refs) if len(refs) else np.empty(0, "S1")
+            refs_array = self._encode(as_refs(refs) if len(refs) else np.empty(0, "S1"))
             removed = removals.get(name, [])
-            removed_array = as_refs(removed) if len(removed) else np.empty(0, "S1")
+            removed_array = self._encode(as_refs(removed) if len(removed) else np.empty(0, "S1"))
             matrix = np.ascontiguousarray(clks, np.uint64).reshape(-1, self.words)
             if len(matrix) != len(refs_array):
                 raise StateError(f"{name}: {len(refs_array)} references but {len(matrix)} CLKs")
@@ -412,30 +517,37 @@ class LinkageState:
         report: UpdateReport,
         progress: Progress | None,
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
-        """Pairs at or above the threshold that involve a new row, each once."""
+        """Pairs at or above the threshold that involve a new row, each once: the new rows
+        of every other agency against each agency's old rows in one pass (so each
+        agency's encodings are read once, however many agencies sent changes), then the
+        new rows against each other."""
         config = self.config
-        jobs: list[tuple[int, int, int, bool]] = []  # (x, y, rows of y to score, same)
-        for x, first in sorted(old_size.items()):
-            if self.agencies[x].size == first:
-                continue
-            for y, other in enumerate(self.agencies):
-                if x == y:
-                    if config.dedupe_within:
-                        jobs += [(x, y, first, False), (x, y, -1, True)]
-                    continue
-                # New rows of both sides are scored once, by the agency first in order.
-                limit = other.size if x < y or y not in old_size else old_size[y]
-                jobs.append((x, y, limit, False))
+        new = {
+            x: (x << _ROW_BITS) | np.arange(first, self.agencies[x].size, dtype=np.int64)
+            for x, first in sorted(old_size.items())
+            if self.agencies[x].size > first
+        }
+        jobs: list[tuple[npt.NDArray[np.int64], Matrix, int, int, bool]] = []
+        for y, rec in enumerate(self.agencies):
+            old = old_size.get(y, rec.size)
+            sources = [x for x in new if x != y or config.dedupe_within]
+            if old and sources:
+                nodes = np.concatenate([new[x] for x in sources])
+                clks = np.concatenate([self._rows(x, new[x]) for x in sources])
+                jobs.append((nodes, clks, y, old, False))
+        for x, nodes_x in new.items():
+            for y in new:
+                if x < y or (x == y and config.dedupe_within):
+                    jobs.append((nodes_x, self._rows(x, nodes_x), y, -1, x == y))
         lefts: list[npt.NDArray[np.int64]] = []
         rights: list[npt.NDArray[np.int64]] = []
         scores: list[npt.NDArray[np.float64]] = []
-        for done, (x, y, limit, same) in enumerate(jobs):
-            rec_x, rec_y = self.agencies[x], self.agencies[y]
+        for done, (nodes, a, y, old, same) in enumerate(jobs):
+            rec_y = self.agencies[y]
             if progress:
-                progress(f"scoring {rec_x.name} x {rec_y.name}", 0.9 * done / len(jobs))
-            first = old_size[x]
-            a = rec_x.clks[first : rec_x.size]
-            b = a if same else rec_y.clks[:limit]
+                progress(f"scoring changes against {rec_y.name}", 0.9 * done / len(jobs))
+            right_nodes = new[y] if old < 0 else (y << _ROW_BITS) | np.arange(old, dtype=np.int64)
+            b = a if same else (self._rows(y, new[y]) if old < 0 else rec_y.clks[:old])
             found, blocking = score_between(
                 a,
                 b,
@@ -447,10 +559,12 @@ class LinkageState:
             )
             report.comparisons += blocking.comparisons
             report.candidates_scored += blocking.candidates_scored
-            right_rows = found.right + (first if same else 0)
-            live = rec_y.alive[right_rows]
-            lefts.append((x << _ROW_BITS) | (found.left[live] + first))
-            rights.append((y << _ROW_BITS) | right_rows[live])
+            left, right = nodes[found.left], right_nodes[found.right]
+            live = rec_y.alive[right & _ROW_MASK]
+            if not config.dedupe_within:
+                live &= (left >> _ROW_BITS) != (right >> _ROW_BITS)
+            lefts.append(left[live])
+            rights.append(right[live])
             scores.append(found.scores[live])
         if not lefts:
             return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.float64)
@@ -460,7 +574,14 @@ class LinkageState:
             np.concatenate(scores).astype(np.float64),
         )
 
+    def _rows(self, index: int, nodes: npt.NDArray[np.int64]) -> Matrix:
+        """The CLKs of consecutive new rows of one agency (a view, not a copy)."""
+        rec = self.agencies[index]
+        rows = nodes & _ROW_MASK
+        return rec.clks[int(rows[0]) : int(rows[-1]) + 1] if len(rows) else rec.clks[:0]
+
     def _keep_edges(self, keep: npt.NDArray[np.bool_]) -> None:
+        self._index_cache = None
         self.edge_left = self.edge_left[keep]
         self.edge_right = self.edge_right[keep]
         self.edge_score = self.edge_score[keep]
@@ -473,18 +594,40 @@ class LinkageState:
         right: npt.NDArray[np.int64],
         scores: npt.NDArray[np.float64],
     ) -> None:
+        self._index_cache = None
         self.edge_left = np.concatenate([self.edge_left, left])
         self.edge_right = np.concatenate([self.edge_right, right])
         self.edge_score = np.concatenate([self.edge_score, scores])
         self.edge_link = np.concatenate([self.edge_link, np.zeros(len(left), bool)])
         self.edge_duplicate = np.concatenate([self.edge_duplicate, np.zeros(len(left), bool)])
 
+    def _edges_at(self, nodes: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """Ids of the edges with an end among `nodes` (sorted, unique), each once. Looks
+        up sorted copies of the ends, so the cost follows the answer, not the edge count."""
+        if self._index_cache is None:
+            by_left = np.argsort(self.edge_left, kind="stable")
+            by_right = np.argsort(self.edge_right, kind="stable")
+            self._index_cache = (
+                (self.edge_left[by_left], by_left),
+                (self.edge_right[by_right], by_right),
+            )
+        found = []
+        for ends, order in self._index_cache:
+            lo = np.searchsorted(ends, nodes, "left")
+            hi = np.searchsorted(ends, nodes, "right")
+            counts = hi - lo
+            total = int(counts.sum())
+            if total:
+                starts = np.repeat(lo - (np.cumsum(counts) - counts), counts)
+                found.append(order[np.arange(total) + starts])
+        return np.unique(np.concatenate(found)) if found else np.empty(0, np.int64)
+
     def _component(self, seeds: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
         """Every node connected to a seed (the seeds included)."""
         seen = np.unique(seeds)
         frontier = seen
         while len(frontier) and len(self.edge_left):
-            hit = np.isin(self.edge_left, frontier) | np.isin(self.edge_right, frontier)
+            hit = self._edges_at(frontier)
             reached = np.unique(np.concatenate([self.edge_left[hit], self.edge_right[hit]]))
             frontier = np.setdiff1d(reached, seen, assume_unique=True)
             seen = np.union1d(seen, frontier)
@@ -520,14 +663,15 @@ class LinkageState:
             for index, rec in enumerate(self.agencies):
                 mine = (touched >> _ROW_BITS) == index
                 clustered[mine] = rec.cluster[touched[mine] & _ROW_MASK] > 0
-            paired = np.isin(touched, self.edge_left) | np.isin(touched, self.edge_right)
+            at = self._edges_at(touched)  # `touched` is sorted and unique
+            paired = np.isin(touched, np.concatenate([self.edge_left[at], self.edge_right[at]]))
             touched = touched[clustered | paired]
         component = self._component(touched)
+        self.last_resolved = component
         report.records_resolved = len(component)
         if len(component) == 0:
             return
-        inside = np.isin(self.edge_left, component)
-        edges = np.nonzero(inside)[0]
+        edges = self._edges_at(component)
         old = self._clusters_of(component)
         for index, rec in enumerate(self.agencies):
             mine = (component >> _ROW_BITS) == index
@@ -596,6 +740,7 @@ class LinkageState:
             dead = rec.size - rec.live()
             if dead < 1024 or dead * 5 < rec.size:
                 continue
+            self._index_cache = None
             keep = np.nonzero(rec.alive[: rec.size])[0]
             remap = np.full(rec.size, -1, np.int64)
             remap[keep] = np.arange(len(keep))

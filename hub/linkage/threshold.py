@@ -210,6 +210,11 @@ def propose_threshold(best_scores: npt.NDArray[np.float64]) -> ThresholdProposal
     """Fit the mixture and pick the threshold with the best estimated F1."""
     if len(best_scores) < 20:
         raise ValueError("too few scored records to propose a threshold; give one explicitly")
+    if np.count_nonzero(best_scores < _IDENTICAL) < 20:
+        raise ValueError(
+            "the scores show too few records below a perfect match to tell strangers from "
+            "matches; give a threshold explicitly"
+        )
     fit = fit_mixture(best_scores)
     est = estimate(fit, GRID)
     best = int(np.argmax(est["f1"]))

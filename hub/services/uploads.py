@@ -16,14 +16,22 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sqlalchemy import Table, and_, delete, select, tuple_
+from sqlalchemy import Table, and_, delete, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from hub.crypto import DataCipher
 from hub.errors import Conflict, TooLarge, Unprocessable
-from hub.models import Assignment, Canary, Encoding, Milestone, UploadBatch
+from hub.models import (
+    Assignment,
+    Canary,
+    Encoding,
+    EncodingCounter,
+    EncodingRemoval,
+    Milestone,
+    UploadBatch,
+)
 from hub.schemas import AssignmentBatchIn, BatchOut, EncodingBatchIn, MilestoneBatchIn
 from hub.settings import HubSettings
 from keys import canonical
@@ -35,6 +43,8 @@ _CANARY: Table = Canary.__table__  # type: ignore[attr-defined]
 _BATCH: Table = UploadBatch.__table__  # type: ignore[attr-defined]
 _ASSIGNMENT: Table = Assignment.__table__  # type: ignore[attr-defined]
 _MILESTONE: Table = Milestone.__table__  # type: ignore[attr-defined]
+_REMOVAL: Table = EncodingRemoval.__table__  # type: ignore[attr-defined]
+_COUNTER: Table = EncodingCounter.__table__  # type: ignore[attr-defined]
 
 
 def _body_hash(batch: Any) -> str:
@@ -137,13 +147,34 @@ def upload_encodings(
             )
         if len({r["ref"] for r in rows}) != len(rows):
             raise Unprocessable("upserts: a record reference appears twice")
+        seq = next_encoding_seq(session)
+        for row in rows:
+            row["seq"] = seq
         _upsert(session, _ENCODING, rows, ("agency_id", "ref"))
         removed = _delete_refs(session, _ENCODING, agency_id, batch.removals)
+        gone = sorted(set(batch.removals) - {r["ref"] for r in rows})
+        if gone:
+            session.execute(
+                _REMOVAL.insert(), [{"seq": seq, "agency_id": agency_id, "ref": r} for r in gone]
+            )
         return len(rows), removed
 
     return _apply_once(
         session, agency_id=agency_id, key=key, kind="encodings", batch=batch, apply=apply
     )
+
+
+def next_encoding_seq(session: Session) -> int:
+    """The next batch sequence number. The counter row stays locked until the batch
+    commits, so batches become visible in sequence order and a linkage run that has seen
+    sequence n has seen every batch up to n."""
+    value = session.execute(
+        update(_COUNTER)
+        .where(_COUNTER.c.id == 1)
+        .values(value=_COUNTER.c.value + 1)
+        .returning(_COUNTER.c.value)
+    ).scalar_one()
+    return int(value)
 
 
 def _check_context(

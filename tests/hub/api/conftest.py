@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -103,5 +104,7 @@ def api(db_engine: Engine, session: Session, tmp_path: Path) -> Iterator[Api]:
     settings, log, operators = make_settings(tmp_path, database_url(db_engine))
     app = create_app(settings)
     app.dependency_overrides[get_session] = lambda: session
+    # Linkage runs, executed after the response, work in the test's transaction too.
+    app.state.hub.linkage.sessions = lambda: nullcontext(session)
     with TestClient(app, raise_server_exceptions=True) as client:
         yield Api(client, session, settings, log, operators)

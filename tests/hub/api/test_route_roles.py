@@ -133,12 +133,31 @@ ROUTES: dict[tuple[str, str], tuple[Call, set[str], int]] = {
         {"node"},
         404,
     ),
+    ("POST", "/v1/linkage/runs"): (
+        _call("POST", "/v1/linkage/runs", lambda api: {"kind": "full", "threshold": 0.8}),
+        {"operator"},
+        403,
+    ),
+    ("GET", "/v1/linkage/runs"): (_call("GET", "/v1/linkage/runs"), {"operator"}, 403),
+    ("GET", "/v1/linkage/runs/{run_id}"): (
+        lambda api, h, n: api.client.get(f"/v1/linkage/runs/{_a_run(api)}", headers=h),
+        {"operator"},
+        403,
+    ),
     ("GET", "/v1/agencies/{agency_id}/records/{ref}"): (
         _call("GET", f"/v1/agencies/DCFS/records/{ref('r0')}"),
         {"node", "supervisor", "case_manager"},
         404,
     ),
 }
+
+
+def _a_run(api: Api) -> int:
+    runs = api.hub.linkage.recent(api.session, 1)
+    if not runs:
+        runs = [api.hub.linkage.request(api.session, kind="full", threshold=None, requested_by="t")]
+    assert runs[0].run_id is not None
+    return runs[0].run_id
 
 
 def _new_agency() -> dict[str, Any]:

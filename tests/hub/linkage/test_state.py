@@ -255,3 +255,22 @@ def test_a_new_record_reshapes_a_cluster_two_links_away() -> None:
         }
     )
     assert fingerprint(full) == fingerprint(state)
+
+
+def test_node_references_are_held_as_raw_bytes_and_come_back_the_same() -> None:
+    people = People(9)
+    # A digest ending in a zero byte is the case fixed-width bytes could get wrong.
+    refs = ["ab" * 31 + "00", "00" * 32, "0f" * 32]
+    state = LinkageState(LinkConfig(threshold=0.8))
+    state.update(
+        {
+            "cw": (refs, np.stack([people.record(i, 0.02) for i in range(3)])),
+            "dj": (refs[::-1], np.stack([people.record(i, 0.02) for i in (2, 1, 0)])),
+        }
+    )
+    assert state.hex_refs is True
+    assert state.agencies[0].refs.dtype.itemsize == 32
+    assert state.partition() == {frozenset({("cw", r), ("dj", r)}) for r in refs}
+    assert state.cluster_of("cw", refs[0]) == state.cluster_of("dj", refs[0]) > 0
+    with pytest.raises(StateError, match="64 lowercase hex digits"):
+        state.update({"cw": (["not-hex"], people.record(4, 0.0)[None, :])})
