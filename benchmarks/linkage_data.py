@@ -13,13 +13,13 @@ from pathlib import Path
 import numpy as np
 
 from hub.linkage.kernel import Matrix, as_matrix
-from keys import new_linkage_secret
 from linkage_node import encode_all, load_schema, validate_roster
 from linkage_node.encodings_file import EncodingsHeader, write_encodings
 from linkage_node.job import feature_values
 from linkage_node.synthetic import linked_rosters, write_roster
 
-SECRET = new_linkage_secret("bench").secret
+# A fixed secret: every run encodes the same records the same way.
+SECRET = hashlib.sha256(b"pprl-bench-linkage-secret").digest()
 
 
 def node_ref(record_id: str) -> str:

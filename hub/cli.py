@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -19,7 +20,7 @@ def migrate(
         typer.Option(
             "--database-url",
             envvar="PPRL_DATABASE_URL",
-            help="SQLAlchemy URL [default: the hub setting, sqlite:///pprl-hub.db].",
+            help="SQLAlchemy URL (default: the hub setting, sqlite:///pprl-hub.db).",
         ),
     ] = None,
     revision: Annotated[str, typer.Option(help="Target revision.")] = "head",
@@ -129,14 +130,81 @@ def register_agency(
         timeout=30,
     )
     if response.status_code != 201:
-        detail = (
-            response.json().get("detail")
-            if response.headers.get("content-type", "").endswith("json")
-            else ""
-        )
-        err.print(f"the hub refused: {response.status_code} {detail}")
-        raise typer.Exit(1)
+        _refused(response)
     err.print(f"registered agency {doc.agency_id} ({', '.join(doc.programs)}) with {hub}")
+
+
+def _refused(response: Any) -> NoReturn:
+    detail = (
+        response.json().get("detail")
+        if response.headers.get("content-type", "").endswith("json")
+        else ""
+    )
+    err.print(f"the hub refused: {response.status_code} {detail}")
+    raise typer.Exit(1)
+
+
+@app.command("run-linkage")
+def run_linkage(
+    hub: Annotated[str, typer.Option("--hub", envvar="PPRL_HUB_URL", help="The hub's base URL.")],
+    token_file: Annotated[
+        Path, typer.Option(help="An operator token (from your identity provider).")
+    ],
+    full: Annotated[
+        bool, typer.Option(help="Re-link everything instead of applying what changed.")
+    ] = False,
+    threshold: Annotated[
+        float | None,
+        typer.Option(
+            min=0.01, max=1.0, help="Dice threshold for a full run (default: proposed from scores)."
+        ),
+    ] = None,
+    wait: Annotated[bool, typer.Option(help="Wait for the run to finish.")] = True,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait at most.")] = 3600.0,
+) -> None:
+    """Ask a running hub to link what agencies have uploaded (operators)."""
+    import time
+
+    import httpx
+
+    if threshold is not None and not full:
+        raise typer.BadParameter(
+            "an incremental run keeps the last run's threshold; add --full to change it",
+            param_hint="--threshold",
+        )
+    headers = {"Authorization": f"Bearer {token_file.read_text(encoding='ascii').strip()}"}
+    base = hub.rstrip("/")
+    body: dict[str, Any] = {"kind": "full" if full else "incremental"}
+    if threshold is not None:
+        body["threshold"] = threshold
+    response = httpx.post(f"{base}/v1/linkage/runs", json=body, headers=headers, timeout=30)
+    if response.status_code != 202:
+        _refused(response)
+    run = response.json()
+    err.print(f"linkage run {run['run_id']} ({run['kind']}) {run['status']}")
+    deadline = time.monotonic() + timeout
+    while wait and run["status"] in ("queued", "running"):
+        if time.monotonic() > deadline:
+            err.print(f"run {run['run_id']} still {run['status']} after {timeout:.0f} s")
+            raise typer.Exit(1)
+        time.sleep(0.5)
+        response = httpx.get(f"{base}/v1/linkage/runs/{run['run_id']}", headers=headers, timeout=30)
+        if response.status_code != 200:
+            _refused(response)
+        run = response.json()
+    if run["status"] == "failed":
+        err.print(f"run {run['run_id']} failed: {run['error']}")
+        raise typer.Exit(1)
+    if run["status"] == "succeeded":
+        counts = run["counts"] or {}
+        records = sum((counts.get("records") or {}).values())
+        err.print(
+            f"run {run['run_id']} succeeded at threshold {run['threshold']:.3f} "
+            f"({run['threshold_source']}): {counts.get('clusters', 0)} clusters, "
+            f"{counts.get('links', 0)} links ({counts.get('links_for_review', 0)} for review) "
+            f"from {records} records"
+        )
+    typer.echo(json.dumps(run, sort_keys=True))
 
 
 @app.command("link")

@@ -111,7 +111,7 @@ def init_agency(
     programs: Annotated[list[str], typer.Option(help="Program ids (repeat or comma-separate).")],
     key_dir: Annotated[
         Path | None,
-        typer.Option("--key-dir", help="Where to write the keys [default: pprl-keys/AGENCY]."),
+        typer.Option("--key-dir", help="Where to write the keys (default: pprl-keys/AGENCY)."),
     ] = None,
     passphrase_file: PassphraseFile = None,
     passphrase_prompt: PassphrasePrompt = False,
@@ -153,7 +153,7 @@ def registry_add(
     registry: RegistryPath,
     public: Annotated[Path, typer.Option(help="The agency's agency.json.")],
     valid_from: Annotated[
-        str | None, typer.Option(help="ISO 8601 instant its keys start to count [default: now].")
+        str | None, typer.Option(help="ISO 8601 instant its keys start to count (default: now).")
     ] = None,
 ) -> None:
     """Register an agency from its public-key document (creates the registry file)."""
@@ -178,7 +178,7 @@ def registry_revoke(
     at: Annotated[
         str | None,
         typer.Option(
-            help="ISO 8601 instant from which it is invalid [default: now]; "
+            help="ISO 8601 instant from which it is invalid (default: now); "
             "for a compromised key, the earliest possible exposure."
         ),
     ] = None,
@@ -213,7 +213,7 @@ def new_secret(
     output: Annotated[Path, typer.Option(help="Where to write the sealed bundle.")],
     to: Annotated[
         list[str] | None,
-        typer.Option(help="Recipient agencies [default: every registered agency]."),
+        typer.Option(help="Recipient agencies (default: every registered agency)."),
     ] = None,
     passphrase_file: PassphraseFile = None,
     passphrase_prompt: PassphrasePrompt = False,
@@ -270,7 +270,7 @@ def issue(
     subject: Annotated[str, typer.Option(help="Staff id of the case manager (never a name).")],
     role: Annotated[
         list[Role] | None,
-        typer.Option(help="Role to grant (repeatable) [default: case_manager]."),
+        typer.Option(help="Role to grant (repeatable) (default: case_manager)."),
     ] = None,
     audience: Audience = "pprl-hub",
     lifetime_minutes: Annotated[
@@ -346,7 +346,7 @@ def issue_operator_token(
     subject: Annotated[str, typer.Option(help="The operator's or auditor's id.")],
     role: Annotated[
         list[Role] | None,
-        typer.Option(help="hub_operator or auditor (repeatable) [default: hub_operator]."),
+        typer.Option(help="hub_operator or auditor (repeatable) (default: hub_operator)."),
     ] = None,
     audience: Audience = "pprl-hub",
     lifetime_minutes: Annotated[int, typer.Option(min=1, max=60)] = 15,

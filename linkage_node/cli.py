@@ -121,18 +121,18 @@ def encode(
     input_path: Annotated[Path, typer.Option("--input", help="The roster export.")],
     output: Annotated[Path, typer.Option(help="The encodings file to write.")],
     schema: Annotated[
-        Path | None, typer.Option(help="Linkage schema [default: the bundled default].")
+        Path | None, typer.Option(help="Linkage schema (default: the bundled default).")
     ] = None,
     state_dir: Annotated[
         Path | None,
-        typer.Option(help="The node's state directory [default: pprl-node/AGENCY]."),
+        typer.Option(help="The node's state directory (default: pprl-node/AGENCY)."),
     ] = None,
     mapping: Mapping = None,
     policy: Policy = None,
     show_values: ShowValues = False,
     rejects: Rejects = None,
     workers: Annotated[
-        int | None, typer.Option(min=1, help="Encoding processes [default: all cores].")
+        int | None, typer.Option(min=1, help="Encoding processes (default: all cores).")
     ] = None,
     plans: Annotated[
         Path | None,
@@ -222,7 +222,7 @@ def sync_command(
     ],
     state_dir: Annotated[
         Path | None,
-        typer.Option(help="The node's state directory [default: pprl-node/AGENCY]."),
+        typer.Option(help="The node's state directory (default: pprl-node/AGENCY)."),
     ] = None,
     staff: Annotated[
         Path | None,
@@ -289,7 +289,7 @@ def sync_command(
 @app.command("schema")
 def schema_command(
     schema: Annotated[
-        Path | None, typer.Option(help="A schema file [default: the bundled one].")
+        Path | None, typer.Option(help="A schema file (default: the bundled one).")
     ] = None,
     fingerprint: Annotated[
         bool, typer.Option("--fingerprint", help="Print only the fingerprint.")
@@ -323,7 +323,7 @@ def resolve(
         Path, typer.Option(help="Where to write the same rows with your record ids.")
     ],
     state_dir: Annotated[
-        Path | None, typer.Option(help="The node's state directory [default: pprl-node/AGENCY].")
+        Path | None, typer.Option(help="The node's state directory (default: pprl-node/AGENCY).")
     ] = None,
 ) -> None:
     """Turn your own references in a clusters file back into your record ids; other

@@ -63,7 +63,7 @@ def demo(
     workdir: Annotated[
         Path | None,
         typer.Option(
-            help="Empty or new directory for the demo's files [default: a temporary one]."
+            help="Empty or new directory for the demo's files (default: a temporary one)."
         ),
     ] = None,
 ) -> None:

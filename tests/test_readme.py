@@ -79,9 +79,19 @@ def test_every_readme_command_runs_and_succeeds(tmp_path: Path) -> None:
     assert (tmp_path / "grant-proof.json").exists()
     assert (tmp_path / "hub-log.key.vkey").exists()
     assert (tmp_path / "doc-encodings.jsonl").read_text().count("\n") == 201
+    clusters = (tmp_path / "clusters.csv").read_text().splitlines()[1:]
+    assert len({row.split(",")[0] for row in clusters}) == 40  # the 40 shared clients
+    mine = (tmp_path / "doc-clusters.csv").read_text()
+    assert mine.count(",DOC,DOC-") == 40
+    assert ",DCFS,DCFS-" not in mine  # the other agency's rows stay opaque
     with sqlite3.connect(tmp_path / "hub.db") as db:
         assert (
             db.execute("SELECT count(*) FROM encoding WHERE agency_id = 'DOC'").fetchone()[0] == 200
+        )
+        runs = db.execute("SELECT kind, status FROM linkage_run ORDER BY run_id").fetchall()
+        assert runs == [("full", "succeeded"), ("incremental", "succeeded")]
+        assert (
+            db.execute("SELECT count(DISTINCT cluster_id) FROM record_cluster").fetchone()[0] == 40
         )
 
 

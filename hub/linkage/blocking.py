@@ -17,13 +17,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from hub.linkage.kernel import Kernel, Matrix
 
-_BAND_GROUP = 8
+_BAND_GROUP = 4
 _EMIT_CHUNK = 1 << 16  # pairs per chunk: about 2 MB of work in flight per thread
 
 
@@ -31,7 +32,7 @@ _EMIT_CHUNK = 1 << 16  # pairs per chunk: about 2 MB of work in flight per threa
 class LshParams:
     """Band count, bits per band, and the seed that picks the bits."""
 
-    bands: int = 80
+    bands: int = 96
     bits: int = 16
     seed: int = 20261123
     min_frequency: float = 0.15
@@ -53,8 +54,11 @@ def bit_frequencies(clks: Matrix) -> npt.NDArray[np.float64]:
     sample = clks[: min(len(clks), 20_000)]
     if len(sample) == 0:
         return np.zeros(clks.shape[1] * 64)
-    bits = (sample[:, :, None] >> np.arange(64, dtype=np.uint64)) & np.uint64(1)
-    freq: npt.NDArray[np.float64] = bits.mean(axis=0).reshape(-1)
+    # One shift at a time: all 64 at once would hold 512 bytes per sampled bit word.
+    counts = np.zeros((clks.shape[1], 64), np.int64)
+    for shift in range(64):
+        counts[:, shift] = ((sample >> np.uint64(shift)) & np.uint64(1)).sum(axis=0)
+    freq: npt.NDArray[np.float64] = (counts / len(sample)).reshape(-1)
     return freq
 
 
@@ -83,9 +87,12 @@ def _band_pairs(
     order = np.argsort(narrow, kind="stable")  # a radix sort for 16-bit keys
     if bits <= 22:
         # Counting: offsets[key] is where key's run starts in `order`.
-        offsets = np.zeros((1 << bits) + 1, np.int64)
+        # int32 where it fits: these arrays have one entry per record of a.
+        offsets: npt.NDArray[np.signedinteger[Any]] = np.zeros(
+            (1 << bits) + 1, np.int32 if len(keys_b) < 1 << 31 else np.int64
+        )
         np.cumsum(np.bincount(keys_b, minlength=1 << bits), out=offsets[1:])
-        lo, hi = offsets[keys_a], offsets[keys_a.astype(np.int64) + 1]
+        lo, hi = offsets[keys_a], offsets[1:][keys_a]
     else:
         sorted_b = keys_b[order]
         lo = np.searchsorted(sorted_b, keys_a, "left")
@@ -93,7 +100,8 @@ def _band_pairs(
     if rows_b is not None:
         order = rows_b[order]
     counts = hi - lo
-    cumulative = np.cumsum(counts)
+    del hi
+    cumulative = np.cumsum(counts, dtype=np.int64)
     start_row = 0
     while start_row < len(keys_a):
         # Take rows until the chunk holds about _EMIT_CHUNK pairs.
@@ -104,7 +112,7 @@ def _band_pairs(
         total = int(n.sum())
         if total:
             left = np.repeat(np.arange(start_row, end_row, dtype=np.int64), n)
-            offsets_ = np.repeat(lo[start_row:end_row] - (np.cumsum(n) - n), n)
+            offsets_ = np.repeat(lo[start_row:end_row] - (np.cumsum(n, dtype=np.int64) - n), n)
             right = order[np.arange(total, dtype=np.int64) + offsets_].astype(np.int64)
             yield left, right
         start_row = end_row

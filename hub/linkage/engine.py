@@ -28,6 +28,7 @@ from hub.linkage.state import (
     LinkConfig,
     Refs,
     UpdateReport,
+    keep_big_arrays_out_of_the_heap,
     release_free_memory,
 )
 from hub.linkage.threshold import ThresholdProposal, propose_threshold
@@ -52,7 +53,7 @@ class LinkParams:
     threshold: float | None = None  # None: propose one from the scores
     review_margin: float = 0.05
     floor: float = 0.55
-    keep: float = 0.65
+    keep: float = 0.70
     dedupe_within: bool = False
     exact_limit: int = EXACT_LIMIT
     lsh: LshParams = field(default_factory=LshParams)
@@ -104,6 +105,7 @@ def link(
     dataset, are the ids records had before: re-solved clusters keep them where they
     can. New clusters are numbered from `next_cluster` up."""
     started = time.perf_counter()
+    keep_big_arrays_out_of_the_heap()
     kernel = kernel or load_kernel()
     executor = executor or ThreadExecutor(kernel)
     names = [d.agency for d in datasets]
@@ -136,10 +138,13 @@ def link(
             comparisons += report.comparisons
             scored += report.candidates_scored
         release_free_memory()
-        proposal = propose_threshold(np.concatenate([v[v >= 0] for v in best.values()]))
+        best_scores = np.concatenate([v[v >= 0] for v in best.values()])
+        del best
+        proposal = propose_threshold(best_scores)
         threshold, source = proposal.threshold, "proposed from the score distribution"
     else:
         threshold, source = params.threshold, "set by the operator"
+        best_scores = np.zeros(0)
     config = LinkConfig(threshold, params.review_margin, params.dedupe_within, candidates)
     state = LinkageState(config, words=datasets[0].clks.shape[1] if datasets else 16)
     state.next_cluster = next_cluster
@@ -164,7 +169,7 @@ def link(
         comparisons=comparisons,
         candidates_scored=scored,
         seconds=time.perf_counter() - started,
-        best_scores=np.concatenate([v[v >= 0] for v in best.values()]) if best else np.zeros(0),
+        best_scores=best_scores,
     )
 
 

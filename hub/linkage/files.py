@@ -17,7 +17,13 @@ from pathlib import Path
 import numpy as np
 
 from hub.linkage.engine import Dataset
-from hub.linkage.state import LinkageState
+from hub.linkage.state import (
+    LinkageState,
+    is_hex64,
+    keep_big_arrays_out_of_the_heap,
+    raw_refs,
+    release_free_memory,
+)
 from keys import canonical
 
 FORMAT = "pprl.encodings.v1"
@@ -37,25 +43,31 @@ class EncodingsFile:
     canary: bytes
 
 
+def _header(path: Path, line: str) -> tuple[int, int, tuple[str, str], str, bytes]:
+    """(record count, CLK bytes, (agency, epoch), schema fingerprint, canary CLK)."""
+    try:
+        header = json.loads(line)
+    except ValueError:
+        raise EncodingsFileError(f"{path}: line 1 is not a JSON header") from None
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise EncodingsFileError(f"{path}: not a {FORMAT} file")
+    try:
+        count, size = int(header["record_count"]), int(header["clk_bits"]) // 8
+        context = (str(header["agency_id"]), str(header["epoch"]))
+        fingerprint = str(header["schema_fingerprint"])
+        canary = canonical.b64decode(header["canary_clk"])
+    except (KeyError, TypeError, ValueError, canonical.EncodingError):
+        raise EncodingsFileError(f"{path}: the header lacks a field or has a bad one") from None
+    if count < 0 or size <= 0 or size % 8:
+        raise EncodingsFileError(f"{path}: bad record_count or clk_bits in the header")
+    return count, size, context, fingerprint, canary
+
+
 def read_encodings_file(path: Path) -> EncodingsFile:
     """Read and check one file, straight into a CLK matrix and a bytes array of
     references (no Python object per record survives the read)."""
     with path.open(encoding="utf-8") as handle:
-        try:
-            header = json.loads(handle.readline())
-        except ValueError:
-            raise EncodingsFileError(f"{path}: line 1 is not a JSON header") from None
-        if not isinstance(header, dict) or header.get("format") != FORMAT:
-            raise EncodingsFileError(f"{path}: not a {FORMAT} file")
-        try:
-            count, size = int(header["record_count"]), int(header["clk_bits"]) // 8
-            context = (str(header["agency_id"]), str(header["epoch"]))
-            fingerprint = str(header["schema_fingerprint"])
-            canary = canonical.b64decode(header["canary_clk"])
-        except (KeyError, TypeError, ValueError, canonical.EncodingError):
-            raise EncodingsFileError(f"{path}: the header lacks a field or has a bad one") from None
-        if count < 0 or size <= 0 or size % 8:
-            raise EncodingsFileError(f"{path}: bad record_count or clk_bits in the header")
+        count, size, context, fingerprint, canary = _header(path, handle.readline())
         clks = np.empty((count, size // 8), np.uint64)
         refs = np.empty(count, "S64")
         number = 1
@@ -79,6 +91,8 @@ def read_encodings_file(path: Path) -> EncodingsFile:
             refs[row] = ref
     if number - 1 != count:
         raise EncodingsFileError(f"{path}: {number - 1} records, the header says {count}")
+    if refs.dtype.itemsize == 64 and is_hex64(refs):
+        refs = raw_refs(refs)  # node references: 32 bytes each, not 64
     if len(np.unique(refs)) != count:
         raise EncodingsFileError(f"{path}: a reference appears twice")
     return EncodingsFile(Dataset(context[0], refs, clks), context[1], fingerprint, canary)
@@ -86,7 +100,10 @@ def read_encodings_file(path: Path) -> EncodingsFile:
 
 def read_compatible(paths: list[Path]) -> list[Dataset]:
     """Read several files, refusing any whose epoch, schema or canary differs."""
+    keep_big_arrays_out_of_the_heap()
     files = [read_encodings_file(p) for p in paths]
+    # What parsing left in the heap would otherwise sit under every later peak.
+    release_free_memory()
     if len({f.dataset.agency for f in files}) != len(files):
         raise EncodingsFileError("two files are from the same agency")
     first = files[0]

@@ -148,12 +148,18 @@ _U32 = np.ctypeslib.ndpointer(np.uint32, flags="C_CONTIGUOUS")
 _I64 = np.ctypeslib.ndpointer(np.int64, flags="C_CONTIGUOUS")
 _F64 = np.ctypeslib.ndpointer(np.float64, flags="C_CONTIGUOUS")
 _I32 = np.ctypeslib.ndpointer(np.int32, flags="C_CONTIGUOUS")
+_U8 = np.ctypeslib.ndpointer(np.uint8, flags="C_CONTIGUOUS")
 
 
 class NativeKernel(Kernel):
-    """The C kernel: scalar POPCNT, or AVX-512 VPOPCNTDQ where the CPU has it."""
+    """The C kernel: AVX-512 VPOPCNTDQ or AVX2 where the CPU has them, else scalar POPCNT.
 
-    def __init__(self, library: Path = _LIBRARY, *, simd: bool = True) -> None:
+    `simd` caps the path: True for the widest available, False (or 0) for scalar, 1 for
+    at most AVX2 (tests use the caps to check every path the CPU can run)."""
+
+    PATHS = ("popcnt", "avx2", "avx512-vpopcntdq")
+
+    def __init__(self, library: Path = _LIBRARY, *, simd: bool | int = True) -> None:
         lib = ctypes.CDLL(str(library))
         lib.pprl_simd.restype = ctypes.c_int32
         lib.pprl_popcounts.argtypes = [_U64, ctypes.c_int64, ctypes.c_int32, _U32]
@@ -169,9 +175,20 @@ class NativeKernel(Kernel):
         lib.pprl_band_keys.argtypes = [
             _U64, ctypes.c_int64, ctypes.c_int32, _I32, _I32, ctypes.c_int32, ctypes.c_int32, _U32,
         ]  # fmt: skip
+        lib.pprl_greedy.argtypes = [
+            ctypes.c_int64, _U64, ctypes.c_int64, _I64, _I64, _I64, _I64, _U64, _U8, _U8,
+        ]  # fmt: skip
         self._lib = lib
-        self._simd = int(simd and lib.pprl_simd())
-        self.name = "avx512-vpopcntdq" if self._simd else "popcnt"
+        best = int(lib.pprl_simd())
+        self._simd = best if simd is True else min(best, int(simd))
+        self.name = self.PATHS[self._simd]
+
+    @staticmethod
+    def available_paths(library: Path = _LIBRARY) -> int:
+        """How many SIMD levels this CPU runs (0: scalar only, 1: AVX2, 2: AVX-512)."""
+        lib = ctypes.CDLL(str(library))
+        lib.pprl_simd.restype = ctypes.c_int32
+        return int(lib.pprl_simd())
 
     def popcounts(self, clks: Matrix) -> npt.NDArray[np.uint32]:
         """Set bits per CLK."""
@@ -229,6 +246,33 @@ class NativeKernel(Kernel):
             if found >= 0:
                 return Pairs(i[:found], j[:found], s[:found])
             capacity *= 4
+
+    def greedy(
+        self,
+        agency: npt.NDArray[np.int64],
+        left: npt.NDArray[np.int64],
+        right: npt.NDArray[np.int64],
+        order: npt.NDArray[np.int64],
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+        """The solver's loop in C (agency indices below 64): roots, links, duplicates."""
+        n = len(agency)
+        masks = np.left_shift(np.uint64(1), agency.astype(np.uint64))
+        parent = np.empty(n, np.int64)
+        link = np.zeros(len(left), np.uint8)
+        duplicate = np.zeros(len(left), np.uint8)
+        self._lib.pprl_greedy(
+            n,
+            np.ascontiguousarray(masks),
+            len(left),
+            np.ascontiguousarray(left, np.int64),
+            np.ascontiguousarray(right, np.int64),
+            np.ascontiguousarray(order, np.int64),
+            parent,
+            np.empty(n, np.uint64),
+            link,
+            duplicate,
+        )
+        return parent, link.view(bool), duplicate.view(bool)
 
 
 def load_kernel() -> Kernel:

@@ -13,9 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 import numpy.typing as npt
+
+from hub.linkage.kernel import NativeKernel, load_kernel
 
 Node = tuple[str, str]  # (agency, record reference)
 
@@ -45,10 +48,12 @@ def greedy(
     *,
     agency: npt.NDArray[np.int64],
     rank: npt.NDArray[np.int64],
+    native: bool = True,
 ) -> Greedy:
     """Solve edges between node ids. `agency` and `rank` are arrays parallel to
     `nodes = unique(left, right)`: each node's agency index and its position in the order
-    of (agency name, reference), which breaks ties between equal scores."""
+    of (agency name, reference), which breaks ties between equal scores. The loop runs
+    in C when the native kernel is built (`native=False` forces the Python loop)."""
     nodes, inverse = np.unique(np.concatenate([left, right]), return_inverse=True)
     if len(agency) != len(nodes) or len(rank) != len(nodes):
         raise ValueError("agency and rank must have one entry per distinct node")
@@ -57,6 +62,11 @@ def greedy(
     low = np.minimum(rank_left, rank_right)
     high = np.maximum(rank_left, rank_right)
     order = np.lexsort((high, low, -scores))
+    del rank_left, rank_right, low, high
+    kernel = _native() if native else None
+    if kernel is not None and (len(agency) == 0 or int(agency.max()) < 64):
+        root, link, duplicate = kernel.greedy(agency, local_left, local_right, order)
+        return Greedy(link, duplicate, nodes, root)
     parent = list(range(len(nodes)))
     masks = [1 << int(a) for a in agency]
     link = np.zeros(len(left), bool)
@@ -84,6 +94,12 @@ def greedy(
         link[e] = True
     root = np.fromiter((find(x) for x in range(len(nodes))), np.int64, len(nodes))
     return Greedy(link, duplicate, nodes, root)
+
+
+@cache
+def _native() -> NativeKernel | None:
+    kernel = load_kernel()
+    return kernel if isinstance(kernel, NativeKernel) else None
 
 
 @dataclass(frozen=True)

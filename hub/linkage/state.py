@@ -18,7 +18,6 @@ import ctypes
 import ctypes.util
 import re
 import time
-from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -47,15 +46,23 @@ class StateError(ValueError):
     """An update that cannot be applied as given (nothing was changed)."""
 
 
-def _is_hex64(refs: Refs) -> bool:
+def is_hex64(refs: Refs) -> bool:
     """Every entry is exactly 64 lowercase hex digits."""
     data = refs.tobytes()
     return len(data) == 64 * len(refs) and re.fullmatch(rb"[0-9a-f]*", data) is not None
 
 
+RAW_REF = np.dtype("V32")  # a node reference's 32 bytes: sortable, never trimmed
+
+
+def raw_refs(refs: Refs) -> Refs:
+    """64-hex references (an S64 array) as RAW_REF."""
+    return np.frombuffer(bytes.fromhex(refs.tobytes().decode("ascii")), RAW_REF).copy()
+
+
 def as_refs(refs: Sequence[str] | Refs) -> Refs:
     """References as a fixed-width bytes array (compact: no Python string per record)."""
-    if isinstance(refs, np.ndarray) and refs.dtype.kind == "S":
+    if isinstance(refs, np.ndarray) and (refs.dtype.kind == "S" or refs.dtype == RAW_REF):
         return refs
     encoded = [r.encode("utf-8") for r in refs]
     width = max((len(r) for r in encoded), default=1)
@@ -115,7 +122,7 @@ class AgencyRecords:
         self.cluster = _resized(self.cluster, capacity)
 
     def append(
-        self, refs: Refs, clks: Matrix, clusters: npt.NDArray[np.int64], *, adopt: bool = False
+        self, refs: Refs, clks: Matrix, clusters: npt.NDArray[Any], *, adopt: bool = False
     ) -> int:
         """Add rows; returns the first new row. With `adopt`, an empty agency takes the
         arrays themselves instead of a copy (a 200,000-record agency saves 25 MB)."""
@@ -127,7 +134,9 @@ class AgencyRecords:
             self.size = len(refs)
             return 0
         self._reserve(len(refs))
-        if refs.dtype.itemsize > self.refs.dtype.itemsize:
+        if first == 0 and self.refs.dtype != refs.dtype:
+            self.refs = np.zeros(len(self.refs), refs.dtype)
+        elif refs.dtype.itemsize > self.refs.dtype.itemsize:
             self.refs = self.refs.astype(refs.dtype)
         end = first + len(refs)
         self.clks[first:end] = clks
@@ -158,6 +167,19 @@ class AgencyRecords:
 def _libc() -> Any:
     name = ctypes.util.find_library("c")
     return ctypes.CDLL(name) if name else None
+
+
+_M_MMAP_THRESHOLD = -3
+
+
+def keep_big_arrays_out_of_the_heap() -> None:
+    """Fix glibc's mmap threshold at 1 MiB. Left dynamic, it rises to the largest block
+    freed so far, after which every big array lands in the heap and the heap keeps the
+    peak of the busiest step for the life of the process. (At the 128 KiB default, the
+    many chunk-sized arrays of scoring each cost an mmap, and linking is much slower.)"""
+    libc = _libc()
+    if libc is not None and hasattr(libc, "mallopt"):
+        libc.mallopt(_M_MMAP_THRESHOLD, 1024 * 1024)
 
 
 def release_free_memory() -> None:
@@ -221,6 +243,7 @@ class LinkageState:
     """See the module notes."""
 
     def __init__(self, config: LinkConfig, *, words: int = 16) -> None:
+        keep_big_arrays_out_of_the_heap()
         self.config = config
         self.words = words
         self.agencies: list[AgencyRecords] = []
@@ -241,24 +264,26 @@ class LinkageState:
     # -- references ----------------------------------------------------------------------
 
     def _encode(self, refs: Refs) -> Refs:
-        """Node references (64 lowercase hex digits) as their 32 bytes: half the memory.
-        Other references (offline files may use any) are kept as text; one state never
-        mixes the two."""
+        """Node references (64 lowercase hex digits) as their 32 bytes (`RAW_REF`): half
+        the memory. Other references (offline files may use any) are kept as text; one
+        state never mixes the two."""
         if len(refs) == 0:
-            return refs
-        hexadecimal = refs.dtype.itemsize == 64 and _is_hex64(refs)
+            return np.empty(0, RAW_REF) if self.hex_refs else refs
+        raw = refs.dtype == RAW_REF
+        hexadecimal = raw or (refs.dtype.itemsize == 64 and is_hex64(refs))
         if self.hex_refs is None:
             self.hex_refs = hexadecimal
         if not self.hex_refs:
+            if raw:
+                raise StateError("raw references given to a state of text references")
             return refs
         if not hexadecimal:
             raise StateError("references must all be 64 lowercase hex digits, as the first were")
-        return np.frombuffer(bytes.fromhex(refs.tobytes().decode("ascii")), "S32").copy()
+        return refs if raw else raw_refs(refs)
 
     def text(self, ref: bytes) -> str:
         """A stored reference as the agency wrote it."""
-        raw = bytes(ref)
-        return raw.ljust(32, b"\0").hex() if self.hex_refs else raw.decode()
+        return bytes(ref).hex() if self.hex_refs else bytes(ref).decode()
 
     # -- reading -------------------------------------------------------------------------
 
@@ -453,12 +478,13 @@ class LinkageState:
     def load_scored(
         self,
         upserts: Mapping[str, tuple[Sequence[str] | Refs, Matrix]],
-        pairs: Mapping[tuple[str, str], Pairs],
+        pairs: dict[tuple[str, str], Pairs],
         clusters: Mapping[str, npt.NDArray[np.int64]] | None = None,
     ) -> UpdateReport:
         """The first build of an empty state from pairs already scored, between each two
         agencies, at or below this state's threshold (rows index the upserts). Gives what
-        `update` gives, without scoring twice. The state adopts the upserts' arrays."""
+        `update` gives, without scoring twice. The state adopts the upserts' arrays and
+        consumes `pairs` (the dict is left empty)."""
         started = time.perf_counter()
         if self.agencies:
             raise StateError("load_scored builds an empty state only")
@@ -466,12 +492,14 @@ class LinkageState:
         clusters = clusters or {}
         self._seed_ids(clusters, upserts)
         for name, (refs, clks, _) in prepared.items():
-            ids = clusters.get(name, np.zeros(len(refs), np.int64))
-            self.agency(name).append(refs, clks, np.asarray(ids, np.int64), adopt=True)
+            ids = clusters.get(name, np.zeros(len(refs), np.int32))
+            self.agency(name).append(refs, clks, np.asarray(ids), adopt=True)
         report = UpdateReport(added=sum(len(r) for r, _, _ in prepared.values()))
-        for (x, y), found in pairs.items():
-            if x == y:
-                raise StateError("load_scored takes pairs between two agencies")
+        if any(x == y for x, y in pairs):
+            raise StateError("load_scored takes pairs between two agencies")
+        # The pairs are consumed as they become edges, so both are never held whole.
+        while pairs:
+            (x, y), found = pairs.popitem()
             hit = found.scores >= self.config.threshold
             self._add_edges(
                 (self._index[x] << _ROW_BITS) | found.left[hit],
@@ -479,11 +507,12 @@ class LinkageState:
                 found.scores[hit],
             )
         report.pairs_added = len(self.edge_left)
-        everyone = [
-            (index << _ROW_BITS) | np.arange(rec.size, dtype=np.int64)
+        # Records with no pair and no earlier cluster stay alone: only the rest are solved.
+        seeded = [
+            (index << _ROW_BITS) | np.flatnonzero(rec.cluster[: rec.size]).astype(np.int64)
             for index, rec in enumerate(self.agencies)
         ]
-        self._resolve(np.concatenate(everyone) if everyone else np.empty(0, np.int64), report)
+        self._resolve(np.unique(np.concatenate([self.edge_left, self.edge_right, *seeded])), report)
         release_free_memory()
         report.seconds = time.perf_counter() - started
         return report
@@ -504,7 +533,7 @@ class LinkageState:
                 raise StateError(f"{name}: {len(refs_array)} references but {len(matrix)} CLKs")
             if len(np.unique(refs_array)) != len(refs_array):
                 raise StateError(f"{name}: a reference is upserted twice in one update")
-            if np.isin(removed_array, refs_array).any():
+            if len(removed_array) and len(refs_array) and np.isin(removed_array, refs_array).any():
                 raise StateError(f"{name}: a reference is both upserted and removed")
             prepared[name] = (refs_array, matrix, removed_array)
         return prepared
@@ -636,18 +665,18 @@ class LinkageState:
     def _rank(self, nodes: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
         """Each node's position in the order of (agency name, reference)."""
         agency = nodes >> _ROW_BITS
-        rows = nodes & _ROW_MASK
-        width = max(rec.refs.dtype.itemsize for rec in self.agencies)
-        refs = np.empty(len(nodes), f"S{width}")
-        for index, rec in enumerate(self.agencies):
-            mine = agency == index
-            refs[mine] = rec.refs[rows[mine]]
-        names = sorted(range(len(self.agencies)), key=lambda i: self.agencies[i].name)
-        name_rank = np.empty(len(self.agencies), np.int64)
-        name_rank[names] = np.arange(len(names))
-        order = np.lexsort((refs, name_rank[agency]))
         rank = np.empty(len(nodes), np.int64)
-        rank[order] = np.arange(len(nodes))
+        offset = 0
+        # One agency at a time: only its members' references are copied to sort them.
+        for index in sorted(range(len(self.agencies)), key=lambda i: self.agencies[i].name):
+            mine = np.flatnonzero(agency == index)
+            if not len(mine):
+                continue
+            refs = self.agencies[index].refs[nodes[mine] & _ROW_MASK]
+            order = np.argsort(refs, kind="stable")
+            del refs
+            rank[mine[order]] = offset + np.arange(len(mine))
+            offset += len(mine)
         return rank
 
     def _resolve(self, touched: npt.NDArray[np.int64], report: UpdateReport) -> None:
@@ -666,73 +695,86 @@ class LinkageState:
             at = self._edges_at(touched)  # `touched` is sorted and unique
             paired = np.isin(touched, np.concatenate([self.edge_left[at], self.edge_right[at]]))
             touched = touched[clustered | paired]
+            del clustered, at, paired
+        del live
         component = self._component(touched)
+        del touched  # the big steps below hold only what they need
         self.last_resolved = component
         report.records_resolved = len(component)
         if len(component) == 0:
             return
         edges = self._edges_at(component)
-        old = self._clusters_of(component)
+        old = self._cluster_ids(component)  # parallel to `component`
         for index, rec in enumerate(self.agencies):
             mine = (component >> _ROW_BITS) == index
             rec.cluster[component[mine] & _ROW_MASK] = 0
+        previous = np.unique(old[old > 0])
         if len(edges) == 0:
-            report.clusters_dissolved += len(set(old.values()))
+            report.clusters_dissolved += len(previous)
             return
         left, right = self.edge_left[edges], self.edge_right[edges]
         nodes = np.unique(np.concatenate([left, right]))
-        result = greedy(
-            left, right, self.edge_score[edges], agency=nodes >> _ROW_BITS, rank=self._rank(nodes)
-        )
+        rank = self._rank(nodes)
+        result = greedy(left, right, self.edge_score[edges], agency=nodes >> _ROW_BITS, rank=rank)
+        del left, right, nodes, rank
         self.edge_link[edges] = result.link
         self.edge_duplicate[edges] = result.duplicate
-        self._assign_ids(result.groups(), old, report)
+        # Groups of two or more, as members sorted by root and a group number per member.
+        by_root = np.argsort(result.root, kind="stable")
+        roots = result.root[by_root]
+        _, group, sizes = np.unique(roots, return_inverse=True, return_counts=True)
+        keep = sizes[group] > 1
+        members, group = result.nodes[by_root][keep], group[keep]
+        _, group = np.unique(group, return_inverse=True)
+        used = self._assign_ids(members, group, old[np.searchsorted(component, members)], report)
+        report.clusters_dissolved += len(np.setdiff1d(previous, used))
 
-    def _clusters_of(self, nodes: npt.NDArray[np.int64]) -> dict[int, int]:
-        out: dict[int, int] = {}
+    def _cluster_ids(self, nodes: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        out = np.zeros(len(nodes), np.int64)
         for index, rec in enumerate(self.agencies):
-            mine = nodes[(nodes >> _ROW_BITS) == index]
-            ids = rec.cluster[mine & _ROW_MASK]
-            out.update((int(n), int(c)) for n, c in zip(mine, ids, strict=True) if c > 0)
+            mine = (nodes >> _ROW_BITS) == index
+            out[mine] = rec.cluster[nodes[mine] & _ROW_MASK]
         return out
 
     def _assign_ids(
-        self, groups: list[npt.NDArray[np.int64]], old: dict[int, int], report: UpdateReport
-    ) -> None:
-        """Each group takes the old id it shares most records with (ties: the smaller id),
-        each old id at most once; the rest get new ids."""
-        if not groups:
-            report.clusters_dissolved += len(set(old.values()))
-            return
-        members = np.concatenate(groups)
-        sizes = np.array([len(g) for g in groups])
-        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-        firsts = np.minimum.reduceat(self._rank(members), starts)
-        order = np.argsort(firsts, kind="stable")  # groups by their first record
-        position = np.empty(len(groups), np.int64)
-        position[order] = np.arange(len(groups))
-        offers = []
-        for i, group in enumerate(groups):
-            counts = Counter(old[n] for n in group.tolist() if n in old)
-            offers += [(-count, cid, int(position[i])) for cid, count in counts.items()]
-        chosen: dict[int, int] = {}
-        used: set[int] = set()
-        for _, cid, where in sorted(offers):
-            if where not in chosen and cid not in used:
-                chosen[where] = cid
-                used.add(cid)
-        ids = np.empty(len(groups), np.int64)
-        for where, i in enumerate(order.tolist()):
-            if where in chosen:
-                ids[i] = chosen[where]
-            else:
-                ids[i], self.next_cluster = self.next_cluster, self.next_cluster + 1
-                report.clusters_created += 1
-        per_member = np.repeat(ids, sizes)
+        self,
+        members: npt.NDArray[np.int64],
+        group: npt.NDArray[np.int64],
+        old: npt.NDArray[np.int64],
+        report: UpdateReport,
+    ) -> npt.NDArray[np.int64]:
+        """Each group takes the old id it shares most records with (ties: the smaller id,
+        then the group whose first record comes first), each old id at most once; the rest
+        get new ids, in the order of their first records. Returns the old ids kept."""
+        count = int(group.max()) + 1 if len(group) else 0
+        if count == 0:
+            return np.empty(0, np.int64)
+        firsts = np.full(count, np.iinfo(np.int64).max)
+        np.minimum.at(firsts, group, self._rank(members))
+        position = np.empty(count, np.int64)
+        position[np.argsort(firsts, kind="stable")] = np.arange(count)
+        had = old > 0
+        pairs, shared = np.unique(
+            np.stack([group[had], old[had]], axis=1), axis=0, return_counts=True
+        )
+        ids = np.zeros(count, np.int64)
+        taken: set[int] = set()
+        if len(pairs):
+            offer = np.lexsort((position[pairs[:, 0]], pairs[:, 1], -shared))
+            for g, cid in pairs[offer].tolist():
+                if ids[g] == 0 and cid not in taken:
+                    ids[g] = cid
+                    taken.add(cid)
+        fresh = np.nonzero(ids == 0)[0]
+        fresh = fresh[np.argsort(position[fresh], kind="stable")]
+        ids[fresh] = np.arange(self.next_cluster, self.next_cluster + len(fresh))
+        self.next_cluster += len(fresh)
+        report.clusters_created += len(fresh)
+        per_member = ids[group]
         for index, rec in enumerate(self.agencies):
             mine = (members >> _ROW_BITS) == index
             rec.cluster[members[mine] & _ROW_MASK] = per_member[mine]
-        report.clusters_dissolved += len(set(old.values()) - used)
+        return np.array(sorted(taken), np.int64)
 
     def _compact_if_sparse(self) -> None:
         """Drop dead rows once they are a fifth of an agency's rows."""

@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from hub.errors import Conflict
 from hub.linkage.kernel import Matrix
-from hub.linkage.state import ClusterRow, LinkageState, LinkRow, Refs
+from hub.linkage.state import RAW_REF, ClusterRow, LinkageState, LinkRow, Refs
 from hub.models import Encoding, EncodingCounter, EncodingRemoval, Link, RecordCluster
 
 _ENCODING: Table = Encoding.__table__  # type: ignore[attr-defined]
@@ -94,7 +94,7 @@ def load_all(
         ).all()
     )
     out = {
-        agency: Loaded(np.empty(n, "S64"), np.empty((n, words), np.uint64), np.zeros(n, np.int64))
+        agency: Loaded(np.empty(n, RAW_REF), np.empty((n, words), np.uint64), np.zeros(n, np.int64))
         for agency, n in sizes.items()
     }
     filled = dict.fromkeys(sizes, 0)
@@ -114,7 +114,7 @@ def load_all(
     )
     for agency, ref, clk, cluster in session.execute(query):
         target, row = out[agency], filled[agency]
-        target.refs[row] = ref.encode("ascii")
+        target.refs[row] = bytes.fromhex(ref)
         target.clks[row] = np.frombuffer(clk, np.uint64)
         target.clusters[row] = cluster or 0
         filled[agency] = row + 1

@@ -11,9 +11,10 @@ from hub.linkage.kernel import _LIBRARY, Kernel, NativeKernel, as_matrix, load_k
 
 KERNELS = [pytest.param(Kernel, id="numpy")]
 if _LIBRARY.exists():
+    # Every path this CPU can run, each capped explicitly.
     KERNELS += [
-        pytest.param(NativeKernel, id="native-simd"),
-        pytest.param(lambda: NativeKernel(simd=False), id="native-scalar"),
+        pytest.param(lambda level=level: NativeKernel(simd=level), id=f"native-{name}")
+        for level, name in enumerate(NativeKernel.PATHS[: NativeKernel.available_paths() + 1])
     ]
 
 
@@ -68,4 +69,26 @@ def test_listed_pairs_score_as_all_pairs(make: object) -> None:
 def test_the_native_kernel_is_built_by_make_setup() -> None:
     # make test builds it; a missing kernel would silently fall back to NumPy.
     assert _LIBRARY.exists()
-    assert load_kernel().name in ("avx512-vpopcntdq", "popcnt")
+    assert load_kernel().name in NativeKernel.PATHS
+
+
+@pytest.mark.parametrize("make", KERNELS)
+@pytest.mark.parametrize("threshold", [0.55, 0.8])
+def test_popcount_prefilter_and_strips_keep_every_qualifying_pair(
+    make: object, threshold: float
+) -> None:
+    # Densities from 5% to 95% make the popcount bound rule out many pairs; 700 columns
+    # cross the kernels' 256-column strips and leave ragged groups of four.
+    rng = np.random.default_rng(7)
+    a = [c for d in (0.05, 0.3, 0.5, 0.7, 0.95) for c in _clks(rng, 12, 1024, d)]
+    b = [c for d in np.linspace(0.05, 0.95, 7) for c in _clks(rng, 100, 1024, float(d))]
+    b[:60] = a
+    kernel = make()  # type: ignore[operator]
+    pairs = kernel.all_pairs(as_matrix(a), as_matrix(b), threshold, threads=1)
+    ours = {
+        (int(i), int(j)): float(s)
+        for i, j, s in zip(pairs.left, pairs.right, pairs.scores, strict=True)
+    }
+    reference = _anonlink(a, b, threshold)
+    assert len(reference) > 60
+    assert ours == reference

@@ -41,3 +41,29 @@ def test_result_does_not_depend_on_input_order_even_with_ties() -> None:
 
 def test_pairs_below_the_threshold_are_ignored() -> None:
     assert solve([(0.7, ("A", "x"), ("B", "y"))], threshold=0.75).clusters == []
+
+
+def test_the_native_loop_solves_exactly_as_the_python_loop() -> None:
+    import numpy as np
+
+    from hub.linkage.kernel import _LIBRARY
+    from hub.linkage.solving import greedy
+
+    assert _LIBRARY.exists(), "make setup builds the native kernel"
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        nodes = 300
+        left = rng.integers(0, nodes, 900)
+        right = rng.integers(0, nodes, 900)
+        scores = rng.choice([0.8, 0.85, 0.9, 0.95, 1.0], 900)
+        distinct = np.unique(np.concatenate([left, right]))
+        agency = rng.integers(0, 4, len(distinct))
+        rank = rng.permutation(len(distinct))
+        fast = greedy(left, right, scores, agency=agency, rank=rank)
+        slow = greedy(left, right, scores, agency=agency, rank=rank, native=False)
+        assert np.array_equal(fast.link, slow.link)
+        assert np.array_equal(fast.duplicate, slow.duplicate)
+        assert {frozenset(g.tolist()) for g in fast.groups()} == {
+            frozenset(g.tolist()) for g in slow.groups()
+        }
+        assert fast.link.any()
