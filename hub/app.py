@@ -15,7 +15,17 @@ from hub.context import HubContext
 from hub.errors import COMMON_PROBLEMS
 from hub.observability import RequestMiddleware, configure_logging
 from hub.routes import ops
-from hub.routes.api import agencies, ledger, linkage, records, uploads
+from hub.routes.api import (
+    agencies,
+    caseload,
+    clients,
+    ledger,
+    linkage,
+    notifications,
+    records,
+    uploads,
+)
+from hub.services import notify
 from hub.settings import HubSettings, get_settings
 
 log = logging.getLogger("pprl.hub")
@@ -34,11 +44,15 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
         abandoned = await asyncio.to_thread(hub.linkage.abandon_interrupted)
         if abandoned:
             log.warning("%d linkage runs were interrupted by a restart; marked failed", abandoned)
-        task = asyncio.create_task(_checkpoints(hub)) if hub.ledger is not None else None
+        tasks = []
+        if hub.ledger is not None:
+            tasks.append(asyncio.create_task(_checkpoints(hub)))
+        if hub.settings.smtp_host and hub.cipher is not None:
+            tasks.append(asyncio.create_task(_notifications(hub)))
         try:
             yield
         finally:
-            if task is not None:
+            for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
@@ -58,7 +72,7 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
     errors.install(app)
     app.add_middleware(RequestMiddleware, metrics=hub.metrics, max_body=settings.max_request_bytes)
     app.include_router(ops.router)
-    for module in (agencies, ledger, uploads, records, linkage):
+    for module in (agencies, ledger, uploads, records, linkage, clients, caseload, notifications):
         app.include_router(module.router, responses=COMMON_PROBLEMS)
     return app
 
@@ -83,3 +97,25 @@ def _issue_checkpoint(hub: HubContext) -> None:
         if hub.ledger.issue_checkpoint(session) is not None:
             session.commit()
         hub.metrics.ledger_size.set(len(hub.ledger.tree))
+
+
+async def _notifications(hub: HubContext) -> None:
+    """Deliver queued notification email every interval."""
+    while True:
+        await asyncio.sleep(hub.settings.notify_interval_seconds)
+        try:
+            await asyncio.to_thread(deliver_notifications, hub)
+        except Exception:
+            log.exception("notification delivery failed")
+
+
+def deliver_notifications(hub: HubContext) -> dict[str, int]:
+    """One delivery pass over the outbox (the hub's worker and `pprl hub notify`)."""
+    if hub.cipher is None:
+        raise RuntimeError("notifications need the data key (PPRL_DATA_KEY_FILE)")
+    return notify.deliver_pending(
+        lambda: Session(hub.engine),
+        hub.settings,
+        send=notify.smtp_sender(hub.settings),
+        email_of=notify.email_from_contacts(hub.cipher),
+    )

@@ -98,3 +98,31 @@ def authorize_record(
     ):
         return
     raise NotFound()
+
+
+def authorize_client_query(principal: Principal, exists: bool, assigned_to: str | None) -> str:
+    """ "Is this client shared?": the case manager assigned to the caller's agency's
+    record, or a supervisor of that agency; returns the caller's agency.
+
+    Not the agency's node (it asks with the signed-in case manager's token), and never
+    anyone else: a record of another agency, one assigned to someone else and one that
+    does not exist all get the same answer.
+    """
+    if principal.agency_id is None or not exists:
+        raise NotFound()
+    if principal.has(Role.SUPERVISOR):
+        return principal.agency_id
+    if (
+        principal.has(Role.CASE_MANAGER)
+        and assigned_to is not None
+        and assigned_to == principal.subject
+    ):
+        return principal.agency_id
+    raise NotFound()
+
+
+def require_case_manager(principal: Principal) -> str:
+    """An agency's case manager (their own caseload); returns the agency."""
+    if principal.agency_id is None or not principal.has(Role.CASE_MANAGER):
+        raise Forbidden("only a case manager has a caseload")
+    return principal.agency_id

@@ -144,6 +144,23 @@ def _refused(response: Any) -> NoReturn:
     raise typer.Exit(1)
 
 
+@app.command("notify")
+def notify_command() -> None:
+    """Deliver queued notification email once (the served hub also does this on a
+    schedule when PPRL_SMTP_HOST is set). Reads the hub's PPRL_* settings."""
+    from hub.app import deliver_notifications
+    from hub.context import HubContext
+    from hub.settings import get_settings
+
+    hub = HubContext.build(get_settings())
+    try:
+        outcome = deliver_notifications(hub)
+    finally:
+        hub.engine.dispose()
+    summary = ", ".join(f"{n} {status}" for status, n in sorted(outcome.items())) or "nothing due"
+    err.print(f"notifications: {summary}")
+
+
 @app.command("run-linkage")
 def run_linkage(
     hub: Annotated[str, typer.Option("--hub", envvar="PPRL_HUB_URL", help="The hub's base URL.")],

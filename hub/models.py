@@ -15,6 +15,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlmodel import Field, SQLModel
 
@@ -248,3 +249,60 @@ class Link(SQLModel, table=True):
     review: bool = Field(sa_column=Column(Boolean, nullable=False))
     cluster_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
     run_id: int = Field(sa_column=Column(Integer, ForeignKey("linkage_run.run_id"), nullable=False))
+
+
+class CaseloadVisit(SQLModel, table=True):
+    """When a case manager last opened their caseload ("what changed since")."""
+
+    __tablename__ = "caseload_visit"
+
+    agency_id: str = Field(sa_column=Column(String(64), primary_key=True))
+    staff_id: str = Field(sa_column=Column(String(32), primary_key=True))
+    visited_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class ExistenceDisclosure(SQLModel, table=True):
+    """A "shared" flag already shown to a case manager on one basis, and the ACCESS entry
+    that recorded it: the caseload records each such disclosure once, not per page view."""
+
+    __tablename__ = "existence_disclosure"
+
+    agency_id: str = Field(sa_column=Column(String(64), primary_key=True))
+    staff_id: str = Field(sa_column=Column(String(32), primary_key=True))
+    ref: str = Field(sa_column=Column(String(64), primary_key=True))
+    disclosing_program: str = Field(sa_column=Column(String(64), primary_key=True))
+    subject: str = Field(sa_column=Column(String(64), primary_key=True))
+    basis: str = Field(sa_column=Column(String(16), primary_key=True))
+    grant_index: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    access_entry: int = Field(sa_column=Column(BigInteger, nullable=False))
+    disclosed_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class Notification(SQLModel, table=True):
+    """The outbox: one message per case manager per linkage run that changed matches on
+    their caseload. It names no client: it says something changed and links to the
+    caseload. Email delivery is at most once (a row claimed as `sending` is never retried
+    without an operator); the in-app feed reads the same rows."""
+
+    __tablename__ = "notification"
+    __table_args__ = (
+        UniqueConstraint("agency_id", "case_manager_id", "run_id", name="uq_notification_run"),
+        Index("ix_notification_inbox", "agency_id", "case_manager_id", "notification_id"),
+        Index("ix_notification_email", "email_status", "next_attempt_at"),
+    )
+
+    notification_id: int | None = Field(
+        default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True)
+    )
+    agency_id: str = Field(sa_column=Column(String(64), nullable=False))
+    case_manager_id: str = Field(sa_column=Column(String(32), nullable=False))
+    kind: str = Field(sa_column=Column(String(32), nullable=False))
+    run_id: int = Field(sa_column=Column(Integer, nullable=False))
+    clients: int = Field(sa_column=Column(Integer, nullable=False))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    email_status: str = Field(sa_column=Column(String(16), nullable=False))
+    email_attempts: int = Field(sa_column=Column(Integer, nullable=False))
+    next_attempt_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    last_error: str | None = Field(default=None, sa_column=Column(String(200)))
+    read_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))

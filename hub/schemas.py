@@ -129,6 +129,7 @@ class MilestoneIn(_In):
     milestone: ShortText
     activity: ShortText | None = None
     service_kind: Identifier | None = None
+    need: Literal["basic_needs", "freedom", "family", "self_reliance"] | None = None
     target_start: date | None = None
     target_end: date | None = None
     actual_start: date | None = None
@@ -203,3 +204,122 @@ class LinkageRunOut(BaseModel):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+
+
+# --- "is this client shared?" -------------------------------------------------------
+
+
+class GrantProofOut(BaseModel):
+    """The grant a disclosure relied on, and its inclusion proof under `checkpoint`."""
+
+    index: int
+    leaf_hash: str
+    inclusion_proof: list[str]
+
+
+class DisclosureLevelOut(BaseModel):
+    """One level (existence, contact, plan) of one program: shown or withheld, and why."""
+
+    allowed: bool
+    reason: str
+    basis: Literal["consent", "agreement"] | None = None
+    access_entry: int | None = Field(
+        default=None, description="The ledger's ACCESS entry recording this disclosure."
+    )
+    grant: GrantProofOut | None = None
+
+
+class ContactOut(BaseModel):
+    case_manager_id: str
+    display_name: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    office: str | None = None
+
+
+class PlanMilestoneOut(BaseModel):
+    program: str
+    milestone_id: str
+    goal: str
+    milestone: str
+    activity: str | None = None
+    service_kind: str | None = None
+    need: str | None = None
+    target_start: date | None = None
+    target_end: date | None = None
+    actual_start: date | None = None
+    actual_end: date | None = None
+    dosage: str | None = None
+    status: MilestoneStatus
+    stuck_reason: str | None = None
+
+
+class SharedProgramOut(BaseModel):
+    """Another program serving the same client."""
+
+    program: str
+    agency_id: str
+    link_score: float
+    confirmed_in_review: bool
+    existence: DisclosureLevelOut
+    contact: DisclosureLevelOut
+    plan: DisclosureLevelOut
+    contact_details: ContactOut | None = None
+    milestones: list[PlanMilestoneOut] | None = None
+
+
+class ConflictMilestoneOut(BaseModel):
+    program: str
+    milestone_id: str
+
+
+class PlanConflictOut(BaseModel):
+    kind: Literal["competing_deadlines", "overlapping_services", "stuck"]
+    milestones: list[ConflictMilestoneOut]
+    detail: str
+
+
+class SharedOut(BaseModel):
+    """What the caller may learn about other programs serving their client.
+
+    `shared` is false when no other program may be named to the caller: either none is
+    linked, or policy and consent allow no disclosure of it."""
+
+    record_ref: str
+    shared: bool
+    decided_at: datetime
+    programs: list[SharedProgramOut]
+    plan: list[PlanMilestoneOut] = Field(
+        description="Every milestone the caller may see (their own program's and the "
+        "disclosed ones), in the client's priority order: basic needs, freedom, family, "
+        "self-reliance."
+    )
+    conflicts: list[PlanConflictOut]
+    withheld: list[str]
+    checkpoint: str | None = Field(
+        default=None, description="The signed checkpoint the grant proofs verify against."
+    )
+
+
+class CaseloadItemOut(BaseModel):
+    """One client on the caseload, by the agency's pseudonymous reference (the node
+    shows the name)."""
+
+    record_ref: str
+    shared: bool
+    programs: list[str] = Field(description="Other programs that may be named as serving them.")
+    changes: list[str] = Field(description="What changed since the previous visit.")
+
+
+class CaseloadOut(BaseModel):
+    case_manager_id: str
+    as_of: datetime
+    previous_visit: datetime | None
+    clients: list[CaseloadItemOut]
+
+
+class NotificationOut(BaseModel):
+    notification_id: int
+    created_at: datetime
+    message: str
+    read: bool

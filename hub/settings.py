@@ -45,6 +45,20 @@ class HubSettings(BaseSettings):
     # Dask cluster's scheduler (tcp://host:8786; needs the `dask` extra on hub and workers).
     linkage_threads: int | None = Field(default=None, ge=1)
     linkage_dask_scheduler: str | None = None
+    # Whether the inter-agency agreement alone lets a case manager learn that another
+    # program serves their client ("agreement"), or that too needs the client's consent.
+    existence_policy: Literal["agreement", "consent"] = "agreement"
+    conflict_deadline_window_days: int = Field(default=14, ge=0, le=365)
+    stuck_after_days: int = Field(default=30, ge=1, le=3650)
+    # Notifications: where a case manager's caseload lives ("{agency}" is replaced by
+    # the agency id), and the SMTP server that delivers email (none: in-app feed only).
+    caseload_url: str | None = None
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_starttls: bool = False
+    smtp_from: str = "pprl-hub@localhost"
+    smtp_domain: str = "pprl-hub.local"
+    notify_interval_seconds: float = Field(default=30.0, gt=0)
 
     @model_validator(mode="after")
     def _production_needs_its_keys(self) -> Self:

@@ -1,8 +1,10 @@
 """Plan milestone exports: what each client is working on in this program.
 
 A CSV with a header: `record_id, milestone_id, goal, milestone, status` required;
-`activity, service_kind, target_start, target_end, actual_start, actual_end, dosage,
-stuck_reason` optional. Dates are ISO (YYYY-MM-DD); status is one of `not_started`,
+`activity, service_kind, need, target_start, target_end, actual_start, actual_end,
+dosage, stuck_reason` optional (`need` is one of `basic_needs`, `freedom`, `family`,
+`self_reliance`: which of the client's needs the milestone serves). Dates are ISO
+(YYYY-MM-DD); status is one of `not_started`,
 `in_progress`, `complete`, `stuck`. Problems are reported by line, column and rule,
 never with the value, and the row is left out (plans are not encoded, so there is no
 "encode without the field").
@@ -23,10 +25,11 @@ from linkage_node.roster import Issue
 
 REQUIRED = ("record_id", "milestone_id", "goal", "milestone", "status")
 OPTIONAL = (
-    "activity", "service_kind", "target_start", "target_end", "actual_start", "actual_end",
-    "dosage", "stuck_reason",
+    "activity", "service_kind", "need", "target_start", "target_end", "actual_start",
+    "actual_end", "dosage", "stuck_reason",
 )  # fmt: skip
 STATUSES = ("not_started", "in_progress", "complete", "stuck")
+NEEDS = ("basic_needs", "freedom", "family", "self_reliance")
 _DATES = ("target_start", "target_end", "actual_start", "actual_end")
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 MAX_TEXT = 200
@@ -105,6 +108,8 @@ def _check(line: int, row: dict[str, str | None]) -> list[Issue]:
         flag("service_kind", "service_kind.shape")
     if cells.get("status") and cells["status"] not in STATUSES:
         flag("status", "status.unknown")
+    if cells.get("need") and cells["need"] not in NEEDS:
+        flag("need", "need.unknown")
     for column in _DATES:
         if cells.get(column):
             try:

@@ -35,6 +35,7 @@ from hub.linkage.state import LinkageState, LinkConfig
 from hub.linkage.threshold import ThresholdProposal
 from hub.models import LinkageRun, RecordCluster
 from hub.services import linkage_store as store
+from hub.services import notify
 from hub.settings import HubSettings
 
 log = logging.getLogger("pprl.hub.linkage")
@@ -180,12 +181,25 @@ class LinkageRunner:
         with self.sessions() as session:
             begin_writer(session)
             run = self.get(session, run_id)
+            # Whose confident matches this run changes: their case managers are told.
+            touched = (
+                sorted(state.resolved_keys() | set(state.last_removed))
+                if work.changes is not None
+                else None
+            )
+            before = notify.confident_partners(session, touched)
             if work.changes is not None:
                 counts["records_rewritten"] = store.save_update(session, state, run_id)
             else:
                 run.proposal = proposal
                 store.save_all(session, state, run_id)
                 counts["records_rewritten"] = state.records()
+            counts["case_managers_notified"] = notify.queue_match_notifications(
+                session,
+                run_id=run_id,
+                before=before,
+                after=notify.confident_partners(session, touched),
+            )
             run.threshold = state.config.threshold
             run.threshold_source = counts.pop("threshold_source")
             run.params = json.dumps({**state.config.describe(), "executor": self.executor().name})

@@ -144,6 +144,20 @@ ROUTES: dict[tuple[str, str], tuple[Call, set[str], int]] = {
         {"operator"},
         403,
     ),
+    ("GET", "/v1/clients/{record_ref}/shared"): (
+        _call("GET", f"/v1/clients/{ref('r0')}/shared"),
+        {"supervisor", "case_manager"},
+        404,
+    ),
+    ("GET", "/v1/caseload"): (_call("GET", "/v1/caseload"), {"case_manager"}, 403),
+    ("GET", "/v1/notifications"): (_call("GET", "/v1/notifications"), {"case_manager"}, 403),
+    ("POST", "/v1/notifications/{notification_id}/read"): (
+        lambda api, h, n: api.client.post(
+            f"/v1/notifications/{_a_notification(api, n)}/read", headers=h
+        ),
+        {"case_manager"},
+        403,
+    ),
     ("GET", "/v1/agencies/{agency_id}/records/{ref}"): (
         _call("GET", f"/v1/agencies/DCFS/records/{ref('r0')}"),
         {"node", "supervisor", "case_manager"},
@@ -158,6 +172,22 @@ def _a_run(api: Api) -> int:
         runs = [api.hub.linkage.request(api.session, kind="full", threshold=None, requested_by="t")]
     assert runs[0].run_id is not None
     return runs[0].run_id
+
+
+def _a_notification(api: Api, n: int) -> int:
+    from datetime import UTC, datetime
+
+    from hub.models import Notification
+
+    now = datetime.now(UTC)
+    row = Notification(
+        agency_id="DCFS", case_manager_id="cm-1", kind="matches_changed", run_id=1000 + n,
+        clients=1, created_at=now, email_status="pending", email_attempts=0, next_attempt_at=now,
+    )  # fmt: skip
+    api.session.add(row)
+    api.session.flush()
+    assert row.notification_id is not None
+    return row.notification_id
 
 
 def _new_agency() -> dict[str, Any]:

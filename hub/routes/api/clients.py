@@ -1,0 +1,37 @@
+"""/v1/clients/{record_ref}/shared: "is this client shared?" for the assigned case manager."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi import APIRouter
+
+from hub.auth import authorize_client_query
+from hub.deps import HubDep, PrincipalDep, SessionDep
+from hub.models import Assignment, Encoding
+from hub.schemas import RecordRef, SharedOut
+from hub.services.sharing import shared_answer, shared_out
+
+router = APIRouter(prefix="/v1/clients", tags=["clients"])
+
+
+@router.get("/{record_ref}/shared", summary="Is this client served by another program?")
+def get_shared(
+    record_ref: RecordRef, hub: HubDep, session: SessionDep, principal: PrincipalDep
+) -> SharedOut:
+    """For the case manager assigned to the record (of the caller's own agency) and that
+    agency's supervisors. Each level is decided from the consent ledger; each disclosure
+    is appended to it as an ACCESS entry before the answer is sent."""
+    agency = principal.agency_id or ""
+    assignment = session.get(Assignment, (agency, record_ref))
+    exists = assignment is not None or session.get(Encoding, (agency, record_ref)) is not None
+    agency = authorize_client_query(
+        principal, exists, assignment.case_manager_id if assignment else None
+    )
+    now = datetime.now(UTC)
+    answer = shared_answer(
+        hub, session, agency_id=agency, ref=record_ref, staff=principal.subject, now=now
+    )
+    out = shared_out(answer, hub.settings, today=now.date())
+    session.commit()
+    return out

@@ -1,0 +1,164 @@
+"""A case manager's caseload: every client assigned to them, whether another program
+may be named as serving them, and what changed since their last visit.
+
+The "shared" flag is itself a disclosure of existence, decided like the client answer's
+first level. Each distinct existence disclosure (which client, which other program's
+record, on which basis) is appended to the ledger once, the first time it is shown; the
+page can be reopened without flooding the ledger, and nothing is shown unrecorded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from hub.context import HubContext
+from hub.errors import Unavailable
+from hub.models import Assignment, CaseloadVisit, ExistenceDisclosure, LinkageRun, RecordCluster
+from hub.services.sharing import (
+    LinkedProgram,
+    checkpoint_covering,
+    decide_level,
+    linked_records,
+    programs_by_agency,
+)
+
+
+@dataclass
+class CaseloadItem:
+    """One client of the caseload, by the agency's own pseudonymous reference."""
+
+    ref: str
+    shared: bool
+    programs: list[str]
+    changes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Caseload:
+    """The caseload as of `at`, and the visit before this one."""
+
+    staff: str
+    at: datetime
+    previous_visit: datetime | None
+    items: list[CaseloadItem]
+
+
+def caseload(
+    hub: HubContext, session: Session, *, agency_id: str, staff: str, now: datetime | None = None
+) -> Caseload:
+    """Build `staff`'s caseload and record this visit. The caller commits."""
+    ledger = hub.ledger
+    if ledger is None:
+        raise Unavailable("this hub has no ledger key configured")
+    at = now or datetime.now(UTC)
+    visit = session.get(CaseloadVisit, (agency_id, staff))
+    previous = visit.visited_at if visit else None
+    assigned = session.execute(
+        select(Assignment.ref, Assignment.updated_at)  # type: ignore[call-overload]
+        .where(Assignment.agency_id == agency_id, Assignment.case_manager_id == staff)
+        .order_by(Assignment.ref)
+    ).all()
+    changed_at = _cluster_changes(session, agency_id, [ref for ref, _ in assigned])
+    programs = programs_by_agency(session)
+    mine = programs.get(agency_id, [])
+    agreement = hub.settings.existence_policy == "agreement"
+    ledger.sync(session)
+    shown: list[tuple[str, LinkedProgram]] = []
+    items = []
+    for ref, updated_at in assigned:
+        entries = []
+        for (other_agency, other_ref), (score, reviewed) in linked_records(
+            session, agency_id, ref
+        ).items():
+            for program in programs.get(other_agency, []):
+                entry = LinkedProgram(other_agency, program, other_ref, score, reviewed)
+                entry.levels["existence"] = decide_level(
+                    ledger, mine, program, other_ref, "existence", at, agreement
+                )
+                if entry.levels["existence"].allowed:
+                    entries.append(entry)
+        item = CaseloadItem(ref, bool(entries), sorted({e.program for e in entries}))
+        if previous is None or updated_at > previous:
+            item.changes.append("newly assigned to you")
+        when = changed_at.get(ref)
+        if entries and when is not None and (previous is None or when > previous):
+            item.changes.append("a new or changed match")
+        items.append(item)
+        shown.extend((ref, e) for e in entries)
+    _record_new_disclosures(hub, session, agency_id=agency_id, staff=staff, shown=shown, at=at)
+    if visit is None:
+        session.add(CaseloadVisit(agency_id=agency_id, staff_id=staff, visited_at=at))
+    else:
+        visit.visited_at = at
+        session.add(visit)
+    return Caseload(staff, at, previous, items)
+
+
+def _cluster_changes(session: Session, agency_id: str, refs: list[str]) -> dict[str, datetime]:
+    """When each record's cluster was last rewritten by a linkage run."""
+    out: dict[str, datetime] = {}
+    for start in range(0, len(refs), 500):
+        rows = session.execute(
+            select(RecordCluster.ref, LinkageRun.finished_at)  # type: ignore[call-overload]
+            .join(LinkageRun, LinkageRun.run_id == RecordCluster.run_id)
+            .where(
+                RecordCluster.agency_id == agency_id,
+                RecordCluster.ref.in_(refs[start : start + 500]),  # type: ignore[attr-defined]
+            )
+        ).all()
+        out.update({ref: when for ref, when in rows if when is not None})
+    return out
+
+
+def _record_new_disclosures(
+    hub: HubContext,
+    session: Session,
+    *,
+    agency_id: str,
+    staff: str,
+    shown: list[tuple[str, LinkedProgram]],
+    at: datetime,
+) -> None:
+    ledger = hub.ledger
+    assert ledger is not None  # noqa: S101  (checked by caseload)
+    fresh = []
+    for ref, entry in shown:
+        level = entry.levels["existence"]
+        key = (
+            agency_id, staff, ref, entry.program, entry.ref, level.basis or "",
+            -1 if level.grant_index is None else level.grant_index,
+        )  # fmt: skip
+        if session.get(ExistenceDisclosure, key) is None:
+            fresh.append((key, ref, entry))
+    if not fresh:
+        return
+    checkpoint = checkpoint_covering(ledger, session, [entry for _, _, entry in fresh])
+    assert checkpoint is not None  # noqa: S101  (there are disclosures to cover)
+    for key, ref, entry in fresh:
+        level = entry.levels["existence"]
+        fields: dict[str, Any] = {
+            "type": "ACCESS",
+            "basis": level.basis,
+            "disclosing_program": entry.program,
+            "subject": entry.ref,
+            "requester_program": level.requester_program,
+            "requester_staff": staff,
+            "requester_record": ref,
+            "data_classes": ["existence"],
+            "checkpoint_size": checkpoint[0],
+        }
+        if level.grant_index is not None:
+            fields["grant"] = {"index": level.grant_index, "leaf_hash": level.grant_leaf_hash}
+        index, _ = ledger.append_hub_entry(session, fields, now=at)
+        session.add(
+            ExistenceDisclosure(
+                agency_id=key[0], staff_id=key[1], ref=key[2], disclosing_program=key[3],
+                subject=key[4], basis=key[5], grant_index=key[6], access_entry=index,
+                disclosed_at=at,
+            )
+        )  # fmt: skip

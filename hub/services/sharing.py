@@ -1,0 +1,459 @@
+""" "Is this client shared?": what a case manager may learn about the other programs
+that serve the same person, decided level by level by `consent.disclosure_decision`.
+
+The levels are existence (which programs), `contact` (their assigned case manager and
+how to reach them) and `plan` (their milestones). A linked record is considered only
+when the link is confident: every link on the way to it is at or above the disclosure
+threshold, or was confirmed in review. Other programs whose existence may not be
+disclosed are simply absent, so the answer never hints at them. Every disclosure is
+appended to the ledger as one ACCESS entry per basis it relied on, in the same
+transaction as the answer, and the answer carries the checkpoint and inclusion proof of
+each grant used.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from consent import Decision, attach_proof, disclosure_decision
+from consent.entries import DataClass
+from hub.context import HubContext
+from hub.errors import Unavailable
+from hub.models import Assignment, Link, Milestone, Program, RecordCluster
+from hub.schemas import (
+    ConflictMilestoneOut,
+    ContactOut,
+    DisclosureLevelOut,
+    GrantProofOut,
+    PlanConflictOut,
+    PlanMilestoneOut,
+    SharedOut,
+    SharedProgramOut,
+)
+from hub.services.ledger import HubLedger, latest_checkpoint
+from hub.services.plans import PlanItem, find_conflicts, priority_order
+from hub.services.uploads import contact_context, milestone_context
+from hub.settings import HubSettings
+
+_LEVELS: tuple[DataClass, ...] = ("existence", "contact", "plan")
+
+
+@dataclass
+class Disclosure:
+    """One level of one linked record: allowed or not, why, and the proof relied on."""
+
+    data_class: DataClass
+    allowed: bool
+    reason: str
+    basis: str | None = None
+    requester_program: str | None = None
+    grant_index: int | None = None
+    grant_leaf_hash: str | None = None
+    inclusion_proof: list[str] | None = None
+    access_entry: int | None = None
+
+
+@dataclass
+class LinkedProgram:
+    """Another program's record of the same client, with what may be shown of it."""
+
+    agency_id: str
+    program: str
+    ref: str
+    score: float
+    confirmed_in_review: bool
+    levels: dict[str, Disclosure] = field(default_factory=dict)
+    case_manager_id: str | None = None
+    contact: dict[str, Any] | None = None
+    plan: list[PlanItem] | None = None
+
+
+@dataclass
+class SharedAnswer:
+    """The answer to one case manager's question about one of their clients."""
+
+    agency_id: str
+    ref: str
+    decided_at: datetime
+    programs: list[LinkedProgram]
+    own_plan: list[PlanItem]
+    checkpoint: str | None
+    checkpoint_size: int | None
+
+    @property
+    def shared(self) -> bool:
+        """Whether any other program may be named to this caller."""
+        return bool(self.programs)
+
+
+def confident_members(
+    start: tuple[str, str], links: list[Link], *, confirmed: set[tuple[str, str, str, str]]
+) -> dict[tuple[str, str], tuple[float, bool]]:
+    """Records reachable from `start` over links that may be disclosed, with the weakest
+    score on the way and whether a review confirmation was needed to get there."""
+    graph: dict[tuple[str, str], list[tuple[tuple[str, str], float, bool]]] = defaultdict(list)
+    for link in links:
+        a, b = (link.agency_a, link.ref_a), (link.agency_b, link.ref_b)
+        reviewed = (link.agency_a, link.ref_a, link.agency_b, link.ref_b) in confirmed
+        if link.review and not reviewed:
+            continue  # in the review band and not confirmed: not disclosed
+        graph[a].append((b, link.score, reviewed))
+        graph[b].append((a, link.score, reviewed))
+    best: dict[tuple[str, str], tuple[float, bool]] = {start: (1.0, False)}
+    frontier = [start]
+    while frontier:
+        node = frontier.pop()
+        score, reviewed = best[node]
+        for other, link_score, link_reviewed in graph[node]:
+            candidate = (min(score, link_score), reviewed or link_reviewed)
+            if other not in best or candidate[0] > best[other][0]:
+                best[other] = candidate
+                frontier.append(other)
+    del best[start]
+    return best
+
+
+def shared_answer(
+    hub: HubContext,
+    session: Session,
+    *,
+    agency_id: str,
+    ref: str,
+    staff: str,
+    now: datetime | None = None,
+) -> SharedAnswer:
+    """Decide, record and prove what `staff` of `agency_id` may learn about the other
+    programs linked to their record `ref`. The caller has been authorized; the caller
+    commits (the ACCESS entries and the answer stand or fall together)."""
+    ledger = hub.ledger
+    if ledger is None or hub.cipher is None:
+        raise Unavailable("this hub has no ledger key or data key configured")
+    at = now or datetime.now(UTC)
+    settings = hub.settings
+    programs = programs_by_agency(session)
+    mine = programs.get(agency_id, [])
+    linked = linked_records(session, agency_id, ref)
+
+    ledger.sync(session)
+    answer_programs: list[LinkedProgram] = []
+    for (other_agency, other_ref), (score, reviewed) in linked.items():
+        for program in programs.get(other_agency, []):
+            entry = LinkedProgram(other_agency, program, other_ref, score, reviewed)
+            for level in _LEVELS:
+                entry.levels[level] = decide_level(
+                    ledger,
+                    mine,
+                    program,
+                    other_ref,
+                    level,
+                    at,
+                    settings.existence_policy == "agreement",
+                )
+            if entry.levels["existence"].allowed:
+                answer_programs.append(entry)
+
+    checkpoint = checkpoint_covering(ledger, session, answer_programs)
+    for entry in answer_programs:
+        _load_details(hub, session, entry)
+        _record_access(
+            ledger, session, entry, staff=staff, requester_record=ref, at=at, checkpoint=checkpoint
+        )
+    own = _plan_items(hub, session, agency_id, ref, program=", ".join(mine) or agency_id)
+    return SharedAnswer(
+        agency_id=agency_id,
+        ref=ref,
+        decided_at=at,
+        programs=sorted(answer_programs, key=lambda p: (p.program, p.ref)),
+        own_plan=own,
+        checkpoint=checkpoint[1] if checkpoint else None,
+        checkpoint_size=checkpoint[0] if checkpoint else None,
+    )
+
+
+def combined_plan(
+    answer: SharedAnswer, *, today: date, deadline_window_days: int, stuck_after_days: int
+) -> tuple[list[PlanItem], list[Any]]:
+    """Every milestone the caller may see, in priority order, and the conflicts."""
+    items = list(answer.own_plan)
+    for entry in answer.programs:
+        items.extend(entry.plan or [])
+    ordered = priority_order(items)
+    conflicts = find_conflicts(
+        ordered,
+        today=today,
+        deadline_window_days=deadline_window_days,
+        stuck_after_days=stuck_after_days,
+    )
+    return ordered, conflicts
+
+
+# --- internals --------------------------------------------------------------------------
+
+
+def programs_by_agency(session: Session) -> dict[str, list[str]]:
+    by_agency: dict[str, list[str]] = defaultdict(list)
+    for program_id, owner in session.execute(
+        select(Program.program_id, Program.agency_id).order_by(Program.program_id)  # type: ignore[call-overload]
+    ):
+        by_agency[owner].append(program_id)
+    return by_agency
+
+
+def linked_records(
+    session: Session, agency_id: str, ref: str
+) -> dict[tuple[str, str], tuple[float, bool]]:
+    placed = session.get(RecordCluster, (agency_id, ref))
+    if placed is None:
+        return {}
+    links = list(
+        session.execute(select(Link).where(Link.cluster_id == placed.cluster_id))  # type: ignore[arg-type]
+        .scalars()
+        .all()
+    )
+    confirmed = _confirmed_links(session, links)
+    members = confident_members((agency_id, ref), links, confirmed=confirmed)
+    # One record per agency per cluster; never disclose the caller's own agency's others.
+    return {key: value for key, value in members.items() if key[0] != agency_id}
+
+
+def _confirmed_links(session: Session, links: list[Link]) -> set[tuple[str, str, str, str]]:
+    # Review answers arrive with the operators' review queue; until then a link in the
+    # review band is never confirmed.
+    del session, links
+    return set()
+
+
+def decide_level(  # noqa: PLR0917  (the question has that many parts)
+    ledger: HubLedger,
+    requester_programs: list[str],
+    target_program: str,
+    target_record: str,
+    level: DataClass,
+    at: datetime,
+    existence_by_agreement: bool,
+) -> Disclosure:
+    first: Decision | None = None
+    for requester in requester_programs:
+        decision = disclosure_decision(
+            ledger.state,
+            requester_program=requester,
+            target_program=target_program,
+            target_record=target_record,
+            data_class=level,
+            at=at,
+            existence_by_agreement=existence_by_agreement,
+        )
+        if decision.allowed:
+            return Disclosure(
+                level,
+                True,
+                decision.reason,
+                basis=decision.basis,
+                requester_program=requester,
+                grant_index=decision.grant_index,
+                grant_leaf_hash=decision.grant_leaf_hash.hex()
+                if decision.grant_leaf_hash
+                else None,
+            )
+        first = first or decision
+    reason = first.reason if first else f"no consent on record from {target_program}"
+    return Disclosure(level, False, reason)
+
+
+def checkpoint_covering(
+    ledger: HubLedger, session: Session, programs: list[LinkedProgram]
+) -> tuple[int, str] | None:
+    """The latest signed checkpoint, signing a new one if a grant relied on is newer."""
+    needed = max(
+        (
+            level.grant_index + 1
+            for entry in programs
+            for level in entry.levels.values()
+            if level.allowed and level.grant_index is not None
+        ),
+        default=1 if programs else 0,
+    )
+    if needed == 0:
+        return None
+    latest = latest_checkpoint(session)
+    if latest is None or latest[0] < needed:
+        ledger.issue_checkpoint(session)
+        latest = latest_checkpoint(session)
+    if latest is None or latest[0] < needed:
+        raise Unavailable("no checkpoint covers the consent relied on; try again")
+    for entry in programs:
+        for level in entry.levels.values():
+            if level.allowed and level.grant_index is not None:
+                proven = attach_proof(
+                    _as_decision(level), ledger.tree, latest[1], ledger.log_key.verifier
+                )
+                level.inclusion_proof = [h.hex() for h in proven.inclusion_proof or ()]
+    return latest
+
+
+def _as_decision(level: Disclosure) -> Decision:
+    return Decision(
+        allowed=True,
+        data_class=level.data_class,
+        reason=level.reason,
+        basis="consent",
+        grant_index=level.grant_index,
+        grant_leaf_hash=bytes.fromhex(level.grant_leaf_hash or ""),
+        state_size=0,
+    )
+
+
+def _load_details(hub: HubContext, session: Session, entry: LinkedProgram) -> None:
+    assert hub.cipher is not None  # noqa: S101  (checked by shared_answer)
+    if entry.levels["contact"].allowed:
+        assignment = session.get(Assignment, (entry.agency_id, entry.ref))
+        if assignment is None:
+            entry.levels["contact"] = Disclosure(
+                "contact", False, f"{entry.program} has no case manager assigned to this client"
+            )
+        else:
+            entry.case_manager_id = assignment.case_manager_id
+            entry.contact = json.loads(
+                hub.cipher.open(assignment.contact, contact_context(entry.agency_id, entry.ref))
+            )
+    if entry.levels["plan"].allowed:
+        entry.plan = _plan_items(hub, session, entry.agency_id, entry.ref, program=entry.program)
+
+
+def _plan_items(
+    hub: HubContext, session: Session, agency_id: str, ref: str, *, program: str
+) -> list[PlanItem]:
+    assert hub.cipher is not None  # noqa: S101
+    rows = session.execute(
+        select(Milestone).where(Milestone.agency_id == agency_id, Milestone.ref == ref)  # type: ignore[arg-type]
+    ).scalars()
+    return [
+        PlanItem(
+            program,
+            row.milestone_id,
+            json.loads(
+                hub.cipher.open(row.plan, milestone_context(agency_id, ref, row.milestone_id))
+            ),
+            row.updated_at,
+        )
+        for row in rows
+    ]
+
+
+def _record_access(
+    ledger: HubLedger,
+    session: Session,
+    entry: LinkedProgram,
+    *,
+    staff: str,
+    requester_record: str,
+    at: datetime,
+    checkpoint: tuple[int, str] | None,
+) -> None:
+    """One ACCESS entry per basis relied on (the agreement, or each grant)."""
+    assert checkpoint is not None  # noqa: S101  (there is one whenever anything is shown)
+    groups: dict[tuple[str | None, int | None, str | None], list[Disclosure]] = defaultdict(list)
+    for level in entry.levels.values():
+        if level.allowed:
+            groups[(level.basis, level.grant_index, level.requester_program)].append(level)
+    for (basis, grant_index, requester_program), levels in groups.items():
+        fields: dict[str, Any] = {
+            "type": "ACCESS",
+            "basis": basis,
+            "disclosing_program": entry.program,
+            "subject": entry.ref,
+            "requester_program": requester_program,
+            "requester_staff": staff,
+            "requester_record": requester_record,
+            "data_classes": [level.data_class for level in levels],
+            "checkpoint_size": checkpoint[0],
+        }
+        if grant_index is not None:
+            fields["grant"] = {"index": grant_index, "leaf_hash": levels[0].grant_leaf_hash}
+        index, _ = ledger.append_hub_entry(session, fields, now=at)
+        for level in levels:
+            level.access_entry = index
+
+
+def shared_out(answer: SharedAnswer, settings: HubSettings, *, today: date) -> SharedOut:
+    """The answer as the API states it, with the combined plan and its conflicts."""
+    ordered, conflicts = combined_plan(
+        answer,
+        today=today,
+        deadline_window_days=settings.conflict_deadline_window_days,
+        stuck_after_days=settings.stuck_after_days,
+    )
+    withheld = [
+        f"{entry.program}: {level.reason}"
+        for entry in answer.programs
+        for level in entry.levels.values()
+        if not level.allowed
+    ]
+    return SharedOut(
+        record_ref=answer.ref,
+        shared=answer.shared,
+        decided_at=answer.decided_at,
+        programs=[
+            SharedProgramOut(
+                program=entry.program,
+                agency_id=entry.agency_id,
+                link_score=round(entry.score, 4),
+                confirmed_in_review=entry.confirmed_in_review,
+                existence=_level_out(entry.levels["existence"]),
+                contact=_level_out(entry.levels["contact"]),
+                plan=_level_out(entry.levels["plan"]),
+                contact_details=(
+                    ContactOut(case_manager_id=entry.case_manager_id, **entry.contact)
+                    if entry.contact is not None and entry.case_manager_id is not None
+                    else None
+                ),
+                milestones=(
+                    [_milestone_out(item) for item in priority_order(entry.plan)]
+                    if entry.plan is not None
+                    else None
+                ),
+            )
+            for entry in answer.programs
+        ],
+        plan=[_milestone_out(item) for item in ordered],
+        conflicts=[
+            PlanConflictOut(
+                kind=c.kind,
+                milestones=[
+                    ConflictMilestoneOut(program=p, milestone_id=m) for p, m in c.milestones
+                ],
+                detail=c.detail,
+            )
+            for c in conflicts
+        ],
+        withheld=withheld,
+        checkpoint=answer.checkpoint,
+    )
+
+
+def _level_out(level: Disclosure) -> DisclosureLevelOut:
+    grant = None
+    if level.allowed and level.grant_index is not None:
+        grant = GrantProofOut(
+            index=level.grant_index,
+            leaf_hash=level.grant_leaf_hash or "",
+            inclusion_proof=level.inclusion_proof or [],
+        )
+    return DisclosureLevelOut(
+        allowed=level.allowed,
+        reason=level.reason,
+        basis=level.basis if level.allowed else None,
+        access_entry=level.access_entry,
+        grant=grant,
+    )
+
+
+def _milestone_out(item: PlanItem) -> PlanMilestoneOut:
+    return PlanMilestoneOut(program=item.program, milestone_id=item.milestone_id, **item.fields)

@@ -1,0 +1,466 @@
+""" "Is this client shared?" on a three-program scenario.
+
+Client X is served by child welfare (DCFS, record `a`, case manager cm-0001), corrections
+(DOC, record `b`) and family employment (DWD, record `c`). Corrections consented to
+existence, contact and plan; family employment to existence and contact only. DCFS's
+record `d` is linked to corrections' record `e` only by a link in the review band.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from consent import check_decision_proof, format_timestamp, parse_leaf
+from consent.decision import Decision
+from hub.models import LedgerEntry, Link, LinkageRun, RecordCluster
+from hub.services.sharing import shared_answer
+from keys import Role
+from tests.factories import grant_terms
+from tests.hub.api.conftest import Api
+from tests.hub.api.test_uploads import encodings, ref
+
+A, B, C, D, E = (ref(f"client-{x}") for x in "abcde")
+AGENCIES = ("DCFS", "DOC", "DWD")
+TODAY = datetime.now(UTC).date()
+
+
+def _day(offset: int) -> str:
+    return (TODAY + timedelta(days=offset)).isoformat()
+
+
+def _upload(
+    api: Api, agency: str, refs: list[str], assigned: dict[str, tuple[str, dict[str, Any]]]
+) -> None:
+    body = encodings(0)
+    body["upserts"] = [{"ref": r, "clk": encodings(1)["upserts"][0]["clk"]} for r in refs]
+    node = api.as_(agency)
+    assert (
+        api.post(f"/v1/agencies/{agency}/encodings/batches", body, node, "enc-00001").status_code
+        == 200
+    )
+    upserts = [
+        {"ref": r, "case_manager_id": cm, "contact": contact}
+        for r, (cm, contact) in assigned.items()
+    ]
+    response = api.post(
+        f"/v1/agencies/{agency}/assignments/batches", {"upserts": upserts}, node, "asg-00001"
+    )
+    assert response.status_code == 200, response.text
+
+
+def _milestones(api: Api, agency: str, items: list[dict[str, Any]]) -> None:
+    response = api.post(
+        f"/v1/agencies/{agency}/milestones/batches",
+        {"upserts": items},
+        api.as_(agency),
+        "pln-00001",
+    )
+    assert response.status_code == 200, response.text
+
+
+def _link(
+    api: Api, run_id: int, cluster: int, pairs: list[tuple[str, str, str, str, float, bool]]
+) -> None:
+    for agency_a, ref_a, agency_b, ref_b, score, review in pairs:
+        api.session.add(
+            Link(
+                agency_a=agency_a,
+                ref_a=ref_a,
+                agency_b=agency_b,
+                ref_b=ref_b,
+                score=score,
+                review=review,
+                cluster_id=cluster,
+                run_id=run_id,
+            )
+        )
+        for agency, record in ((agency_a, ref_a), (agency_b, ref_b)):
+            if api.session.get(RecordCluster, (agency, record)) is None:
+                api.session.add(
+                    RecordCluster(agency_id=agency, ref=record, cluster_id=cluster, run_id=run_id)
+                )
+    api.session.flush()
+
+
+def _grant(api: Api, agency: str, **terms: Any) -> int:
+    identity = api.identities[agency]
+    now = datetime.now(UTC).replace(microsecond=0)
+    data = {
+        "v": 1,
+        "type": "GRANT",
+        "signer": agency,
+        "key_id": identity.signing_key_id,
+        "made_at": format_timestamp(now),
+        "grant": grant_terms(
+            signed_at=format_timestamp(now - timedelta(hours=1)),
+            effective_from=format_timestamp(now - timedelta(hours=1)),
+            expires_at=format_timestamp(now + timedelta(days=365)),
+            **terms,
+        ),
+    }
+    return _append(api, agency, data)
+
+
+def _append(api: Api, agency: str, data: dict[str, Any]) -> int:
+    from consent import sign_entry, validate_entry
+    from keys import canonical
+
+    signed = sign_entry(validate_entry(data), api.identities[agency])
+    response = api.post(
+        "/v1/ledger/entries", {"leaf": canonical.b64encode(signed.leaf)}, api.as_(agency)
+    )
+    assert response.status_code == 201, response.text
+    return int(response.json()["index"])
+
+
+def _revoke(api: Api, agency: str, grant: int) -> int:
+    ledger = api.hub.ledger
+    assert ledger is not None
+    ledger.sync(api.session)
+    return _append(
+        api,
+        agency,
+        {
+            "v": 1,
+            "type": "REVOKE",
+            "signer": agency,
+            "key_id": api.identities[agency].signing_key_id,
+            "made_at": format_timestamp(datetime.now(UTC).replace(microsecond=0)),
+            "revokes": {"index": grant, "leaf_hash": ledger.tree.leaf_hash_at(grant).hex()},
+            "consent_id": ledger.state.grants[grant].terms.consent_id,
+            "reason": "client_request",
+        },
+    )
+
+
+@pytest.fixture
+def scenario(api: Api) -> dict[str, int]:
+    api.register(*AGENCIES)
+    _upload(api, "DCFS", [A, D], {A: ("cm-0001", {}), D: ("cm-0001", {})})
+    _upload(
+        api,
+        "DOC",
+        [B, E],
+        {
+            B: (
+                "cm-0007",
+                {
+                    "display_name": "Officer Reyes",
+                    "phone": "(555) 010-0007",
+                    "email": "reyes@doc.example.gov",
+                },
+            ),
+            E: ("cm-0008", {"display_name": "Officer Lam"}),
+        },
+    )
+    _upload(
+        api,
+        "DWD",
+        [C],
+        {C: ("cm-0009", {"display_name": "Coach Patel", "email": "patel@dwd.example.gov"})},
+    )
+    _milestones(
+        api,
+        "DCFS",
+        [
+            {
+                "ref": A,
+                "milestone_id": "m1",
+                "goal": "Stable housing",
+                "milestone": "Lease signed",
+                "service_kind": "housing",
+                "status": "in_progress",
+                "target_end": _day(20),
+            },
+        ],
+    )
+    _milestones(
+        api,
+        "DOC",
+        [
+            {
+                "ref": B,
+                "milestone_id": "p1",
+                "goal": "Complete supervision",
+                "milestone": "Report to officer",
+                "service_kind": "probation",
+                "status": "in_progress",
+                "target_end": _day(25),
+            },
+            {
+                "ref": B,
+                "milestone_id": "p2",
+                "goal": "Work",
+                "milestone": "Job readiness class",
+                "service_kind": "job_training",
+                "status": "not_started",
+                "target_start": _day(5),
+                "target_end": _day(60),
+            },
+        ],
+    )
+    _milestones(
+        api,
+        "DWD",
+        [
+            {
+                "ref": C,
+                "milestone_id": "w1",
+                "goal": "Work",
+                "milestone": "Job readiness workshop",
+                "service_kind": "job_training",
+                "status": "in_progress",
+                "target_start": _day(10),
+                "target_end": _day(40),
+            },
+        ],
+    )
+    run = LinkageRun(
+        kind="full",
+        status="succeeded",
+        requested_by="op-1",
+        progress=1.0,
+        stage="done",
+        created_at=datetime.now(UTC),
+        finished_at=datetime.now(UTC),
+    )
+    api.session.add(run)
+    api.session.flush()
+    assert run.run_id is not None
+    _link(
+        api, run.run_id, 1, [("DCFS", A, "DOC", B, 0.93, False), ("DCFS", A, "DWD", C, 0.88, False)]
+    )
+    _link(api, run.run_id, 2, [("DCFS", D, "DOC", E, 0.76, True)])
+    grants = {
+        "doc": _grant(
+            api,
+            "DOC",
+            subject=B,
+            disclosing_program="corrections",
+            recipient_programs=["child_welfare"],
+            data_classes=["existence", "contact", "plan"],
+        ),
+        "dwd": _grant(
+            api,
+            "DWD",
+            subject=C,
+            disclosing_program="family_employment",
+            recipient_programs=["child_welfare"],
+            data_classes=["existence", "contact"],
+        ),
+    }
+    api.checkpoint()
+    return grants
+
+
+def _ask(
+    api: Api, record: str, subject: str = "cm-0001", *roles: Role, agency: str = "DCFS"
+) -> Any:
+    return api.client.get(
+        f"/v1/clients/{record}/shared",
+        headers=api.as_(agency, subject, *(roles or (Role.CASE_MANAGER,))),
+    )
+
+
+def _access_entries(api: Api) -> list[Any]:
+    rows = api.session.execute(select(LedgerEntry.leaf).order_by(LedgerEntry.entry_index)).scalars()  # type: ignore[call-overload]
+    return [e for e in (parse_leaf(bytes(leaf)).entry for leaf in rows) if e.type == "ACCESS"]
+
+
+def _by_program(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {p["program"]: p for p in body["programs"]}
+
+
+def test_the_assigned_case_manager_sees_exactly_what_each_program_consented_to(
+    api: Api, scenario: dict[str, int]
+) -> None:
+    response = _ask(api, A)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["shared"] is True
+    programs = _by_program(body)
+    assert set(programs) == {"corrections", "family_employment"}
+
+    doc = programs["corrections"]
+    assert doc["contact"]["allowed"]
+    assert doc["plan"]["allowed"]
+    assert doc["contact_details"] == {
+        "case_manager_id": "cm-0007",
+        "display_name": "Officer Reyes",
+        "phone": "(555) 010-0007",
+        "email": "reyes@doc.example.gov",
+        "office": None,
+    }
+    assert [m["milestone_id"] for m in doc["milestones"]] == ["p1", "p2"]
+
+    dwd = programs["family_employment"]
+    assert dwd["contact"]["allowed"]
+    assert dwd["contact_details"]["display_name"] == "Coach Patel"
+    assert dwd["plan"]["allowed"] is False
+    assert dwd["milestones"] is None
+    assert "does not cover plan details" in dwd["plan"]["reason"]
+    assert any("family_employment" in w and "plan" in w for w in body["withheld"])
+    # Nothing of DWD's plan leaks through the combined view either.
+    assert "w1" not in {m["milestone_id"] for m in body["plan"]}
+    assert "Job readiness workshop" not in response.text
+
+
+def test_the_combined_plan_is_in_priority_order_and_flags_conflicts(
+    api: Api, scenario: dict[str, int]
+) -> None:
+    body = _ask(api, A).json()
+    # basic needs (housing) before freedom (probation) before self-reliance (job training)
+    assert [m["milestone_id"] for m in body["plan"]] == ["m1", "p1", "p2"]
+    kinds = {
+        (c["kind"], tuple(sorted(m["program"] for m in c["milestones"]))) for c in body["conflicts"]
+    }
+    # child welfare's lease is due 5 days before corrections' report: competing deadlines.
+    assert ("competing_deadlines", ("child_welfare", "corrections")) in kinds
+
+
+def test_every_disclosure_has_exactly_one_access_entry_and_a_checkable_proof(
+    api: Api, scenario: dict[str, int]
+) -> None:
+    before = len(_access_entries(api))
+    body = _ask(api, A).json()
+    entries = _access_entries(api)[before:]
+    # agreement covers existence; contact (and plan) rest on each program's grant
+    by_index: dict[int, set[tuple[str, str]]] = {}
+    for program in body["programs"]:
+        for level in ("existence", "contact", "plan"):
+            shown = program[level]
+            if shown["allowed"]:
+                assert shown["access_entry"] is not None
+                by_index.setdefault(shown["access_entry"], set()).add((program["program"], level))
+            else:
+                assert shown["access_entry"] is None
+    assert len(entries) == len(by_index) == 4
+    ledger = api.hub.ledger
+    assert ledger is not None
+    for index, shown in by_index.items():
+        leaf = api.session.get(LedgerEntry, index)
+        assert leaf is not None
+        entry = parse_leaf(bytes(leaf.leaf)).entry
+        assert entry.type == "ACCESS"
+        assert {(entry.disclosing_program, c) for c in entry.data_classes} == shown
+        assert entry.requester_staff == "cm-0001"
+        assert entry.requester_record == A
+    doc = _by_program(body)["corrections"]["contact"]
+    assert doc["basis"] == "consent"
+    assert doc["grant"]["index"] == scenario["doc"]
+    proven = check_decision_proof(
+        Decision(
+            allowed=True,
+            data_class="contact",
+            reason="",
+            basis="consent",
+            grant_index=doc["grant"]["index"],
+            grant_leaf_hash=bytes.fromhex(doc["grant"]["leaf_hash"]),
+            state_size=0,
+            checkpoint_note=body["checkpoint"],
+            inclusion_proof=tuple(bytes.fromhex(h) for h in doc["grant"]["inclusion_proof"]),
+        ),
+        ledger.log_key.verifier,
+    )
+    assert proven.size > scenario["doc"]
+
+
+def test_after_a_revoke_the_next_answer_withholds(api: Api, scenario: dict[str, int]) -> None:
+    assert _by_program(_ask(api, A).json())["corrections"]["contact"]["allowed"]
+    _revoke(api, "DOC", scenario["doc"])
+    body = _ask(api, A).json()
+    doc = _by_program(body)["corrections"]
+    # existence still by the agreement; nothing the revoked grant covered
+    assert doc["existence"]["basis"] == "agreement"
+    assert not doc["contact"]["allowed"]
+    assert doc["contact_details"] is None
+    assert not doc["plan"]["allowed"]
+    assert doc["milestones"] is None
+    assert "revoked" in doc["contact"]["reason"]
+    assert "Officer Reyes" not in json.dumps(body)
+
+
+def test_after_expiry_the_answer_withholds(api: Api, scenario: dict[str, int]) -> None:
+    later = datetime.now(UTC) + timedelta(days=366)
+    answer = shared_answer(
+        api.hub, api.session, agency_id="DCFS", ref=A, staff="cm-0001", now=later
+    )
+    by_program = {p.program: p for p in answer.programs}
+    assert not by_program["corrections"].levels["contact"].allowed
+    assert "expired" in by_program["corrections"].levels["contact"].reason
+    assert by_program["corrections"].contact is None
+    assert by_program["corrections"].plan is None
+
+
+def test_under_a_consent_policy_a_program_without_consent_is_not_even_named(
+    api: Api, scenario: dict[str, int]
+) -> None:
+    api.hub.settings = api.hub.settings.model_copy(update={"existence_policy": "consent"})
+    _revoke(api, "DWD", scenario["dwd"])
+    before = len(_access_entries(api))
+    body = _ask(api, A).json()
+    assert set(_by_program(body)) == {"corrections"}
+    assert "family_employment" not in json.dumps(body)
+    assert _by_program(body)["corrections"]["existence"]["basis"] == "consent"
+    # existence, contact and plan all on DOC's one grant: one ACCESS entry
+    assert len(_access_entries(api)) - before == 1
+
+
+def test_links_in_the_review_band_are_not_disclosed(api: Api, scenario: dict[str, int]) -> None:
+    before = len(_access_entries(api))
+    body = _ask(api, D).json()
+    assert body["shared"] is False
+    assert body["programs"] == []
+    assert len(_access_entries(api)) == before
+
+
+def test_a_supervisor_may_ask_and_the_agency_node_may_not(
+    api: Api, scenario: dict[str, int]
+) -> None:
+    assert _ask(api, A, "sup-0001", Role.SUPERVISOR).status_code == 200
+    assert _ask(api, A, "node-1", Role.AGENCY_NODE).status_code == 404
+
+
+def test_anyone_else_gets_the_same_answer_as_for_a_record_that_does_not_exist(
+    api: Api, scenario: dict[str, int]
+) -> None:
+    def strip(response: Any) -> tuple[int, dict[str, Any], str]:
+        body = {k: v for k, v in response.json().items() if k != "instance"}
+        return response.status_code, body, response.headers["content-type"]
+
+    missing = strip(_ask(api, ref("no-such-record")))
+    assert missing[0] == 404
+    assert strip(_ask(api, A, "cm-0002")) == missing  # same agency, not assigned
+    assert strip(_ask(api, B)) == missing  # another agency's record, by its reference
+    assert strip(_ask(api, B, "cm-0007", agency="DOC")) != missing  # its own case manager
+    assert strip(_ask(api, A, "cm-0001", agency="DOC")) == missing  # right name, wrong agency
+
+
+def test_the_caseload_flags_shared_clients_and_records_each_disclosure_once(
+    api: Api, scenario: dict[str, int]
+) -> None:
+    headers = api.as_("DCFS", "cm-0001", Role.CASE_MANAGER)
+    before = len(_access_entries(api))
+    first = api.client.get("/v1/caseload", headers=headers)
+    assert first.status_code == 200, first.text
+    clients = {c["record_ref"]: c for c in first.json()["clients"]}
+    assert set(clients) == {A, D}
+    assert clients[A]["shared"] is True
+    assert clients[A]["programs"] == ["corrections", "family_employment"]
+    assert clients[D]["shared"] is False  # only a link in the review band
+    assert "a new or changed match" in clients[A]["changes"]
+    assert first.json()["previous_visit"] is None
+    # two existence disclosures (one per program), each recorded once
+    assert len(_access_entries(api)) - before == 2
+    second = api.client.get("/v1/caseload", headers=headers).json()
+    assert second["previous_visit"] is not None
+    assert all(c["changes"] == [] for c in second["clients"])
+    assert len(_access_entries(api)) - before == 2
+    # another case manager's caseload holds none of these clients
+    other = api.client.get("/v1/caseload", headers=api.as_("DCFS", "cm-0002", Role.CASE_MANAGER))
+    assert other.json()["clients"] == []
