@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -374,3 +375,76 @@ def resolve(
         f"{resolved} of your records resolved"
         + (f"; {unknown} references unknown to this node (removed since?)" if unknown else "")
     )
+
+
+@app.command("add-user")
+def add_user(
+    agency: Annotated[str, typer.Option(help="Your agency id.")],
+    username: Annotated[str, typer.Option(help="The sign-in name.")],
+    staff_id: Annotated[str, typer.Option(help="The staff id the hub knows (cm-0042).")],
+    role: Annotated[str, typer.Option(help="case_manager or supervisor.")] = "case_manager",
+    password_file: Annotated[
+        Path | None, typer.Option(help="Read the password from this file (else a prompt).")
+    ] = None,
+    state_dir: Annotated[
+        Path | None,
+        typer.Option(help="The node's state directory (default: pprl-node/AGENCY)."),
+    ] = None,
+) -> None:
+    """Create or replace a staff account for the node's pages (argon2id hash)."""
+    from keys import is_staff_id
+    from linkage_node.job import STATE_FILE
+    from linkage_node.state import NodeState
+    from linkage_node.web import hash_password
+    from linkage_node.web.app import ROLES
+
+    if role not in ROLES:
+        raise typer.BadParameter(f"use one of {', '.join(ROLES)}", param_hint="--role")
+    if not is_staff_id(staff_id):
+        raise typer.BadParameter(
+            "a staff id looks like cm-0042 (never a name)", param_hint="--staff-id"
+        )
+    if password_file is not None:
+        password = password_file.read_text(encoding="utf-8").rstrip("\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if len(password) < 12:
+        raise typer.BadParameter("use at least 12 characters", param_hint="password")
+    directory = state_dir or Path("pprl-node") / agency
+    state = NodeState(directory / STATE_FILE, agency)
+    try:
+        state.add_account(username, staff_id, role, hash_password(password))
+    finally:
+        state.close()
+    err.print(f"account {username} ({role} {staff_id}) saved in {directory}")
+
+
+@app.command("serve")
+def serve(
+    agency: Annotated[str, typer.Option(help="Your agency id.")],
+    hub: Annotated[str, typer.Option("--hub", envvar="PPRL_HUB_URL", help="The hub's base URL.")],
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8780,
+    key_dir: Annotated[
+        Path | None, typer.Option(help="The agency's keys (default: pprl-keys/AGENCY).")
+    ] = None,
+    state_dir: Annotated[
+        Path | None,
+        typer.Option(help="The node's state directory (default: pprl-node/AGENCY)."),
+    ] = None,
+    log_public_key: Annotated[
+        Path | None, typer.Option(help="The hub's published log key (.vkey): proofs are checked.")
+    ] = None,
+) -> None:
+    """Serve the case managers' pages (caseload, clients) on this node."""
+    import uvicorn
+
+    from linkage_node.web import NodeWebSettings, create_node_app
+
+    settings = NodeWebSettings(
+        agency=agency, hub_url=hub, key_dir=key_dir, state_dir=state_dir,
+        log_public_key_file=log_public_key,
+    )  # fmt: skip
+    app = create_node_app(settings, passphrase=os.environ.get("PPRL_KEY_PASSPHRASE"))
+    err.print(f"node pages for {agency} at http://{host}:{port}/ (hub {hub})")
+    uvicorn.run(app, host=host, port=port, log_level="warning")

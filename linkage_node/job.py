@@ -162,6 +162,18 @@ def run_encoding_job(
             created_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         )
         write_encodings(output, header, out_records)
+        state.save_directory(
+            [
+                (
+                    ref,
+                    record.record_id,
+                    f"{record.given_name} {record.family_name}".strip().title(),
+                    record.date_of_birth,
+                    record.case_manager_id,
+                )
+                for ref, record in by_ref.items()
+            ]
+        )
         run_id = state.record_run(
             RunRecord(
                 epoch=secret.epoch,

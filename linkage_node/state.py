@@ -69,6 +69,19 @@ CREATE TABLE IF NOT EXISTS milestone (
     removed INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (ref, milestone_id)
 );
+CREATE TABLE IF NOT EXISTS client_directory (
+    ref TEXT PRIMARY KEY,
+    record_id TEXT NOT NULL,
+    display_name TEXT NOT NULL,
+    date_of_birth TEXT NOT NULL,
+    case_manager_id TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS staff_account (
+    username TEXT PRIMARY KEY,
+    staff_id TEXT NOT NULL UNIQUE,
+    role TEXT NOT NULL CHECK (role IN ('case_manager', 'supervisor')),
+    password_hash TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS sent_batch (
     run_id INTEGER NOT NULL REFERENCES run(run_id),
     kind TEXT NOT NULL,
@@ -171,6 +184,59 @@ class NodeState:
     def close(self) -> None:
         """Close the database."""
         self._db.close()
+
+    def save_directory(self, rows: list[tuple[str, str, str, str, str]]) -> None:
+        """Replace the client directory: (ref, record_id, display name, date of birth,
+        case manager) of every current record. It never leaves the node: the pages show
+        case managers their own clients by name while the hub sees only references."""
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute("DELETE FROM client_directory")
+            db.executemany("INSERT INTO client_directory VALUES (?, ?, ?, ?, ?)", rows)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def client(self, record_id: str) -> tuple[str, str, str, str, str] | None:
+        """(ref, record_id, name, date of birth, case manager) of one current record."""
+        row = self._db.execute(
+            "SELECT ref, record_id, display_name, date_of_birth, case_manager_id "
+            "FROM client_directory WHERE record_id = ?",
+            (record_id,),
+        ).fetchone()
+        return None if row is None else (row[0], row[1], row[2], row[3], row[4])
+
+    def clients_by_ref(self, refs: list[str]) -> dict[str, tuple[str, str, str]]:
+        """ref -> (record_id, name, date of birth) for the given references (a caseload:
+        a few hundred at most, one indexed lookup each)."""
+        out: dict[str, tuple[str, str, str]] = {}
+        for ref in refs:
+            row = self._db.execute(
+                "SELECT record_id, display_name, date_of_birth FROM client_directory WHERE ref = ?",
+                (ref,),
+            ).fetchone()
+            if row is not None:
+                out[ref] = (row[0], row[1], row[2])
+        return out
+
+    def add_account(self, username: str, staff_id: str, role: str, password_hash: str) -> None:
+        """Create or replace a staff account of the node's sign-in."""
+        self._db.execute(
+            "INSERT INTO staff_account VALUES (?, ?, ?, ?) ON CONFLICT(username) DO UPDATE SET "
+            "staff_id = excluded.staff_id, role = excluded.role, "
+            "password_hash = excluded.password_hash",
+            (username, staff_id, role, password_hash),
+        )
+
+    def account(self, username: str) -> tuple[str, str, str] | None:
+        """(staff_id, role, password hash) of a username."""
+        row = self._db.execute(
+            "SELECT staff_id, role, password_hash FROM staff_account WHERE username = ?",
+            (username,),
+        ).fetchone()
+        return None if row is None else (row[0], row[1], row[2])
 
     def known(self) -> dict[str, Known]:
         """Every record the node has ever encoded, by reference."""

@@ -52,8 +52,22 @@ def test_every_readme_command_runs_and_succeeds(tmp_path: Path) -> None:
             if command == "make test":
                 continue
             cwd = ROOT if command.startswith("make ") else tmp_path
-            if " pprl hub serve " in f" {command} ":
-                servers.append(_start_server(command, cwd, env, tmp_path / "hub.log"))
+            if " pprl hub serve " in f" {command} " or " pprl node serve " in f" {command} ":
+                servers.append(_start_server(command, cwd, env, tmp_path / "server.log"))
+                if " node serve " in command:
+                    # The node's pages answer, and the README's account can sign in.
+                    with httpx.Client(
+                        base_url="http://127.0.0.1:8780", follow_redirects=True
+                    ) as pages:
+                        form = pages.get("/sign-in").text
+                        token = form.split('name="csrf" value="')[1].split('"')[0]
+                        signed_in = pages.post(
+                            "/sign-in",
+                            data={"username": "rreyes", "csrf": token,
+                                  "password": "correct horse battery staple"},
+                        )  # fmt: skip
+                    assert signed_in.status_code == 200, signed_in.text
+                    assert "My caseload" in signed_in.text
                 ran += 1
                 continue
             result = subprocess.run(  # noqa: S603  (commands are the README's own)
@@ -112,7 +126,8 @@ def _start_server(
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"http://127.0.0.1:{port.group(1)}/readyz", timeout=1).status_code == 200:
+            probe = "/sign-in" if " node serve " in command else "/readyz"
+            if httpx.get(f"http://127.0.0.1:{port.group(1)}{probe}", timeout=1).status_code == 200:
                 return server
         except httpx.TransportError:
             pass

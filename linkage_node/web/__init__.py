@@ -1,0 +1,5 @@
+"""The agency node's pages for case managers (`pprl node serve`)."""
+
+from linkage_node.web.app import NodeWebSettings, create_node_app, hash_password
+
+__all__ = ["NodeWebSettings", "create_node_app", "hash_password"]

@@ -1,0 +1,389 @@
+"""The case managers' pages, served by the agency node (`pprl node serve`).
+
+The node knows its clients' names and case numbers; the hub does not. A case manager
+signs in here (a local account store with argon2 hashes), opens their caseload and a
+client, and the node asks the hub about that client's pseudonymous reference with a
+short-lived token it issues for the signed-in case manager. The hub never learns which
+name was looked up. Server-rendered, no JavaScript needed, every form CSRF-protected.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from fastapi import APIRouter, FastAPI, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from consent import check_decision_proof
+from consent.checkpoints import LogVerifier
+from consent.decision import Decision
+from keys import AgencyIdentity, Role, issue_token
+from linkage_node.job import STATE_FILE
+from linkage_node.state import NodeState
+from linkage_node.web.session import (
+    PRESESSION_COOKIE,
+    SESSION_COOKIE,
+    SessionSigner,
+    StaffSession,
+    load_or_create_key,
+)
+
+_HERE = Path(__file__).parent
+_HASHER = PasswordHasher()
+# Verified against when a username is unknown, so both failures take the same time.
+_DUMMY_HASH = _HASHER.hash("not a password of anyone")
+ROLES = ("case_manager", "supervisor")
+
+
+class NodeWebSettings(BaseSettings):
+    """Settings of the node's pages (`PPRL_NODE_*`)."""
+
+    model_config = SettingsConfigDict(env_prefix="PPRL_NODE_", frozen=True)
+
+    agency: str
+    hub_url: str
+    state_dir: Path | None = None
+    key_dir: Path | None = None
+    log_public_key_file: Path | None = Field(
+        default=None, description="The hub's published log key (.vkey): proofs are checked."
+    )
+    session_key_file: Path | None = None
+    cookie_secure: bool = False
+    token_minutes: int = Field(default=5, ge=1, le=15)
+
+    @property
+    def state_path(self) -> Path:
+        """The node's state database."""
+        return (self.state_dir or Path("pprl-node") / self.agency) / STATE_FILE
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash for the account store."""
+    return _HASHER.hash(password)
+
+
+@dataclass
+class _Node:
+    settings: NodeWebSettings
+    identity: AgencyIdentity
+    signer: SessionSigner
+    hub: httpx.Client
+    verifier: LogVerifier | None
+
+    def state(self) -> NodeState:
+        return NodeState(self.settings.state_path, self.settings.agency)
+
+    def token_for(self, session: StaffSession) -> str:
+        return issue_token(
+            self.identity,
+            subject=session.staff_id,
+            audience="pprl-hub",
+            roles=(Role(session.role),),
+            lifetime=timedelta(minutes=self.settings.token_minutes),
+        )
+
+    def ask(self, session: StaffSession, path: str) -> httpx.Response:
+        return self.hub.get(path, headers={"Authorization": f"Bearer {self.token_for(session)}"})
+
+
+def create_node_app(
+    settings: NodeWebSettings,
+    *,
+    identity: AgencyIdentity | None = None,
+    hub_client: httpx.Client | None = None,
+    passphrase: str | None = None,
+) -> FastAPI:
+    """Build the node's pages. `hub_client` (tests) replaces the HTTP client to the hub."""
+    key_dir = settings.key_dir or Path("pprl-keys") / settings.agency
+    session_key = settings.session_key_file or settings.state_path.parent / "session.key"
+    node = _Node(
+        settings=settings,
+        identity=identity or AgencyIdentity.load(key_dir, passphrase=passphrase),
+        signer=SessionSigner(load_or_create_key(session_key)),
+        hub=hub_client or httpx.Client(base_url=settings.hub_url.rstrip("/"), timeout=10),
+        verifier=(
+            LogVerifier.from_vkey(settings.log_public_key_file.read_text().strip())
+            if settings.log_public_key_file
+            else None
+        ),
+    )
+    app = FastAPI(
+        title=f"pprl node {settings.agency}", docs_url=None, redoc_url=None, openapi_url=None
+    )
+    app.state.node = node
+    app.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")
+    app.middleware("http")(_security_headers)
+    app.include_router(router)
+    return app
+
+
+async def _security_headers(request: Request, call_next: Any) -> Response:
+    response: Response = await call_next(request)
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    )
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+router = APIRouter()
+_TEMPLATES = Jinja2Templates(directory=_HERE / "templates")
+
+
+def _node(request: Request) -> _Node:
+    node: _Node = request.app.state.node
+    return node
+
+
+def _signed_in(request: Request) -> StaffSession | None:
+    return _node(request).signer.open(request.cookies.get(SESSION_COOKIE))
+
+
+def _page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    node, session = _node(request), _signed_in(request)
+    return _TEMPLATES.TemplateResponse(
+        request,
+        name,
+        {
+            "agency": node.settings.agency,
+            "staff": session,
+            "csrf": node.signer.csrf_token(session.csrf) if session else "",
+            **context,
+        },
+        status_code=status,
+    )
+
+
+def _to_sign_in() -> RedirectResponse:
+    return RedirectResponse("/sign-in", status_code=303)
+
+
+def _not_found(request: Request) -> HTMLResponse:
+    return _page(
+        request,
+        "error.html",
+        404,
+        title="Not found",
+        message="There is no client with that case number on your caseload.",
+    )
+
+
+def _hub_trouble(request: Request, answer: httpx.Response) -> HTMLResponse:
+    return _page(
+        request,
+        "error.html",
+        502,
+        title="The hub could not answer",
+        message=f"The hub answered {answer.status_code}. Try again in a minute; if it "
+        "persists, tell your data steward.",
+    )
+
+
+def _my_client(
+    request: Request, session: StaffSession, record_id: str
+) -> tuple[str, str, str, str, str] | None:
+    """The node's record for a case number, if the signed-in staff may open it."""
+    state = _node(request).state()
+    try:
+        found = state.client(record_id)
+    finally:
+        state.close()
+    if found is None or (session.role == "case_manager" and found[4] != session.staff_id):
+        return None
+    return found
+
+
+@router.get("/", include_in_schema=False)
+def home() -> RedirectResponse:
+    """The caseload is the start page."""
+    return RedirectResponse("/caseload", status_code=303)
+
+
+@router.get("/sign-in", response_class=HTMLResponse)
+def sign_in_form(request: Request) -> HTMLResponse:
+    """The sign-in form, with a pre-session CSRF secret in its own cookie."""
+    node = _node(request)
+    pre = request.cookies.get(PRESESSION_COOKIE)
+    fresh = pre or secrets.token_urlsafe(24)
+    response = _page(request, "sign_in.html", form_csrf=node.signer.csrf_token(fresh), error=None)
+    if not pre:
+        response.set_cookie(
+            PRESESSION_COOKIE, fresh, max_age=1800, httponly=True, samesite="strict",
+            secure=node.settings.cookie_secure,
+        )  # fmt: skip
+    return response
+
+
+@router.post("/sign-in", response_class=HTMLResponse)
+def sign_in(
+    request: Request,
+    username: Annotated[str, Form(max_length=100)],
+    password: Annotated[str, Form(max_length=200)],
+    csrf: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """Check the password against the node's account store; the same answer for an
+    unknown user and a wrong password, in the same time."""
+    node = _node(request)
+    if not node.signer.check_csrf(request.cookies.get(PRESESSION_COOKIE), csrf):
+        return _page(request, "error.html", 400, title="Form expired",
+                     message="The sign-in form expired. Open the sign-in page again.")  # fmt: skip
+    state = node.state()
+    try:
+        account = state.account(username.strip())
+    finally:
+        state.close()
+    try:
+        _HASHER.verify(account[2] if account else _DUMMY_HASH, password)
+        ok = account is not None
+    except (VerificationError, InvalidHashError):
+        ok = False
+    if not ok or account is None:
+        return _page(request, "sign_in.html", 401, form_csrf=csrf,
+                     error="Wrong username or password.")  # fmt: skip
+    cookie, _ = node.signer.issue(account[0], account[1])
+    response = RedirectResponse("/caseload", status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE, cookie, max_age=node.signer.lifetime, httponly=True, samesite="strict",
+        secure=node.settings.cookie_secure,
+    )  # fmt: skip
+    response.delete_cookie(PRESESSION_COOKIE)
+    return response
+
+
+@router.post("/sign-out")
+def sign_out(request: Request, csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
+    """End the session (CSRF-checked, so no other site can sign anyone out)."""
+    session = _signed_in(request)
+    if session is not None and not _node(request).signer.check_csrf(session.csrf, csrf):
+        return _page(request, "error.html", 400, title="Form expired",
+                     message="Reload the page and sign out again.")  # fmt: skip
+    response = _to_sign_in()
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+@router.get("/caseload", response_class=HTMLResponse)
+def caseload(request: Request) -> Response:
+    """Every client assigned to the signed-in case manager, by name, with a shared flag."""
+    session = _signed_in(request)
+    if session is None:
+        return _to_sign_in()
+    if session.role != "case_manager":
+        return _page(request, "error.html", 403, title="No caseload",
+                     message="Only case managers have a caseload.")  # fmt: skip
+    node = _node(request)
+    answer = node.ask(session, "/v1/caseload")
+    if answer.status_code != 200:
+        return _hub_trouble(request, answer)
+    feed = node.ask(session, "/v1/notifications")
+    body = answer.json()
+    state = node.state()
+    try:
+        names = state.clients_by_ref([c["record_ref"] for c in body["clients"]])
+    finally:
+        state.close()
+    clients = sorted(
+        (
+            {**c, "record_id": names[c["record_ref"]][0], "name": names[c["record_ref"]][1],
+             "date_of_birth": names[c["record_ref"]][2]}
+            for c in body["clients"]
+            if c["record_ref"] in names
+        ),
+        key=lambda c: (not c["shared"], c["name"]),
+    )  # fmt: skip
+    notes = [n for n in (feed.json() if feed.status_code == 200 else []) if not n["read"]]
+    return _page(request, "caseload.html", clients=clients, previous=body["previous_visit"],
+                 notifications=notes)  # fmt: skip
+
+
+@router.get("/clients/{record_id}", response_class=HTMLResponse)
+def client(request: Request, record_id: str) -> Response:
+    """One client: the hub's answer about their reference, with names from the node."""
+    session = _signed_in(request)
+    if session is None:
+        return _to_sign_in()
+    found = _my_client(request, session, record_id)
+    if found is None:
+        return _not_found(request)
+    ref, rid, name, dob, _ = found
+    answer = _node(request).ask(session, f"/v1/clients/{ref}/shared")
+    if answer.status_code == 404:
+        return _not_found(request)
+    if answer.status_code != 200:
+        return _hub_trouble(request, answer)
+    body = answer.json()
+    conflicted = {
+        (m["program"], m["milestone_id"]) for c in body["conflicts"] for m in c["milestones"]
+    }
+    return _page(
+        request, "client.html", client={"record_id": rid, "name": name, "date_of_birth": dob},
+        answer=body, verified=_verify_proofs(_node(request).verifier, body), conflicted=conflicted,
+    )  # fmt: skip
+
+
+@router.get("/clients/{record_id}/proof/{grant_index}", response_class=HTMLResponse)
+def proof(request: Request, record_id: str, grant_index: int) -> Response:
+    """The checkpoint and inclusion proof of a grant an answer relied on."""
+    session = _signed_in(request)
+    if session is None:
+        return _to_sign_in()
+    found = _my_client(request, session, record_id)
+    if found is None:
+        return _not_found(request)
+    answer = _node(request).ask(session, f"/v1/clients/{found[0]}/shared")
+    if answer.status_code != 200:
+        return _not_found(request)
+    body = answer.json()
+    for program in body["programs"]:
+        for level in ("existence", "contact", "plan"):
+            grant = program[level].get("grant")
+            if grant and grant["index"] == grant_index:
+                document = json.dumps({"checkpoint": body["checkpoint"], "grant": grant}, indent=2)
+                return _page(
+                    request, "proof.html", record_id=record_id, grant=grant, document=document,
+                    verified=_verify_proofs(_node(request).verifier, body),
+                )  # fmt: skip
+    return _not_found(request)
+
+
+def _verify_proofs(verifier: LogVerifier | None, body: dict[str, Any]) -> bool | None:
+    """True when every grant relied on is proven in the log under the hub's signed
+    checkpoint (None: no log key configured, or nothing relied on a grant)."""
+    grants = [
+        program[level]["grant"]
+        for program in body["programs"]
+        for level in ("existence", "contact", "plan")
+        if program[level].get("grant")
+    ]
+    if verifier is None or not grants or body.get("checkpoint") is None:
+        return None
+    for grant in grants:
+        decision = Decision(
+            allowed=True, data_class="contact", reason="", basis="consent",
+            grant_index=grant["index"], grant_leaf_hash=bytes.fromhex(grant["leaf_hash"]),
+            state_size=0, checkpoint_note=body["checkpoint"],
+            inclusion_proof=tuple(bytes.fromhex(h) for h in grant["inclusion_proof"]),
+        )  # fmt: skip
+        try:
+            check_decision_proof(decision, verifier)
+        except Exception:
+            return False
+    return True
+
+
+__all__ = ["ROLES", "NodeWebSettings", "create_node_app", "hash_password"]

@@ -1,0 +1,65 @@
+"""The node's pages against a real hub app (in-process) holding the three-program
+scenario of the hub's client tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import cast
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from linkage_node.job import STATE_FILE
+from linkage_node.state import NodeState
+from linkage_node.web import NodeWebSettings, create_node_app, hash_password
+from tests.hub.api.conftest import Api, api  # noqa: F401  (fixtures used here)
+from tests.hub.api.test_shared import A, B, D, scenario  # noqa: F401
+
+PASSWORD = "correct horse battery staple"
+
+
+class Node:
+    def __init__(self, client: TestClient, hub_requests: list[str]) -> None:
+        self.client = client
+        self.hub_requests = hub_requests
+
+    def sign_in(self, username: str = "mlopez", password: str = PASSWORD) -> TestClient:
+        form = self.client.get("/sign-in")
+        token = form.text.split('name="csrf" value="')[1].split('"')[0]
+        self.client.post(
+            "/sign-in",
+            data={"username": username, "password": password, "csrf": token},
+            follow_redirects=False,
+        )
+        return self.client
+
+
+@pytest.fixture
+def node(api: Api, scenario: dict[str, int], tmp_path: Path) -> Node:  # noqa: F811
+    state_dir = tmp_path / "node"
+    state = NodeState(state_dir / STATE_FILE, "DCFS")
+    state.save_directory(
+        [
+            (A, "DCFS-0001", "Maria Lopez", "1990-04-02", "cm-0001"),
+            (D, "DCFS-0002", "Dana Whitfield", "1985-11-30", "cm-0001"),
+            ("f" * 64, "DCFS-0003", "Sam Other", "2001-01-01", "cm-0002"),
+        ]
+    )
+    state.add_account("mlopez", "cm-0001", "case_manager", hash_password(PASSWORD))
+    state.add_account("jkim", "sup-0001", "supervisor", hash_password(PASSWORD))
+    state.close()
+    vkey = tmp_path / "hub-log.vkey"
+    vkey.write_text(api.log.verifier.vkey())
+    requests: list[str] = []
+    api.client.event_hooks["request"] = [
+        lambda request: requests.append(f"{request.url} {request.content!r}")
+    ]
+    settings = NodeWebSettings(
+        agency="DCFS", hub_url="http://testserver", state_dir=state_dir,
+        log_public_key_file=vkey,
+    )  # fmt: skip
+    # TestClient is an httpx.Client talking to the hub app in-process.
+    hub_client = cast(httpx.Client, api.client)
+    app = create_node_app(settings, identity=api.identities["DCFS"], hub_client=hub_client)
+    return Node(TestClient(app, base_url="https://node.test"), requests)

@@ -1,0 +1,88 @@
+"""The case manager's pages: sign-in, caseload, client, proof; and what the hub learns."""
+
+from __future__ import annotations
+
+from tests.linkage_node.web.conftest import PASSWORD, Node
+
+
+def test_pages_need_sign_in_and_a_valid_form(node: Node) -> None:
+    client = node.client
+    assert client.get("/caseload", follow_redirects=False).headers["location"] == "/sign-in"
+    # No CSRF token: refused, nothing signed in.
+    refused = client.post("/sign-in", data={"username": "mlopez", "password": PASSWORD})
+    assert refused.status_code == 400
+    # Wrong password and unknown user: the same answer.
+    client.get("/sign-in")
+    form = client.get("/sign-in").text
+    token = form.split('name="csrf" value="')[1].split('"')[0]
+    wrong = client.post("/sign-in", data={"username": "mlopez", "password": "nope", "csrf": token})
+    nobody = client.post("/sign-in", data={"username": "ghost", "password": "nope", "csrf": token})
+    assert wrong.status_code == nobody.status_code == 401
+    assert "Wrong username or password." in wrong.text
+    assert "Wrong username or password." in nobody.text
+
+
+def test_the_caseload_shows_names_from_the_node_and_the_shared_flag(node: Node) -> None:
+    client = node.sign_in()
+    page = client.get("/caseload")
+    assert page.status_code == 200, page.text
+    assert "Maria Lopez" in page.text
+    assert "Dana Whitfield" in page.text
+    assert "Sam Other" not in page.text  # another case manager's client
+    row = page.text.split("Maria Lopez")[1].split("</tr>")[0]
+    assert "Yes" in row
+    assert "corrections" in row
+    dana = page.text.split("Dana Whitfield")[1].split("</tr>")[0]
+    assert "No" in dana
+    assert page.headers["content-security-policy"].startswith("default-src 'self'")
+
+
+def test_a_shared_client_shows_contact_milestones_conflicts_and_verified_consent(
+    node: Node,
+) -> None:
+    client = node.sign_in()
+    page = client.get("/clients/DCFS-0001")
+    assert page.status_code == 200, page.text
+    text = page.text
+    assert "Officer Reyes" in text
+    assert "Report to officer" in text
+    assert 'class="conflict"' in text
+    assert "Competing deadlines" in text
+    assert "Consent verified" in text
+    assert "Coach Patel" in text  # family employment: contact consented
+    assert "Job readiness workshop" not in text  # ... but not its plan
+    assert "does not cover plan details" in text
+    proof_link = text.split('href="/clients/DCFS-0001/proof/')[1].split('"')[0]
+    proof = client.get(f"/clients/DCFS-0001/proof/{proof_link}")
+    assert proof.status_code == 200
+    assert "Verified" in proof.text
+    assert "inclusion_proof" in proof.text
+
+
+def test_other_clients_and_unknown_case_numbers_look_the_same(node: Node) -> None:
+    client = node.sign_in()
+    other = client.get("/clients/DCFS-0003")
+    missing = client.get("/clients/DCFS-9999")
+    assert other.status_code == missing.status_code == 404
+    assert other.text == missing.text
+
+
+def test_the_hub_never_sees_a_name_or_a_case_number(node: Node) -> None:
+    client = node.sign_in()
+    client.get("/caseload")
+    client.get("/clients/DCFS-0001")
+    client.get("/clients/DCFS-0002")
+    assert node.hub_requests  # the node did ask the hub
+    seen = "\n".join(node.hub_requests)
+    for secret in ("Maria", "Lopez", "Dana", "DCFS-0001", "DCFS-0002", "1990-04-02"):
+        assert secret not in seen
+
+
+def test_sign_out_needs_the_form_token(node: Node) -> None:
+    client = node.sign_in()
+    assert client.post("/sign-out", data={"csrf": "forged"}).status_code == 400
+    assert client.get("/caseload", follow_redirects=False).status_code == 200
+    page = client.get("/caseload").text
+    token = page.split('name="csrf" value="')[1].split('"')[0]
+    client.post("/sign-out", data={"csrf": token}, follow_redirects=False)
+    assert client.get("/caseload", follow_redirects=False).status_code == 303
