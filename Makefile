@@ -26,11 +26,25 @@ $(CURDIR)/.tools/bin/uv:
 	$(CURDIR)/.tools/bin/pip install --quiet "uv==$(UV_VERSION)"
 
 KERNEL := hub/linkage/_pprl_kernel.so
+HTMX := linkage_node/web/static/vendor/htmx.min.js
 # POPCNT is in every x86-64 CPU since 2008; elsewhere the compiler's portable popcount.
 KERNEL_FLAGS := -O3 -shared -fPIC -Wall -Wextra $(if $(filter x86_64,$(shell uname -m)),-mpopcnt,)
 
-setup: $(KERNEL) | $(UV)  ## install everything into .venv from uv.lock
+setup: $(KERNEL) $(HTMX) | $(UV)  ## install everything into .venv from uv.lock
 	$(UV) sync --frozen --quiet
+
+# htmx for the node's pages, from the npm registry, served by the node itself (no CDN).
+# The pages work without it (and without JavaScript at all).
+HTMX_VERSION := 2.0.11
+$(HTMX):
+	@if command -v npm >/dev/null; then \
+	  mkdir -p .tools/npm $(dir $(HTMX)); \
+	  cd .tools/npm && npm pack --silent htmx.org@$(HTMX_VERSION) >/dev/null \
+	  && tar -xzf htmx.org-$(HTMX_VERSION).tgz package/dist/htmx.min.js \
+	  && cp package/dist/htmx.min.js $(CURDIR)/$(HTMX); \
+	else \
+	  echo "npm not found: the node's pages will be served without htmx" >&2; \
+	fi
 
 $(KERNEL): hub/linkage/_kernel.c
 	$(or $(CC),gcc) $(KERNEL_FLAGS) -o $@ $<
@@ -47,11 +61,24 @@ lint: setup  ## ruff lint and format check
 typecheck: setup  ## mypy --strict on every package
 	$(BIN)/mypy
 
-pytest: setup  ## the test suite (also on PostgreSQL when PPRL_TEST_DATABASE_URL is set)
+# The browser tests drive Debian's chromium with Playwright (Playwright cannot download
+# its own browsers here).
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y -q chromium >/dev/null 2>&1 \
+	  || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }; \
+	else \
+	  echo "the browser tests need Debian's chromium: sudo apt-get install chromium" >&2; \
+	  exit 1; \
+	fi
+
+pytest: setup $(CHROMIUM)  ## the test suite (also on PostgreSQL when PPRL_TEST_DATABASE_URL is set)
 	$(BIN)/pytest
 
 bench: setup  ## benchmarks, printing rates and ratios against references
 	$(BIN)/python -m benchmarks
 
 clean:  ## remove the environment and caches
-	rm -rf $(VENV) .tools .mypy_cache .ruff_cache .pytest_cache $(KERNEL)
+	rm -rf $(VENV) .tools .mypy_cache .ruff_cache .pytest_cache $(KERNEL) $(HTMX)

@@ -42,6 +42,7 @@ from linkage_node.web.session import (
 
 _HERE = Path(__file__).parent
 _HASHER = PasswordHasher()
+_HTMX = _HERE / "static" / "vendor" / "htmx.min.js"
 # Verified against when a username is unknown, so both failures take the same time.
 _DUMMY_HASH = _HASHER.hash("not a password of anyone")
 ROLES = ("case_manager", "supervisor")
@@ -163,6 +164,7 @@ def _page(request: Request, name: str, status: int = 200, **context: Any) -> HTM
             "agency": node.settings.agency,
             "staff": session,
             "csrf": node.signer.csrf_token(session.csrf) if session else "",
+            "htmx": _HTMX.exists(),
             **context,
         },
         status_code=status,
@@ -309,6 +311,29 @@ def caseload(request: Request) -> Response:
     notes = [n for n in (feed.json() if feed.status_code == 200 else []) if not n["read"]]
     return _page(request, "caseload.html", clients=clients, previous=body["previous_visit"],
                  notifications=notes)  # fmt: skip
+
+
+@router.post("/notifications/{notification_id}/read")
+def mark_read(
+    request: Request, notification_id: int, csrf: Annotated[str, Form(max_length=200)] = ""
+) -> Response:
+    """Mark one of the signed-in case manager's notifications read at the hub."""
+    session = _signed_in(request)
+    if session is None:
+        return _to_sign_in()
+    node = _node(request)
+    if not node.signer.check_csrf(session.csrf, csrf):
+        return _page(request, "error.html", 400, title="Form expired",
+                     message="Reload the page and try again.")  # fmt: skip
+    answer = node.hub.post(
+        f"/v1/notifications/{notification_id}/read",
+        headers={"Authorization": f"Bearer {node.token_for(session)}"},
+    )
+    if answer.status_code not in (204, 404):
+        return _hub_trouble(request, answer)
+    if request.headers.get("HX-Request"):
+        return HTMLResponse("")  # htmx removes the item in place
+    return RedirectResponse("/caseload", status_code=303)
 
 
 @router.get("/clients/{record_id}", response_class=HTMLResponse)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+from hub.models import Notification
+from tests.hub.api.conftest import Api
 from tests.linkage_node.web.conftest import PASSWORD, Node
 
 
@@ -86,3 +90,38 @@ def test_sign_out_needs_the_form_token(node: Node) -> None:
     token = page.split('name="csrf" value="')[1].split('"')[0]
     client.post("/sign-out", data={"csrf": token}, follow_redirects=False)
     assert client.get("/caseload", follow_redirects=False).status_code == 303
+
+
+def _notify(api: Api, run_id: int = 1) -> None:
+    now = datetime.now(UTC)
+    api.session.add(
+        Notification(
+            agency_id="DCFS", case_manager_id="cm-0001", kind="matches_changed", run_id=run_id,
+            clients=1, created_at=now, email_status="pending", email_attempts=0,
+            next_attempt_at=now,
+        )
+    )  # fmt: skip
+    api.session.flush()
+
+
+def test_notifications_show_on_the_caseload_and_can_be_marked_read(api: Api, node: Node) -> None:
+    _notify(api)
+    client = node.sign_in()
+    page = client.get("/caseload").text
+    assert "Matches changed for one or more clients" in page
+    token = page.split('name="csrf" value="')[1].split('"')[0]
+    action = page.split('action="/notifications/')[1].split('"')[0]
+    done = client.post(f"/notifications/{action}", data={"csrf": token}, follow_redirects=False)
+    assert done.status_code == 303
+    assert "Matches changed for one or more clients" not in client.get("/caseload").text
+    # The same through htmx answers with nothing to swap in.
+    _notify(api, run_id=2)
+    page = client.get("/caseload").text
+    action = page.split('action="/notifications/')[1].split('"')[0]
+    swapped = client.post(
+        f"/notifications/{action}", data={"csrf": token}, headers={"HX-Request": "true"}
+    )
+    assert swapped.status_code == 200
+    assert swapped.text == ""
+    forged = client.post(f"/notifications/{action}", data={"csrf": "forged"})
+    assert forged.status_code == 400

@@ -1,0 +1,119 @@
+"""A case manager in a real browser (Debian's chromium driven by Playwright), with
+JavaScript switched off: the pages must work without it. Screenshots are kept in
+`test-artifacts/` (or $PPRL_TEST_ARTIFACTS) for people to look at."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from playwright.sync_api import Page, expect, sync_playwright
+
+from linkage_node.web.app import _HTMX as HTMX
+from tests.hub.api.conftest import Api
+from tests.linkage_node.web.conftest import PASSWORD, Node
+from tests.linkage_node.web.test_pages import _notify
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(os.environ.get("PPRL_TEST_ARTIFACTS", "test-artifacts"))
+
+
+@pytest.fixture
+def served(node: Node) -> Iterator[str]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(node.client.app, host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started, "the node's pages did not start"
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def page() -> Iterator[Page]:
+    yield from _browser_page(javascript=False)
+
+
+@pytest.fixture
+def js_page() -> Iterator[Page]:
+    yield from _browser_page(javascript=True)
+
+
+def _browser_page(*, javascript: bool) -> Iterator[Page]:
+    assert CHROMIUM.exists(), "make test installs Debian's chromium for the browser tests"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        context = browser.new_context(
+            java_script_enabled=javascript, viewport={"width": 1200, "height": 900}
+        )
+        try:
+            yield context.new_page()
+        finally:
+            context.close()
+            browser.close()
+
+
+def test_a_case_manager_signs_in_and_sees_the_shared_client(served: str, page: Page) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.goto(f"{served}/caseload")
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    page.get_by_label("Username").fill("mlopez")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+    expect(page.get_by_role("heading", name="My caseload")).to_be_visible()
+    row = page.get_by_role("row").filter(has_text="Maria Lopez")
+    expect(row).to_contain_text("Yes")
+    expect(row).to_contain_text("corrections")
+    page.screenshot(path=str(ARTIFACTS / "caseload.png"), full_page=True)
+
+    page.get_by_role("link", name="Maria Lopez").click()
+    expect(page.get_by_role("heading", name="Corrections")).to_be_visible()
+    expect(page.get_by_text("Officer Reyes")).to_be_visible()
+    expect(page.get_by_text("Consent verified")).to_be_visible()
+    plan = page.get_by_role("table").filter(has_text="basic needs first")
+    conflicted = plan.get_by_role("row").filter(has_text="Report to officer")
+    expect(conflicted).to_contain_text("Conflict")
+    expect(page.get_by_text("Competing deadlines")).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / "shared-client.png"), full_page=True)
+    assert (ARTIFACTS / "shared-client.png").stat().st_size > 10_000
+
+    # The keyboard reaches the skip link first, then the navigation.
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+
+
+def test_with_javascript_htmx_marks_a_notification_read_in_place(
+    api: Api, served: str, js_page: Page
+) -> None:
+    assert HTMX.exists(), "make setup fetches htmx from the npm registry"
+    _notify(api)
+    js_page.goto(f"{served}/sign-in")
+    js_page.get_by_label("Username").fill("mlopez")
+    js_page.get_by_label("Password").fill(PASSWORD)
+    js_page.get_by_role("button", name="Sign in").click()
+    item = js_page.get_by_role("listitem").filter(has_text="Matches changed")
+    expect(item).to_be_visible()
+    url = js_page.url
+    item.get_by_role("button", name="Mark read").click()
+    expect(item).to_have_count(0)
+    assert js_page.url == url  # swapped in place, no page load
