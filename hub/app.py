@@ -113,6 +113,9 @@ def deliver_notifications(hub: HubContext) -> dict[str, int]:
     """One delivery pass over the outbox (the hub's worker and `pprl hub notify`)."""
     if hub.cipher is None:
         raise RuntimeError("notifications need the data key (PPRL_DATA_KEY_FILE)")
+    if not hub.settings.smtp_host:
+        # Refuse before claiming anything: a claimed message is never sent again.
+        raise RuntimeError("no SMTP server is configured: set PPRL_SMTP_HOST")
     return notify.deliver_pending(
         lambda: Session(hub.engine),
         hub.settings,

@@ -155,6 +155,9 @@ def notify_command() -> None:
     hub = HubContext.build(get_settings())
     try:
         outcome = deliver_notifications(hub)
+    except RuntimeError as exc:
+        err.print(f"error: {exc}")
+        raise typer.Exit(1) from None
     finally:
         hub.engine.dispose()
     summary = ", ".join(f"{n} {status}" for status, n in sorted(outcome.items())) or "nothing due"

@@ -273,7 +273,21 @@ def _access_entries(api: Api) -> list[Any]:
 
 
 def _by_program(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    _only_consented(body)
     return {p["program"]: p for p in body["programs"]}
+
+
+def _only_consented(body: dict[str, Any]) -> None:
+    """No field of a level that was not allowed, anywhere in the answer."""
+    for program in body["programs"]:
+        assert program["existence"]["allowed"]
+        if not program["contact"]["allowed"]:
+            assert program["contact_details"] is None
+        if not program["plan"]["allowed"]:
+            assert program["milestones"] is None
+            assert all(m["program"] != program["program"] for m in body["plan"])
+    named = {p["program"] for p in body["programs"]} | {"child_welfare"}
+    assert {m["program"] for m in body["plan"]} <= named
 
 
 def test_the_assigned_case_manager_sees_exactly_what_each_program_consented_to(

@@ -1,0 +1,77 @@
+"""`pprl hub notify`: one delivery pass from the command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlmodel import Session
+
+from hub.crypto import DataCipher
+from hub.db import create_db_engine
+from hub.migrate import upgrade
+from hub.models import Agency, Assignment, Notification
+from hub.services.uploads import contact_context
+from tests.hub.api.test_notifications import (
+    _Inbox,
+    inbox,  # noqa: F401  (fixture)
+)
+
+
+def _pprl(tmp: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("PPRL_")}
+    return subprocess.run(  # noqa: S603  (our own entry point)
+        [str(Path(sys.executable).parent / "pprl"), "hub", "notify"],
+        env={**base, "PPRL_DATABASE_URL": f"sqlite:///{tmp / 'hub.db'}",
+             "PPRL_DATA_KEY_FILE": str(tmp / "data.key"), **env},
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+
+
+def test_notify_delivers_once_and_refuses_without_a_server(
+    tmp_path: Path,
+    inbox: tuple[_Inbox, int],  # noqa: F811
+) -> None:
+    handler, port = inbox
+    (tmp_path / "data.key").write_bytes(os.urandom(32))
+    (tmp_path / "data.key").chmod(0o600)
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'hub.db'}")
+    upgrade(engine)
+    cipher = DataCipher.from_file(tmp_path / "data.key")
+    now = datetime.now(UTC)
+    ref = "ab" * 32
+    with Session(engine) as session:
+        session.add(Agency(agency_id="DCFS", registered_at=now))
+        session.flush()
+        contact = cipher.seal(
+            json.dumps({"email": "cm1@dcfs.example.gov"}).encode(), contact_context("DCFS", ref)
+        )
+        session.add(
+            Assignment(
+                agency_id="DCFS", ref=ref, case_manager_id="cm-0001", updated_at=now,
+                contact=contact,
+            )
+        )  # fmt: skip
+        session.add(
+            Notification(
+                agency_id="DCFS", case_manager_id="cm-0001", kind="matches_changed", run_id=1,
+                clients=1, created_at=now, email_status="pending", email_attempts=0,
+                next_attempt_at=now,
+            )
+        )  # fmt: skip
+        session.commit()
+    engine.dispose()
+
+    refused = _pprl(tmp_path)
+    assert refused.returncode == 1
+    assert "PPRL_SMTP_HOST" in refused.stderr
+    sent = _pprl(tmp_path, PPRL_SMTP_HOST="127.0.0.1", PPRL_SMTP_PORT=str(port))
+    assert sent.returncode == 0, sent.stderr
+    assert "1 sent" in sent.stderr
+    again = _pprl(tmp_path, PPRL_SMTP_HOST="127.0.0.1", PPRL_SMTP_PORT=str(port))
+    assert "nothing due" in again.stderr
+    assert len(handler.messages) == 1
