@@ -23,6 +23,7 @@ from hub.routes.api import (
     linkage,
     notifications,
     records,
+    reports,
     uploads,
 )
 from hub.services import notify
@@ -72,7 +73,9 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
     errors.install(app)
     app.add_middleware(RequestMiddleware, metrics=hub.metrics, max_body=settings.max_request_bytes)
     app.include_router(ops.router)
-    for module in (agencies, ledger, uploads, records, linkage, clients, caseload, notifications):
+    for module in (
+        agencies, ledger, uploads, records, linkage, clients, caseload, notifications, reports,
+    ):  # fmt: skip
         app.include_router(module.router, responses=COMMON_PROBLEMS)
     return app
 

@@ -126,3 +126,9 @@ def require_case_manager(principal: Principal) -> str:
     if principal.agency_id is None or not principal.has(Role.CASE_MANAGER):
         raise Forbidden("only a case manager has a caseload")
     return principal.agency_id
+
+
+def require_report_reader(principal: Principal) -> None:
+    """Aggregate reports: hub operators and auditors."""
+    if not principal.has(Role.HUB_OPERATOR, Role.AUDITOR):
+        raise Forbidden("only hub operators and auditors read reports")

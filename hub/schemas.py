@@ -323,3 +323,20 @@ class NotificationOut(BaseModel):
     created_at: datetime
     message: str
     read: bool
+
+
+class OverlapCellOut(BaseModel):
+    kind: Literal["caseload", "shared_any", "pair", "exactly"]
+    programs: list[str]
+    count: int | None = Field(description="None when suppressed.")
+    percent_of: dict[str, float | None]
+
+
+class OverlapOut(BaseModel):
+    """Clients shared between programs; cells under `limit`, and any cell that would let
+    one be worked out, are suppressed."""
+
+    limit: int
+    suppressed_primary: int
+    suppressed_complementary: int
+    cells: list[OverlapCellOut]

@@ -150,6 +150,11 @@ ROUTES: dict[tuple[str, str], tuple[Call, set[str], int]] = {
         404,
     ),
     ("GET", "/v1/caseload"): (_call("GET", "/v1/caseload"), {"case_manager"}, 403),
+    ("GET", "/v1/reports/overlap"): (
+        _call("GET", "/v1/reports/overlap"),
+        {"operator", "auditor"},
+        403,
+    ),
     ("GET", "/v1/notifications"): (_call("GET", "/v1/notifications"), {"case_manager"}, 403),
     ("POST", "/v1/notifications/{notification_id}/read"): (
         lambda api, h, n: api.client.post(

@@ -1,0 +1,52 @@
+"""/v1/reports: aggregate reports for operators and executives."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from hub.auth import require_report_reader
+from hub.deps import PrincipalDep, SessionDep
+from hub.schemas import OverlapCellOut, OverlapOut
+from hub.services.reports import current_overlap, overlap_csv
+
+router = APIRouter(prefix="/v1/reports", tags=["reports"])
+
+
+@router.get(
+    "/overlap",
+    summary="Clients shared between programs, small cells suppressed",
+    response_model=OverlapOut,
+    responses={200: {"content": {"text/csv": {}}}},
+)
+def get_overlap(
+    session: SessionDep,
+    principal: PrincipalDep,
+    limit: Annotated[int, Query(ge=2, le=1000)] = 11,
+    format: Annotated[Literal["json", "csv"], Query()] = "json",
+) -> Any:
+    """Operators and auditors. `limit` is the smallest count published (default 11)."""
+    require_report_reader(principal)
+    report = current_overlap(session, limit=limit)
+    if format == "csv":
+        return Response(
+            overlap_csv(report),
+            media_type="text/csv",
+            headers={"Content-Disposition": 'attachment; filename="overlap.csv"'},
+        )
+    return OverlapOut(
+        limit=report.limit,
+        suppressed_primary=report.suppressed_primary,
+        suppressed_complementary=report.suppressed_complementary,
+        cells=[
+            OverlapCellOut(
+                kind=c.kind,
+                programs=list(c.programs),
+                count=c.count,
+                percent_of=c.percent_of,
+            )
+            for c in report.cells
+        ],
+    )
