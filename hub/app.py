@@ -24,6 +24,7 @@ from hub.routes.api import (
     notifications,
     records,
     reports,
+    review,
     uploads,
 )
 from hub.services import notify
@@ -75,6 +76,7 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
     app.include_router(ops.router)
     for module in (
         agencies, ledger, uploads, records, linkage, clients, caseload, notifications, reports,
+        review,
     ):  # fmt: skip
         app.include_router(module.router, responses=COMMON_PROBLEMS)
     return app

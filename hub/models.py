@@ -306,3 +306,22 @@ class Notification(SQLModel, table=True):
     sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     last_error: str | None = Field(default=None, sa_column=Column(String(200)))
     read_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+
+
+class ReviewAnswer(SQLModel, table=True):
+    """One agency's answer about a link in the review band, given by its steward looking
+    at their own record only. Two "same" answers confirm the link (it becomes
+    disclosable); the answers are also the labels of the threshold table. The score is
+    kept so labels outlive re-links."""
+
+    __tablename__ = "review_answer"
+
+    agency_a: str = Field(sa_column=Column(String(64), primary_key=True))
+    ref_a: str = Field(sa_column=Column(String(64), primary_key=True))
+    agency_b: str = Field(sa_column=Column(String(64), primary_key=True))
+    ref_b: str = Field(sa_column=Column(String(64), primary_key=True))
+    answering_agency: str = Field(sa_column=Column(String(64), primary_key=True))
+    answer: str = Field(sa_column=Column(String(16), nullable=False))
+    answered_by: str = Field(sa_column=Column(String(32), nullable=False))
+    score: float = Field(sa_column=Column(Float, nullable=False))
+    answered_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))

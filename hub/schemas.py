@@ -340,3 +340,17 @@ class OverlapOut(BaseModel):
     suppressed_primary: int
     suppressed_complementary: int
     cells: list[OverlapCellOut]
+
+
+class ReviewItemOut(BaseModel):
+    """A link in the review band as one agency sees it: its own record only."""
+
+    item_id: str
+    ref: str = Field(description="The asking agency's own record reference.")
+    score: float
+    my_answer: Literal["same", "different", "unsure"] | None
+    other_answered: bool
+
+
+class ReviewAnswerIn(_In):
+    answer: Literal["same", "different", "unsure"]

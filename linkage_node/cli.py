@@ -11,7 +11,7 @@ import csv
 import json
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -448,3 +448,96 @@ def serve(
     app = create_node_app(settings, passphrase=os.environ.get("PPRL_KEY_PASSPHRASE"))
     err.print(f"node pages for {agency} at http://{host}:{port}/ (hub {hub})")
     uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+review_app = typer.Typer(
+    help="Answer the hub's review queue about your own records.", no_args_is_help=True
+)
+app.add_typer(review_app, name="review")
+
+
+def _review_client(
+    agency: str, hub: str, key_dir: Path, steward: str, passphrase_file: Path | None
+) -> Any:
+    import httpx
+
+    from keys import Role, issue_token
+    from keys.cli import load_identity
+
+    identity = load_identity(key_dir, passphrase_file, False)
+    if identity.agency_id != agency:
+        raise typer.BadParameter(f"the keys in {key_dir} are agency {identity.agency_id}'s")
+    token = issue_token(identity, subject=steward, audience="pprl-hub", roles=[Role.AGENCY_NODE])
+    return httpx.Client(
+        base_url=hub.rstrip("/"), headers={"Authorization": f"Bearer {token}"}, timeout=30
+    )
+
+
+ReviewHub = Annotated[str, typer.Option("--hub", envvar="PPRL_HUB_URL", help="The hub's URL.")]
+ReviewKeys = Annotated[Path, typer.Option("--key-dir", help="Your agency's keys.")]
+Steward = Annotated[str, typer.Option(help="Your staff id (recorded with each answer).")]
+
+
+@review_app.command("list")
+def review_list(
+    agency: Annotated[str, typer.Option(help="Your agency id.")],
+    hub: ReviewHub,
+    key_dir: ReviewKeys,
+    steward: Steward,
+    state_dir: Annotated[
+        Path | None,
+        typer.Option(help="The node's state directory (default: pprl-node/AGENCY)."),
+    ] = None,
+    passphrase_file: Annotated[Path | None, typer.Option("--passphrase-file")] = None,
+) -> None:
+    """Items waiting for your answer, each with your own record (never the other
+    agency's): item id, score, your case number and name."""
+    from linkage_node.job import STATE_FILE
+    from linkage_node.state import NodeState
+
+    with _review_client(agency, hub, key_dir, steward, passphrase_file) as client:
+        response = client.get(f"/v1/agencies/{agency}/review")
+    if response.status_code != 200:
+        err.print(f"the hub refused: {response.status_code}")
+        raise typer.Exit(1)
+    items = response.json()
+    state = NodeState((state_dir or Path("pprl-node") / agency) / STATE_FILE, agency)
+    try:
+        known = state.clients_by_ref([item["ref"] for item in items])
+    finally:
+        state.close()
+    table = Table("item", "score", "case number", "name", "born", "your answer", "other side")
+    for item in items:
+        record_id, name, born = known.get(item["ref"], ("(not in your current roster)", "", ""))
+        table.add_row(
+            item["item_id"], f"{item['score']:.3f}", record_id, name, born,
+            item["my_answer"] or "-", "answered" if item["other_answered"] else "waiting",
+        )  # fmt: skip
+    Console(soft_wrap=True).print(table)
+
+
+@review_app.command("answer")
+def review_answer(
+    agency: Annotated[str, typer.Option(help="Your agency id.")],
+    hub: ReviewHub,
+    key_dir: ReviewKeys,
+    steward: Steward,
+    item: Annotated[str, typer.Option(help="The item id from `pprl node review list`.")],
+    answer: Annotated[str, typer.Option(help="same, different or unsure.")],
+    passphrase_file: Annotated[Path | None, typer.Option("--passphrase-file")] = None,
+) -> None:
+    """Say whether your record and the other agency's are the same person."""
+    if answer not in ("same", "different", "unsure"):
+        raise typer.BadParameter("use same, different or unsure", param_hint="--answer")
+    with _review_client(agency, hub, key_dir, steward, passphrase_file) as client:
+        response = client.post(f"/v1/agencies/{agency}/review/{item}", json={"answer": answer})
+    if response.status_code != 200:
+        err.print(f"the hub refused: {response.status_code} (is the item id from your list?)")
+        raise typer.Exit(1)
+    body = response.json()
+    other = (
+        "the other agency has answered too"
+        if body["other_answered"]
+        else "waiting for the other agency"
+    )
+    err.print(f"recorded: {answer} ({other})")

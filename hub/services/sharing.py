@@ -37,6 +37,7 @@ from hub.schemas import (
     SharedOut,
     SharedProgramOut,
 )
+from hub.services import review
 from hub.services.ledger import HubLedger, latest_checkpoint
 from hub.services.plans import PlanItem, find_conflicts, priority_order
 from hub.services.uploads import contact_context, milestone_context
@@ -224,10 +225,9 @@ def linked_records(
 
 
 def _confirmed_links(session: Session, links: list[Link]) -> set[tuple[str, str, str, str]]:
-    # Review answers arrive with the operators' review queue; until then a link in the
-    # review band is never confirmed.
-    del session, links
-    return set()
+    # A link in the review band counts once both agencies' stewards said "same".
+    pending = [(x.agency_a, x.ref_a, x.agency_b, x.ref_b) for x in links if x.review]
+    return review.confirmed(session, pending) if pending else set()
 
 
 def decide_level(  # noqa: PLR0917  (the question has that many parts)

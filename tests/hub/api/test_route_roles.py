@@ -150,6 +150,18 @@ ROUTES: dict[tuple[str, str], tuple[Call, set[str], int]] = {
         404,
     ),
     ("GET", "/v1/caseload"): (_call("GET", "/v1/caseload"), {"case_manager"}, 403),
+    ("GET", "/v1/agencies/{agency_id}/review"): (
+        _call("GET", "/v1/agencies/DCFS/review"),
+        {"node"},
+        404,
+    ),
+    ("POST", "/v1/agencies/{agency_id}/review/{item_id}"): (
+        lambda api, h, n: api.client.post(
+            f"/v1/agencies/DCFS/review/{_an_item(api)}", json={"answer": "same"}, headers=h
+        ),
+        {"node"},
+        404,
+    ),
     ("GET", "/v1/reports/overlap"): (
         _call("GET", "/v1/reports/overlap"),
         {"operator", "auditor"},
@@ -177,6 +189,25 @@ def _a_run(api: Api) -> int:
         runs = [api.hub.linkage.request(api.session, kind="full", threshold=None, requested_by="t")]
     assert runs[0].run_id is not None
     return runs[0].run_id
+
+
+def _an_item(api: Api) -> str:
+    from datetime import UTC, datetime
+
+    from hub.models import Link, LinkageRun
+    from hub.services.review import item_id
+
+    pair = ("DCFS", ref("r0"), "DOC", ref("doc-r0"))
+    if api.session.get(Link, pair) is None:
+        run = LinkageRun(kind="full", status="succeeded", requested_by="t", progress=1.0,
+                         stage="done", created_at=datetime.now(UTC))  # fmt: skip
+        api.session.add(run)
+        api.session.flush()
+        link = Link(agency_a=pair[0], ref_a=pair[1], agency_b=pair[2], ref_b=pair[3],
+                    score=0.81, review=True, cluster_id=1, run_id=run.run_id or 0)  # fmt: skip
+        api.session.add(link)
+        api.session.flush()
+    return item_id(pair)
 
 
 def _a_notification(api: Api, n: int) -> int:
