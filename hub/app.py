@@ -6,8 +6,10 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from sqlmodel import Session
 
 from hub import errors
@@ -29,6 +31,7 @@ from hub.routes.api import (
 )
 from hub.services import notify
 from hub.settings import HubSettings, get_settings
+from hub.web import pages
 
 log = logging.getLogger("pprl.hub")
 
@@ -74,6 +77,12 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
     errors.install(app)
     app.add_middleware(RequestMiddleware, metrics=hub.metrics, max_body=settings.max_request_bytes)
     app.include_router(ops.router)
+    app.include_router(pages.router)
+    app.mount(
+        "/operator/static",
+        StaticFiles(directory=Path(pages.__file__).parent / "static"),
+        name="operator-static",
+    )
     for module in (
         agencies, ledger, uploads, records, linkage, clients, caseload, notifications, reports,
         review,

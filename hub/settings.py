@@ -59,6 +59,8 @@ class HubSettings(BaseSettings):
     smtp_from: str = "pprl-hub@localhost"
     smtp_domain: str = "pprl-hub.local"
     notify_interval_seconds: float = Field(default=30.0, gt=0)
+    # Mark the operators' page cookies Secure (set it behind TLS, as in production).
+    cookie_secure: bool = False
 
     @model_validator(mode="after")
     def _production_needs_its_keys(self) -> Self:

@@ -12,6 +12,7 @@ Results and the run's success are committed together: a failed run changes no cl
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import threading
@@ -373,5 +374,7 @@ def _proposal_json(proposal: ThresholdProposal | None, best: np.ndarray[Any, Any
             estimated_recall=proposal.estimated_recall,
             estimated_f1=proposal.estimated_f1,
             band=list(proposal.band),
+            # The fitted mixture, so the threshold table can be recomputed at any threshold.
+            fit=dataclasses.asdict(proposal.fit),
         )
     return json.dumps(data)

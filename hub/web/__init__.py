@@ -1,0 +1,1 @@
+"""The operators' pages, served by the hub (`/operator`)."""

@@ -1,0 +1,206 @@
+"""The operators' dashboard: a run's summary, the score histogram with the threshold and
+review band, the threshold table (change the threshold, see the counts), the overlap
+report. Operators and auditors only; nothing here shows contacts, plans or record-level
+consent.
+
+Sign-in takes an access token from the operators' identity provider and keeps it in an
+HttpOnly, SameSite=Strict cookie; every page verifies it again (audience, issuer, expiry,
+role). The two forms that change state (sign-in, sign-out) carry a double-submit CSRF
+token.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import secrets
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import select
+from sqlmodel import Session
+
+from hub.auth import Principal, authenticate
+from hub.context import HubContext
+from hub.errors import ApiError
+from hub.models import LinkageRun
+from hub.services import quality as quality_service
+from hub.services.reports import current_overlap
+from keys import Role
+
+_HERE = Path(__file__).parent
+_TEMPLATES = Jinja2Templates(directory=_HERE / "templates")
+TOKEN_COOKIE = "pprl_operator"  # noqa: S105  (a cookie name)
+CSRF_COOKIE = "pprl_operator_csrf"
+
+router = APIRouter(prefix="/operator", include_in_schema=False)
+
+
+def _hub(request: Request) -> HubContext:
+    hub: HubContext = request.app.state.hub
+    return hub
+
+
+def _operator(request: Request, session: Session) -> Principal | None:
+    token = request.cookies.get(TOKEN_COOKIE)
+    if not token:
+        return None
+    try:
+        principal = authenticate(_hub(request), session, f"Bearer {token}")
+    except ApiError:
+        return None
+    return principal if principal.has(Role.HUB_OPERATOR, Role.AUDITOR) else None
+
+
+def _csrf(request: Request) -> str:
+    return request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
+
+
+def _page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    token = _csrf(request)
+    response = _TEMPLATES.TemplateResponse(request, name, {"csrf": token, **context},
+                                           status_code=status)  # fmt: skip
+    response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="strict",
+                        secure=_hub(request).settings.cookie_secure)  # fmt: skip
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
+        "form-action 'self'; base-uri 'none'"
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _csrf_ok(request: Request, submitted: str) -> bool:
+    cookie = request.cookies.get(CSRF_COOKIE)
+    return bool(cookie and submitted and hmac.compare_digest(cookie, submitted))
+
+
+def _sign_in() -> RedirectResponse:
+    return RedirectResponse("/operator/sign-in", status_code=303)
+
+
+@router.get("/sign-in", response_class=HTMLResponse)
+def sign_in_form(request: Request) -> HTMLResponse:
+    """Paste an operator or auditor token."""
+    return _page(request, "sign_in.html", error=None)
+
+
+@router.post("/sign-in")
+def sign_in(
+    request: Request,
+    token: Annotated[str, Form(max_length=8000)],
+    csrf: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """Check the token as the API would, then keep it in a cookie until it expires."""
+    if not _csrf_ok(request, csrf):
+        return _page(request, "error.html", 400, title="Form expired",
+                     message="Open the sign-in page again.")  # fmt: skip
+    hub = _hub(request)
+    with Session(hub.engine) as session:
+        try:
+            principal = authenticate(hub, session, f"Bearer {token.strip()}")
+        except ApiError as exc:
+            return _page(request, "sign_in.html", 401, error=f"Not signed in: {exc.detail}")
+    if not principal.has(Role.HUB_OPERATOR, Role.AUDITOR):
+        return _page(request, "sign_in.html", 403,
+                     error="This page is for hub operators and auditors.")  # fmt: skip
+    response = RedirectResponse("/operator", status_code=303)
+    response.set_cookie(TOKEN_COOKIE, token.strip(), httponly=True, samesite="strict",
+                        secure=hub.settings.cookie_secure, max_age=3600)  # fmt: skip
+    return response
+
+
+@router.post("/sign-out")
+def sign_out(request: Request, csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
+    """Forget the token."""
+    if not _csrf_ok(request, csrf):
+        return _page(request, "error.html", 400, title="Form expired",
+                     message="Reload the page and sign out again.")  # fmt: skip
+    response = _sign_in()
+    response.delete_cookie(TOKEN_COOKIE)
+    return response
+
+
+@router.get("", response_class=HTMLResponse)
+def latest(request: Request) -> Response:
+    """The latest finished run."""
+    hub = _hub(request)
+    with Session(hub.engine) as session:
+        if _operator(request, session) is None:
+            return _sign_in()
+        run_id = session.execute(
+            select(LinkageRun.run_id)  # type: ignore[call-overload]
+            .where(LinkageRun.status == "succeeded")
+            .order_by(LinkageRun.run_id.desc())  # type: ignore[union-attr]
+            .limit(1)
+        ).scalar_one_or_none()
+    if run_id is None:
+        return _page(request, "error.html", title="No linkage run yet",
+                     message="Start one with pprl hub run-linkage.")  # fmt: skip
+    return RedirectResponse(f"/operator/runs/{run_id}", status_code=303)
+
+
+def _margin(run: LinkageRun) -> float:
+    params = json.loads(run.params) if run.params else {}
+    return float(params.get("review_margin", 0.05))
+
+
+@router.get("/runs/{run_id}", response_class=HTMLResponse)
+def run_page(request: Request, run_id: int, threshold: float | None = None) -> Response:
+    """A run: summary, histogram, threshold table; `threshold` shows the counts there."""
+    hub = _hub(request)
+    with Session(hub.engine) as session:
+        principal = _operator(request, session)
+        if principal is None:
+            return _sign_in()
+        run = session.get(LinkageRun, run_id)
+        if run is None:
+            return _page(request, "error.html", 404, operator=principal.subject,
+                         title="Not found", message="There is no such linkage run.")  # fmt: skip
+        margin = _margin(run)
+        result = quality_service.quality(session, run, margin=margin)
+        counts = json.loads(run.counts) if run.counts else {}
+        chosen = threshold if threshold is not None else run.threshold
+        chosen_row = None
+        if chosen is not None:
+            chosen_row = min(result.table, key=lambda r: abs(r.threshold - chosen))
+        svg = quality_service.histogram_svg(result.histogram, chosen, margin)
+        return _page(
+            request, "run.html", operator=principal.subject, run=run, counts=counts,
+            table=result.table, chosen=chosen, chosen_row=chosen_row, svg=svg,
+            by_size=result.clusters_by_size, by_programs=result.clusters_by_programs,
+            fit_from_run=result.fit_from_run,
+        )  # fmt: skip
+
+
+@router.get("/runs/{run_id}/thresholds.csv")
+def thresholds_csv(request: Request, run_id: int) -> Response:
+    """The threshold table as CSV."""
+    hub = _hub(request)
+    with Session(hub.engine) as session:
+        if _operator(request, session) is None:
+            return _sign_in()
+        run = session.get(LinkageRun, run_id)
+        if run is None:
+            return Response("no such run\n", status_code=404, media_type="text/plain")
+        result = quality_service.quality(session, run, margin=_margin(run))
+    return Response(
+        quality_service.table_csv(result.table),
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="run-{run_id}-thresholds.csv"'},
+    )
+
+
+@router.get("/overlap", response_class=HTMLResponse)
+def overlap_page(request: Request, limit: int = 11) -> Response:
+    """The overlap report, small cells suppressed."""
+    hub = _hub(request)
+    with Session(hub.engine) as session:
+        principal = _operator(request, session)
+        if principal is None:
+            return _sign_in()
+        report = current_overlap(session, limit=max(2, min(limit, 1000)))
+    return _page(request, "overlap.html", operator=principal.subject, report=report)

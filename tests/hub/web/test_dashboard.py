@@ -1,0 +1,79 @@
+"""The operators' dashboard on a live hub with a real linkage run: in a browser (Debian's
+chromium, JavaScript off), the histogram with the threshold marked, the threshold table
+changing the counts; and the pages' sign-in rules."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from keys import Role, issue_token
+from linkage_node.synthetic import linked_rosters
+from tests.hub.live import LiveHub
+from tests.hub.test_linkage_live import _encode_and_sync, _run, hub  # noqa: F401  (fixture)
+from tests.linkage_node.web.test_browser import ARTIFACTS, _browser_page
+
+pytestmark = pytest.mark.parametrize("hub", ["sqlite"], indirect=True)
+
+
+@pytest.fixture
+def page() -> Iterator[Page]:
+    yield from _browser_page(javascript=False)
+
+
+@pytest.fixture
+def linked(hub: LiveHub, tmp_path: Path) -> LiveHub:  # noqa: F811
+    rosters = linked_rosters(["DCFS", "DOC"], 400, shared=0.4, seed=29)
+    for agency in ("DCFS", "DOC"):
+        _encode_and_sync(hub, tmp_path, agency, rosters.rows[agency])
+    run = _run(hub, kind="full")
+    assert run["status"] == "succeeded", run
+    return hub
+
+
+def test_the_dashboard_marks_the_threshold_and_the_table_changes_the_counts(
+    linked: LiveHub, page: Page
+) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    token = linked.operators.issue(subject="op-1", audience="pprl-hub", roles=[Role.HUB_OPERATOR])
+    page.goto(f"{linked.url}/operator")
+    page.get_by_label("Access token").fill(token)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name=re.compile("Linkage run 1"))).to_be_visible()
+    histogram = page.get_by_role("img", name="Best score per record, log scale")
+    expect(histogram).to_be_visible()
+    line = histogram.locator("line.threshold")
+    expect(line).to_have_count(1)
+    before_x = line.get_attribute("x1")
+    before_links = page.locator("#links-at").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+
+    page.get_by_label("Show the counts at threshold").select_option("0.92")
+    page.get_by_role("button", name="Show").click()
+    expect(page.get_by_role("status")).to_contain_text("At threshold 0.92")
+    after_links = page.locator("#links-at").inner_text()
+    assert int(after_links.replace(",", "")) < int(before_links.replace(",", ""))
+    assert histogram.locator("line.threshold").get_attribute("x1") != before_x
+    page.screenshot(path=str(ARTIFACTS / "dashboard-threshold-0.92.png"), full_page=True)
+
+
+def test_pages_refuse_without_an_operator_token(linked: LiveHub) -> None:
+    with httpx.Client(base_url=linked.url) as client:
+        assert client.get("/operator/runs/1").status_code == 303
+        form = client.get("/operator/sign-in")
+        csrf = form.text.split('name="csrf" value="')[1].split('"')[0]
+        token = issue_token(linked.identities["DCFS"], subject="cm-0001", audience="pprl-hub",
+                            roles=[Role.CASE_MANAGER])  # fmt: skip
+        refused = client.post("/operator/sign-in", data={"token": token, "csrf": csrf})
+        assert refused.status_code == 403
+        forged = client.post("/operator/sign-in", data={"token": "x.y.z", "csrf": csrf})
+        assert forged.status_code == 401
+        no_csrf = client.post("/operator/sign-in", data={"token": token})
+        assert no_csrf.status_code == 400
+        csv = client.get("/operator/runs/1/thresholds.csv")
+        assert csv.status_code == 303  # not signed in
