@@ -354,3 +354,21 @@ class ReviewItemOut(BaseModel):
 
 class ReviewAnswerIn(_In):
     answer: Literal["same", "different", "unsure"]
+
+
+class AgencyHealthOut(BaseModel):
+    """One agency's encodings at a glance, with warnings to act on."""
+
+    agency_id: str
+    records: int
+    epochs: list[str]
+    schema_fingerprints: list[str]
+    popcount_mean: float = Field(description="Mean share of bits set.")
+    popcount_sd: float
+    popcount_histogram: list[int] = Field(description="20 bins of the share of bits set.")
+    latest_sync_at: datetime | None
+    latest_sync_records: int
+    drift: float | None = Field(description="Latest sync's mean share minus the earlier ones'.")
+    canary: Literal["matches", "differs", "missing"]
+    linked_share: float
+    warnings: list[str]

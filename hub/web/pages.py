@@ -28,6 +28,7 @@ from hub.context import HubContext
 from hub.errors import ApiError
 from hub.models import LinkageRun
 from hub.services import quality as quality_service
+from hub.services.health import encoding_health
 from hub.services.reports import current_overlap
 from keys import Role
 
@@ -204,3 +205,37 @@ def overlap_page(request: Request, limit: int = 11) -> Response:
             return _sign_in()
         report = current_overlap(session, limit=max(2, min(limit, 1000)))
     return _page(request, "overlap.html", operator=principal.subject, report=report)
+
+
+@router.get("/health", response_class=HTMLResponse)
+def health_page(request: Request) -> Response:
+    """Encoding health per agency."""
+    hub = _hub(request)
+    with Session(hub.engine) as session:
+        principal = _operator(request, session)
+        if principal is None:
+            return _sign_in()
+        agencies = encoding_health(session)
+    return _page(request, "health.html", operator=principal.subject, agencies=agencies)
+
+
+@router.get("/runs/{run_id}/histogram.csv")
+def histogram_csv(request: Request, run_id: int) -> Response:
+    """The score histogram behind the chart, as CSV."""
+    hub = _hub(request)
+    with Session(hub.engine) as session:
+        if _operator(request, session) is None:
+            return _sign_in()
+        run = session.get(LinkageRun, run_id)
+        if run is None:
+            return Response("no such run\n", status_code=404, media_type="text/plain")
+        result = quality_service.quality(session, run, margin=_margin(run))
+    lines = ["score_from,score_to,records"]
+    if result.histogram:
+        edges, counts = result.histogram["edges"], result.histogram["counts"]
+        lines += [f"{edges[k]:.3f},{edges[k + 1]:.3f},{int(c)}" for k, c in enumerate(counts)]
+    return Response(
+        "\n".join(lines) + "\n",
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="run-{run_id}-scores.csv"'},
+    )

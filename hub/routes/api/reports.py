@@ -9,7 +9,8 @@ from fastapi.responses import Response
 
 from hub.auth import require_report_reader
 from hub.deps import PrincipalDep, SessionDep
-from hub.schemas import OverlapCellOut, OverlapOut
+from hub.schemas import AgencyHealthOut, OverlapCellOut, OverlapOut
+from hub.services.health import encoding_health
 from hub.services.reports import current_overlap, overlap_csv
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
@@ -50,3 +51,14 @@ def get_overlap(
             for c in report.cells
         ],
     )
+
+
+@router.get("/encoding-health", summary="Encoding health per agency")
+def get_encoding_health(session: SessionDep, principal: PrincipalDep) -> list[AgencyHealthOut]:
+    """Operators and auditors: popcount and its drift, canary, epochs and schemas, and
+    the share of records that link to nobody, per agency."""
+    require_report_reader(principal)
+    return [
+        AgencyHealthOut.model_validate(health, from_attributes=True)
+        for health in encoding_health(session)
+    ]

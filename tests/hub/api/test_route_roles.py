@@ -162,6 +162,11 @@ ROUTES: dict[tuple[str, str], tuple[Call, set[str], int]] = {
         {"node"},
         404,
     ),
+    ("GET", "/v1/reports/encoding-health"): (
+        _call("GET", "/v1/reports/encoding-health"),
+        {"operator", "auditor"},
+        403,
+    ),
     ("GET", "/v1/reports/overlap"): (
         _call("GET", "/v1/reports/overlap"),
         {"operator", "auditor"},

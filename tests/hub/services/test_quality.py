@@ -20,7 +20,7 @@ def test_exact_precision_and_recall_come_from_pairs_both_stewards_labelled() -> 
 
 
 def test_the_histogram_marks_the_threshold_and_the_review_band() -> None:
-    histogram = {"edges": [0.5, 0.75, 1.0], "counts": [100, 10]}
+    histogram: dict[str, list[float]] = {"edges": [0.5, 0.75, 1.0], "counts": [100, 10]}
     svg = histogram_svg(histogram, 0.8, 0.05)
     assert 'class="threshold"' in svg
     assert 'class="review-band"' in svg

@@ -61,6 +61,13 @@ def test_the_dashboard_marks_the_threshold_and_the_table_changes_the_counts(
     assert histogram.locator("line.threshold").get_attribute("x1") != before_x
     page.screenshot(path=str(ARTIFACTS / "dashboard-threshold-0.92.png"), full_page=True)
 
+    page.get_by_role("link", name="Encoding health").click()
+    expect(page.get_by_role("heading", name="Encoding health per agency")).to_be_visible()
+    expect(page.get_by_role("row").filter(has_text="DCFS")).to_contain_text("matches")
+    page.get_by_role("link", name="Overlap report").click()
+    expect(page.get_by_role("heading", name="Clients shared between programs")).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / "overlap.png"), full_page=True)
+
 
 def test_pages_refuse_without_an_operator_token(linked: LiveHub) -> None:
     with httpx.Client(base_url=linked.url) as client:
@@ -77,3 +84,16 @@ def test_pages_refuse_without_an_operator_token(linked: LiveHub) -> None:
         assert no_csrf.status_code == 400
         csv = client.get("/operator/runs/1/thresholds.csv")
         assert csv.status_code == 303  # not signed in
+        operator = linked.operators.issue(subject="op-1", audience="pprl-hub",
+                                          roles=[Role.HUB_OPERATOR])  # fmt: skip
+        signed = client.post("/operator/sign-in", data={"token": operator, "csrf": csrf})
+        assert signed.status_code == 303
+        scores = client.get("/operator/runs/1/histogram.csv")
+        assert scores.headers["content-type"].startswith("text/csv")
+        rows = scores.text.splitlines()
+        assert rows[0] == "score_from,score_to,records"
+        # every record's best score at or above the scoring floor
+        assert 700 < sum(int(r.split(",")[2]) for r in rows[1:]) <= 800
+        table = client.get("/operator/runs/1/thresholds.csv").text.splitlines()
+        assert table[0].startswith("threshold,records_linked")
+        assert len(table) == 1 + 36

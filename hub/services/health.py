@@ -1,0 +1,139 @@
+"""Encoding health per agency: what an operator checks to catch a node with a broken
+export, the wrong secret or the wrong schema, from the encodings alone.
+
+- popcount: the share of bits set, its spread, and its drift between the latest sync
+  and what was there before (a normalisation change or a truncated column moves it);
+- canary: whether the agency's canary encoding equals the other agencies' (same secret
+  and schema), per epoch and schema fingerprint;
+- unlinked share: records in no cluster; much higher than at the other agencies means
+  that node's records do not look like anyone else's.
+"""
+
+from __future__ import annotations
+
+import hmac
+import statistics
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from hub.models import Canary, Encoding, RecordCluster
+
+DRIFT_LIMIT = 0.02  # share of bits set
+UNLINKED_FACTOR = 0.5  # linked share under half the other agencies' median
+
+
+@dataclass
+class AgencyHealth:
+    """One agency's encodings at a glance, with the warnings an operator should act on."""
+
+    agency_id: str
+    records: int
+    epochs: list[str]
+    schema_fingerprints: list[str]
+    popcount_mean: float
+    popcount_sd: float
+    popcount_histogram: list[int]  # 20 bins of the share of bits set, 0 to 1
+    latest_sync_at: datetime | None
+    latest_sync_records: int
+    drift: float | None
+    canary: str  # "matches", "differs" or "missing"
+    linked_share: float
+    warnings: list[str] = field(default_factory=list)
+
+
+def encoding_health(session: Session) -> list[AgencyHealth]:
+    """Every agency that has uploaded encodings."""
+    agencies = [
+        a for (a,) in session.execute(
+            select(Encoding.agency_id).distinct().order_by(Encoding.agency_id)  # type: ignore[call-overload]
+        )
+    ]  # fmt: skip
+    linked: dict[str, int] = dict(
+        session.execute(
+            select(RecordCluster.agency_id, func.count()).group_by(RecordCluster.agency_id)  # type: ignore[call-overload]
+        ).all()
+    )
+    canaries = _canary_status(session)
+    out = [_one(session, agency, int(linked.get(agency, 0)), canaries) for agency in agencies]
+    shares = [h.linked_share for h in out]
+    for health in out:
+        others = [s for h, s in zip(out, shares, strict=True) if h is not health]
+        if (
+            others
+            and health.records
+            and health.linked_share < UNLINKED_FACTOR * statistics.median(others)
+        ):
+            health.warnings.append(
+                f"only {health.linked_share:.1%} of its records link to anyone, against "
+                f"{statistics.median(others):.1%} at the other agencies: check that node's export"
+            )
+    return out
+
+
+def _one(
+    session: Session, agency: str, linked: int, canaries: dict[tuple[str, str, str], str]
+) -> AgencyHealth:
+    rows = session.execute(
+        select(
+            Encoding.clk, Encoding.updated_at, Encoding.epoch, Encoding.schema_fingerprint
+        ).where(Encoding.agency_id == agency)  # type: ignore[call-overload]
+    ).all()
+    bits = np.array([np.frombuffer(bytes(clk), np.uint8) for clk, *_ in rows])
+    share = np.unpackbits(bits, axis=1).mean(axis=1) if len(bits) else np.zeros(0)
+    when = np.array([updated for _, updated, _, _ in rows], dtype=object)
+    latest = max(when) if len(when) else None
+    recent = np.array([w == latest for w in when], bool)
+    drift = None
+    if recent.any() and (~recent).any():
+        drift = float(share[recent].mean() - share[~recent].mean())
+    epochs = sorted({e for _, _, e, _ in rows})
+    fingerprints = sorted({f for _, _, _, f in rows})
+    statuses = {canaries.get((agency, e, f), "missing") for e in epochs for f in fingerprints}
+    canary = (
+        "differs" if "differs" in statuses else "missing" if "missing" in statuses else "matches"
+    )
+    health = AgencyHealth(
+        agency_id=agency,
+        records=len(rows),
+        epochs=epochs,
+        schema_fingerprints=fingerprints,
+        popcount_mean=float(share.mean()) if len(share) else 0.0,
+        popcount_sd=float(share.std()) if len(share) else 0.0,
+        popcount_histogram=np.histogram(share, bins=20, range=(0.0, 1.0))[0].tolist(),
+        latest_sync_at=latest,
+        latest_sync_records=int(recent.sum()),
+        drift=drift,
+        canary=canary,
+        linked_share=linked / len(rows) if rows else 0.0,
+    )
+    if drift is not None and abs(drift) > DRIFT_LIMIT:
+        health.warnings.append(
+            f"the latest sync's encodings set {abs(drift):.1%} {'more' if drift > 0 else 'fewer'} "
+            "of their bits than the earlier ones: did the export or its normalisation change?"
+        )
+    if canary == "differs":
+        health.warnings.append(
+            "its canary differs from the other agencies': wrong secret or schema"
+        )
+    if len(epochs) > 1 or len(fingerprints) > 1:
+        health.warnings.append("its encodings mix secret epochs or schemas")
+    return health
+
+
+def _canary_status(session: Session) -> dict[tuple[str, str, str], str]:
+    by_context: dict[tuple[str, str], list[tuple[str, bytes]]] = defaultdict(list)
+    for row in session.execute(select(Canary)).scalars():
+        by_context[(row.epoch, row.schema_fingerprint)].append((row.agency_id, bytes(row.clk)))
+    out = {}
+    for (epoch, fingerprint), entries in by_context.items():
+        # The canary most agencies share is the reference: one wrong node stands out.
+        reference = Counter(clk for _, clk in entries).most_common(1)[0][0]
+        for agency, clk in entries:
+            same = hmac.compare_digest(clk, reference)
+            out[(agency, epoch, fingerprint)] = "matches" if same else "differs"
+    return out
