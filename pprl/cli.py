@@ -66,11 +66,19 @@ def demo(
             help="Empty or new directory for the demo's files (default: a temporary one)."
         ),
     ] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            help="An empty database for the hub, e.g. postgresql+psycopg://... "
+            "(default: SQLite in the work directory)."
+        ),
+    ] = None,
 ) -> None:
-    """Run the story so far on synthetic data with the embedded default."""
+    """Run the whole story on synthetic data: five agencies, a hub on loopback, linkage,
+    consent, a case manager's question, quality and overlap, the ledger verified."""
     from pprl.demo import run_demo
 
-    run_demo(workdir)
+    run_demo(workdir, database_url=database_url)
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -39,7 +40,12 @@ DEMO_AGENCIES: tuple[tuple[str, str, str], ...] = (
 HUB_AUDIENCE = "pprl-hub"
 
 
-def run_demo(workdir: Path | None = None, console: Console | None = None) -> Path:
+def run_demo(
+    workdir: Path | None = None,
+    console: Console | None = None,
+    *,
+    database_url: str | None = None,
+) -> Path:
     """Run the demo in `workdir` (new or empty); returns the directory used."""
     out = console or Console(stderr=True, soft_wrap=True)
     root = _prepare(workdir)
@@ -104,18 +110,38 @@ def run_demo(workdir: Path | None = None, console: Console | None = None) -> Pat
     else:  # pragma: no cover - would be a security bug
         raise AssertionError("forged token accepted")
 
-    out.rule("[bold]4. The consent ledger")
-    from pprl.demo_ledger import ledger_story
+    from pprl.demo_story import hub_story
 
-    url = ledger_story(out, root, identities, now)
+    story = hub_story(
+        out, root=root, identities=identities, programs={a: p for a, p, _ in DEMO_AGENCIES},
+        secret=secret, now=now, database_url=database_url,
+    )  # fmt: skip
+    password = _demo_account(root, story["asked"]["consented"])
 
-    out.rule("[bold]Done")
-    out.print(f"Everything the demo made is in {root}.")
-    out.print(
-        "Re-check the ledger yourself: "
-        f"pprl consent verify --database-url {url} --log-public-key {root / 'hub-log.key.vkey'}"
-    )
+    _closing(out, root, story, password)
     return root
+
+
+def _demo_account(root: Path, record_id: str) -> tuple[str, Path]:
+    """A sign-in for the case manager of the consented client, on child welfare's node."""
+    import secrets
+
+    from linkage_node.job import STATE_FILE
+    from linkage_node.state import NodeState
+    from linkage_node.web import hash_password
+
+    state = NodeState(root / "nodes" / "DCFS" / STATE_FILE, "DCFS")
+    try:
+        found = state.client(record_id)
+        assert found is not None  # noqa: S101  (the story picked a current record)
+        password = secrets.token_urlsafe(12)
+        state.add_account("demo", found[4], "case_manager", hash_password(password))
+    finally:
+        state.close()
+    path = root / "nodes" / "DCFS-demo-password.txt"
+    path.write_text(password + "\n", encoding="utf-8")
+    path.chmod(0o600)
+    return "demo", path
 
 
 def _prepare(workdir: Path | None) -> Path:
@@ -125,3 +151,42 @@ def _prepare(workdir: Path | None) -> Path:
         raise KeyFileError(str(workdir), "is not empty", "Give --workdir a new or empty directory.")
     workdir.mkdir(parents=True, exist_ok=True)
     return workdir
+
+
+def _closing(out: Console, root: Path, story: dict[str, Any], password: tuple[str, Path]) -> None:
+    """Where everything is, and how to look at it."""
+    out.rule("[bold]Done")
+    out.print(f"Everything the demo made is in {root}.")
+    settings = story["settings"]
+    env = (
+        f"PPRL_DATABASE_URL={settings.database_url} PPRL_LOG_KEY_FILE={root / 'hub-log.key'} "
+        f"PPRL_DATA_KEY_FILE={root / 'hub-data.key'} "
+        f"PPRL_OPERATOR_ISSUER={settings.operator_issuer} "
+        f"PPRL_OPERATOR_JWKS_FILE={root / 'operator-idp' / 'jwks.json'} "
+        f"PPRL_SECRET_EPOCH={settings.secret_epoch} "
+        f"PPRL_SCHEMA_FINGERPRINT={settings.schema_fingerprint}"
+    )
+    out.print("To look at the pages, start the hub and child welfare's node with the demo's files:")
+    out.print(f"  {env} pprl hub serve --port 8765", soft_wrap=True)
+    out.print(
+        f"  pprl node serve --agency DCFS --hub http://127.0.0.1:8765 --key-dir "
+        f"{root / 'keys' / 'DCFS'} --state-dir {root / 'nodes' / 'DCFS'} --log-public-key "
+        f"{root / 'hub-log.key.vkey'} --port 8780",
+        soft_wrap=True,
+    )
+    out.print(
+        f"then open http://127.0.0.1:8780/ and sign in as {password[0]} (password in "
+        f"{password[1]}); operators open http://127.0.0.1:8765/operator with a token from "
+        f"pprl keys issue-operator-token --issuer-dir {root / 'operator-idp'} --subject op-0001",
+        soft_wrap=True,
+    )
+    out.print(
+        "Re-check the ledger yourself: "
+        f"pprl consent verify --database-url {story['url']} --log-public-key "
+        f"{root / 'hub-log.key.vkey'}",
+        soft_wrap=True,
+    )
+    out.print(
+        "On PostgreSQL: pprl demo --database-url postgresql+psycopg://USER@HOST:5432/EMPTY_DB",
+        soft_wrap=True,
+    )

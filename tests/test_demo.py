@@ -1,41 +1,65 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from keys import KeyRegistry, LinkageSecret
 from pprl.cli import app
 from pprl.demo import DEMO_AGENCIES
+from tests.conftest import BACKENDS, database_url, empty_database
 
 
-def test_demo_does_what_it_reports(tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, ["demo", "--workdir", str(tmp_path / "demo")])
-    assert result.exit_code == 0, result.stderr
-    root = tmp_path / "demo"
-    registry = KeyRegistry.load(root / "registry.json")
-    assert [r.agency_id for r in registry] == sorted(a for a, _, _ in DEMO_AGENCIES)
-    secrets = {
-        agency: LinkageSecret.load(root / "keys" / agency / "linkage-secret-epoch-1.json")
-        for agency, _, _ in DEMO_AGENCIES
-    }
-    assert len({s.secret for s in secrets.values()}) == 1
-    bundle = json.loads((root / "sealed-epoch-1.json").read_text())
-    assert {c["agency_id"] for c in bundle["copies"]} == set(secrets)
-    assert "refused" in result.stderr
-    assert "withheld (the client's consent to child_welfare was revoked)" in result.stderr
-    assert result.stdout == ""  # human output goes to stderr
-    # The command the demo prints to re-check its ledger works.
-    verify = CliRunner().invoke(
-        app,
-        [
-            "consent", "verify", "--database-url", f"sqlite:///{root / 'hub.db'}",
-            "--log-public-key", str(root / "hub-log.key.vkey"),
-        ],
-    )  # fmt: skip
-    assert verify.exit_code == 0, verify.stderr
-    assert "ledger ok: 8 entries" in verify.stderr
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_demo_does_what_it_reports(backend: str, tmp_path: Path) -> None:
+    with empty_database(backend, tmp_path) as engine:
+        url = database_url(engine) if backend != "sqlite" else None
+        args = [
+            "demo",
+            "--workdir",
+            str(tmp_path / "demo"),
+            *(["--database-url", url] if url else []),
+        ]
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 0, result.stderr
+        root = tmp_path / "demo"
+        registry = KeyRegistry.load(root / "registry.json")
+        assert [r.agency_id for r in registry] == sorted(a for a, _, _ in DEMO_AGENCIES)
+        secrets = {
+            agency: LinkageSecret.load(root / "keys" / agency / "linkage-secret-epoch-1.json")
+            for agency, _, _ in DEMO_AGENCIES
+        }
+        assert len({s.secret for s in secrets.values()}) == 1
+        bundle = json.loads((root / "sealed-epoch-1.json").read_text())
+        assert {c["agency_id"] for c in bundle["copies"]} == set(secrets)
+        text = result.stderr
+        assert "refused" in text
+        # The story: encoded, synced, linked, a consented and a non-consented answer, the
+        # revocation, the overlap table and the verified ledger.
+        assert text.count("1,000 encodings, 1,000") == 5
+        clusters = int(re.search(r"run 1: ([\d,]+) clusters", text).group(1).replace(",", ""))  # type: ignore[union-attr]
+        assert clusters > 150
+        consented = text.split("consented):")[1].split("asks about")[0]
+        assert "corrections: contact Case manager" in consented
+        assert "2 plan milestones" in consented
+        assert "consent verified" in consented
+        assert "no consent on record from corrections for contact details" in text
+        assert "withheld (the client's consent to corrections was revoked)" in text
+        assert "overlap (cells under 11 suppressed)" in text
+        entries = int(re.search(r"(\d+) entries, \d+ signed checkpoints", text).group(1))  # type: ignore[union-attr]
+        assert result.stdout == ""  # human output goes to stderr
+        # The commands the demo prints: the ledger re-check, and the page sign-in it set up.
+        verify = CliRunner().invoke(
+            app,
+            ["consent", "verify", "--database-url", url or f"sqlite:///{root / 'hub.db'}",
+             "--log-public-key", str(root / "hub-log.key.vkey")],
+        )  # fmt: skip
+        assert verify.exit_code == 0, verify.stderr
+        assert f"ledger ok: {entries} entries" in verify.stderr
+        assert (root / "nodes" / "DCFS-demo-password.txt").stat().st_mode & 0o777 == 0o600
 
 
 def test_demo_refuses_a_non_empty_workdir(tmp_path: Path) -> None:

@@ -1,0 +1,506 @@
+"""The demo's main story, for real over HTTP on loopback: five agencies' rosters are
+validated and encoded, synced to a hub, linked; consent forms are recorded; a case
+manager asks about a consented and a non-consented client; the quality summary and the
+overlap table are printed; the ledger is verified."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+from sqlalchemy import select
+from sqlmodel import Session
+
+from consent import (
+    LogKey,
+    format_timestamp,
+    parse_leaf,
+    sign_entry,
+    validate_entry,
+    verify_ledger,
+)
+from consent.entries import Grant
+from hub.app import create_app
+from hub.db import create_db_engine
+from hub.migrate import upgrade
+from hub.models import RecordCluster
+from hub.services.ledger import HubLedger, stored_checkpoints, stored_rows
+from hub.settings import HubSettings
+from keys import AgencyIdentity, LinkageSecret, LocalIssuer, Role, canonical, issue_token
+from linkage_node import load_schema, run_encoding_job
+from linkage_node.job import STATE_FILE
+from linkage_node.state import NodeState
+from linkage_node.sync import HubClient, load_staff, sync
+from linkage_node.synthetic import linked_rosters, write_roster
+
+ISSUER = "https://idp.demo.local/realms/pprl"
+ROSTER_SIZE = 1000
+SHARED = 0.15
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def _serve(settings: HubSettings, port: int) -> Iterator[str]:
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="error")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the demo hub did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+def hub_story(  # noqa: PLR0915  (a story told step by step)
+    out: Console,
+    *,
+    root: Path,
+    identities: dict[str, AgencyIdentity],
+    programs: dict[str, str],
+    secret: LinkageSecret,
+    now: datetime,
+    database_url: str | None = None,
+) -> dict[str, Any]:
+    """Run the story; returns what the closing lines need."""
+    out.rule("[bold]4. Rosters at each agency (synthetic people, realistic errors)")
+    rosters = linked_rosters(list(identities), ROSTER_SIZE, shared=SHARED, seed=2026)
+    (root / "rosters").mkdir()
+    for agency, rows in rosters.rows.items():
+        write_roster(root / "rosters" / f"{agency}.csv", rows)
+        _write_staff(root / "rosters" / f"{agency}-staff.csv", agency, rows)
+    out.print(
+        f"{len(identities)} rosters of {ROSTER_SIZE:,} records in {root / 'rosters'}; about "
+        f"{SHARED:.0%} of each agency's clients are also served elsewhere, recorded with "
+        "typos, nicknames, name changes, swapped dates, missing SSNs and moves"
+    )
+
+    out.rule("[bold]5. The hub, on loopback")
+    url = database_url or f"sqlite:///{root / 'hub.db'}"
+    engine = create_db_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    log = LogKey.generate("hub.demo/consent-ledger")
+    log.save(root / "hub-log.key")
+    (root / "hub-data.key").write_bytes(os.urandom(32))
+    (root / "hub-data.key").chmod(0o600)
+    operators = LocalIssuer.create(ISSUER)
+    operators.save(root / "operator-idp")
+    schema = load_schema()
+    settings = HubSettings(
+        database_url=url,
+        log_key_file=root / "hub-log.key",
+        data_key_file=root / "hub-data.key",
+        operator_issuer=ISSUER,
+        operator_jwks_file=root / "operator-idp" / "jwks.json",
+        secret_epoch=secret.epoch,
+        schema_fingerprint=schema.fingerprint,
+        checkpoint_interval_seconds=3600,
+    )
+    port = _free_port()
+    # The hub's access log would drown the story; it still logs warnings and errors.
+    logging.getLogger("pprl.hub.access").setLevel(logging.WARNING)
+    with _serve(settings, port) as base, httpx.Client(base_url=base, timeout=120) as api:
+        operator = operators.issue(
+            subject="op-0001", audience="pprl-hub", roles=[Role.HUB_OPERATOR]
+        )
+        op = {"Authorization": f"Bearer {operator}"}
+        for identity in identities.values():
+            api.post(
+                "/v1/agencies", json=identity.public_keys().model_dump(), headers=op
+            ).raise_for_status()
+        out.print(f"hub at {base} (database {url}); {len(identities)} agencies registered")
+
+        out.rule("[bold]6. Each node encodes its roster and syncs")
+        table = Table("agency", "accepted", "encoded", "mean bits set", "sent to the hub")
+        for agency, identity in identities.items():
+            result = _encode(out, root, agency, schema, secret)
+            node = HubClient(base, _node_token(identity))
+            state = NodeState(root / "nodes" / agency / STATE_FILE, agency)
+            try:
+                report = sync(
+                    state, agency, node, staff=load_staff(root / "rosters" / f"{agency}-staff.csv")
+                )
+            finally:
+                state.close()
+                node.close()
+            table.add_row(
+                agency,
+                f"{result.roster.accepted:,}",
+                f"{result.encoded:,}",
+                f"{result.mean_popcount:.1%}",
+                f"{report.records['encodings']:,} encodings, "
+                f"{report.records['assignments']:,} assignments",
+            )
+        out.print(table)
+
+        out.rule("[bold]7. Linkage (the hub sees encodings only)")
+        run = _link(api, op)
+        counts, proposal = run["counts"], run["proposal"] or {}
+        out.print(proposal.get("summary", ""))
+        out.print(
+            f"run {run['run_id']}: {counts['clusters']:,} clusters, {counts['links']:,} links "
+            f"({counts['links_for_review']} in the review band) at threshold "
+            f"{run['threshold']:.3f} in {counts['seconds']:.1f} s"
+        )
+        truth = _truth_pairs(rosters.truth)
+        out.print(f"(the generator knows {truth:,} pairs of records of the same person)")
+
+        out.rule("[bold]8. Consent forms, plans, and a case manager's question")
+        asked = _consent_and_ask(
+            out, api, url=url, root=root, identities=identities, programs=programs, now=now
+        )
+
+        out.rule("[bold]9. Quality summary and overlap (operators)")
+        _quality(out, api, op, run)
+
+    out.rule("[bold]10. The ledger, verified from the database")
+    engine = create_db_engine(url)
+    try:
+        with Session(engine) as session:
+            HubLedger(log).issue_checkpoint(session)
+            session.commit()
+            verified = verify_ledger(
+                stored_rows(session), stored_checkpoints(session), log.verifier
+            )
+    finally:
+        engine.dispose()
+    out.print(
+        f"{verified.size} entries, {verified.checkpoints} signed checkpoints: every leaf hash, "
+        "signature and rule re-checked (registrations, the consent form, each disclosure's "
+        "ACCESS entry)"
+    )
+    return {"url": url, "asked": asked, "settings": settings}
+
+
+def _write_staff(path: Path, agency: str, rows: list[dict[str, str]]) -> None:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["case_manager_id", "display_name", "phone", "email", "office"])
+        for cm in sorted({r["case_manager_id"] for r in rows if r["case_manager_id"]}):
+            number = cm.split("-")[1]
+            writer.writerow(
+                [
+                    cm,
+                    f"Case manager {number} ({agency})",
+                    f"(555) 555-{number}",
+                    f"{cm}@{agency.lower()}.example.gov",
+                    f"{agency} field office",
+                ]
+            )
+
+
+def _encode(out: Console, root: Path, agency: str, schema: Any, secret: LinkageSecret) -> Any:
+    with Progress(
+        TextColumn(f"  {agency} {{task.description}}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=out,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("encoding", total=ROSTER_SIZE)
+
+        def progress(stage: str, done: int, total: int) -> None:
+            bar.update(task, description=stage, completed=done, total=total)
+
+        return run_encoding_job(
+            agency_id=agency,
+            schema=schema,
+            secret=secret,
+            roster_path=root / "rosters" / f"{agency}.csv",
+            output=root / "nodes" / f"{agency}.jsonl",
+            state_dir=root / "nodes" / agency,
+            progress=progress,
+        )
+
+
+def _link(api: httpx.Client, op: dict[str, str]) -> dict[str, Any]:
+    started = api.post("/v1/linkage/runs", json={"kind": "full"}, headers=op)
+    started.raise_for_status()
+    location = started.headers["Location"]
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        run: dict[str, Any] = api.get(location, headers=op).json()
+        if run["status"] == "succeeded":
+            return run
+        if run["status"] == "failed":
+            raise RuntimeError(f"the demo's linkage run failed: {run['error']}")
+        time.sleep(0.2)
+    raise RuntimeError("the demo's linkage run did not finish")
+
+
+def _truth_pairs(truth: dict[str, dict[str, int]]) -> int:
+    people: dict[int, int] = {}
+    for records in truth.values():
+        for person in records.values():
+            people[person] = people.get(person, 0) + 1
+    return sum(n * (n - 1) // 2 for n in people.values())
+
+
+def _consent_and_ask(  # noqa: PLR0917
+    out: Console,
+    api: httpx.Client,
+    url: str,
+    root: Path,
+    identities: dict[str, AgencyIdentity],
+    programs: dict[str, str],
+    now: datetime,
+) -> dict[str, str]:
+    dcfs = NodeState(root / "nodes" / "DCFS" / STATE_FILE, "DCFS")
+    doc = NodeState(root / "nodes" / "DOC" / STATE_FILE, "DOC")
+    try:
+        # The clients DCFS and corrections share, as the hub's clusters say.
+        shared = _shared_with(url, "DCFS", "DOC")
+        consented, other = shared[0], shared[1]
+        _, doc_ref = consented
+        # Signed now: the agencies' keys count from their registration a moment ago.
+        now = datetime.now(UTC).replace(microsecond=0)
+        grant = _grant(api, identities["DOC"], programs, doc_ref, now)
+        out.print(
+            f"corrections recorded a signed consent form (ledger entry {grant}): its client "
+            f"{doc_ref[:12]}... agrees to child welfare seeing contact and plan details"
+        )
+        milestones = [
+            {
+                "ref": doc_ref,
+                "milestone_id": "m1",
+                "goal": "Complete supervision",
+                "milestone": "Monthly report to officer",
+                "service_kind": "probation",
+                "status": "in_progress",
+                "target_end": (now + timedelta(days=12)).date().isoformat(),
+            },
+            {
+                "ref": doc_ref,
+                "milestone_id": "m2",
+                "goal": "Work",
+                "milestone": "Job readiness class",
+                "service_kind": "job_training",
+                "status": "stuck",
+                "stuck_reason": "no transport",
+            },
+        ]
+        node = _node_headers(identities["DOC"])
+        api.post(
+            "/v1/agencies/DOC/milestones/batches",
+            json={"upserts": milestones},
+            headers={**node, "Idempotency-Key": "demo-plans-0001"},
+        ).raise_for_status()
+        answers = {}
+        for label, (ref, _) in (("consented", consented), ("not consented", other)):
+            record = _assigned(dcfs, ref)
+            token = issue_token(
+                identities["DCFS"],
+                subject=record[1],
+                audience="pprl-hub",
+                roles=[Role.CASE_MANAGER],
+            )
+            answer = api.get(
+                f"/v1/clients/{ref}/shared", headers={"Authorization": f"Bearer {token}"}
+            ).json()
+            answers[label] = record[0]
+            _print_answer(out, label, record, answer)
+        # The client withdraws consent: the next answer withholds what the grant covered.
+        _revoke(api, identities["DOC"], grant)
+        record = _assigned(dcfs, consented[0])
+        token = issue_token(identities["DCFS"], subject=record[1], audience="pprl-hub",
+                            roles=[Role.CASE_MANAGER])  # fmt: skip
+        after = api.get(f"/v1/clients/{consented[0]}/shared",
+                        headers={"Authorization": f"Bearer {token}"}).json()  # fmt: skip
+        out.print(f"the client revoked the consent (a signed REVOKE); {record[1]} asks again:")
+        _print_answer(out, "after the revocation", record, after)
+    finally:
+        dcfs.close()
+        doc.close()
+    return answers
+
+
+def _shared_with(url: str, a: str, b: str) -> list[tuple[str, str]]:
+    """(ref at a, ref at b) of clusters holding both agencies, as stored by the run."""
+    engine = create_db_engine(url)
+    try:
+        with engine.connect() as db:
+            rows = db.execute(
+                select(RecordCluster.cluster_id, RecordCluster.agency_id, RecordCluster.ref)  # type: ignore[call-overload]
+                .where(RecordCluster.agency_id.in_([a, b]))  # type: ignore[attr-defined]
+                .order_by(RecordCluster.cluster_id)
+            ).all()
+    finally:
+        engine.dispose()
+    members: dict[int, dict[str, str]] = {}
+    for cluster, agency, ref in rows:
+        members.setdefault(cluster, {})[agency] = ref
+    return [(m[a], m[b]) for m in members.values() if a in m and b in m]
+
+
+def _node_headers(identity: AgencyIdentity) -> dict[str, str]:
+    token = issue_token(
+        identity, subject="node-0001", audience="pprl-hub", roles=[Role.AGENCY_NODE]
+    )
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _grant(
+    api: httpx.Client, identity: AgencyIdentity, programs: dict[str, str], ref: str, now: datetime
+) -> int:
+    terms = {
+        "consent_id": str(uuid.uuid4()),
+        "subject": ref,
+        "disclosing_program": programs[identity.agency_id],
+        "recipient_programs": ["child_welfare"],
+        "recipient_classes": [],
+        "data_classes": ["existence", "contact", "plan"],
+        "purposes": ["care_coordination"],
+        "actions": ["view"],
+        "effective_from": format_timestamp(now - timedelta(minutes=5)),
+        "expires_at": format_timestamp(now + timedelta(days=365)),
+        "regulatory_basis": ["state_statute"],
+        "form_sha256": hashlib.sha256(b"scanned consent form").hexdigest(),
+        "signer_type": "client",
+        "signed_at": format_timestamp(now - timedelta(minutes=5)),
+        "collected_by": "cm-0007",
+    }
+    entry = validate_entry(
+        {
+            "v": 1,
+            "type": "GRANT",
+            "signer": identity.agency_id,
+            "key_id": identity.signing_key_id,
+            "made_at": format_timestamp(now),
+            "grant": terms,
+        }
+    )
+    leaf = sign_entry(entry, identity).leaf
+    response = api.post(
+        "/v1/ledger/entries",
+        json={"leaf": canonical.b64encode(leaf)},
+        headers=_node_headers(identity),
+    )
+    if response.status_code != 201:
+        raise RuntimeError(f"the hub refused the consent form: {response.text}")
+    return int(response.json()["index"])
+
+
+def _revoke(api: httpx.Client, identity: AgencyIdentity, grant: int) -> None:
+    headers = _node_headers(identity)
+    entries = api.get("/v1/ledger/entries", params={"start": grant, "limit": 1},
+                      headers=headers).json()  # fmt: skip
+    leaf = canonical.b64decode(entries[0]["leaf"])
+    parsed = parse_leaf(leaf)
+    if not isinstance(parsed.entry, Grant):
+        raise RuntimeError(f"ledger entry {grant} is not the consent form")
+    entry = validate_entry({
+        "v": 1, "type": "REVOKE", "signer": identity.agency_id,
+        "key_id": identity.signing_key_id,
+        "made_at": format_timestamp(datetime.now(UTC).replace(microsecond=0)),
+        "revokes": {"index": grant, "leaf_hash": parsed.leaf_hash.hex()},
+        "consent_id": parsed.entry.grant.consent_id, "reason": "client_request",
+    })  # fmt: skip
+    response = api.post("/v1/ledger/entries",
+                        json={"leaf": canonical.b64encode(sign_entry(entry, identity).leaf)},
+                        headers=headers)  # fmt: skip
+    if response.status_code != 201:
+        raise RuntimeError(f"the hub refused the revocation: {response.text}")
+
+
+def _assigned(state: NodeState, ref: str) -> tuple[str, str, str]:
+    record = state.clients_by_ref([ref])[ref]
+    found = state.client(record[0])
+    assert found is not None  # noqa: S101  (the directory holds every current record)
+    return record[0], found[4], record[1]
+
+
+def _print_answer(
+    out: Console, label: str, record: tuple[str, str, str], answer: dict[str, Any]
+) -> None:
+    out.print(f"[bold]{record[1]}[/] asks about {record[2]} ({record[0]}, {label}):")
+    if not answer["shared"]:
+        out.print("  no other program may be named")
+    for program in answer["programs"]:
+        contact = program["contact_details"]
+        shown = (
+            f"contact {contact['display_name']}, {contact['phone']}"
+            if contact
+            else (f"contact withheld ({program['contact']['reason']})")
+        )
+        plan = (
+            f"{len(program['milestones'])} plan milestones"
+            if program["milestones"] is not None
+            else f"plan withheld ({program['plan']['reason']})"
+        )
+        out.print(f"  {program['program']}: {shown}; {plan}")
+    for conflict in answer["conflicts"]:
+        out.print(f"  [yellow]conflict[/]: {conflict['detail']}")
+    if any(p["contact"].get("grant") for p in answer["programs"]):
+        out.print(
+            "  consent verified: the answer carries the grant's inclusion proof "
+            "and the signed checkpoint"
+        )
+
+
+def _quality(out: Console, api: httpx.Client, op: dict[str, str], run: dict[str, Any]) -> None:
+    proposal = run["proposal"] or {}
+    out.print(
+        f"threshold {run['threshold']:.3f} ({run['threshold_source']}); estimated precision "
+        f"{proposal.get('estimated_precision', 0):.4f}, recall "
+        f"{proposal.get('estimated_recall', 0):.4f}"
+    )
+    overlap = api.get("/v1/reports/overlap", headers=op).json()
+    table = Table(
+        "programs",
+        "clients shared by both",
+        "% of the first",
+        "% of the second",
+        title=f"overlap (cells under {overlap['limit']} suppressed)",
+    )
+    for cell in overlap["cells"]:
+        if cell["kind"] != "pair":
+            continue
+        a, b = cell["programs"]
+        table.add_row(
+            f"{a} & {b}",
+            _shown(cell["count"]),
+            _shown(cell["percent_of"][a]),
+            _shown(cell["percent_of"][b]),
+        )
+    out.print(table)
+
+
+def _shown(value: object) -> str:
+    return "suppressed" if value is None else f"{value}"
+
+
+def _node_token(identity: AgencyIdentity) -> Callable[[], str]:
+    def token() -> str:
+        return issue_token(
+            identity, subject="node-0001", audience="pprl-hub", roles=[Role.AGENCY_NODE]
+        )
+
+    return token
