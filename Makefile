@@ -62,19 +62,20 @@ typecheck: setup  ## mypy --strict on every package
 	$(BIN)/mypy
 
 # The browser tests drive Debian's chromium with Playwright (Playwright cannot download
-# its own browsers here).
+# its own browsers here); the compose file is checked by Debian's docker-compose.
 CHROMIUM := /usr/bin/chromium
-$(CHROMIUM):
+DOCKER_COMPOSE := /usr/bin/docker-compose
+$(CHROMIUM) $(DOCKER_COMPOSE):
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  export DEBIAN_FRONTEND=noninteractive; \
-	  apt-get install -y -q chromium >/dev/null 2>&1 \
-	  || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }; \
+	  apt-get install -y -q $(notdir $@) >/dev/null 2>&1 \
+	  || { apt-get update -q >/dev/null && apt-get install -y -q $(notdir $@) >/dev/null; }; \
 	else \
-	  echo "the browser tests need Debian's chromium: sudo apt-get install chromium" >&2; \
+	  echo "the tests need Debian's $(notdir $@): sudo apt-get install $(notdir $@)" >&2; \
 	  exit 1; \
 	fi
 
-pytest: setup $(CHROMIUM)  ## the test suite (also on PostgreSQL when PPRL_TEST_DATABASE_URL is set)
+pytest: setup $(CHROMIUM) $(DOCKER_COMPOSE)  ## the test suite (also on PostgreSQL when PPRL_TEST_DATABASE_URL is set)
 	$(BIN)/pytest
 
 bench: setup  ## benchmarks, printing rates and ratios against references
