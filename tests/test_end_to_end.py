@@ -1,0 +1,258 @@
+"""The whole product as separate processes on loopback, on SQLite and on PostgreSQL: a hub
+(`pprl hub serve`) and two agency nodes using only the command line and HTTP, with PII
+canaries planted in the rosters and the linkage secret as a canary of its own.
+
+After encoding, syncing, linking, a consent form, a case manager's questions and the
+node's pages, neither the hub's database, nor its logs, nor its ledger, nor any of its
+answers holds a planted name, birth date, SSN, address or phone number, or the secret.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import Engine, MetaData, select
+
+from consent import format_timestamp, sign_entry, validate_entry
+from keys import AgencyIdentity, LinkageSecret, Role, canonical, issue_token
+from linkage_node.job import STATE_FILE
+from linkage_node.state import NodeState
+from linkage_node.synthetic import linked_rosters, write_roster
+from tests.conftest import BACKENDS, database_url, empty_database
+from tests.hub.live import free_port
+
+PPRL = str(Path(sys.executable).parent / "pprl")
+# One person served by both agencies, with details nobody else has.
+CANARY = {
+    "given_name": "Quillonette",
+    "family_name": "Zarbowicz",
+    "date_of_birth": "1983-07-19",
+    "ssn": "517-38-2964",
+    "address": "7431 Canarywood Terrace",
+    "phone": "(312) 555-0199",
+}
+CANARY_FORMS = [
+    "Quillonette", "QUILLONETTE", "quillonette", "Zarbowicz", "ZARBOWICZ", "zarbowicz",
+    "1983-07-19", "19830719", "517-38-2964", "517382964", "Canarywood", "canarywood",
+    "CANARYWOOD", "555-0199", "5550199",
+]  # fmt: skip
+
+
+def _run(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("PPRL_")}
+    result = subprocess.run(  # noqa: S603  (our own entry point)
+        [PPRL, *args], cwd=cwd, env={**base, **(env or {})}, capture_output=True, text=True,
+        timeout=300, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, f"pprl {' '.join(args)}\n{result.stdout}\n{result.stderr}"
+    return result.stdout + result.stderr
+
+
+@pytest.fixture(params=BACKENDS)
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    with empty_database(request.param, tmp_path) as engine:
+        yield engine
+
+
+def _dump(engine: Engine) -> bytes:
+    """Every value in every table of the hub's database, as bytes."""
+    meta = MetaData()
+    meta.reflect(engine)
+    out = []
+    with engine.connect() as db:
+        for table in meta.sorted_tables:
+            for row in db.execute(select(table)):
+                for value in row:
+                    out.append(value if isinstance(value, bytes) else str(value).encode())
+    return b"\n".join(out)
+
+
+def test_nothing_identifying_and_no_secret_reaches_the_hub(
+    database: Engine, tmp_path: Path
+) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    rosters = linked_rosters(["DCFS", "DOC"], 150, shared=0.4, seed=41)
+    for agency in ("DCFS", "DOC"):
+        rows = rosters.rows[agency]
+        rows[0] = {**rows[0], **CANARY}
+        write_roster(work / f"{agency}.csv", rows)
+
+    # Keys, registry, linkage secret (sealed through nobody: files here).
+    for agency, program in (("DCFS", "child_welfare"), ("DOC", "corrections")):
+        _run(work, "keys", "init-agency", "--agency", agency, "--programs", program,
+             "--key-dir", f"keys/{agency}")  # fmt: skip
+        _run(work, "keys", "registry", "add", "--registry", "registry.json",
+             "--public", f"keys/{agency}/agency.json")  # fmt: skip
+    _run(work, "keys", "new-linkage-secret", "--key-dir", "keys/DCFS", "--registry",
+         "registry.json", "--epoch", "2026-11", "--output", "sealed.json")  # fmt: skip
+    for agency in ("DCFS", "DOC"):
+        _run(work, "keys", "unseal", "--key-dir", f"keys/{agency}", "--registry",
+             "registry.json", "--input", "sealed.json",
+             "--output", f"keys/{agency}/linkage-secret.json")  # fmt: skip
+    secret = LinkageSecret.load(work / "keys" / "DCFS" / "linkage-secret.json").secret
+    secret_forms = [
+        secret.hex().encode(),
+        base64.b64encode(secret),
+        base64.urlsafe_b64encode(secret).rstrip(b"="),
+    ]
+
+    # The hub, as its own process.
+    url = database_url(database)
+    _run(work, "hub", "migrate", "--database-url", url)
+    _run(work, "hub", "init-log-key", "--output", "hub-log.key", "--name", "hub.test/ledger")
+    (work / "hub-data.key").write_bytes(os.urandom(32))
+    (work / "hub-data.key").chmod(0o600)
+    _run(work, "keys", "init-issuer", "--issuer", "https://idp.test", "--out", "idp")
+    fingerprint = _run(work, "node", "schema", "--fingerprint").strip().splitlines()[0]
+    port = free_port()
+    env = {
+        "PPRL_DATABASE_URL": url, "PPRL_LOG_KEY_FILE": str(work / "hub-log.key"),
+        "PPRL_DATA_KEY_FILE": str(work / "hub-data.key"), "PPRL_OPERATOR_ISSUER": "https://idp.test",
+        "PPRL_OPERATOR_JWKS_FILE": str(work / "idp" / "jwks.json"), "PPRL_SECRET_EPOCH": "2026-11",
+        "PPRL_SCHEMA_FINGERPRINT": fingerprint, "PPRL_CHECKPOINT_INTERVAL_SECONDS": "1",
+    }  # fmt: skip
+    base_env = {k: v for k, v in os.environ.items() if not k.startswith("PPRL_")}
+    log = (tmp_path / "hub.log").open("wb")
+    hub = subprocess.Popen(  # noqa: S603
+        [PPRL, "hub", "serve", "--port", str(port)], cwd=work, env={**base_env, **env},
+        stdout=log, stderr=log, start_new_session=True,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    node_pages = None
+    responses: list[bytes] = []
+    try:
+        _wait(f"{base}/readyz")
+        operator = _run(work, "keys", "issue-operator-token", "--issuer-dir", "idp", "--subject",
+                        "op-0001").strip().splitlines()[0]  # fmt: skip
+        (work / "op.txt").write_text(operator)
+        for agency in ("DCFS", "DOC"):
+            _run(work, "hub", "register-agency", "--hub", base, "--token-file", "op.txt",
+                 "--public", f"keys/{agency}/agency.json")  # fmt: skip
+            _run(work, "node", "encode", "--agency", agency, "--secret-file",
+                 f"keys/{agency}/linkage-secret.json", "--input", f"{agency}.csv",
+                 "--output", f"{agency}.jsonl")  # fmt: skip
+            _run(work, "node", "sync", "--agency", agency, "--hub", base, "--key-dir",
+                 f"keys/{agency}")  # fmt: skip
+        _run(work, "hub", "run-linkage", "--hub", base, "--token-file", "op.txt", "--full")
+
+        # DOC records the canary client's consent to child welfare.
+        doc = AgencyIdentity.load(work / "keys" / "DOC")
+        dcfs = AgencyIdentity.load(work / "keys" / "DCFS")
+        refs = {}
+        for agency in ("DCFS", "DOC"):
+            state = NodeState(work / "pprl-node" / agency / STATE_FILE, agency)
+            found = state.client(rosters.rows[agency][0]["record_id"])
+            state.close()
+            assert found is not None
+            refs[agency] = found[0]
+        now = datetime.now(UTC).replace(microsecond=0)
+        grant = validate_entry({
+            "v": 1, "type": "GRANT", "signer": "DOC", "key_id": doc.signing_key_id,
+            "made_at": format_timestamp(now),
+            "grant": {
+                "consent_id": str(uuid.uuid4()), "subject": refs["DOC"],
+                "disclosing_program": "corrections", "recipient_programs": ["child_welfare"],
+                "recipient_classes": [], "data_classes": ["existence", "contact", "plan"],
+                "purposes": ["care_coordination"], "actions": ["view"],
+                "effective_from": format_timestamp(now - timedelta(minutes=1)),
+                "expires_at": format_timestamp(now + timedelta(days=30)),
+                "regulatory_basis": ["state_statute"],
+                "form_sha256": hashlib.sha256(b"form").hexdigest(), "signer_type": "client",
+                "signed_at": format_timestamp(now - timedelta(minutes=1)),
+                "collected_by": "cm-0007",
+            },
+        })  # fmt: skip
+        node_token = issue_token(doc, subject="node-0001", audience="pprl-hub",
+                                 roles=[Role.AGENCY_NODE])  # fmt: skip
+        appended = httpx.post(f"{base}/v1/ledger/entries",
+                              json={"leaf": canonical.b64encode(sign_entry(grant, doc).leaf)},
+                              headers={"Authorization": f"Bearer {node_token}"})  # fmt: skip
+        assert appended.status_code == 201, appended.text
+        responses.append(appended.content)
+
+        # The canary client's case manager asks, through the API and through the node's pages.
+        manager = rosters.rows["DCFS"][0]["case_manager_id"]
+        cm_token = issue_token(
+            dcfs, subject=manager, audience="pprl-hub", roles=[Role.CASE_MANAGER]
+        )
+        headers = {"Authorization": f"Bearer {cm_token}"}
+        with httpx.Client(base_url=base, headers=headers) as api:
+            shared = api.get(f"/v1/clients/{refs['DCFS']}/shared")
+            assert shared.status_code == 200, shared.text
+            assert shared.json()["shared"] is True
+            assert shared.json()["programs"][0]["contact"]["allowed"] is True
+            responses += [shared.content, api.get("/v1/caseload").content,
+                          api.get("/v1/notifications").content]  # fmt: skip
+        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {operator}"}) as ops:
+            for path in ("/v1/linkage/runs", "/v1/reports/overlap", "/v1/reports/encoding-health",
+                         "/v1/agencies", "/openapi.json", "/metrics"):  # fmt: skip
+                response = ops.get(path)
+                assert response.status_code == 200, (path, response.text)
+                responses.append(response.content)
+        (work / "pw.txt").write_text("correct horse battery staple\n")
+        _run(work, "node", "add-user", "--agency", "DCFS", "--username", "cm", "--staff-id",
+             manager, "--password-file", "pw.txt")  # fmt: skip
+        node_port = free_port()
+        node_pages = subprocess.Popen(  # noqa: S603
+            [PPRL, "node", "serve", "--agency", "DCFS", "--hub", base, "--port", str(node_port),
+             "--key-dir", "keys/DCFS", "--log-public-key", "hub-log.key.vkey"],
+            cwd=work, env=base_env, stdout=log, stderr=log, start_new_session=True,
+        )  # fmt: skip
+        _wait(f"http://127.0.0.1:{node_port}/sign-in")
+        with httpx.Client(base_url=f"http://127.0.0.1:{node_port}", follow_redirects=True) as pages:
+            form = pages.get("/sign-in").text
+            csrf = form.split('name="csrf" value="')[1].split('"')[0]
+            login = {"username": "cm", "password": "correct horse battery staple", "csrf": csrf}
+            pages.post("/sign-in", data=login)
+            record_id = rosters.rows["DCFS"][0]["record_id"]
+            page = pages.get(f"/clients/{record_id}")
+            assert page.status_code == 200
+            assert "Quillonette Zarbowicz" in page.text  # the node knows its client's name
+            assert "Consent verified" in page.text
+        time.sleep(1.5)  # a scheduled checkpoint covers the last entries
+    finally:
+        for process in (node_pages, hub):
+            if process is not None:
+                os.killpg(process.pid, signal.SIGTERM)
+                process.wait(timeout=30)
+        log.close()
+
+    # Case numbers stay at the agencies too: the hub knows HMAC references only.
+    case_numbers = [rosters.rows[agency][0]["record_id"] for agency in ("DCFS", "DOC")]
+    stored = _dump(database)
+    logs = (tmp_path / "hub.log").read_bytes()
+    assert b"ACCESS" in stored  # the disclosures were recorded
+    for name, haystack in (
+        ("database", stored),
+        ("logs", logs),
+        ("responses", b"\n".join(responses)),
+    ):
+        for canary in [*CANARY_FORMS, *case_numbers]:
+            assert canary.encode() not in haystack, (canary, name)
+        for encoded in secret_forms:
+            assert encoded not in haystack, ("linkage secret", name)
+
+
+def _wait(url: str) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"{url} did not come up")
