@@ -25,42 +25,84 @@ class HubSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="PPRL_", extra="ignore", frozen=True)
 
-    environment: Literal["development", "production"] = "development"
-    database_url: str = "sqlite:///pprl-hub.db"
-    audience: str = "pprl-hub"
-    # The ledger's signing key (`pprl hub init-log-key`); its .vkey is what agencies pin.
-    log_key_file: Path | None = None
-    # 32 random bytes: AES-256-GCM key for case-manager contacts and plans at rest.
-    data_key_file: Path | None = None
-    # The operators' identity provider: tokens for hub_operator and auditor roles.
-    operator_issuer: str | None = None
-    operator_jwks_file: Path | None = None
-    # What every upload must match: the agencies' linkage schema and secret epoch.
-    schema_fingerprint: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
-    secret_epoch: str | None = None
-    max_request_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
-    max_batch_records: int = Field(default=10_000, ge=1)
-    checkpoint_interval_seconds: float = Field(default=60.0, gt=0)
-    # Linkage scoring: threads of the hub process (default: one per core), or an existing
-    # Dask cluster's scheduler (tcp://host:8786; needs the `dask` extra on hub and workers).
-    linkage_threads: int | None = Field(default=None, ge=1)
-    linkage_dask_scheduler: str | None = None
-    # Whether the inter-agency agreement alone lets a case manager learn that another
-    # program serves their client ("agreement"), or that too needs the client's consent.
-    existence_policy: Literal["agreement", "consent"] = "agreement"
-    conflict_deadline_window_days: int = Field(default=14, ge=0, le=365)
-    stuck_after_days: int = Field(default=30, ge=1, le=3650)
-    # Notifications: where a case manager's caseload lives ("{agency}" is replaced by
-    # the agency id), and the SMTP server that delivers email (none: in-app feed only).
-    caseload_url: str | None = None
-    smtp_host: str | None = None
-    smtp_port: int = Field(default=25, ge=1, le=65535)
-    smtp_starttls: bool = False
-    smtp_from: str = "pprl-hub@localhost"
-    smtp_domain: str = "pprl-hub.local"
-    notify_interval_seconds: float = Field(default=30.0, gt=0)
-    # Mark the operators' page cookies Secure (set it behind TLS, as in production).
-    cookie_secure: bool = False
+    environment: Literal["development", "production"] = Field(
+        default="development",
+        description="`production` refuses to start without its keys, schema and epoch.",
+    )
+    database_url: str = Field(
+        default="sqlite:///pprl-hub.db",
+        description="SQLAlchemy URL: SQLite by default, `postgresql+psycopg://...` in production.",
+    )
+    audience: str = Field(default="pprl-hub", description="The `aud` every token must carry.")
+    log_key_file: Path | None = Field(
+        default=None,
+        description="The ledger's signing key (`pprl hub init-log-key`); agencies pin its .vkey.",
+    )
+    data_key_file: Path | None = Field(
+        default=None,
+        description="32 random bytes: the AES-256-GCM key sealing contacts and plans at rest.",
+    )
+    operator_issuer: str | None = Field(
+        default=None, description="The operators' identity provider (`iss` of their tokens)."
+    )
+    operator_jwks_file: Path | None = Field(
+        default=None, description="That provider's JWKS, as a file."
+    )
+    schema_fingerprint: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{64}$",
+        description="The linkage schema every upload must match (`pprl node schema`).",
+    )
+    secret_epoch: str | None = Field(
+        default=None, description="The linkage secret's epoch every upload must match."
+    )
+    max_request_bytes: int = Field(
+        default=16 * 1024 * 1024, ge=1024, description="Largest request body accepted."
+    )
+    max_batch_records: int = Field(
+        default=10_000, ge=1, description="Most records (or removals) in one upload batch."
+    )
+    checkpoint_interval_seconds: float = Field(
+        default=60.0, gt=0, description="How often a checkpoint is signed when the ledger grew."
+    )
+    linkage_threads: int | None = Field(
+        default=None, ge=1, description="Scoring threads of the hub (default: one per core)."
+    )
+    linkage_dask_scheduler: str | None = Field(
+        default=None,
+        description="An existing Dask cluster for scoring (`tcp://host:8786`; `dask` extra).",
+    )
+    existence_policy: Literal["agreement", "consent"] = Field(
+        default="agreement",
+        description="Whether the inter-agency agreement alone may tell a case manager that "
+        "another program serves their client, or that needs consent too.",
+    )
+    conflict_deadline_window_days: int = Field(
+        default=14, ge=0, le=365, description="Deadlines this close across programs conflict."
+    )
+    stuck_after_days: int = Field(
+        default=30, ge=1, le=3650, description="A milestone stuck this long is flagged."
+    )
+    caseload_url: str | None = Field(
+        default=None,
+        description="The caseload page notifications link to (`{agency}` is replaced).",
+    )
+    smtp_host: str | None = Field(
+        default=None, description="SMTP server for notification email (none: in-app feed only)."
+    )
+    smtp_port: int = Field(default=25, ge=1, le=65535, description="Its port.")
+    smtp_starttls: bool = Field(default=False, description="Use STARTTLS.")
+    smtp_from: str = Field(default="pprl-hub@localhost", description="The sender address.")
+    smtp_domain: str = Field(
+        default="pprl-hub.local", description="The domain of the messages' Message-IDs."
+    )
+    notify_interval_seconds: float = Field(
+        default=30.0, gt=0, description="How often the hub delivers queued email."
+    )
+    cookie_secure: bool = Field(
+        default=False,
+        description="Mark the operators' page cookies Secure (behind TLS, as in production).",
+    )
 
     @model_validator(mode="after")
     def _production_needs_its_keys(self) -> Self:
@@ -86,3 +128,13 @@ def get_settings() -> HubSettings:
     """The process's settings, read once."""
     secrets_dir = os.environ.get("PPRL_SECRETS_DIR")
     return HubSettings(_secrets_dir=secrets_dir)
+
+
+def settings_reference() -> str:
+    """The configuration reference as a Markdown table (the README embeds it; a test
+    keeps the two equal)."""
+    rows = ["| variable | default | what it does |", "|---|---|---|"]
+    for name, info in HubSettings.model_fields.items():
+        default = "" if info.default is None else f"`{info.default}`"
+        rows.append(f"| `PPRL_{name.upper()}` | {default} | {info.description} |")
+    return "\n".join(rows) + "\n"

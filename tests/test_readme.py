@@ -134,3 +134,13 @@ def _start_server(
         time.sleep(0.1)
     os.killpg(server.pid, signal.SIGTERM)
     raise AssertionError(f"the README's hub did not become ready: {log.read_text()[-2000:]}")
+
+
+def test_the_configuration_reference_is_generated_from_the_settings() -> None:
+    from hub.settings import settings_reference
+
+    text = README.read_text()
+    embedded = text.split("<!-- settings-reference:start -->\n")[1].split(
+        "<!-- settings-reference:end -->"
+    )[0]
+    assert embedded == settings_reference()
