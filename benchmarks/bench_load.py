@@ -73,7 +73,7 @@ def run() -> None:
         server = subprocess.Popen(  # noqa: S603  (our own entry point)
             [str(Path(sys.executable).parent / "pprl"), "hub", "serve", "--port", str(port)],
             env=env,
-            stderr=subprocess.DEVNULL,
+            stderr=(tmp / "hub.log").open("wb"),
         )
         base = f"http://127.0.0.1:{port}"
         try:
@@ -104,6 +104,9 @@ def run() -> None:
                 secret=secret,
                 op=op,
             )
+        except Exception:
+            console.print((tmp / "hub.log").read_text()[-3000:])
+            raise
         finally:
             server.terminate()
             server.wait(timeout=30)

@@ -56,6 +56,7 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
     if not url.startswith("sqlite"):
         return create_engine(url, pool_pre_ping=True, **kwargs)
     engine = create_engine(url, **kwargs)
+    file_backed = ":memory:" not in url and url.rstrip("/") not in ("sqlite:", "sqlite+pysqlite:")
 
     @event.listens_for(engine, "connect")
     def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -66,6 +67,9 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=5000")
+        if file_backed:
+            # Readers (a linkage run reading every encoding) never block the writer.
+            cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
 
     @event.listens_for(engine, "begin")

@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from hub.auth import Principal, authenticate
 from hub.context import HubContext
+from hub.db import begin_writer
 
 
 def get_hub(request: Request) -> HubContext:
@@ -22,9 +23,14 @@ def get_hub(request: Request) -> HubContext:
 HubDep = Annotated[HubContext, Depends(get_hub)]
 
 
-def get_session(hub: HubDep) -> Iterator[Session]:
-    """A session for this request. Routes commit; anything else is rolled back."""
+def get_session(hub: HubDep, request: Request) -> Iterator[Session]:
+    """A session for this request. Routes commit; anything else is rolled back. Requests
+    that change something start as writers (SQLite would otherwise answer two
+    read-then-write transactions with "database is locked"); GET routes that record
+    something (disclosures) say so themselves."""
     with Session(hub.engine) as session:
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            begin_writer(session)
         yield session
 
 

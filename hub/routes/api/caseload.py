@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from hub.auth import require_case_manager
+from hub.db import begin_writer
 from hub.deps import HubDep, PrincipalDep, SessionDep
 from hub.schemas import CaseloadItemOut, CaseloadOut
 from hub.services.caseload import caseload
@@ -16,6 +17,7 @@ router = APIRouter(prefix="/v1/caseload", tags=["clients"])
 def get_caseload(hub: HubDep, session: SessionDep, principal: PrincipalDep) -> CaseloadOut:
     """Case managers only: every record their agency assigned to them. Opening it counts
     as a visit (the next answer's `changes` are relative to this one)."""
+    begin_writer(session)  # the answer appends ACCESS entries
     agency = require_case_manager(principal)
     result = caseload(hub, session, agency_id=agency, staff=principal.subject)
     session.commit()

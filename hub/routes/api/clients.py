@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from fastapi import APIRouter
 
 from hub.auth import authorize_client_query
+from hub.db import begin_writer
 from hub.deps import HubDep, PrincipalDep, SessionDep
 from hub.models import Assignment, Encoding
 from hub.schemas import RecordRef, SharedOut
@@ -22,6 +23,7 @@ def get_shared(
     """For the case manager assigned to the record (of the caller's own agency) and that
     agency's supervisors. Each level is decided from the consent ledger; each disclosure
     is appended to it as an ACCESS entry before the answer is sent."""
+    begin_writer(session)  # the answer appends ACCESS entries
     agency = principal.agency_id or ""
     assignment = session.get(Assignment, (agency, record_ref))
     exists = assignment is not None or session.get(Encoding, (agency, record_ref)) is not None
