@@ -91,7 +91,7 @@ def run() -> None:
                 _encode_sync(tmp, base, identities[agency], rows, schema=schema, secret=secret)
             _link(base, op, {"kind": "full"})
             state = NodeState(tmp / "DCFS" / STATE_FILE, "DCFS")
-            clients = [(ref, cm) for ref, _, _, _, cm in _directory(state)]
+            clients = [(ref, cm) for ref, _, _, _, cm in state.directory()]
             state.close()
             result = _window(
                 base,
@@ -122,10 +122,6 @@ def run() -> None:
     )
     table.add_row("sync and linkage during the load", result["background"], "completed")
     console.print(table)
-
-
-def _directory(state: NodeState) -> list[tuple[str, str, str, str, str]]:
-    return list(state._db.execute("SELECT * FROM client_directory"))
 
 
 def _encode_sync(

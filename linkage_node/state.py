@@ -208,6 +208,13 @@ class NodeState:
         ).fetchone()
         return None if row is None else (row[0], row[1], row[2], row[3], row[4])
 
+    def directory(self) -> list[tuple[str, str, str, str, str]]:
+        """Every current record: (ref, record_id, name, date of birth, case manager)."""
+        return [
+            (r[0], r[1], r[2], r[3], r[4])
+            for r in self._db.execute("SELECT * FROM client_directory ORDER BY record_id")
+        ]
+
     def clients_by_ref(self, refs: list[str]) -> dict[str, tuple[str, str, str]]:
         """ref -> (record_id, name, date of birth) for the given references (a caseload:
         a few hundred at most, one indexed lookup each)."""

@@ -107,8 +107,9 @@ def threshold_table(
     return rows
 
 
-def quality(session: Session, run: LinkageRun, *, margin: float) -> Quality:
-    """The dashboard's data for `run`."""
+def quality(session: Session, run: LinkageRun, *, margin: float, clusters: bool = True) -> Quality:
+    """The dashboard's data for `run`. `clusters=False` skips the cluster counts (a pass
+    over every stored cluster row) for callers that only need the scores."""
     source = _fit_source(session, run)
     proposal = _proposal(source) if source else None
     fit = MixtureFit(**proposal["fit"]) if proposal else None
@@ -120,7 +121,7 @@ def quality(session: Session, run: LinkageRun, *, margin: float) -> Quality:
     ).scalar_one_or_none()
     by_size: Counter[int] = Counter()
     by_programs: Counter[str] = Counter()
-    if latest == run.run_id:
+    if clusters and latest == run.run_id:
         labels = program_labels(session)
         members: dict[int, set[str]] = defaultdict(set)
         sizes: Counter[int] = Counter()

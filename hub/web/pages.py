@@ -177,9 +177,8 @@ def run_page(request: Request, run_id: int, threshold: float | None = None) -> R
         )  # fmt: skip
 
 
-@router.get("/runs/{run_id}/thresholds.csv")
-def thresholds_csv(request: Request, run_id: int) -> Response:
-    """The threshold table as CSV."""
+def _scores(request: Request, run_id: int) -> quality_service.Quality | Response:
+    """A run's score distribution and threshold table, for the CSV downloads."""
     hub = _hub(request)
     with Session(hub.engine) as session:
         if _operator(request, session) is None:
@@ -187,12 +186,24 @@ def thresholds_csv(request: Request, run_id: int) -> Response:
         run = session.get(LinkageRun, run_id)
         if run is None:
             return Response("no such run\n", status_code=404, media_type="text/plain")
-        result = quality_service.quality(session, run, margin=_margin(run))
+        return quality_service.quality(session, run, margin=_margin(run), clusters=False)
+
+
+def _csv(text: str, filename: str) -> Response:
     return Response(
-        quality_service.table_csv(result.table),
+        text,
         media_type="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="run-{run_id}-thresholds.csv"'},
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+@router.get("/runs/{run_id}/thresholds.csv")
+def thresholds_csv(request: Request, run_id: int) -> Response:
+    """The threshold table as CSV."""
+    result = _scores(request, run_id)
+    if isinstance(result, Response):
+        return result
+    return _csv(quality_service.table_csv(result.table), f"run-{run_id}-thresholds.csv")
 
 
 @router.get("/overlap", response_class=HTMLResponse)
@@ -222,20 +233,11 @@ def health_page(request: Request) -> Response:
 @router.get("/runs/{run_id}/histogram.csv")
 def histogram_csv(request: Request, run_id: int) -> Response:
     """The score histogram behind the chart, as CSV."""
-    hub = _hub(request)
-    with Session(hub.engine) as session:
-        if _operator(request, session) is None:
-            return _sign_in()
-        run = session.get(LinkageRun, run_id)
-        if run is None:
-            return Response("no such run\n", status_code=404, media_type="text/plain")
-        result = quality_service.quality(session, run, margin=_margin(run))
+    result = _scores(request, run_id)
+    if isinstance(result, Response):
+        return result
     lines = ["score_from,score_to,records"]
     if result.histogram:
         edges, counts = result.histogram["edges"], result.histogram["counts"]
         lines += [f"{edges[k]:.3f},{edges[k + 1]:.3f},{int(c)}" for k, c in enumerate(counts)]
-    return Response(
-        "\n".join(lines) + "\n",
-        media_type="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="run-{run_id}-scores.csv"'},
-    )
+    return _csv("\n".join(lines) + "\n", f"run-{run_id}-scores.csv")
