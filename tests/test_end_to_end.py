@@ -4,7 +4,9 @@ canaries planted in the rosters and the linkage secret as a canary of its own.
 
 After encoding, syncing, linking, a consent form, a case manager's questions and the
 node's pages, neither the hub's database, nor its logs, nor its ledger, nor any of its
-answers holds a planted name, birth date, SSN, address or phone number, or the secret.
+answers holds a planted name, birth date, SSN, address or phone number, or the secret:
+not as plaintext, and not hex-, base64- or UTF-16-encoded or under an unkeyed hash either
+(an unsalted SHA-256 of an SSN is as good as the SSN to anyone with a list of SSNs).
 """
 
 from __future__ import annotations
@@ -50,6 +52,26 @@ CANARY_FORMS = [
 ]  # fmt: skip
 
 
+def encoded_forms(value: bytes) -> list[bytes]:
+    """How `value` would look if it leaked: raw, hex, base64 (standard or URL-safe, at any
+    alignment inside a longer encoded value), UTF-16, or under an unkeyed hash."""
+    forms = [
+        value,
+        value.hex().encode(),
+        value.hex().upper().encode(),
+        value.decode("latin-1").encode("utf-16-le"),
+    ]
+    for pad in range(3):
+        whole = base64.b64encode(bytes(pad) + value)
+        # Only the characters that depend on `value` alone, whatever comes before or after.
+        inner = whole[4 if pad else 0 : 4 * ((pad + len(value)) // 3)]
+        forms += [inner, inner.replace(b"+", b"-").replace(b"/", b"_")]
+    for algorithm in ("md5", "sha1", "sha256", "sha512"):
+        digest = hashlib.new(algorithm, value)
+        forms += [digest.digest(), digest.hexdigest().encode()]
+    return [form for form in forms if len(form) >= 6]
+
+
 def _run(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
     base = {k: v for k, v in os.environ.items() if not k.startswith("PPRL_")}
     result = subprocess.run(  # noqa: S603  (our own entry point)
@@ -74,9 +96,25 @@ def _dump(engine: Engine) -> bytes:
     with engine.connect() as db:
         for table in meta.sorted_tables:
             for row in db.execute(select(table)):
-                for value in row:
-                    out.append(value if isinstance(value, bytes) else str(value).encode())
+                out += [_as_bytes(value) for value in row]
     return b"\n".join(out)
+
+
+def _as_bytes(value: object) -> bytes:
+    if isinstance(value, bytes | memoryview):
+        return bytes(value)
+    return str(value).encode()
+
+
+def assert_absent(haystacks: dict[str, bytes], canaries: list[str], secret: bytes) -> None:
+    """No canary and not the secret, in any of their encoded forms, in any haystack."""
+    secret_forms = encoded_forms(secret)
+    for name, haystack in haystacks.items():
+        for canary in canaries:
+            for form in encoded_forms(canary.encode()):
+                assert form not in haystack, (canary, name)
+        for form in secret_forms:
+            assert form not in haystack, ("linkage secret", name)
 
 
 def test_nothing_identifying_and_no_secret_reaches_the_hub(
@@ -103,11 +141,6 @@ def test_nothing_identifying_and_no_secret_reaches_the_hub(
              "registry.json", "--input", "sealed.json",
              "--output", f"keys/{agency}/linkage-secret.json")  # fmt: skip
     secret = LinkageSecret.load(work / "keys" / "DCFS" / "linkage-secret.json").secret
-    secret_forms = [
-        secret.hex().encode(),
-        base64.b64encode(secret),
-        base64.urlsafe_b64encode(secret).rstrip(b"="),
-    ]
 
     # The hub, as its own process.
     url = database_url(database)
@@ -235,15 +268,8 @@ def test_nothing_identifying_and_no_secret_reaches_the_hub(
     stored = _dump(database)
     logs = (tmp_path / "hub.log").read_bytes()
     assert b"ACCESS" in stored  # the disclosures were recorded
-    for name, haystack in (
-        ("database", stored),
-        ("logs", logs),
-        ("responses", b"\n".join(responses)),
-    ):
-        for canary in [*CANARY_FORMS, *case_numbers]:
-            assert canary.encode() not in haystack, (canary, name)
-        for encoded in secret_forms:
-            assert encoded not in haystack, ("linkage secret", name)
+    haystacks = {"database": stored, "logs": logs, "responses": b"\n".join(responses)}
+    assert_absent(haystacks, [*CANARY_FORMS, *case_numbers], secret)
 
 
 def _wait(url: str) -> None:
@@ -256,3 +282,23 @@ def _wait(url: str) -> None:
             pass
         time.sleep(0.1)
     raise AssertionError(f"{url} did not come up")
+
+
+@pytest.mark.parametrize("before", [b"", b"x", b'{"ref": "', b"\x00\xff\x10"])
+def test_the_canary_check_sees_through_encodings(before: bytes) -> None:
+    value = CANARY["ssn"].encode()
+    leaks = [
+        base64.b64encode(before + value + b'"}'),
+        base64.urlsafe_b64encode(before + value),
+        (before + value).hex().encode(),
+        hashlib.sha256(value).hexdigest().encode(),
+        b"prefix" + hashlib.sha1(value, usedforsecurity=False).digest(),
+        (before + value).decode("latin-1").encode("utf-16-le"),
+    ]
+    for leak in leaks:
+        with pytest.raises(AssertionError):
+            assert_absent({"responses": b"..." + leak + b"..."}, [CANARY["ssn"]], b"\x01" * 32)
+    assert_absent({"responses": b"".join(leaks)}, [CANARY["address"]], b"\x01" * 32)
+    secret = os.urandom(32)
+    with pytest.raises(AssertionError):
+        assert_absent({"database": before + base64.b64encode(before + secret)}, [], secret)
