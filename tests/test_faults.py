@@ -1,8 +1,11 @@
-"""Faults: the hub process is killed (SIGKILL) while a linkage run is under way, then
-restarted. The interrupted run is recorded as failed, a new run completes, nothing is
-lost or duplicated: every encoding is still there once, every record is in at most one
-cluster, and the ledger holds every entry once and still verifies. (Killing the hub in
-the middle of a sync is covered by the upload tests of the hub.)"""
+"""Faults: the hub process is killed (SIGKILL) in the middle of an agency's sync and again
+while a linkage run is under way, and restarted each time.
+
+The sync finishes (by the node's own retries, or by running the same command again) with
+every record stored once and no batch applied twice; the interrupted linkage run is
+recorded as failed and a new run completes; every record is in at most one cluster; the
+ledger holds every entry once and still verifies.
+"""
 
 from __future__ import annotations
 
@@ -18,11 +21,19 @@ from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
 from consent import LogKey, verify_ledger
-from hub.models import Encoding, LedgerEntry, Link, RecordCluster
+from hub.models import Encoding, LedgerEntry, Link, RecordCluster, UploadBatch
 from hub.services.ledger import stored_checkpoints, stored_rows
 from linkage_node.synthetic import linked_rosters, write_roster
 from tests.hub.live import free_port
 from tests.test_end_to_end import PPRL, _run, _wait, database  # noqa: F401  (fixture)
+
+SIZE = 1500
+SYNC_BATCH = 100
+AGENCIES = {"DCFS": "child_welfare", "DOC": "corrections"}
+
+
+def _pprl(work: Path, command: str) -> str:
+    return _run(work, *command.split())
 
 
 def _start(work: Path, env: dict[str, str], port: int, log: Any) -> subprocess.Popen[bytes]:
@@ -37,69 +48,46 @@ def _start(work: Path, env: dict[str, str], port: int, log: Any) -> subprocess.P
     )
 
 
-def _counts(engine: Engine) -> dict[str, int]:
+def _kill(hub: subprocess.Popen[bytes]) -> None:
+    os.killpg(hub.pid, signal.SIGKILL)  # no shutdown, no cleanup
+    hub.wait(timeout=30)
+
+
+def _count(engine: Engine, model: Any, *where: Any) -> int:
     with Session(engine) as session:
-        return {
-            name: int(session.execute(select(func.count()).select_from(model)).scalar_one())
-            for name, model in (
-                ("encodings", Encoding),
-                ("ledger", LedgerEntry),
-                ("clustered", RecordCluster),
-                ("links", Link),
-            )
-        }
+        query = select(func.count()).select_from(model).where(*where)
+        return int(session.execute(query).scalar_one())
 
 
-def test_a_hub_killed_during_a_linkage_run_loses_and_duplicates_nothing(
-    database: Engine,  # noqa: F811
-    tmp_path: Path,
-) -> None:
-    work = tmp_path / "work"
-    work.mkdir()
-    rosters = linked_rosters(["DCFS", "DOC"], 1500, shared=0.3, seed=43)
-    for agency, program in (("DCFS", "child_welfare"), ("DOC", "corrections")):
+def _counts(engine: Engine) -> dict[str, int]:
+    models = {"encodings": Encoding, "ledger": LedgerEntry, "clustered": RecordCluster}
+    return {name: _count(engine, model) for name, model in {**models, "links": Link}.items()}
+
+
+def _prepare(work: Path, url: str) -> dict[str, str]:
+    """Agencies' keys and rosters, the hub's keys and database; the hub's environment."""
+    rosters = linked_rosters(list(AGENCIES), SIZE, shared=0.3, seed=43)
+    for agency, program in AGENCIES.items():
         write_roster(work / f"{agency}.csv", rosters.rows[agency])
-        _run(
-            work,
-            "keys",
-            "init-agency",
-            "--agency",
-            agency,
-            "--programs",
-            program,
-            "--key-dir",
-            f"keys/{agency}",
+        _pprl(
+            work, f"keys init-agency --agency {agency} --programs {program} --key-dir keys/{agency}"
         )
-        _run(
-            work,
-            "keys",
-            "registry",
-            "add",
-            "--registry",
-            "registry.json",
-            "--public",
-            f"keys/{agency}/agency.json",
+        _pprl(
+            work, f"keys registry add --registry registry.json --public keys/{agency}/agency.json"
         )
-    _run(
-        work,
-        "keys",
-        "new-linkage-secret",
-        "--key-dir",
-        "keys/DCFS",
-        "--registry",
-        "registry.json",
-        "--epoch",
-        "2026-11",
-        "--output",
-        "sealed.json",
-    )
-    url = database.url.render_as_string(hide_password=False)
-    _run(work, "hub", "migrate", "--database-url", url)
-    _run(work, "hub", "init-log-key", "--output", "hub-log.key", "--name", "hub.test/ledger")
+    _pprl(work, "keys new-linkage-secret --key-dir keys/DCFS --registry registry.json "
+                "--epoch 2026-11 --output sealed.json")  # fmt: skip
+    for agency in AGENCIES:
+        _pprl(work, f"keys unseal --key-dir keys/{agency} --registry registry.json "
+                    f"--input sealed.json --output keys/{agency}/linkage-secret.json")  # fmt: skip
+        _pprl(work, f"node encode --agency {agency} --input {agency}.csv --output "
+                    f"{agency}.jsonl --secret-file keys/{agency}/linkage-secret.json")  # fmt: skip
+    _pprl(work, f"hub migrate --database-url {url}")
+    _pprl(work, "hub init-log-key --output hub-log.key --name hub.test/ledger")
     (work / "hub-data.key").write_bytes(os.urandom(32))
     (work / "hub-data.key").chmod(0o600)
-    _run(work, "keys", "init-issuer", "--issuer", "https://idp.test", "--out", "idp")
-    env = {
+    _pprl(work, "keys init-issuer --issuer https://idp.test --out idp")
+    return {
         "PPRL_DATABASE_URL": url,
         "PPRL_LOG_KEY_FILE": str(work / "hub-log.key"),
         "PPRL_DATA_KEY_FILE": str(work / "hub-data.key"),
@@ -108,78 +96,62 @@ def test_a_hub_killed_during_a_linkage_run_loses_and_duplicates_nothing(
         "PPRL_SECRET_EPOCH": "2026-11",
         "PPRL_CHECKPOINT_INTERVAL_SECONDS": "0.5",
     }
+
+
+def test_a_hub_killed_during_a_sync_and_a_linkage_run_loses_and_duplicates_nothing(
+    database: Engine,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    url = database.url.render_as_string(hide_password=False)
+    env = _prepare(work, url)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     log = (tmp_path / "hub.log").open("wb")
     hub = _start(work, env, port, log)
+    sync = f"node sync --hub {base} --batch-size {SYNC_BATCH}"
     try:
         _wait(f"{base}/readyz")
-        operator = (
-            _run(
-                work, "keys", "issue-operator-token", "--issuer-dir", "idp", "--subject", "op-0001"
-            )
-            .strip()
-            .splitlines()[0]
-        )
-        (work / "op.txt").write_text(operator)
-        headers = {"Authorization": f"Bearer {operator}"}
-        for agency in ("DCFS", "DOC"):
-            _run(
-                work,
-                "keys",
-                "unseal",
-                "--key-dir",
-                f"keys/{agency}",
-                "--registry",
-                "registry.json",
-                "--input",
-                "sealed.json",
-                "--output",
-                f"keys/{agency}/linkage-secret.json",
-            )
-            _run(
-                work,
-                "hub",
-                "register-agency",
-                "--hub",
-                base,
-                "--token-file",
-                "op.txt",
-                "--public",
-                f"keys/{agency}/agency.json",
-            )
-            _run(
-                work,
-                "node",
-                "encode",
-                "--agency",
-                agency,
-                "--secret-file",
-                f"keys/{agency}/linkage-secret.json",
-                "--input",
-                f"{agency}.csv",
-                "--output",
-                f"{agency}.jsonl",
-            )
-            _run(
-                work,
-                "node",
-                "sync",
-                "--agency",
-                agency,
-                "--hub",
-                base,
-                "--key-dir",
-                f"keys/{agency}",
-            )
-        time.sleep(1)  # a checkpoint of the registrations
+        operator = _pprl(work, "keys issue-operator-token --issuer-dir idp --subject op-0001")
+        (work / "op.txt").write_text(operator.strip().splitlines()[0])
+        headers = {"Authorization": f"Bearer {operator.strip().splitlines()[0]}"}
+        for agency in AGENCIES:
+            _pprl(work, f"hub register-agency --hub {base} --token-file op.txt "
+                        f"--public keys/{agency}/agency.json")  # fmt: skip
+        _pprl(work, f"{sync} --agency DCFS --key-dir keys/DCFS")
+
+        # DOC's sync, with the hub killed once some but not all of its batches are in.
+        base_env = {k: v for k, v in os.environ.items() if not k.startswith("PPRL_")}
+        doc_sync = subprocess.Popen(  # noqa: S603
+            [PPRL, *f"{sync} --agency DOC --key-dir keys/DOC".split()],
+            cwd=work, env=base_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        deadline = time.monotonic() + 120
+        while (stored := _count(database, Encoding)) <= SIZE and time.monotonic() < deadline:
+            time.sleep(0.002)
+        _kill(hub)
+        assert SIZE < _count(database, Encoding) < 2 * SIZE, "the kill came mid-sync"
+        hub = _start(work, env, port, log)
+        _wait(f"{base}/readyz")
+        output, _ = doc_sync.communicate(timeout=120)
+        if doc_sync.returncode != 0:  # the node's retries ran out before the hub was back
+            assert b"run the same command again" in output, output
+            _pprl(work, f"{sync} --agency DOC --key-dir keys/DOC")
+        assert stored > SIZE
+        doc_batches = (UploadBatch.agency_id == "DOC", UploadBatch.kind == "encodings")
+        assert _count(database, UploadBatch, *doc_batches) == SIZE // SYNC_BATCH
+        with Session(database) as session:
+            accepted = select(func.sum(UploadBatch.accepted)).where(*doc_batches)  # type: ignore[arg-type]
+            assert session.execute(accepted).scalar_one() == SIZE  # no batch applied twice
+
+        # A full linkage run, with the hub killed right after it was asked for.
+        time.sleep(1)  # a checkpoint of everything so far
         before = _counts(database)
         started = httpx.post(f"{base}/v1/linkage/runs", json={"kind": "full"}, headers=headers)
         assert started.status_code == 202, started.text
         time.sleep(0.05)
-        os.killpg(hub.pid, signal.SIGKILL)  # mid-run (or just after: both must hold)
-        hub.wait(timeout=30)
-
+        _kill(hub)  # mid-run (or just after: both must hold)
         hub = _start(work, env, port, log)
         _wait(f"{base}/readyz")
         first = httpx.get(f"{base}/v1/linkage/runs/1", headers=headers).json()
@@ -202,7 +174,7 @@ def test_a_hub_killed_during_a_linkage_run_loses_and_duplicates_nothing(
         log.close()
 
     after = _counts(database)
-    assert after["encodings"] == before["encodings"] == 3000  # nothing lost or doubled
+    assert after["encodings"] == before["encodings"] == 2 * SIZE  # nothing lost or doubled
     assert after["ledger"] >= before["ledger"]  # nothing lost from the ledger
     assert after["clustered"] == 2 * after["links"]  # two agencies: each link, one pair
     with Session(database) as session:
