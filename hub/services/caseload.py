@@ -67,7 +67,7 @@ def caseload(
     programs = programs_by_agency(session)
     mine = programs.get(agency_id, [])
     agreement = hub.settings.existence_policy == "agreement"
-    ledger.sync(session)
+    ledger.sync_as_writer(session)  # decided on committed consent; ACCESS entries follow
     shown: list[tuple[str, LinkedProgram]] = []
     items = []
     for ref, updated_at in assigned:

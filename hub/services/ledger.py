@@ -4,8 +4,16 @@
 with the database: before every append it takes the ledger's write lock (by updating
 the head row), catches up with entries other hub processes appended, and checks the new
 entry against the state exactly as `pprl consent verify` will later. If an append it
-made is rolled back, the next sync notices (the head or the last leaf hash differs) and
-rebuilds from the database.
+made is rolled back, the next writer's sync notices (the head or the last leaf hash
+differs) and rebuilds from the database.
+
+Two locks guard it: the head row in the database (between processes, held to the end of
+the writer's transaction) and a lock in this process (between its request threads, held
+only while the in-memory state changes). Writers always take the head row first. The
+other order deadlocks on PostgreSQL: a request holding the in-process lock waits for a
+row another request's open transaction holds, while that request waits for the
+in-process lock (the load test found it). Nothing done under the in-process lock waits
+for the database.
 """
 
 from __future__ import annotations
@@ -99,14 +107,34 @@ class HubLedger:
         """The log's name in its checkpoints."""
         return self.log_key.name
 
-    def sync(self, session: Session) -> None:
-        """Catch up with the database (rebuilding if an append of ours was rolled back)."""
+    def hold_for_writing(self, session: Session) -> None:
+        """Take the ledger's write lock (the head row) for the rest of the session's
+        transaction, waiting for the writer before."""
+        session.execute(update(_HEAD).where(_HEAD.c.id == 1).values(size=_HEAD.c.size))
+
+    def sync_as_writer(self, session: Session) -> None:
+        """Take the write lock, then catch up: for an answer that will append, so that
+        what it decides from is exactly what is committed."""
+        self.hold_for_writing(session)
         with self._lock:
             self._sync(session)
 
-    def _sync(self, session: Session) -> None:
+    def sync(self, session: Session) -> None:
+        """Catch up with the database. A reader may find the tree ahead of what it sees
+        committed (another request's append not committed yet): its prefix is checked and
+        the rest left alone. Only a writer rebuilds when an append was rolled back."""
+        with self._lock:
+            self._sync(session, writing=False)
+
+    def _sync(self, session: Session, *, writing: bool = True) -> None:
         size = len(self.tree)
-        if size > head_size(session) or (
+        head = head_size(session)
+        if not writing and size > head:
+            if head and self._stored_hash(session, head - 1) != self.tree.leaf_hash_at(head - 1):
+                self._reset()
+            else:
+                return
+        elif size > head or (
             size and self._stored_hash(session, size - 1) != self.tree.leaf_hash_at(size - 1)
         ):
             self._reset()
@@ -128,13 +156,13 @@ class HubLedger:
 
     def append(self, session: Session, leaf: bytes, *, now: datetime | None = None) -> int:
         """Check and store one signed leaf; returns its index. The caller commits."""
+        # The write lock before anything is read, so two appenders never pick the same
+        # index: the second waits here until the first commits or rolls back.
+        self.hold_for_writing(session)
         with self._lock:
             return self._append(session, leaf, now)
 
     def _append(self, session: Session, leaf: bytes, now: datetime | None) -> int:
-        # Take the write lock before reading anything, so two appenders never pick the
-        # same index: the second waits here until the first commits or rolls back.
-        session.execute(update(_HEAD).where(_HEAD.c.id == 1).values(size=_HEAD.c.size))
         self._sync(session)
         signed = parse_leaf(leaf)
         index = self.state.size
@@ -174,6 +202,8 @@ class HubLedger:
 
     def issue_checkpoint(self, session: Session, *, now: datetime | None = None) -> str | None:
         """Sign and store a checkpoint of the current tree, unless nothing changed."""
+        # Under the write lock: no append is in flight, so the tree signed is committed.
+        self.hold_for_writing(session)
         with self._lock:
             return self._issue_checkpoint(session, now)
 

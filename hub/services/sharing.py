@@ -142,7 +142,7 @@ def shared_answer(
     mine = programs.get(agency_id, [])
     linked = linked_records(session, agency_id, ref)
 
-    ledger.sync(session)
+    ledger.sync_as_writer(session)  # decided on committed consent; ACCESS entries follow
     answer_programs: list[LinkedProgram] = []
     for (other_agency, other_ref), (score, reviewed) in linked.items():
         for program in programs.get(other_agency, []):

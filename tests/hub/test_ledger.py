@@ -4,10 +4,13 @@ rolled-back append, and gap-free indices under concurrent writers."""
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
@@ -21,6 +24,17 @@ from tests.factories import LedgerBuilder, grant_terms
 def _load(ledger: HubLedger, session: Session, builder: LedgerBuilder) -> None:
     for leaf in builder.leaves:
         ledger.append(session, leaf)
+
+
+@contextmanager
+def _stored(backend: str, tmp_path: Path, ledger: HubLedger, b: LedgerBuilder) -> Iterator[Engine]:
+    """A fresh database of `backend` holding the builder's entries, committed."""
+    with empty_database(backend, tmp_path) as engine:
+        upgrade(engine)
+        with Session(engine) as session:
+            _load(ledger, session, b)
+            session.commit()
+        yield engine
 
 
 def test_appended_entries_verify_and_prove(session: Session) -> None:
@@ -85,11 +99,7 @@ def test_rolled_back_append_is_forgotten(session: Session) -> None:
 def test_concurrent_appenders_keep_indices_gap_free(backend: str, tmp_path: Path) -> None:
     b = LedgerBuilder()
     grants = [b.agency_entry("DCFS", type="GRANT", grant=grant_terms()).leaf for _ in range(40)]
-    with empty_database(backend, tmp_path) as engine:
-        upgrade(engine)
-        with Session(engine) as session:
-            _load(HubLedger(b.log), session, b)
-            session.commit()
+    with _stored(backend, tmp_path, HubLedger(b.log), b) as engine:
         errors: list[BaseException] = []
 
         def writer(leaves: list[bytes]) -> None:
@@ -113,3 +123,56 @@ def test_concurrent_appenders_keep_indices_gap_free(backend: str, tmp_path: Path
             assert indices == list(range(len(b.leaves) + len(grants)))
             assert head_size(session) == len(indices)
             verify_ledger(stored_rows(session), [], b.log.verifier)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_two_requests_of_one_hub_never_deadlock(backend: str, tmp_path: Path) -> None:
+    # One request signs a checkpoint, then appends, in one transaction (an answer relying on
+    # consent); another signs a checkpoint meanwhile. Taking the in-process lock before the
+    # database's made each wait for the other (found by the load test on PostgreSQL).
+    b = LedgerBuilder()
+    grants = [b.agency_entry("DCFS", type="GRANT", grant=grant_terms()).leaf for _ in range(2)]
+    ledger = HubLedger(b.log)  # one hub process: its request threads share it
+    with _stored(backend, tmp_path, ledger, b) as engine:
+        checkpointed = threading.Event()
+        errors: list[BaseException] = []
+
+        def session_with_lock_timeout() -> Session:
+            session = Session(engine)
+            if engine.dialect.name == "postgresql":  # a deadlock fails the test, not hangs it
+                session.execute(text("SET lock_timeout = '10s'"))
+            return session
+
+        def answer() -> None:
+            try:
+                with session_with_lock_timeout() as session:
+                    ledger.issue_checkpoint(session)
+                    checkpointed.set()
+                    time.sleep(0.5)  # the other request gets going
+                    ledger.append(session, grants[0])
+                    session.commit()
+            except BaseException as exc:
+                errors.append(exc)
+            finally:
+                checkpointed.set()
+
+        def scheduled_checkpoint() -> None:
+            checkpointed.wait()
+            try:
+                with session_with_lock_timeout() as session:
+                    ledger.issue_checkpoint(session)
+                    session.commit()
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=f, daemon=True) for f in (answer, scheduled_checkpoint)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        assert not any(t.is_alive() for t in threads), "deadlocked"
+        assert errors == []
+        with Session(engine) as session:
+            assert head_size(session) == len(b.leaves) + 1
+            sizes = [int(note.split("\n")[1]) for note in stored_checkpoints(session)]
+            assert sizes == [len(b.leaves), len(b.leaves) + 1]
