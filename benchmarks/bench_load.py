@@ -1,21 +1,24 @@
 """A bounded load test on loopback: case managers' questions from several threads while
-an agency syncs new records and the hub runs a linkage run (PPRL_BENCH_LOAD_SECONDS,
-default 20). Reports requests served, errors (target: zero) and latency percentiles.
+an agency syncs new records and the hub runs a linkage run. Reports requests answered,
+errors (target: zero) and latency percentiles.
 
-A real `pprl hub serve` on SQLite; three agencies of 2,000 records linked first; then
-the measured window: 4 threads asking "is this client shared?" about random clients of
-child welfare, one node syncing 500 new records, and an incremental linkage run.
+A real `pprl hub serve` (SQLite, or the empty PostgreSQL database named by
+PPRL_BENCH_LOAD_DATABASE_URL); three agencies of 2,000 records linked first; then the
+measured window (PPRL_BENCH_LOAD_SECONDS, default 20): PPRL_BENCH_LOAD_THREADS (default 8)
+threads of case managers of child welfare opening random clients ("is this client
+shared?", eight in ten), their caseloads and their notifications, while corrections syncs
+500 new records and an incremental linkage run goes.
 """
 
 from __future__ import annotations
 
 import os
 import random
-import subprocess
-import sys
 import tempfile
 import threading
 import time
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,105 +26,150 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
-from benchmarks.bench_upload import ISSUER, _free_port, _wait
-from consent import LogKey
+from benchmarks._hub import BenchHub, bench_hub
 from hub.db import create_db_engine
 from hub.migrate import upgrade
-from keys import AgencyIdentity, LocalIssuer, Role, issue_token, new_linkage_secret
+from keys import AgencyIdentity, Role, issue_token, new_linkage_secret
 from linkage_node import load_schema, run_encoding_job
 from linkage_node.job import STATE_FILE
 from linkage_node.state import NodeState
-from linkage_node.sync import HubClient, sync
+from linkage_node.sync import HubClient, SyncReport, sync
 from linkage_node.synthetic import linked_rosters, write_roster
 
 AGENCIES = {"DCFS": "child_welfare", "DOC": "corrections", "DWD": "family_employment"}
-SIZE = 2000
-THREADS = 4
+
+
+@dataclass
+class LoadResult:
+    """What the window measured."""
+
+    latencies: list[float] = field(default_factory=list)
+    by_kind: dict[str, list[float]] = field(default_factory=dict)
+    answered: Counter[str] = field(default_factory=Counter)
+    errors: Counter[str] = field(default_factory=Counter)
+    synced: int = 0
+    run: dict[str, Any] = field(default_factory=dict)
+
+    def percentile(self, q: float, kind: str | None = None) -> float:
+        """The q-quantile of the latencies (of one kind of request), in milliseconds."""
+        ordered = sorted(self.latencies if kind is None else self.by_kind[kind])
+        return ordered[int(q * (len(ordered) - 1))] * 1000
+
+
+def measure(
+    tmp: Path, url: str, *, size: int, new: int, seconds: float, threads: int
+) -> LoadResult:
+    """Link three agencies of `size`, then load the hub for `seconds` while one of them
+    syncs `new` more records and an incremental run links them."""
+    engine = create_db_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    schema = load_schema()
+    secret = new_linkage_secret("2026-11")
+    identities = {a: AgencyIdentity.create(a, (p,)) for a, p in AGENCIES.items()}
+    rosters = linked_rosters(list(AGENCIES), size + new, shared=0.3, seed=9)
+    settings = {"schema_fingerprint": schema.fingerprint, "secret_epoch": secret.epoch}
+    with bench_hub(tmp, url, **settings) as hub:
+        hub.register(*identities.values())
+        for agency, identity in identities.items():
+            rows = rosters.rows[agency][:size]
+            _encode_sync(tmp, hub.base, identity, rows, schema=schema, secret=secret)
+        _link(hub, {"kind": "full"})
+        state = NodeState(tmp / "DCFS" / STATE_FILE, "DCFS")
+        clients = [(ref, cm) for ref, _, _, _, cm in state.directory()]
+        state.close()
+        result = LoadResult()
+        stop = time.monotonic() + seconds
+        common = {"base": hub.base, "dcfs": identities["DCFS"], "clients": clients,
+                  "stop": stop, "result": result, "lock": threading.Lock()}  # fmt: skip
+        workers = [threading.Thread(target=_ask, args=(n,), kwargs=common) for n in range(threads)]
+        for worker in workers:
+            worker.start()
+        time.sleep(min(1.0, seconds / 4))
+        doc = rosters.rows["DOC"]
+        report = _encode_sync(tmp, hub.base, identities["DOC"], doc, schema=schema, secret=secret)
+        result.synced = report.records["encodings"]
+        result.run = _link(hub, {"kind": "incremental"})
+        for worker in workers:
+            worker.join()
+    return result
 
 
 def run() -> None:
     """Measure and print."""
     seconds = float(os.environ.get("PPRL_BENCH_LOAD_SECONDS", "20"))
+    threads = int(os.environ.get("PPRL_BENCH_LOAD_THREADS", "8"))
+    url = os.environ.get("PPRL_BENCH_LOAD_DATABASE_URL", "")
     console = Console(width=120)
     with tempfile.TemporaryDirectory(prefix="pprl-bench-load-") as tmp_name:
         tmp = Path(tmp_name)
-        schema = load_schema()
-        secret = new_linkage_secret("2026-11")
-        identities = {a: AgencyIdentity.create(a, (p,)) for a, p in AGENCIES.items()}
-        rosters = linked_rosters(list(AGENCIES), SIZE + 500, shared=0.3, seed=9)
-        url = f"sqlite:///{tmp / 'hub.db'}"
-        engine = create_db_engine(url)
-        upgrade(engine)
-        engine.dispose()
-        log = LogKey.generate("bench.hub/ledger")
-        log.save(tmp / "log.key")
-        (tmp / "data.key").write_bytes(os.urandom(32))
-        (tmp / "data.key").chmod(0o600)
-        issuer = LocalIssuer.create(ISSUER)
-        issuer.save(tmp / "idp")
-        port = _free_port()
-        env = {
-            **os.environ,
-            "PPRL_DATABASE_URL": url,
-            "PPRL_LOG_KEY_FILE": str(tmp / "log.key"),
-            "PPRL_DATA_KEY_FILE": str(tmp / "data.key"),
-            "PPRL_OPERATOR_ISSUER": ISSUER,
-            "PPRL_OPERATOR_JWKS_FILE": str(tmp / "idp" / "jwks.json"),
-            "PPRL_SCHEMA_FINGERPRINT": schema.fingerprint,
-            "PPRL_SECRET_EPOCH": secret.epoch,
-        }
-        server = subprocess.Popen(  # noqa: S603  (our own entry point)
-            [str(Path(sys.executable).parent / "pprl"), "hub", "serve", "--port", str(port)],
-            env=env,
-            stderr=(tmp / "hub.log").open("wb"),
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            _wait(base)
-            operator = issuer.issue(
-                subject="op-0001", audience="pprl-hub", roles=[Role.HUB_OPERATOR]
-            )
-            op = {"Authorization": f"Bearer {operator}"}
-            for identity in identities.values():
-                httpx.post(
-                    f"{base}/v1/agencies", json=identity.public_keys().model_dump(), headers=op
-                ).raise_for_status()
-            for agency in AGENCIES:
-                rows = rosters.rows[agency][:SIZE]
-                _encode_sync(tmp, base, identities[agency], rows, schema=schema, secret=secret)
-            _link(base, op, {"kind": "full"})
-            state = NodeState(tmp / "DCFS" / STATE_FILE, "DCFS")
-            clients = [(ref, cm) for ref, _, _, _, cm in state.directory()]
-            state.close()
-            result = _window(
-                base,
-                identities,
-                clients,
-                seconds=seconds,
-                tmp=tmp,
-                rosters=rosters,
-                schema=schema,
-                secret=secret,
-                op=op,
-            )
-        except Exception:
-            console.print((tmp / "hub.log").read_text()[-3000:])
-            raise
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
-    latencies = sorted(result["latencies"])
-    p50, p95, p99 = (latencies[int(q * (len(latencies) - 1))] * 1000 for q in (0.5, 0.95, 0.99))
-    table = Table("measure", "result", "target", title="load on loopback (SQLite)")
-    table.add_row(
-        f"{THREADS} threads of case-manager questions for {seconds:.0f} s, while DOC syncs "
-        "500 new records and an incremental linkage run goes",
-        f"{len(latencies):,} answered, {result['errors']} errors; p50 {p50:.1f} ms, "
-        f"p95 {p95:.1f} ms, p99 {p99:.1f} ms",
-        "0 errors " + ("[green]met[/]" if result["errors"] == 0 else "[red]missed[/]"),
+        database = url or f"sqlite:///{tmp / 'hub.db'}"
+        result = measure(tmp, database, size=2000, new=500, seconds=seconds, threads=threads)
+    where = "PostgreSQL" if url else "SQLite"
+    errors = sum(result.errors.values())
+    mix = ", ".join(
+        f"{n:,} {kind} (p95 {result.percentile(0.95, kind):.0f} ms)"
+        for kind, n in sorted(result.answered.items())
     )
-    table.add_row("sync and linkage during the load", result["background"], "completed")
+    table = Table("measure", "result", "target", title=f"load on loopback ({where})")
+    table.add_row(
+        f"{threads} threads of case managers for {seconds:.0f} s, while corrections syncs "
+        f"{result.synced} new records and an incremental linkage run goes",
+        f"{len(result.latencies):,} answered ({mix}), {errors} errors"
+        f"{' ' + str(dict(result.errors)) if errors else ''}; p50 {result.percentile(0.5):.1f} ms, "
+        f"p95 {result.percentile(0.95):.1f} ms, p99 {result.percentile(0.99):.1f} ms",
+        "0 errors " + ("[green]met[/]" if errors == 0 else "[red]missed[/]"),
+    )
+    table.add_row(
+        "sync and linkage during the load",
+        f"{result.synced} records synced; linkage run {result.run['run_id']} "
+        f"{result.run['status']}",
+        "completed",
+    )
     console.print(table)
+
+
+def _ask(
+    seed: int,
+    *,
+    base: str,
+    dcfs: AgencyIdentity,
+    clients: list[tuple[str, str]],
+    stop: float,
+    result: LoadResult,
+    lock: threading.Lock,
+) -> None:
+    rng = random.Random(seed)  # noqa: S311  (which client, not a secret)
+    tokens: dict[str, str] = {}
+    with httpx.Client(base_url=base, timeout=30) as client:
+        while time.monotonic() < stop:
+            ref, cm = rng.choice(clients)
+            token = tokens.get(cm) or issue_token(
+                dcfs, subject=cm, audience="pprl-hub", roles=[Role.CASE_MANAGER]
+            )
+            tokens[cm] = token
+            roll = rng.random()
+            kind, path = (
+                ("shared", f"/v1/clients/{ref}/shared")
+                if roll < 0.8
+                else ("caseload", "/v1/caseload")
+                if roll < 0.9
+                else ("notifications", "/v1/notifications")
+            )
+            started = time.perf_counter()
+            try:
+                response = client.get(path, headers={"Authorization": f"Bearer {token}"})
+                outcome = "" if response.status_code == 200 else str(response.status_code)
+            except httpx.HTTPError as exc:
+                outcome = type(exc).__name__
+            with lock:
+                if outcome:
+                    result.errors[outcome] += 1
+                else:
+                    took = time.perf_counter() - started
+                    result.latencies.append(took)
+                    result.by_kind.setdefault(kind, []).append(took)
+                    result.answered[kind] += 1
 
 
 def _encode_sync(
@@ -132,7 +180,7 @@ def _encode_sync(
     *,
     schema: Any,
     secret: Any,
-) -> None:
+) -> SyncReport:
     agency = identity.agency_id
     write_roster(tmp / f"{agency}.csv", rows)
     run_encoding_job(
@@ -151,70 +199,21 @@ def _encode_sync(
     )
     state = NodeState(tmp / agency / STATE_FILE, agency)
     try:
-        sync(state, agency, client)
+        return sync(state, agency, client)
     finally:
         state.close()
         client.close()
 
 
-def _link(base: str, op: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:
-    started = httpx.post(f"{base}/v1/linkage/runs", json=body, headers=op)
+def _link(hub: BenchHub, body: dict[str, Any]) -> dict[str, Any]:
+    headers = hub.operator()
+    started = httpx.post(f"{hub.base}/v1/linkage/runs", json=body, headers=headers)
     started.raise_for_status()
-    while True:
-        run: dict[str, Any] = httpx.get(f"{base}{started.headers['Location']}", headers=op).json()
+    location = f"{hub.base}{started.headers['Location']}"
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        run: dict[str, Any] = httpx.get(location, headers=headers, timeout=30).json()
         if run["status"] in ("succeeded", "failed"):
             return run
         time.sleep(0.2)
-
-
-def _window(
-    base: str,
-    identities: dict[str, AgencyIdentity],
-    clients: list[tuple[str, str]],
-    *,
-    seconds: float,
-    tmp: Path,
-    rosters: Any,
-    schema: Any,
-    secret: Any,
-    op: dict[str, str],
-) -> dict[str, Any]:
-    stop = time.monotonic() + seconds
-    latencies: list[float] = []
-    errors = [0]
-    lock = threading.Lock()
-
-    def ask(seed: int) -> None:
-        rng = random.Random(seed)  # noqa: S311  (which client, not a secret)
-        tokens: dict[str, str] = {}
-        with httpx.Client(base_url=base, timeout=30) as client:
-            while time.monotonic() < stop:
-                ref, cm = rng.choice(clients)
-                token = tokens.get(cm) or issue_token(
-                    identities["DCFS"], subject=cm, audience="pprl-hub", roles=[Role.CASE_MANAGER]
-                )
-                tokens[cm] = token
-                started = time.perf_counter()
-                try:
-                    response = client.get(
-                        f"/v1/clients/{ref}/shared", headers={"Authorization": f"Bearer {token}"}
-                    )
-                    ok = response.status_code == 200
-                except httpx.HTTPError:
-                    ok = False
-                with lock:
-                    if ok:
-                        latencies.append(time.perf_counter() - started)
-                    else:
-                        errors[0] += 1
-
-    workers = [threading.Thread(target=ask, args=(n,)) for n in range(THREADS)]
-    for worker in workers:
-        worker.start()
-    time.sleep(1)
-    _encode_sync(tmp, base, identities["DOC"], rosters.rows["DOC"], schema=schema, secret=secret)
-    run = _link(base, op, {"kind": "incremental"})
-    for worker in workers:
-        worker.join()
-    background = f"500 records synced; linkage run {run['run_id']} {run['status']}"
-    return {"latencies": latencies, "errors": errors[0], "background": background}
+    raise RuntimeError(f"linkage run {location} did not finish in 10 minutes")

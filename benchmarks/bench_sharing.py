@@ -16,8 +16,6 @@ import hashlib
 import json
 import os
 import random
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -31,7 +29,7 @@ from rich.table import Table
 from sqlalchemy import Connection, Engine, text
 from sqlmodel import Session
 
-from benchmarks.bench_upload import ISSUER, _free_port, _wait
+from benchmarks._hub import bench_hub, hub_keys
 from consent import LogKey, format_timestamp, leaf_hash, sign_entry, validate_entry
 from consent.entries import HUB_SIGNER, registration_statement
 from hub.crypto import DataCipher
@@ -48,7 +46,7 @@ from hub.models import (
 )
 from hub.services.registry import register_agency
 from hub.services.uploads import contact_context, milestone_context
-from keys import AgencyIdentity, LocalIssuer, Role, issue_token
+from keys import AgencyIdentity, Role, issue_token
 
 AGENCIES = {
     "DCFS": "child_welfare",
@@ -174,34 +172,15 @@ def run() -> None:
         url = f"sqlite:///{tmp / 'hub.db'}"
         engine = create_db_engine(url)
         upgrade(engine)
-        log = LogKey.generate("bench.hub/ledger")
-        log.save(tmp / "log.key")
-        (tmp / "data.key").write_bytes(os.urandom(32))
-        (tmp / "data.key").chmod(0o600)
+        log = hub_keys(tmp)
         identities = {a: AgencyIdentity.create(a, (p,)) for a, p in AGENCIES.items()}
         started = time.perf_counter()
         _ledger(engine, log, identities, entries, clusters)
         _populate(engine, DataCipher.from_file(tmp / "data.key"), per_agency, clusters)
         engine.dispose()
         build = time.perf_counter() - started
-        issuer = LocalIssuer.create(ISSUER)
-        issuer.save(tmp / "idp")
-        port = _free_port()
-        env = {**os.environ, "PPRL_DATABASE_URL": url, "PPRL_LOG_KEY_FILE": str(tmp / "log.key"),
-               "PPRL_DATA_KEY_FILE": str(tmp / "data.key"), "PPRL_OPERATOR_ISSUER": ISSUER,
-               "PPRL_OPERATOR_JWKS_FILE": str(tmp / "idp" / "jwks.json"),
-               "PPRL_CHECKPOINT_INTERVAL_SECONDS": "3600"}  # fmt: skip
-        pprl = str(Path(sys.executable).parent / "pprl")
-        server = subprocess.Popen(  # noqa: S603  (our own entry point)
-            [pprl, "hub", "serve", "--port", str(port)], env=env, stderr=subprocess.DEVNULL
-        )
-        try:
-            base = f"http://127.0.0.1:{port}"
-            _wait(base)
-            latencies, shown, first = _ask(base, identities["DCFS"], clusters)
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+        with bench_hub(tmp, url, checkpoint_interval_seconds="3600") as hub:
+            latencies, shown, first = _ask(hub.base, identities["DCFS"], clusters)
     latencies.sort()
     p50, p95, p99 = (latencies[int(q * (len(latencies) - 1))] * 1000 for q in (0.5, 0.95, 0.99))
     table = Table("measure", "result", "target", title='"is this client shared?" at scale')

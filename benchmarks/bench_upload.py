@@ -8,35 +8,24 @@ HTTP, JSON, validation, idempotency records and the database writes. Target: 30 
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-import httpx
 from rich.console import Console
 from rich.table import Table
 
-from consent import LogKey
+from benchmarks._hub import bench_hub
 from hub.db import create_db_engine
 from hub.migrate import upgrade
-from keys import AgencyIdentity, LocalIssuer, Role, issue_token, new_linkage_secret
+from keys import AgencyIdentity, Role, issue_token, new_linkage_secret
 from linkage_node import load_schema, run_encoding_job
 from linkage_node.job import STATE_FILE
 from linkage_node.state import NodeState
 from linkage_node.sync import HubClient, sync
 from linkage_node.synthetic import synthetic_roster
 
-ISSUER = "https://bench.idp.local"
 BATCH = 10_000
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def run() -> None:
@@ -59,41 +48,17 @@ def run() -> None:
         engine = create_db_engine(url)
         upgrade(engine)
         engine.dispose()
-        log = LogKey.generate("bench.hub/ledger")
-        log.save(tmp / "log.key")
-        (tmp / "data.key").write_bytes(os.urandom(32))
-        (tmp / "data.key").chmod(0o600)
-        issuer = LocalIssuer.create(ISSUER)
-        issuer.save(tmp / "idp")
-        port = _free_port()
-        env = {
-            **os.environ,
-            "PPRL_DATABASE_URL": url,
-            "PPRL_LOG_KEY_FILE": str(tmp / "log.key"),
-            "PPRL_DATA_KEY_FILE": str(tmp / "data.key"),
-            "PPRL_OPERATOR_ISSUER": ISSUER,
-            "PPRL_OPERATOR_JWKS_FILE": str(tmp / "idp" / "jwks.json"),
-            "PPRL_SCHEMA_FINGERPRINT": schema.fingerprint,
-            "PPRL_SECRET_EPOCH": secret.epoch,
-            "PPRL_MAX_BATCH_RECORDS": str(BATCH),
-            "PPRL_MAX_REQUEST_BYTES": str(64 * 1024 * 1024),
+        settings = {
+            "schema_fingerprint": schema.fingerprint,
+            "secret_epoch": secret.epoch,
+            "max_batch_records": str(BATCH),
+            "max_request_bytes": str(64 * 1024 * 1024),
         }
-        pprl = str(Path(sys.executable).parent / "pprl")
-        server = subprocess.Popen(  # noqa: S603  (our own entry point)
-            [pprl, "hub", "serve", "--port", str(port)], env=env, stderr=subprocess.DEVNULL
-        )
-        try:
-            base = f"http://127.0.0.1:{port}"
-            _wait(base)
-            operator = issuer.issue(subject="op", audience="pprl-hub", roles=[Role.HUB_OPERATOR])
-            httpx.post(
-                f"{base}/v1/agencies",
-                json=identity.public_keys().model_dump(),
-                headers={"Authorization": f"Bearer {operator}"},
-            ).raise_for_status()
+        with bench_hub(tmp, url, **settings) as hub:
+            hub.register(identity)
             state = NodeState(tmp / "node" / STATE_FILE, "BENCH")
             client = HubClient(
-                base,
+                hub.base,
                 lambda: issue_token(
                     identity, subject="node-1", audience="pprl-hub", roles=[Role.AGENCY_NODE]
                 ),
@@ -103,9 +68,6 @@ def run() -> None:
             seconds = time.perf_counter() - started
             client.close()
             state.close()
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
 
     table = Table(
         "measure", "result", "target", title=f"uploading {size:,} encodings to a hub on SQLite"
@@ -117,14 +79,3 @@ def run() -> None:
         "< 30 s " + ("[green]met[/]" if seconds < 30 else "[red]missed[/]"),
     )
     console.print(table)
-
-
-def _wait(base: str) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise RuntimeError("the benchmark hub did not start")
