@@ -119,21 +119,22 @@ class HubLedger:
         with self._lock:
             self._sync(session)
 
-    def sync(self, session: Session) -> None:
-        """Catch up with the database. A reader may find the tree ahead of what it sees
-        committed (another request's append not committed yet): its prefix is checked and
-        the rest left alone. Only a writer rebuilds when an append was rolled back."""
+    def sync(self, session: Session) -> int:
+        """Catch up with the database; returns the ledger's size as the session sees it
+        committed (what a reader may prove). A reader may find the tree ahead of that
+        (another request's append not committed yet): its prefix is checked and the rest
+        left alone. Only a writer rebuilds when an append was rolled back."""
         with self._lock:
-            self._sync(session, writing=False)
+            return self._sync(session, writing=False)
 
-    def _sync(self, session: Session, *, writing: bool = True) -> None:
+    def _sync(self, session: Session, *, writing: bool = True) -> int:
         size = len(self.tree)
         head = head_size(session)
         if not writing and size > head:
             if head and self._stored_hash(session, head - 1) != self.tree.leaf_hash_at(head - 1):
                 self._reset()
             else:
-                return
+                return head
         elif size > head or (
             size and self._stored_hash(session, size - 1) != self.tree.leaf_hash_at(size - 1)
         ):
@@ -146,6 +147,7 @@ class HubLedger:
             except (EntryInvalid, EntryRejected) as exc:
                 raise LedgerTampered(index, f"stored entry does not replay: {exc}") from None
             self.tree.append_hash(stored)
+        return len(self.tree)
 
     @staticmethod
     def _stored_hash(session: Session, index: int) -> bytes | None:

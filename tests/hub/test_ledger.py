@@ -176,3 +176,22 @@ def test_two_requests_of_one_hub_never_deadlock(backend: str, tmp_path: Path) ->
             assert head_size(session) == len(b.leaves) + 1
             sizes = [int(note.split("\n")[1]) for note in stored_checkpoints(session)]
             assert sizes == [len(b.leaves), len(b.leaves) + 1]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_reader_neither_proves_nor_rebuilds_around_an_append_in_flight(
+    backend: str, tmp_path: Path
+) -> None:
+    b = LedgerBuilder()
+    grant = b.agency_entry("DCFS", type="GRANT", grant=grant_terms()).leaf
+    ledger = HubLedger(b.log)
+    with _stored(backend, tmp_path, ledger, b) as engine, Session(engine) as writer:
+        ledger.append(writer, grant)  # not committed yet
+        tree = ledger.tree
+        with Session(engine) as reader:
+            assert ledger.sync(reader) == len(b.leaves)  # what the reader may prove
+        assert ledger.tree is tree  # not rebuilt (a rebuild replays the whole ledger)
+        assert len(tree) == len(b.leaves) + 1
+        writer.commit()
+        with Session(engine) as reader:
+            assert ledger.sync(reader) == len(b.leaves) + 1

@@ -71,8 +71,7 @@ def inclusion_proof(
 ) -> InclusionProofOut:
     """For checking that an entry is under a checkpoint the caller holds."""
     ledger = ledger_of(hub)
-    ledger.sync(session)
-    if not index < tree_size <= len(ledger.tree):
+    if not index < tree_size <= ledger.sync(session):
         raise NotFound("no such entry in a tree of that size")
     proof = ledger.tree.inclusion_proof(index, tree_size)
     return InclusionProofOut(
@@ -93,8 +92,7 @@ def consistency_proof(
 ) -> ConsistencyProofOut:
     """What a witness asks for before accepting a larger checkpoint."""
     ledger = ledger_of(hub)
-    ledger.sync(session)
-    if not first <= second <= len(ledger.tree):
+    if not first <= second <= ledger.sync(session):
         raise NotFound("no tree of that size")
     proof = ledger.tree.consistency_proof(first, second)
     return ConsistencyProofOut(
