@@ -232,6 +232,14 @@ def sync_command(
         ),
     ] = None,
     batch_size: Annotated[int, typer.Option(min=1, max=10_000)] = 5000,
+    retry_for: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            help="Seconds to keep retrying a batch while the hub is unreachable or busy "
+            "(a hub restart, a deploy) before giving up.",
+        ),
+    ] = 60.0,
     audience: Annotated[str, typer.Option(envvar="PPRL_HUB_AUDIENCE")] = "pprl-hub",
     passphrase_file: Annotated[Path | None, typer.Option("--passphrase-file")] = None,
     passphrase_prompt: Annotated[bool, typer.Option("--passphrase-prompt")] = False,
@@ -264,7 +272,7 @@ def sync_command(
     if not (directory / STATE_FILE).exists():
         raise typer.BadParameter(f"no node state in {directory}; run `pprl node encode` first")
     state = NodeState(directory / STATE_FILE, agency)
-    client = HubClient(hub, token)
+    client = HubClient(hub, token, retry_for=retry_for)
     try:
         report = sync(
             state,

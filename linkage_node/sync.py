@@ -60,21 +60,28 @@ class HubClient:
         token: Callable[[], str],
         *,
         timeout: float = 120.0,
-        attempts: int = 4,
+        retry_for: float = 60.0,
         transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._client = httpx.Client(base_url=base_url, timeout=timeout, transport=transport)
         self._token = token
-        self._attempts = attempts
+        self._retry_for = retry_for
+        self._sleep = sleep
+        self._clock = clock
 
     def close(self) -> None:
         """Close the connection pool."""
         self._client.close()
 
     def post_batch(self, path: str, body: dict[str, Any], key: str) -> dict[str, Any]:
-        """POST one batch, retrying what may succeed on a retry; raises SyncError."""
+        """POST one batch, retrying what may succeed on a retry (the hub unreachable or
+        restarting, 429, 5xx) for up to `retry_for` seconds; raises SyncError. A retry
+        is safe: the idempotency key makes a batch the hub already applied a replay."""
         delay = 0.5
-        for attempt in range(1, self._attempts + 1):
+        deadline = self._clock() + self._retry_for
+        while True:
             try:
                 response = self._client.post(
                     path,
@@ -82,25 +89,34 @@ class HubClient:
                     headers={"Authorization": f"Bearer {self._token()}", "Idempotency-Key": key},
                 )
             except httpx.TransportError as exc:
-                if attempt == self._attempts:
-                    raise SyncError(
-                        f"the hub could not be reached ({type(exc).__name__})",
-                        "Check --hub and the network, then run the same command again: "
-                        "batches already applied are not sent twice.",
-                    ) from None
+                failure = SyncError(
+                    f"the hub could not be reached ({type(exc).__name__})",
+                    "Check --hub and the network, then run the same command again: "
+                    "batches already applied are not sent twice.",
+                )
+                wait = delay
             else:
                 if response.status_code < 300:
                     result: dict[str, Any] = response.json()
                     return result
-                if response.status_code not in _TRANSIENT or attempt == self._attempts:
-                    detail = _detail(response)
-                    raise SyncError(
-                        f"the hub refused batch {key}: {response.status_code} {detail}",
-                        "Fix what the hub names, then run the same command again.",
-                    )
-            time.sleep(delay)
-            delay *= 2
-        raise AssertionError("unreachable")  # pragma: no cover
+                failure = SyncError(
+                    f"the hub refused batch {key}: {response.status_code} {_detail(response)}",
+                    "Fix what the hub names, then run the same command again.",
+                )
+                if response.status_code not in _TRANSIENT:
+                    raise failure
+                wait = _retry_after(response) or delay
+            left = deadline - self._clock()
+            if left <= 0:
+                raise failure
+            self._sleep(min(wait, left))
+            delay = min(delay * 2, 8.0)
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    """The hub's Retry-After in seconds, when it gave one as a number."""
+    value = response.headers.get("Retry-After", "")
+    return float(value) if value.isdigit() else None
 
 
 def _detail(response: httpx.Response) -> str:

@@ -52,7 +52,7 @@ def _sync(hub: LiveHub, tmp: Path, agency: str = "DCFS", batch_size: int = 100) 
         lambda: issue_token(
             identity, subject="node-1", audience="pprl-hub", roles=[Role.AGENCY_NODE]
         ),
-        attempts=2,
+        retry_for=1,
     )
     try:
         return sync(state, agency, client, batch_size=batch_size)
