@@ -18,13 +18,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
+import numpy.typing as npt
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from hub.models import Canary, Encoding, RecordCluster
 
 DRIFT_LIMIT = 0.02  # share of bits set
 UNLINKED_FACTOR = 0.5  # linked share under half the other agencies' median
+_CHUNK = 50_000  # encodings fetched and counted at a time
 
 
 @dataclass
@@ -78,28 +80,24 @@ def encoding_health(session: Session) -> list[AgencyHealth]:
 def _one(
     session: Session, agency: str, linked: int, canaries: dict[tuple[str, str, str], str]
 ) -> AgencyHealth:
-    rows = session.execute(
-        select(
-            Encoding.clk, Encoding.updated_at, Encoding.epoch, Encoding.schema_fingerprint
-        ).where(Encoding.agency_id == agency)  # type: ignore[call-overload]
-    ).all()
-    bits = np.array([np.frombuffer(bytes(clk), np.uint8) for clk, *_ in rows])
-    share = np.unpackbits(bits, axis=1).mean(axis=1) if len(bits) else np.zeros(0)
-    when = np.array([updated for _, updated, _, _ in rows], dtype=object)
-    latest = max(when) if len(when) else None
-    recent = np.array([w == latest for w in when], bool)
+    mine = col(Encoding.agency_id) == agency
+    latest = session.execute(select(func.max(Encoding.updated_at)).where(mine)).scalar_one()
+    share, recent = _bit_shares(session, agency, latest)
     drift = None
     if recent.any() and (~recent).any():
         drift = float(share[recent].mean() - share[~recent].mean())
-    epochs = sorted({e for _, _, e, _ in rows})
-    fingerprints = sorted({f for _, _, _, f in rows})
+    contexts = session.execute(
+        select(Encoding.epoch, Encoding.schema_fingerprint).where(mine).distinct()  # type: ignore[call-overload]
+    ).all()
+    epochs = sorted({e for e, _ in contexts})
+    fingerprints = sorted({f for _, f in contexts})
     statuses = {canaries.get((agency, e, f), "missing") for e in epochs for f in fingerprints}
     canary = (
         "differs" if "differs" in statuses else "missing" if "missing" in statuses else "matches"
     )
     health = AgencyHealth(
         agency_id=agency,
-        records=len(rows),
+        records=len(share),
         epochs=epochs,
         schema_fingerprints=fingerprints,
         popcount_mean=float(share.mean()) if len(share) else 0.0,
@@ -109,7 +107,7 @@ def _one(
         latest_sync_records=int(recent.sum()),
         drift=drift,
         canary=canary,
-        linked_share=linked / len(rows) if rows else 0.0,
+        linked_share=linked / len(share) if len(share) else 0.0,
     )
     if drift is not None and abs(drift) > DRIFT_LIMIT:
         health.warnings.append(
@@ -123,6 +121,33 @@ def _one(
     if len(epochs) > 1 or len(fingerprints) > 1:
         health.warnings.append("its encodings mix secret epochs or schemas")
     return health
+
+
+def _bit_shares(
+    session: Session, agency: str, latest: datetime | None
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
+    """Each encoding's share of bits set, and whether the latest sync wrote it. Streamed
+    in chunks and counted with a vectorised popcount: an operator's page view over a
+    million encodings must neither hold them all as Python objects nor unpack their bits."""
+    table = Encoding.__table__  # type: ignore[attr-defined]
+    query = (
+        select(table.c.clk, table.c.updated_at == latest)
+        .where(table.c.agency_id == agency)
+        .execution_options(yield_per=_CHUNK)
+    )
+    shares: list[npt.NDArray[np.float64]] = []
+    recents: list[npt.NDArray[np.bool_]] = []
+    result = session.connection().execute(query)  # Core rows: no ORM work per row
+    for chunk in result.partitions():
+        clks = [bytes(clk) for clk, _ in chunk]
+        recents.append(np.fromiter((bool(r) for _, r in chunk), bool, len(chunk)))
+        # Every CLK at the hub has the same width (uploads are checked).
+        bits = np.frombuffer(b"".join(clks), np.uint8).reshape(len(clks), -1)
+        counts = np.bitwise_count(bits).sum(axis=1, dtype=np.uint32)
+        shares.append(counts / (8 * bits.shape[1]))
+    if not shares:
+        return np.zeros(0), np.zeros(0, bool)
+    return np.concatenate(shares), np.concatenate(recents)
 
 
 def _canary_status(session: Session) -> dict[tuple[str, str, str], str]:
