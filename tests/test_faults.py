@@ -64,6 +64,11 @@ def _counts(engine: Engine) -> dict[str, int]:
     return {name: _count(engine, model) for name, model in {**models, "links": Link}.items()}
 
 
+def _leaf_hashes(engine: Engine) -> list[bytes]:
+    with Session(engine) as session:
+        return [stored for _, _, stored in stored_rows(session)]
+
+
 def _prepare(work: Path, url: str) -> dict[str, str]:
     """Agencies' keys and rosters, the hub's keys and database; the hub's environment."""
     rosters = linked_rosters(list(AGENCIES), SIZE, shared=0.3, seed=43)
@@ -146,6 +151,7 @@ def test_a_hub_killed_during_a_sync_and_a_linkage_run_loses_and_duplicates_nothi
         # A full linkage run, with the hub killed right after it was asked for.
         time.sleep(1)  # a checkpoint of everything so far
         before = _counts(database)
+        ledger_before = _leaf_hashes(database)
         started = httpx.post(f"{base}/v1/linkage/runs", json={"kind": "full"}, headers=headers)
         assert started.status_code == 202, started.text
         time.sleep(0.05)
@@ -173,7 +179,9 @@ def test_a_hub_killed_during_a_sync_and_a_linkage_run_loses_and_duplicates_nothi
 
     after = _counts(database)
     assert after["encodings"] == before["encodings"] == 2 * SIZE  # nothing lost or doubled
-    assert after["ledger"] >= before["ledger"]  # nothing lost from the ledger
+    ledger_after = _leaf_hashes(database)
+    assert ledger_after[: len(ledger_before)] == ledger_before  # nothing lost or rewritten
+    assert len(set(ledger_after)) == len(ledger_after) == after["ledger"]  # nothing doubled
     assert after["clustered"] == 2 * after["links"]  # two agencies: each link, one pair
     with Session(database) as session:
         refs = session.execute(select(RecordCluster.agency_id, RecordCluster.ref)).all()  # type: ignore[call-overload]
