@@ -272,7 +272,7 @@ def sync_command(
     if not (directory / STATE_FILE).exists():
         raise typer.BadParameter(f"no node state in {directory}; run `pprl node encode` first")
     state = NodeState(directory / STATE_FILE, agency)
-    client = HubClient(hub, token, retry_for=retry_for)
+    client = HubClient(hub, token, retry_for=retry_for, notice=err.print)
     try:
         report = sync(
             state,

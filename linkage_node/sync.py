@@ -64,12 +64,14 @@ class HubClient:
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        notice: Callable[[str], None] | None = None,
     ) -> None:
         self._client = httpx.Client(base_url=base_url, timeout=timeout, transport=transport)
         self._token = token
         self._retry_for = retry_for
         self._sleep = sleep
         self._clock = clock
+        self._notice = notice
 
     def close(self) -> None:
         """Close the connection pool."""
@@ -109,6 +111,11 @@ class HubClient:
             left = deadline - self._clock()
             if left <= 0:
                 raise failure
+            if self._notice is not None:
+                self._notice(
+                    f"{failure}; trying batch {key} again in {min(wait, left):.1f} s "
+                    f"(giving up in {left:.0f} s)"
+                )
             self._sleep(min(wait, left))
             delay = min(delay * 2, 8.0)
 

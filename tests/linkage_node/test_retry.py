@@ -23,7 +23,10 @@ class FakeClock:
 
 
 def _client(
-    answers: list[Callable[[httpx.Request], httpx.Response]], clock: FakeClock, retry_for: float
+    answers: list[Callable[[httpx.Request], httpx.Response]],
+    clock: FakeClock,
+    retry_for: float,
+    notice: Callable[[str], None] | None = None,
 ) -> tuple[HubClient, list[httpx.Request]]:
     seen: list[httpx.Request] = []
 
@@ -34,6 +37,7 @@ def _client(
     client = HubClient(
         "http://hub.test", lambda: "token", retry_for=retry_for,
         transport=httpx.MockTransport(handle), sleep=clock.sleep, clock=lambda: clock.now,
+        notice=notice,
     )  # fmt: skip
     return client, seen
 
@@ -53,6 +57,17 @@ def test_a_hub_back_within_the_window_gets_the_batch() -> None:
     assert client.post_batch("/b", {}, "DCFS.r1.encodings.0") == {"detail": "x"}
     assert clock.slept == [0.5, 1.0, 2.0]
     assert {r.headers["Idempotency-Key"] for r in seen} == {"DCFS.r1.encodings.0"}
+
+
+def test_each_retry_is_announced() -> None:
+    clock = FakeClock()
+    notices: list[str] = []
+    client, _ = _client([_refused, _status(200)], clock, retry_for=60, notice=notices.append)
+    client.post_batch("/b", {}, "DCFS.r1.encodings.0")
+    assert notices == [
+        "the hub could not be reached (ConnectError); trying batch DCFS.r1.encodings.0 again "
+        "in 0.5 s (giving up in 60 s)"
+    ]
 
 
 def test_the_hubs_retry_after_is_honoured() -> None:
