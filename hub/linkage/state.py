@@ -78,6 +78,13 @@ class LinkConfig:
     dedupe_within: bool = False
     candidates: Candidates = field(default_factory=Candidates)
 
+    @property
+    def disclose_at(self) -> float:
+        """The least score of a link that needs no review. Rounded, so that 0.8 + 0.05
+        is 0.85 and not 0.8500000000000001: a Dice score of exactly 0.85 is past the
+        band the operator set, not in it."""
+        return round(self.threshold + self.review_margin, 12)
+
     def describe(self) -> dict[str, Any]:
         """JSON-able; `from_description` gives the same config back."""
         return {
@@ -320,7 +327,7 @@ class LinkageState:
         return self._link_rows(self.edge_duplicate if duplicates else self.edge_link)
 
     def _link_rows(self, chosen: npt.NDArray[np.bool_]) -> list[LinkRow]:
-        disclose = self.config.threshold + self.config.review_margin
+        disclose = self.config.disclose_at
         out = []
         for e in np.nonzero(chosen)[0].tolist():
             a, b = sorted((self._name(int(self.edge_left[e])), self._name(int(self.edge_right[e]))))

@@ -347,7 +347,7 @@ def _next_cluster(session: Session, previous: LinkageRun | None) -> int:
 
 
 def _totals(state: LinkageState) -> dict[str, Any]:
-    disclose = state.config.threshold + state.config.review_margin
+    disclose = state.config.disclose_at
     ids = [rec.cluster[: rec.size][rec.alive[: rec.size]] for rec in state.agencies]
     all_ids = np.concatenate(ids) if ids else np.empty(0, np.int64)
     return {

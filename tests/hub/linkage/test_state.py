@@ -274,3 +274,16 @@ def test_node_references_are_held_as_raw_bytes_and_come_back_the_same() -> None:
     assert state.cluster_of("cw", refs[0]) == state.cluster_of("dj", refs[0]) > 0
     with pytest.raises(StateError, match="64 lowercase hex digits"):
         state.update({"cw": (["not-hex"], people.record(4, 0.0)[None, :])})
+
+
+@pytest.mark.parametrize(
+    ("threshold", "margin", "edge"),
+    [(0.8, 0.05, 0.85), (0.7, 0.1, 0.8), (0.745, 0.05, 0.795), (0.6, 0.3, 0.9)],
+)
+def test_a_score_at_the_end_of_the_review_band_is_past_it(
+    threshold: float, margin: float, edge: float
+) -> None:
+    # 0.8 + 0.05 is 0.8500000000000001 in floating point, and a Dice score of 340 common
+    # bits over 400 + 400 is exactly the float 0.85: it must not await review.
+    assert LinkConfig(threshold, margin).disclose_at == edge
+    assert 2 * 340 / (400 + 400) == 0.85
