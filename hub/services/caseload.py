@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import select
 from sqlmodel import Session
@@ -21,8 +20,9 @@ from hub.errors import Unavailable
 from hub.models import Assignment, CaseloadVisit, ExistenceDisclosure, LinkageRun, RecordCluster
 from hub.services.sharing import (
     LinkedProgram,
+    access_statement,
     checkpoint_covering,
-    decide_level,
+    linked_programs,
     linked_records,
     programs_by_agency,
 )
@@ -67,21 +67,16 @@ def caseload(
     programs = programs_by_agency(session)
     mine = programs.get(agency_id, [])
     agreement = hub.settings.existence_policy == "agreement"
+    # The links are read before the ledger's write lock is taken: only deciding needs it.
+    linked = {ref: linked_records(session, agency_id, ref) for ref, _ in assigned}
     ledger.sync_as_writer(session)  # decided on committed consent; ACCESS entries follow
     shown: list[tuple[str, LinkedProgram]] = []
     items = []
     for ref, updated_at in assigned:
-        entries = []
-        for (other_agency, other_ref), (score, reviewed) in linked_records(
-            session, agency_id, ref
-        ).items():
-            for program in programs.get(other_agency, []):
-                entry = LinkedProgram(other_agency, program, other_ref, score, reviewed)
-                entry.levels["existence"] = decide_level(
-                    ledger, mine, program, other_ref, "existence", at, agreement
-                )
-                if entry.levels["existence"].allowed:
-                    entries.append(entry)
+        entries = linked_programs(
+            ledger, linked[ref], programs, mine, levels=("existence",), at=at,
+            existence_by_agreement=agreement,
+        )  # fmt: skip
         item = CaseloadItem(ref, bool(entries), sorted({e.program for e in entries}))
         if previous is None or updated_at > previous:
             item.changes.append("newly assigned to you")
@@ -141,19 +136,9 @@ def _record_new_disclosures(
     assert checkpoint is not None  # noqa: S101  (there are disclosures to cover)
     for key, ref, entry in fresh:
         level = entry.levels["existence"]
-        fields: dict[str, Any] = {
-            "type": "ACCESS",
-            "basis": level.basis,
-            "disclosing_program": entry.program,
-            "subject": entry.ref,
-            "requester_program": level.requester_program,
-            "requester_staff": staff,
-            "requester_record": ref,
-            "data_classes": ["existence"],
-            "checkpoint_size": checkpoint[0],
-        }
-        if level.grant_index is not None:
-            fields["grant"] = {"index": level.grant_index, "leaf_hash": level.grant_leaf_hash}
+        fields = access_statement(
+            entry, [level], staff=staff, requester_record=ref, checkpoint_size=checkpoint[0]
+        )
         index, _ = ledger.append_hub_entry(session, fields, now=at)
         session.add(
             ExistenceDisclosure(

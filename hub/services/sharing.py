@@ -143,23 +143,10 @@ def shared_answer(
     linked = linked_records(session, agency_id, ref)
 
     ledger.sync_as_writer(session)  # decided on committed consent; ACCESS entries follow
-    answer_programs: list[LinkedProgram] = []
-    for (other_agency, other_ref), (score, reviewed) in linked.items():
-        for program in programs.get(other_agency, []):
-            entry = LinkedProgram(other_agency, program, other_ref, score, reviewed)
-            for level in _LEVELS:
-                entry.levels[level] = decide_level(
-                    ledger,
-                    mine,
-                    program,
-                    other_ref,
-                    level,
-                    at,
-                    settings.existence_policy == "agreement",
-                )
-            if entry.levels["existence"].allowed:
-                answer_programs.append(entry)
-
+    answer_programs = linked_programs(
+        ledger, linked, programs, mine, levels=_LEVELS, at=at,
+        existence_by_agreement=settings.existence_policy == "agreement",
+    )  # fmt: skip
     checkpoint = checkpoint_covering(ledger, session, answer_programs)
     for entry in answer_programs:
         _load_details(hub, session, entry)
@@ -228,6 +215,58 @@ def _confirmed_links(session: Session, links: list[Link]) -> set[tuple[str, str,
     # A link in the review band counts once both agencies' stewards said "same".
     pending = [(x.agency_a, x.ref_a, x.agency_b, x.ref_b) for x in links if x.review]
     return review.confirmed(session, pending) if pending else set()
+
+
+def linked_programs(
+    ledger: HubLedger,
+    linked: dict[tuple[str, str], tuple[float, bool]],
+    programs: dict[str, list[str]],
+    requester_programs: list[str],
+    *,
+    levels: tuple[DataClass, ...],
+    at: datetime,
+    existence_by_agreement: bool,
+) -> list[LinkedProgram]:
+    """The programs of the `linked` records whose existence may be disclosed to the
+    requester's programs, each with `levels` (existence first) decided."""
+    out = []
+    for (other_agency, other_ref), (score, reviewed) in linked.items():
+        for program in programs.get(other_agency, []):
+            entry = LinkedProgram(other_agency, program, other_ref, score, reviewed)
+            for level in levels:
+                entry.levels[level] = decide_level(
+                    ledger, requester_programs, program, other_ref, level, at,
+                    existence_by_agreement,
+                )  # fmt: skip
+            if entry.levels["existence"].allowed:
+                out.append(entry)
+    return out
+
+
+def access_statement(
+    entry: LinkedProgram,
+    levels: list[Disclosure],
+    *,
+    staff: str,
+    requester_record: str,
+    checkpoint_size: int,
+) -> dict[str, Any]:
+    """The ACCESS entry's fields for `levels` of `entry`, all shown on one basis."""
+    basis = levels[0]
+    fields: dict[str, Any] = {
+        "type": "ACCESS",
+        "basis": basis.basis,
+        "disclosing_program": entry.program,
+        "subject": entry.ref,
+        "requester_program": basis.requester_program,
+        "requester_staff": staff,
+        "requester_record": requester_record,
+        "data_classes": [level.data_class for level in levels],
+        "checkpoint_size": checkpoint_size,
+    }
+    if basis.grant_index is not None:
+        fields["grant"] = {"index": basis.grant_index, "leaf_hash": basis.grant_leaf_hash}
+    return fields
 
 
 def decide_level(  # noqa: PLR0917  (the question has that many parts)
@@ -363,20 +402,11 @@ def _record_access(
     for level in entry.levels.values():
         if level.allowed:
             groups[(level.basis, level.grant_index, level.requester_program)].append(level)
-    for (basis, grant_index, requester_program), levels in groups.items():
-        fields: dict[str, Any] = {
-            "type": "ACCESS",
-            "basis": basis,
-            "disclosing_program": entry.program,
-            "subject": entry.ref,
-            "requester_program": requester_program,
-            "requester_staff": staff,
-            "requester_record": requester_record,
-            "data_classes": [level.data_class for level in levels],
-            "checkpoint_size": checkpoint[0],
-        }
-        if grant_index is not None:
-            fields["grant"] = {"index": grant_index, "leaf_hash": levels[0].grant_leaf_hash}
+    for levels in groups.values():
+        fields = access_statement(
+            entry, levels, staff=staff, requester_record=requester_record,
+            checkpoint_size=checkpoint[0],
+        )  # fmt: skip
         index, _ = ledger.append_hub_entry(session, fields, now=at)
         for level in levels:
             level.access_entry = index
