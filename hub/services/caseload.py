@@ -18,13 +18,13 @@ from sqlmodel import Session
 from hub.context import HubContext
 from hub.errors import Unavailable
 from hub.models import Assignment, CaseloadVisit, ExistenceDisclosure, LinkageRun, RecordCluster
+from hub.services.registry import programs_by_agency
 from hub.services.sharing import (
     LinkedProgram,
     access_statement,
     checkpoint_covering,
     linked_programs,
     linked_records,
-    programs_by_agency,
 )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -9,6 +10,16 @@ from sqlmodel import Session, select
 
 from hub.models import Agency, AgencyKey, Program
 from keys import AgencyPublicKeys, AgencyRecord, KeyRegistry, RegisteredKey, RegistryError
+
+
+def programs_by_agency(session: Session) -> dict[str, list[str]]:
+    """agency id -> the ids of its programs, in order."""
+    by_agency: dict[str, list[str]] = defaultdict(list)
+    for program_id, owner in session.exec(
+        select(Program.program_id, Program.agency_id).order_by(Program.program_id)
+    ):
+        by_agency[owner].append(program_id)
+    return by_agency
 
 
 def agency_record(session: Session, agency_id: str) -> AgencyRecord | None:

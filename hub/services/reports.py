@@ -9,18 +9,14 @@ from collections import defaultdict
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from hub.models import Encoding, Program, RecordCluster
+from hub.models import Encoding, RecordCluster
 from hub.services.overlap import OverlapReport, overlap_report
+from hub.services.registry import programs_by_agency
 
 
 def program_labels(session: Session) -> dict[str, str]:
     """agency id -> the name its records are counted under (its programs)."""
-    names: dict[str, list[str]] = defaultdict(list)
-    for program_id, agency_id in session.execute(
-        select(Program.program_id, Program.agency_id).order_by(Program.program_id)  # type: ignore[call-overload]
-    ):
-        names[agency_id].append(program_id)
-    return {agency: "+".join(programs) for agency, programs in names.items()}
+    return {agency: "+".join(programs) for agency, programs in programs_by_agency(session).items()}
 
 
 def current_overlap(session: Session, *, limit: int) -> OverlapReport:

@@ -26,7 +26,7 @@ from consent import Decision, attach_proof, disclosure_decision
 from consent.entries import DataClass
 from hub.context import HubContext
 from hub.errors import Unavailable
-from hub.models import Assignment, Link, Milestone, Program, RecordCluster
+from hub.models import Assignment, Link, Milestone, RecordCluster
 from hub.schemas import (
     ConflictMilestoneOut,
     ContactOut,
@@ -40,6 +40,7 @@ from hub.schemas import (
 from hub.services import review
 from hub.services.ledger import HubLedger, latest_checkpoint
 from hub.services.plans import PlanItem, find_conflicts, priority_order
+from hub.services.registry import programs_by_agency
 from hub.services.uploads import contact_context, milestone_context
 from hub.settings import HubSettings
 
@@ -183,15 +184,6 @@ def combined_plan(
 
 
 # --- internals --------------------------------------------------------------------------
-
-
-def programs_by_agency(session: Session) -> dict[str, list[str]]:
-    by_agency: dict[str, list[str]] = defaultdict(list)
-    for program_id, owner in session.execute(
-        select(Program.program_id, Program.agency_id).order_by(Program.program_id)  # type: ignore[call-overload]
-    ):
-        by_agency[owner].append(program_id)
-    return by_agency
 
 
 def linked_records(
