@@ -26,7 +26,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from consent import check_decision_proof
+from consent import ConsentError, check_decision_proof
 from consent.checkpoints import LogVerifier
 from consent.decision import Decision
 from keys import AgencyIdentity, Role, issue_token
@@ -336,22 +336,33 @@ def mark_read(
     return RedirectResponse("/caseload", status_code=303)
 
 
-@router.get("/clients/{record_id}", response_class=HTMLResponse)
-def client(request: Request, record_id: str) -> Response:
-    """One client: the hub's answer about their reference, with names from the node."""
+def _shared(
+    request: Request, record_id: str
+) -> tuple[tuple[str, str, str, str, str], dict[str, Any]] | Response:
+    """The signed-in case manager's client `record_id` (from the node's directory) and
+    the hub's answer about it, or the page to show instead."""
     session = _signed_in(request)
     if session is None:
         return _to_sign_in()
     found = _my_client(request, session, record_id)
     if found is None:
         return _not_found(request)
-    ref, rid, name, dob, _ = found
-    answer = _node(request).ask(session, f"/v1/clients/{ref}/shared")
+    answer = _node(request).ask(session, f"/v1/clients/{found[0]}/shared")
     if answer.status_code == 404:
         return _not_found(request)
     if answer.status_code != 200:
         return _hub_trouble(request, answer)
-    body = answer.json()
+    body: dict[str, Any] = answer.json()
+    return found, body
+
+
+@router.get("/clients/{record_id}", response_class=HTMLResponse)
+def client(request: Request, record_id: str) -> Response:
+    """One client: the hub's answer about their reference, with names from the node."""
+    shared = _shared(request, record_id)
+    if isinstance(shared, Response):
+        return shared
+    (_, rid, name, dob, _), body = shared
     conflicted = {
         (m["program"], m["milestone_id"]) for c in body["conflicts"] for m in c["milestones"]
     }
@@ -364,16 +375,10 @@ def client(request: Request, record_id: str) -> Response:
 @router.get("/clients/{record_id}/proof/{grant_index}", response_class=HTMLResponse)
 def proof(request: Request, record_id: str, grant_index: int) -> Response:
     """The checkpoint and inclusion proof of a grant an answer relied on."""
-    session = _signed_in(request)
-    if session is None:
-        return _to_sign_in()
-    found = _my_client(request, session, record_id)
-    if found is None:
-        return _not_found(request)
-    answer = _node(request).ask(session, f"/v1/clients/{found[0]}/shared")
-    if answer.status_code != 200:
-        return _not_found(request)
-    body = answer.json()
+    shared = _shared(request, record_id)
+    if isinstance(shared, Response):
+        return shared
+    _, body = shared
     for program in body["programs"]:
         for level in ("existence", "contact", "plan"):
             grant = program[level].get("grant")
@@ -406,7 +411,7 @@ def _verify_proofs(verifier: LogVerifier | None, body: dict[str, Any]) -> bool |
         )  # fmt: skip
         try:
             check_decision_proof(decision, verifier)
-        except Exception:
+        except ConsentError:
             return False
     return True
 
