@@ -26,6 +26,7 @@ from sqlmodel import Session
 from hub.auth import Principal, authenticate
 from hub.context import HubContext
 from hub.errors import ApiError
+from hub.linkage.engine import LinkParams
 from hub.models import LinkageRun
 from hub.services import quality as quality_service
 from hub.services.health import encoding_health
@@ -145,8 +146,9 @@ def latest(request: Request) -> Response:
 
 
 def _margin(run: LinkageRun) -> float:
+    # A run that failed before solving stored no parameters: the engine's default then.
     params = json.loads(run.params) if run.params else {}
-    return float(params.get("review_margin", 0.05))
+    return float(params.get("review_margin", LinkParams().review_margin))
 
 
 @router.get("/runs/{run_id}", response_class=HTMLResponse)
