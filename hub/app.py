@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -50,10 +50,14 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
         if abandoned:
             log.warning("%d linkage runs were interrupted by a restart; marked failed", abandoned)
         tasks = []
-        if hub.ledger is not None:
-            tasks.append(asyncio.create_task(_checkpoints(hub)))
+        if hub.ledger is not None:  # a checkpoint per interval when the ledger grew
+            every = hub.settings.checkpoint_interval_seconds
+            checkpoints = _every(every, lambda: _issue_checkpoint(hub), "checkpoint")
+            tasks.append(asyncio.create_task(checkpoints))
         if hub.settings.smtp_host and hub.cipher is not None:
-            tasks.append(asyncio.create_task(_notifications(hub)))
+            every = hub.settings.notify_interval_seconds
+            email = _every(every, lambda: deliver_notifications(hub), "notification delivery")
+            tasks.append(asyncio.create_task(email))
         try:
             yield
         finally:
@@ -91,17 +95,14 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
     return app
 
 
-async def _checkpoints(hub: HubContext) -> None:
-    """Sign a checkpoint every interval when the ledger grew (not one per entry)."""
-    ledger = hub.ledger
-    if ledger is None:  # pragma: no cover - the lifespan only starts this with a ledger
-        return
+async def _every(seconds: float, work: Callable[[], object], what: str) -> None:
+    """Run `work` on a worker thread every `seconds`; a failure is logged, not fatal."""
     while True:
-        await asyncio.sleep(hub.settings.checkpoint_interval_seconds)
+        await asyncio.sleep(seconds)
         try:
-            await asyncio.to_thread(_issue_checkpoint, hub)
+            await asyncio.to_thread(work)
         except Exception:
-            log.exception("checkpoint failed")
+            log.exception("%s failed", what)
 
 
 def _issue_checkpoint(hub: HubContext) -> None:
@@ -111,16 +112,6 @@ def _issue_checkpoint(hub: HubContext) -> None:
         if hub.ledger.issue_checkpoint(session) is not None:
             session.commit()
         hub.metrics.ledger_size.set(len(hub.ledger.tree))
-
-
-async def _notifications(hub: HubContext) -> None:
-    """Deliver queued notification email every interval."""
-    while True:
-        await asyncio.sleep(hub.settings.notify_interval_seconds)
-        try:
-            await asyncio.to_thread(deliver_notifications, hub)
-        except Exception:
-            log.exception("notification delivery failed")
 
 
 def deliver_notifications(hub: HubContext) -> dict[str, int]:
