@@ -51,6 +51,12 @@ def empty_database(backend: str, tmp_dir: Path) -> Iterator[Engine]:
         admin.dispose()
 
 
+def clean_env() -> dict[str, str]:
+    """This process's environment without any `PPRL_` setting: for a child process that
+    must see only the settings a test gives it."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("PPRL_")}
+
+
 def database_url(engine: Engine) -> str:
     """The URL of `engine`, password included, for commands run in a subprocess."""
     return engine.url.render_as_string(hide_password=False)

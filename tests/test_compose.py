@@ -4,11 +4,12 @@ variables that stop it with a message instead of starting half-configured."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
 
 import yaml
+
+from tests.conftest import clean_env
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = "/usr/bin/docker-compose"
@@ -24,7 +25,7 @@ REQUIRED = {
 
 def _config(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     assert Path(COMPOSE).exists(), "make test installs Debian's docker-compose"
-    base = {k: v for k, v in os.environ.items() if not k.startswith("PPRL_")}
+    base = clean_env()
     return subprocess.run(  # noqa: S603  (a fixed binary and our own file)
         [COMPOSE, "-f", str(ROOT / "docker-compose.yml"), "config", *args],
         cwd=ROOT, env={**base, **env}, capture_output=True, text=True, timeout=60, check=False,

@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -32,7 +33,7 @@ from keys import AgencyIdentity, LinkageSecret, Role, canonical, issue_token
 from linkage_node.job import STATE_FILE
 from linkage_node.state import NodeState
 from linkage_node.synthetic import linked_rosters, write_roster
-from tests.conftest import BACKENDS, database_url, empty_database
+from tests.conftest import BACKENDS, clean_env, database_url, empty_database
 from tests.hub.live import free_port
 
 PPRL = str(Path(sys.executable).parent / "pprl")
@@ -73,9 +74,8 @@ def encoded_forms(value: bytes) -> list[bytes]:
 
 
 def _run(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("PPRL_")}
     result = subprocess.run(  # noqa: S603  (our own entry point)
-        [PPRL, *args], cwd=cwd, env={**base, **(env or {})}, capture_output=True, text=True,
+        [PPRL, *args], cwd=cwd, env={**clean_env(), **(env or {})}, capture_output=True, text=True,
         timeout=300, check=False,
     )  # fmt: skip
     assert result.returncode == 0, f"pprl {' '.join(args)}\n{result.stdout}\n{result.stderr}"
@@ -157,12 +157,9 @@ def test_nothing_identifying_and_no_secret_reaches_the_hub(
         "PPRL_OPERATOR_JWKS_FILE": str(work / "idp" / "jwks.json"), "PPRL_SECRET_EPOCH": "2026-11",
         "PPRL_SCHEMA_FINGERPRINT": fingerprint, "PPRL_CHECKPOINT_INTERVAL_SECONDS": "1",
     }  # fmt: skip
-    base_env = {k: v for k, v in os.environ.items() if not k.startswith("PPRL_")}
+    base_env = clean_env()
     log = (tmp_path / "hub.log").open("wb")
-    hub = subprocess.Popen(  # noqa: S603
-        [PPRL, "hub", "serve", "--port", str(port)], cwd=work, env={**base_env, **env},
-        stdout=log, stderr=log, start_new_session=True,
-    )  # fmt: skip
+    hub = start_hub(work, env, port, log)
     base = f"http://127.0.0.1:{port}"
     node_pages = None
     responses: list[bytes] = []
@@ -270,6 +267,14 @@ def test_nothing_identifying_and_no_secret_reaches_the_hub(
     assert b"ACCESS" in stored  # the disclosures were recorded
     haystacks = {"database": stored, "logs": logs, "responses": b"\n".join(responses)}
     assert_absent(haystacks, [*CANARY_FORMS, *case_numbers], secret)
+
+
+def start_hub(work: Path, env: dict[str, str], port: int, log: Any) -> subprocess.Popen[bytes]:
+    """`pprl hub serve` in its own process group, with only the `PPRL_` variables given."""
+    return subprocess.Popen(  # noqa: S603  (our own entry point)
+        [PPRL, "hub", "serve", "--port", str(port)], cwd=work, env={**clean_env(), **env},
+        stdout=log, stderr=log, start_new_session=True,
+    )  # fmt: skip
 
 
 def _wait(url: str) -> None:

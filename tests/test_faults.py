@@ -24,8 +24,9 @@ from consent import LogKey, verify_ledger
 from hub.models import Encoding, LedgerEntry, Link, RecordCluster, UploadBatch
 from hub.services.ledger import stored_checkpoints, stored_rows
 from linkage_node.synthetic import linked_rosters, write_roster
+from tests.conftest import clean_env
 from tests.hub.live import free_port
-from tests.test_end_to_end import PPRL, _run, _wait, database  # noqa: F401  (fixture)
+from tests.test_end_to_end import PPRL, _run, _wait, database, start_hub  # noqa: F401  (fixture)
 
 SIZE = 1500
 SYNC_BATCH = 100
@@ -34,18 +35,6 @@ AGENCIES = {"DCFS": "child_welfare", "DOC": "corrections"}
 
 def _pprl(work: Path, command: str) -> str:
     return _run(work, *command.split())
-
-
-def _start(work: Path, env: dict[str, str], port: int, log: Any) -> subprocess.Popen[bytes]:
-    base_env = {k: v for k, v in os.environ.items() if not k.startswith("PPRL_")}
-    return subprocess.Popen(  # noqa: S603
-        [PPRL, "hub", "serve", "--port", str(port)],
-        cwd=work,
-        env={**base_env, **env},
-        stdout=log,
-        stderr=log,
-        start_new_session=True,
-    )
 
 
 def _kill(hub: subprocess.Popen[bytes]) -> None:
@@ -114,7 +103,7 @@ def test_a_hub_killed_during_a_sync_and_a_linkage_run_loses_and_duplicates_nothi
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     log = (tmp_path / "hub.log").open("wb")
-    hub = _start(work, env, port, log)
+    hub = start_hub(work, env, port, log)
     sync = f"node sync --hub {base} --batch-size {SYNC_BATCH} --retry-for 120"
     try:
         _wait(f"{base}/readyz")
@@ -127,17 +116,16 @@ def test_a_hub_killed_during_a_sync_and_a_linkage_run_loses_and_duplicates_nothi
         _pprl(work, f"{sync} --agency DCFS --key-dir keys/DCFS")
 
         # DOC's sync, with the hub killed once some but not all of its batches are in.
-        base_env = {k: v for k, v in os.environ.items() if not k.startswith("PPRL_")}
         doc_sync = subprocess.Popen(  # noqa: S603
             [PPRL, *f"{sync} --agency DOC --key-dir keys/DOC".split()],
-            cwd=work, env=base_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            cwd=work, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         )  # fmt: skip
         deadline = time.monotonic() + 120
         while (stored := _count(database, Encoding)) <= SIZE and time.monotonic() < deadline:
             time.sleep(0.002)
         _kill(hub)
         assert SIZE < _count(database, Encoding) < 2 * SIZE, "the kill came mid-sync"
-        hub = _start(work, env, port, log)
+        hub = start_hub(work, env, port, log)
         _wait(f"{base}/readyz")
         output, _ = doc_sync.communicate(timeout=120)
         assert doc_sync.returncode == 0, output  # the node kept retrying until the hub was back
@@ -156,7 +144,7 @@ def test_a_hub_killed_during_a_sync_and_a_linkage_run_loses_and_duplicates_nothi
         assert started.status_code == 202, started.text
         time.sleep(0.05)
         _kill(hub)  # mid-run (or just after: both must hold)
-        hub = _start(work, env, port, log)
+        hub = start_hub(work, env, port, log)
         _wait(f"{base}/readyz")
         first = httpx.get(f"{base}/v1/linkage/runs/1", headers=headers).json()
         assert first["status"] in ("failed", "succeeded"), first

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.conftest import clean_env
+
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 BASH = shutil.which("bash") or "/bin/bash"
@@ -40,7 +42,7 @@ def test_make_test_is_what_ci_runs_on_both_databases() -> None:
 
 def test_every_readme_command_runs_and_succeeds(tmp_path: Path) -> None:
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("PPRL_")},
+        **clean_env(),
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
         "NO_COLOR": "1",
     }

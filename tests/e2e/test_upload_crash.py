@@ -27,7 +27,7 @@ from linkage_node.job import STATE_FILE
 from linkage_node.state import NodeState
 from linkage_node.sync import _encodings_body
 from linkage_node.synthetic import synthetic_roster
-from tests.conftest import BACKENDS, database_url, empty_database
+from tests.conftest import BACKENDS, clean_env, database_url, empty_database
 from tests.hub.live import free_port
 
 PPRL = str(Path(sys.executable).parent / "pprl")
@@ -148,7 +148,7 @@ def test_killed_mid_upload_then_the_same_sync_completes_it(backend: str, tmp_pat
                     "--key-dir", str(tmp_path / "keys"), "--state-dir", str(tmp_path / "node"),
                     "--batch-size", str(BATCH),
                 ],
-                env={k: v for k, v in os.environ.items() if not k.startswith("PPRL_")},
+                env=clean_env(),
                 capture_output=True, text=True, timeout=120, check=False,
             )  # fmt: skip
         assert result.returncode == 0, result.stderr

@@ -16,6 +16,7 @@ from hub.db import create_db_engine
 from hub.migrate import upgrade
 from hub.models import Agency, Assignment, Notification
 from hub.services.uploads import contact_context
+from tests.conftest import clean_env
 from tests.hub.api.test_notifications import (
     _Inbox,
     inbox,  # noqa: F401  (fixture)
@@ -23,7 +24,7 @@ from tests.hub.api.test_notifications import (
 
 
 def _pprl(tmp: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("PPRL_")}
+    base = clean_env()
     return subprocess.run(  # noqa: S603  (our own entry point)
         [str(Path(sys.executable).parent / "pprl"), "hub", "notify"],
         env={**base, "PPRL_DATABASE_URL": f"sqlite:///{tmp / 'hub.db'}",

@@ -5,7 +5,6 @@ to the case manager once both said "same"."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -18,12 +17,13 @@ from keys import Role, issue_token
 from linkage_node.job import STATE_FILE
 from linkage_node.state import NodeState
 from linkage_node.synthetic import linked_rosters
+from tests.conftest import clean_env
 from tests.hub.live import LiveHub
 from tests.hub.test_linkage_live import _encode_and_sync, _run, hub  # noqa: F401  (fixture)
 
 
 def _node(tmp: Path, hub_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PPRL_")}
+    env = clean_env()
     return subprocess.run(  # noqa: S603  (our own entry point)
         [str(Path(sys.executable).parent / "pprl"), "node", "review", *args, "--hub", hub_url],
         env={**env, "COLUMNS": "250"}, cwd=tmp, capture_output=True, text=True, timeout=60,
