@@ -75,16 +75,18 @@ class PlanItem:
         return date.fromisoformat(value) if isinstance(value, str) else None
 
     @property
+    def due(self) -> date | None:
+        """The target end date."""
+        return self._date("target_end")
+
+    @property
     def span(self) -> tuple[date, date] | None:
-        """When the service runs (actual dates where known, else the targets)."""
+        """When the service runs (actual dates where known, else the targets; one known
+        date is a one-day span)."""
         start = self._date("actual_start") or self._date("target_start")
-        end = self._date("actual_end") or self._date("target_end")
-        if start is None and end is None:
-            return None
-        first, last = start or end, end or start
-        if first is None or last is None:
-            return None
-        return (first, last) if first <= last else (last, first)
+        end = self._date("actual_end") or self.due
+        known = [d for d in (start, end) if d is not None]
+        return (min(known), max(known)) if known else None
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,7 @@ def priority_order(items: list[PlanItem]) -> list[PlanItem]:
     def key(item: PlanItem) -> tuple[int, date, str, str]:
         need = item.need
         rank = NEED_ORDER.index(need) if need in NEED_ORDER else len(NEED_ORDER)
-        end = item._date("target_end") or date.max
+        end = item.due or date.max
         return (rank, end, item.program, item.milestone_id)
 
     return sorted(items, key=key)
@@ -121,7 +123,7 @@ def find_conflicts(
         for b in open_items[n + 1 :]:
             if a.program == b.program:
                 continue
-            a_end, b_end = a._date("target_end"), b._date("target_end")
+            a_end, b_end = a.due, b.due
             if (
                 a_end
                 and b_end
