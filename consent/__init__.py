@@ -3,6 +3,7 @@ Merkle log and its proofs, checkpoints and witnesses, replay to consent state, a
 disclosure decision. No web framework, no database: the hub stores the bytes."""
 
 from consent._internal.merkle import (
+    Frontier,
     MerkleTree,
     ProofError,
     leaf_hash,
@@ -14,10 +15,25 @@ from consent.checkpoints import (
     LogKey,
     LogVerifier,
     Witness,
+    extension_problem,
     open_checkpoint,
     sign_checkpoint,
 )
-from consent.decision import Decision, attach_proof, check_decision_proof, disclosure_decision
+from consent.cosignatures import (
+    Cosignature,
+    cosign,
+    cosigners,
+    open_cosignature,
+    with_cosignatures,
+    witness_name,
+)
+from consent.decision import (
+    Decision,
+    attach_proof,
+    check_decision_proof,
+    disclosure_decision,
+    grant_allows,
+)
 from consent.entries import (
     HUB_SIGNER,
     Access,
@@ -45,9 +61,18 @@ from consent.errors import (
     ProofInvalid,
     WitnessAlarm,
 )
+from consent.monitor import LedgerView, ViewItem
 from consent.proofs import ProvenEntry, check_proof_bundle, make_proof_bundle
 from consent.state import ConsentState, GrantRecord, consent_state
 from consent.verify import LedgerReport, verify_ledger
+from consent.visibility import (
+    WithheldEntry,
+    as_read_by,
+    audience,
+    may_read,
+    open_withheld,
+    withhold,
+)
 
 __all__ = [
     "HUB_SIGNER",
@@ -56,16 +81,19 @@ __all__ = [
     "CheckpointInvalid",
     "ConsentError",
     "ConsentState",
+    "Cosignature",
     "Decision",
     "EntryInvalid",
     "EntryRef",
     "EntryRejected",
+    "Frontier",
     "Grant",
     "GrantRecord",
     "GrantTerms",
     "KeyStatement",
     "LedgerReport",
     "LedgerTampered",
+    "LedgerView",
     "LogKey",
     "LogVerifier",
     "MerkleTree",
@@ -76,17 +104,28 @@ __all__ = [
     "Revoke",
     "SignedEntry",
     "Supersede",
+    "ViewItem",
+    "WithheldEntry",
     "Witness",
     "WitnessAlarm",
+    "as_read_by",
     "attach_proof",
+    "audience",
     "check_decision_proof",
     "check_proof_bundle",
     "consent_state",
+    "cosign",
+    "cosigners",
     "disclosure_decision",
+    "extension_problem",
     "format_timestamp",
+    "grant_allows",
     "leaf_hash",
     "make_proof_bundle",
+    "may_read",
     "open_checkpoint",
+    "open_cosignature",
+    "open_withheld",
     "parse_leaf",
     "parse_timestamp",
     "registration_statement",
@@ -96,4 +135,7 @@ __all__ = [
     "verify_consistency",
     "verify_inclusion",
     "verify_ledger",
+    "with_cosignatures",
+    "withhold",
+    "witness_name",
 ]

@@ -232,6 +232,29 @@ def _parse_body(body: str, origin: str) -> Checkpoint:
     return Checkpoint(name, int(size_text), root)
 
 
+def extension_problem(
+    old: Checkpoint, new: Checkpoint, consistency_proof: list[bytes]
+) -> tuple[str, str] | None:
+    """Why `new` is not a view of the same log that `old` was (kind, words), or None.
+
+    Kinds: `rollback` (a smaller tree after a larger one), `split-view` (two roots of one
+    size) and `inconsistent` (a larger tree not proven to contain the older one). The
+    same size with the same root is no problem; a smaller size always is, because a log
+    shows its newest checkpoint.
+    """
+    if new.size < old.size:
+        return "rollback", f"rollback: the log showed size {new.size} after size {old.size}"
+    if new.size == old.size:
+        if new.root != old.root:
+            return "split-view", f"split view: two different trees of size {new.size}"
+        return None
+    try:
+        verify_consistency(old.size, new.size, old.root, new.root, consistency_proof)
+    except ProofError as exc:
+        return "inconsistent", f"size {new.size} is not proven to extend size {old.size}: {exc}"
+    return None
+
+
 class Witness:
     """Remembers the newest checkpoint accepted and refuses to go back or fork.
 
@@ -261,28 +284,16 @@ class Witness:
             self._store(note)
             return new
         old, old_note = known
-        if new.size < old.size:
-            raise WitnessAlarm(
-                f"rollback: the log showed size {new.size} after size {old.size}",
-                self._evidence("rollback", old_note, note),
-            )
-        if new.size == old.size:
-            if new.root != old.root:
-                raise WitnessAlarm(
-                    f"split view: two different trees of size {new.size}",
-                    self._evidence("split-view", old_note, note),
-                )
+        problem = extension_problem(old, new, consistency_proof)
+        if problem is None:
+            if new.size > old.size:
+                self._store(note)
             return new
-        try:
-            verify_consistency(old.size, new.size, old.root, new.root, consistency_proof)
-        except ProofError as exc:
-            path = self._evidence("inconsistent", old_note, note)
-            raise ProofInvalid(
-                f"size {new.size} is not proven to extend size {old.size}: {exc} "
-                f"(both checkpoints kept in {path})"
-            ) from None
-        self._store(note)
-        return new
+        kind, what = problem
+        path = self._evidence(kind, old_note, note)
+        if kind == "inconsistent":
+            raise ProofInvalid(f"{what} (both checkpoints kept in {path})")
+        raise WitnessAlarm(what, path, kind=kind)
 
     def _store(self, note: str) -> None:
         self._path.parent.mkdir(parents=True, exist_ok=True)

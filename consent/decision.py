@@ -126,6 +126,34 @@ def disclosure_decision(
     )
 
 
+def grant_allows(
+    state: ConsentState,
+    grant_index: int,
+    *,
+    requester_program: str,
+    target_program: str,
+    target_record: str,
+    data_class: DataClass,
+    at: datetime,
+) -> str | None:
+    """Why the grant at `grant_index` does not allow this disclosure in `state`, or None
+    when it does: the rules of `disclosure_decision`, applied to one cited grant (what a
+    node checks before it says "consent verified")."""
+    if at.tzinfo is None:
+        raise ValueError("decision time must be timezone-aware")
+    grant = state.grants.get(grant_index)
+    if grant is None:
+        return f"entry {grant_index} is not a grant recorded in the ledger"
+    if (grant.terms.disclosing_program, grant.terms.subject) != (target_program, target_record):
+        return f"entry {grant_index} is a grant about another record"
+    why = _why_not(grant, requester_program, data_class, at, state.size)
+    if why is None:
+        return None
+    if why == "revoked":  # superseded included: the cited grant no longer speaks
+        return f"the client's consent to {target_program} was {grant.ended_because}"
+    return _denial([grant], requester_program, target_program, data_class, at, state.size)
+
+
 _RANK = ("revoked", "expired", "not_yet", "data_class", "recipient")
 
 

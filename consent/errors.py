@@ -84,10 +84,15 @@ class WitnessAlarm(ConsentError):
     The conflicting checkpoints are kept as evidence: both carry the log's signature.
     """
 
-    def __init__(self, what: str, evidence_path: str | None) -> None:
+    #: Exit status of the node's commands on an alarm (1 failure, 2 usage, 3 bad data).
+    exit_code = 4
+
+    def __init__(self, what: str, evidence_path: str | None, *, kind: str = "fork") -> None:
         where = f" (evidence saved to {evidence_path})" if evidence_path else ""
         super().__init__(f"{what}{where}")
+        self.what = what
         self.evidence_path = evidence_path
+        self.kind = kind
 
     def advice(self) -> str:
         return (

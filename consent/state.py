@@ -6,6 +6,12 @@ at that index (keys come from the ledger's own KEY entries, anchored in the hub'
 key), and its meaning against earlier entries (a REVOKE must name a live grant of the
 same agency, an ACCESS a grant that allowed it, and so on). The hub runs the same
 checks on append that an auditor runs on `pprl consent verify`.
+
+An agency node replays a *partial* state: it reads only the entries that involve its
+agency and, for the others, a note signed by the hub saying what kind of entry it is and
+which grant (if any) it ends (`consent.visibility`). In that state `skip` stands in for a
+withheld entry, and references to withheld grants are taken on trust of the signature
+alone (the auditor, who reads everything, checks their meaning).
 """
 
 from __future__ import annotations
@@ -67,6 +73,7 @@ class ConsentState:
     """The state implied by a log prefix of `size` entries."""
 
     log_key: Ed25519PublicKey
+    partial: bool = False
     size: int = 0
     registry: KeyRegistry = field(default_factory=KeyRegistry)
     grants: dict[int, GrantRecord] = field(default_factory=dict)
@@ -84,6 +91,28 @@ class ConsentState:
         return [self.grants[i] for i in self._by_target.get((program, record), [])]
 
     # --- appending ---------------------------------------------------------------------
+
+    def skip(self, index: int, *, ends: int | None = None, because: str = "revoked") -> None:
+        """A partial state passes over withheld entries up to and including `index`; the
+        one at `index` ends grant `ends` (a REVOKE or SUPERSEDE the reader may not see)."""
+        if not self.partial:
+            raise EntryRejected(index, "only a partial replay may pass over an entry")
+        if index < self.size:
+            raise EntryRejected(index, f"the log holds {self.size} entries already")
+        if ends is not None and ends < index:
+            self._end(ends, index, because)
+        self.size = index + 1
+
+    def pass_over(self, size: int) -> None:
+        """A partial state passes over entries that change nothing (withheld grants and
+        ACCESS entries) up to `size`."""
+        if not self.partial or size < self.size:
+            raise EntryRejected(size, "only a partial replay may pass over entries forward")
+        self.size = size
+
+    def _hidden(self, index: int) -> bool:
+        """In a partial state, an earlier entry this reader was not shown."""
+        return self.partial and index < self.size and index not in self.grants
 
     def append(self, signed: SignedEntry) -> int:
         """Check and apply `signed` as the next entry; returns its index."""
@@ -105,14 +134,14 @@ class ConsentState:
         elif isinstance(entry, Supersede):
             old = self._live_grant(index, entry.replaces, entry.signer)
             self._check_grant(index, entry.signer, entry.grant)
-            if (entry.grant.subject, entry.grant.disclosing_program) != (
+            if old is not None and (entry.grant.subject, entry.grant.disclosing_program) != (
                 old.terms.subject,
                 old.terms.disclosing_program,
             ):
                 raise EntryRejected(index, "a replacement must be about the same record")
         elif isinstance(entry, Revoke):
             old = self._live_grant(index, entry.revokes, entry.signer)
-            if entry.consent_id != old.terms.consent_id:
+            if old is not None and entry.consent_id != old.terms.consent_id:
                 raise EntryRejected(index, "consent_id does not match the revoked grant")
         elif isinstance(entry, Access):
             self._check_access(index, entry)
@@ -162,7 +191,9 @@ class ConsentState:
         if terms.consent_id in self._consent_ids:
             raise EntryRejected(index, "consent_id was already used by an earlier grant")
 
-    def _live_grant(self, index: int, ref: EntryRef, agency: str) -> GrantRecord:
+    def _live_grant(self, index: int, ref: EntryRef, agency: str) -> GrantRecord | None:
+        if self._hidden(ref.index):
+            return None
         grant = self.grants.get(ref.index)
         if grant is None or grant.leaf_hash.hex() != ref.leaf_hash:
             raise EntryRejected(index, f"entry {ref.index} is not a grant with that leaf hash")
@@ -179,8 +210,8 @@ class ConsentState:
             raise EntryRejected(index, "disclosing_program is not a registered program")
         if entry.checkpoint_size > index:
             raise EntryRejected(index, "the checkpoint it cites is later than the entry")
-        if entry.grant is None:
-            return  # existence under the inter-agency agreement; no consent involved
+        if entry.grant is None or self._hidden(entry.grant.index):
+            return  # existence under the agreement; or (partial) a grant not shown
         grant = self.grants.get(entry.grant.index)
         if grant is None or grant.leaf_hash.hex() != entry.grant.leaf_hash:
             raise EntryRejected(index, f"entry {entry.grant.index} is not a grant with that hash")
@@ -262,7 +293,9 @@ class ConsentState:
         self.size = index + 1
 
     def _end(self, grant_index: int, at_index: int, because: str) -> None:
-        grant = self.grants[grant_index]
+        grant = self.grants.get(grant_index)
+        if grant is None:  # (partial) a grant this reader was not shown
+            return
         if grant.ended_at_index is None:
             grant.ended_at_index, grant.ended_because = at_index, because
 

@@ -13,7 +13,9 @@ from consent import (
     LogKey,
     MerkleTree,
     SignedEntry,
+    as_read_by,
     format_timestamp,
+    parse_leaf,
     registration_statement,
     sign_checkpoint,
     sign_entry,
@@ -137,6 +139,32 @@ class LedgerBuilder:
                 **fields,
             )
         )
+
+    def access(self, grant: int | None = None, **fields: Any) -> int:
+        """ACCESS: corrections (DOC) was shown child welfare's client-1, on `grant`."""
+        data: dict[str, Any] = {
+            "type": "ACCESS",
+            "basis": "consent" if grant is not None else "agreement",
+            "disclosing_program": "child_welfare",
+            "subject": record_ref("client-1"),
+            "requester_program": "corrections",
+            "requester_staff": "cm-0007",
+            "requester_record": record_ref("doc-client-1"),
+            "data_classes": ["existence"],
+            "checkpoint_size": len(self.tree),
+        }
+        if grant is not None:
+            data["grant"] = self.ref(grant)
+            data["data_classes"] = ["existence", "contact"]
+        data.update(fields)
+        return self.add(self.hub_entry(**data))
+
+    def read_as(self, agency: str | None, start: int = 0) -> list[dict[str, Any]]:
+        """The entries from `start` as the hub shows them to `agency` (None: an auditor)."""
+        return [
+            as_read_by(agency, i, parse_leaf(leaf), self.state, self.log)
+            for i, leaf in enumerate(self.leaves[start:], start=start)
+        ]
 
     def checkpoint(self, size: int | None = None) -> str:
         size = len(self.tree) if size is None else size

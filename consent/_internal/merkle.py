@@ -140,6 +140,47 @@ class MerkleTree:
         return [*self._subproof(m - k, start + k, end, False), self._range_hash(start, start + k)]
 
 
+class Frontier:
+    """The right edge of a tree: the roots of its perfect subtrees, largest first.
+
+    A monitor that reads every leaf hash in order needs only these (at most 64 hashes)
+    to recompute the root of any size it reaches, so it can check what it was shown
+    against a signed checkpoint without keeping the tree.
+    """
+
+    def __init__(self, size: int = 0, hashes: Sequence[bytes] = ()) -> None:
+        if size < 0 or len(hashes) != size.bit_count():
+            raise ProofError("a frontier holds one hash per set bit of its size")
+        _check_hashes(hashes)
+        self.size = size
+        self._hashes = list(hashes)
+
+    @property
+    def hashes(self) -> list[bytes]:
+        """The subtree roots, largest (leftmost) first."""
+        return list(self._hashes)
+
+    def append_hash(self, h: bytes) -> None:
+        """Add the next leaf hash, merging equal-sized subtrees as they complete."""
+        if len(h) != HASH_SIZE:
+            raise ProofError("leaf hash must be 32 bytes")
+        position, current = self.size, h
+        while position & 1:
+            current = node_hash(self._hashes.pop(), current)
+            position >>= 1
+        self._hashes.append(current)
+        self.size += 1
+
+    def root(self) -> bytes:
+        """MTH of the leaves appended so far (RFC 9162: the subtrees folded from the right)."""
+        if not self._hashes:
+            return EMPTY_ROOT
+        current = self._hashes[-1]
+        for left in reversed(self._hashes[:-1]):
+            current = node_hash(left, current)
+        return current
+
+
 def root_of(leaf_hashes: Sequence[bytes]) -> bytes:
     """MTH straight from the definition (used to cross-check the tree)."""
     if not leaf_hashes:

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from consent._internal.merkle import (
     EMPTY_ROOT,
+    Frontier,
     MerkleTree,
     ProofError,
     leaf_hash,
@@ -162,3 +163,25 @@ def test_bad_arguments_raise_proof_errors_not_bare_exceptions() -> None:
         tree.root(4)
     with pytest.raises(ProofError):
         tree.append_hash(b"short")
+
+
+@given(st.integers(min_value=0, max_value=300))
+@settings(max_examples=60, deadline=None)
+def test_frontier_root_equals_the_full_tree_root_at_every_size(n: int) -> None:
+    hashes = [leaf_hash(i.to_bytes(4, "big")) for i in range(n)]
+    frontier = Frontier()
+    for h in hashes:
+        frontier.append_hash(h)
+    assert frontier.size == n
+    assert frontier.root() == root_of(hashes)
+    assert len(frontier.hashes) == n.bit_count()
+    # A frontier rebuilt from its saved hashes goes on exactly like the original.
+    again = Frontier(n, frontier.hashes)
+    extra = leaf_hash(b"next")
+    again.append_hash(extra)
+    assert again.root() == root_of([*hashes, extra])
+
+
+def test_frontier_refuses_a_shape_that_cannot_be_a_tree_edge() -> None:
+    with pytest.raises(ProofError, match="one hash per set bit"):
+        Frontier(3, [leaf_hash(b"a")])
