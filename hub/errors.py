@@ -17,7 +17,14 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from consent import CheckpointInvalid, ConsentError, EntryInvalid, EntryRejected, ProofInvalid
+from consent import (
+    CheckpointInvalid,
+    ConsentError,
+    EntryInvalid,
+    EntryRejected,
+    LedgerTampered,
+    ProofInvalid,
+)
 from keys import KeysError, MalformedDocument, RegistryError, TokenRejected
 
 log = logging.getLogger("pprl.hub")
@@ -134,6 +141,8 @@ def _domain_status(exc: Exception) -> int:
         return 409
     if isinstance(exc, ProofInvalid | CheckpointInvalid):
         return 422
+    if isinstance(exc, LedgerTampered):
+        return 503  # the hub's own ledger is damaged: nothing the caller can fix
     return 400
 
 

@@ -84,6 +84,21 @@ class LedgerCheckpoint(SQLModel, table=True):
     issued_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
 
 
+class LedgerCosignature(SQLModel, table=True):
+    """An agency witness's cosignature line on the checkpoint of `size`."""
+
+    __tablename__ = "ledger_cosignature"
+
+    size: int = Field(
+        sa_column=Column(BigInteger, primary_key=True, autoincrement=False, nullable=False)
+    )
+    agency_id: str = Field(
+        sa_column=Column(String(64), ForeignKey("agency.agency_id"), primary_key=True)
+    )
+    line: str = Field(sa_column=Column(Text, nullable=False))
+    cosigned_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
 class LedgerHead(SQLModel, table=True):
     """One row counting the ledger's entries. Appends update it first: that takes the
     write lock (a row lock on PostgreSQL, the database lock on SQLite), so concurrent

@@ -58,7 +58,16 @@ class LedgerEntryOut(BaseModel):
 class CheckpointOut(BaseModel):
     size: int
     root: str
-    note: str
+    note: str = Field(description="The signed note, with every agency's cosignature line.")
+    cosigned_by: list[str] = Field(
+        default_factory=list, description="Agencies whose witnesses cosigned this checkpoint."
+    )
+
+
+class CosignatureIn(_In):
+    """An agency witness's C2SP cosignature line on a checkpoint it checked."""
+
+    cosignature: Annotated[str, StringConstraints(min_length=1, max_length=400)]
 
 
 class InclusionProofOut(BaseModel):
@@ -74,9 +83,23 @@ class ConsistencyProofOut(BaseModel):
     proof: list[str]
 
 
-class LedgerLeafOut(BaseModel):
+class WithheldOut(BaseModel):
+    """An entry the caller is not a party to, as the hub's signed note about it."""
+
     index: int
-    leaf: str
+    leaf_hash: str
+    type: Literal["GRANT", "SUPERSEDE", "REVOKE", "ACCESS", "KEY"]
+    ends: int | None = Field(description="The grant this entry ends (REVOKE, SUPERSEDE).")
+    signature: str = Field(description="The hub's log key's signature over the note.")
+
+
+class LedgerLeafOut(BaseModel):
+    """An entry: its leaf when the caller is a party to it (auditors: always), else the
+    hub's signed note in its place."""
+
+    index: int
+    leaf: str | None = None
+    withheld: WithheldOut | None = None
 
 
 # --- uploads ------------------------------------------------------------------------
@@ -214,6 +237,7 @@ class GrantProofOut(BaseModel):
 
     index: int
     leaf_hash: str
+    leaf: str = Field(description="The grant's leaf (base64), for the asking node to check.")
     inclusion_proof: list[str]
 
 
@@ -259,6 +283,7 @@ class SharedProgramOut(BaseModel):
 
     program: str
     agency_id: str
+    record_ref: str = Field(description="That program's pseudonymous reference of the client.")
     link_score: float
     confirmed_in_review: bool
     existence: DisclosureLevelOut

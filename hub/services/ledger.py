@@ -75,6 +75,12 @@ def stored_rows(session: Session, start: int = 0) -> Iterator[tuple[int, bytes, 
         result.close()
 
 
+def stored_leaf(session: Session, index: int) -> bytes:
+    """The stored leaf of entry `index`."""
+    leaf = session.execute(select(_ENTRY.c.leaf).where(_ENTRY.c.entry_index == index)).scalar_one()
+    return bytes(leaf)
+
+
 def stored_checkpoints(session: Session) -> list[str]:
     """Every stored checkpoint note, oldest first."""
     return list(session.execute(select(_CHECKPOINT.c.note).order_by(_CHECKPOINT.c.size)).scalars())
@@ -242,8 +248,7 @@ def proof_bundle(session: Session, index: int, tree: MerkleTree | None = None) -
     size, note = latest
     if tree is None:
         tree = MerkleTree(stored for _, _, stored in stored_rows(session))
-    leaf = session.execute(select(_ENTRY.c.leaf).where(_ENTRY.c.entry_index == index)).scalar_one()
-    return make_proof_bundle(index, bytes(leaf), tree, note, size)
+    return make_proof_bundle(index, stored_leaf(session, index), tree, note, size)
 
 
 def ledger_size(session: Session) -> int:

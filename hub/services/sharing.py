@@ -38,11 +38,12 @@ from hub.schemas import (
     SharedProgramOut,
 )
 from hub.services import review
-from hub.services.ledger import HubLedger, latest_checkpoint
+from hub.services.ledger import HubLedger, latest_checkpoint, stored_leaf
 from hub.services.plans import PlanItem, find_conflicts, priority_order
 from hub.services.registry import programs_by_agency
 from hub.services.uploads import contact_context, milestone_context
 from hub.settings import HubSettings
+from keys import canonical
 
 _LEVELS: tuple[DataClass, ...] = ("existence", "contact", "plan")
 
@@ -58,6 +59,7 @@ class Disclosure:
     requester_program: str | None = None
     grant_index: int | None = None
     grant_leaf_hash: str | None = None
+    grant_leaf: str | None = None
     inclusion_proof: list[str] | None = None
     access_entry: int | None = None
 
@@ -319,6 +321,7 @@ def checkpoint_covering(
         latest = latest_checkpoint(session)
     if latest is None or latest[0] < needed:
         raise Unavailable("no checkpoint covers the consent relied on; try again")
+    leaves: dict[int, str] = {}
     for entry in programs:
         for level in entry.levels.values():
             if level.allowed and level.grant_index is not None:
@@ -326,6 +329,12 @@ def checkpoint_covering(
                     _as_decision(level), ledger.tree, latest[1], ledger.log_key.verifier
                 )
                 level.inclusion_proof = [h.hex() for h in proven.inclusion_proof or ()]
+                # The leaf itself, so the asking node can check what the grant says.
+                if level.grant_index not in leaves:
+                    leaves[level.grant_index] = canonical.b64encode(
+                        stored_leaf(session, level.grant_index)
+                    )
+                level.grant_leaf = leaves[level.grant_index]
     return latest
 
 
@@ -426,6 +435,7 @@ def shared_out(answer: SharedAnswer, settings: HubSettings, *, today: date) -> S
             SharedProgramOut(
                 program=entry.program,
                 agency_id=entry.agency_id,
+                record_ref=entry.ref,
                 link_score=round(entry.score, 4),
                 confirmed_in_review=entry.confirmed_in_review,
                 existence=_level_out(entry.levels["existence"]),
@@ -466,6 +476,7 @@ def _level_out(level: Disclosure) -> DisclosureLevelOut:
         grant = GrantProofOut(
             index=level.grant_index,
             leaf_hash=level.grant_leaf_hash or "",
+            leaf=level.grant_leaf or "",
             inclusion_proof=level.inclusion_proof or [],
         )
     return DisclosureLevelOut(

@@ -253,3 +253,22 @@ def test_entry_re_signed_by_the_hub_in_an_agencys_place_is_caught(stored: Stored
     code, err = stored.verify()
     assert code == 1
     assert "ledger entry" in err
+
+
+def test_a_stored_checkpoint_that_no_longer_matches_the_tree_is_not_served(
+    stored: StoredLedger,
+) -> None:
+    from consent import Checkpoint, LedgerTampered, sign_checkpoint
+    from hub.services.cosignatures import served_checkpoint
+
+    b = stored.builder
+    # The operator re-signs the newest checkpoint over another root with the real key.
+    forged = sign_checkpoint(Checkpoint(b.log.name, 14, leaf_hash(b"another tree")), b.log)
+    stored.sql("UPDATE ledger_checkpoint SET note = :note WHERE size = 14", note=forged)
+    with Session(stored.engine) as session, pytest.raises(LedgerTampered, match="entry 14"):
+        served_checkpoint(session, HubLedger(b.log))
+    # A note the log key never signed is refused too.
+    other = sign_checkpoint(Checkpoint(b.log.name, 14, b.tree.root(14)), LogKey.generate("x"))
+    stored.sql("UPDATE ledger_checkpoint SET note = :note WHERE size = 14", note=other)
+    with Session(stored.engine) as session, pytest.raises(LedgerTampered, match="not sound"):
+        served_checkpoint(session, HubLedger(b.log))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Path, Query, status
 
-from consent import KeyStatement, parse_leaf
+from consent import KeyStatement, as_read_by, parse_leaf
 from hub.auth import require_ledger_reader
 from hub.deps import HubDep, PrincipalDep, SessionDep
 from hub.errors import Forbidden, NotFound, Unprocessable
@@ -14,13 +14,14 @@ from hub.routes.api.agencies import ledger_of
 from hub.schemas import (
     CheckpointOut,
     ConsistencyProofOut,
+    CosignatureIn,
     InclusionProofOut,
     LedgerEntryIn,
     LedgerEntryOut,
     LedgerLeafOut,
 )
-from hub.services import agencies
-from hub.services.ledger import latest_checkpoint, stored_rows
+from hub.services import agencies, cosignatures
+from hub.services.ledger import stored_rows
 from keys import Role, canonical
 
 router = APIRouter(prefix="/v1/ledger", tags=["ledger"])
@@ -50,15 +51,43 @@ def append_entry(
     return LedgerEntryOut(index=index, leaf_hash=ledger.tree.leaf_hash_at(index).hex())
 
 
-@router.get("/checkpoint", summary="The latest signed checkpoint")
+@router.get("/checkpoint", summary="The latest signed checkpoint, with its cosignatures")
 def checkpoint(hub: HubDep, session: SessionDep, principal: PrincipalDep) -> CheckpointOut:
     """404 until the first checkpoint is issued."""
-    latest = latest_checkpoint(session)
-    if latest is None:
-        raise NotFound("no checkpoint has been issued yet")
-    ledger = ledger_of(hub)
-    ledger.sync(session)
-    return CheckpointOut(size=latest[0], root=ledger.tree.root(latest[0]).hex(), note=latest[1])
+    return cosignatures.served_checkpoint(session, ledger_of(hub))
+
+
+@router.get("/checkpoints/{size}", summary="The checkpoint of one size, with its cosignatures")
+def checkpoint_of_size(
+    size: Annotated[int, Path(ge=1, le=2**62)],
+    hub: HubDep,
+    session: SessionDep,
+    principal: PrincipalDep,
+) -> CheckpointOut:
+    """404 when no checkpoint of that size was signed."""
+    return cosignatures.served_checkpoint(session, ledger_of(hub), size)
+
+
+@router.post(
+    "/checkpoints/{size}/cosignatures",
+    summary="Cosign a checkpoint (an agency node's witness)",
+)
+def cosign_checkpoint(
+    size: Annotated[int, Path(ge=1, le=2**62)],
+    body: CosignatureIn,
+    hub: HubDep,
+    session: SessionDep,
+    principal: PrincipalDep,
+) -> CheckpointOut:
+    """The node checked the checkpoint against everything it witnessed before and
+    signs it (C2SP tlog-cosignature) with its agency key."""
+    if principal.agency_id is None or not principal.has(Role.AGENCY_NODE):
+        raise Forbidden("only an agency node's witness cosigns checkpoints")
+    out = cosignatures.add_cosignature(
+        session, ledger_of(hub), principal.agency_id, size, body.cosignature
+    )
+    session.commit()
+    return out
 
 
 @router.get("/proofs/inclusion", summary="Inclusion proof of an entry in the tree of a size")
@@ -102,16 +131,24 @@ def consistency_proof(
 
 @router.get("/entries", summary="Entries by index range (auditors and agency nodes)")
 def entries(
+    hub: HubDep,
     session: SessionDep,
     principal: PrincipalDep,
     start: Annotated[int, Query(ge=0, le=2**62)] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
 ) -> list[LedgerLeafOut]:
-    """Leaves as stored, for offline verification."""
+    """Leaves as stored, for auditors. An agency node reads in full the entries its
+    agency is a party to, and for every other entry the hub's signed note of its leaf
+    hash, type and the grant it ends (so it can still check the tree and that no
+    revocation was hidden from it)."""
     require_ledger_reader(principal)
+    ledger = ledger_of(hub)
+    committed = ledger.sync(session)
+    reader = None if principal.has(Role.AUDITOR) else principal.agency_id
     out: list[LedgerLeafOut] = []
     for index, leaf, _ in stored_rows(session, start):
-        if len(out) == limit:
+        if len(out) == limit or index >= committed:
             break
-        out.append(LedgerLeafOut(index=index, leaf=canonical.b64encode(leaf)))
+        shown = as_read_by(reader, index, parse_leaf(leaf), ledger.state, ledger.log_key)
+        out.append(LedgerLeafOut.model_validate(shown))
     return out

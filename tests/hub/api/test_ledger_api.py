@@ -4,13 +4,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from consent import (
+    cosign,
+    cosigners,
     format_timestamp,
     leaf_hash,
     open_checkpoint,
+    open_withheld,
     sign_entry,
     validate_entry,
     verify_consistency,
     verify_inclusion,
+    witness_name,
 )
 from keys import Role, canonical
 from tests.factories import grant_terms
@@ -36,6 +40,12 @@ def _grant_leaf(api: Api, agency: str = "DCFS", **terms: Any) -> bytes:
         }
     )
     return sign_entry(entry, identity).leaf
+
+
+def _stored_leaf(api: Api, index: int) -> bytes:
+    from hub.services.ledger import stored_leaf
+
+    return stored_leaf(api.session, index)
 
 
 def _append(api: Api, leaf: bytes, agency: str = "DCFS") -> Any:
@@ -121,3 +131,47 @@ def test_entries_are_for_auditors_and_agency_nodes_not_operators(api: Api) -> No
         assert len(response.json()) == 1
     case_manager = api.as_("DCFS", "cm-1", Role.CASE_MANAGER)
     assert api.client.get("/v1/ledger/entries", headers=case_manager).status_code == 403
+
+
+def test_an_agency_reads_only_the_entries_it_is_a_party_to(api: Api) -> None:
+    api.register("DCFS", "DOC", "DJJ")
+    index = _append(api, _grant_leaf(api)).json()["index"]  # DCFS -> corrections (DOC)
+
+    def read(headers: dict[str, str]) -> dict[str, Any]:
+        page = api.client.get("/v1/ledger/entries", params={"start": index}, headers=headers)
+        assert page.status_code == 200, page.text
+        return dict(page.json()[0])
+
+    assert read(api.as_("DCFS"))["leaf"] is not None
+    assert read(api.as_("DOC"))["leaf"] is not None
+    assert read(api.operator(Role.AUDITOR))["leaf"] is not None
+    withheld = read(api.as_("DJJ"))
+    assert withheld["leaf"] is None
+    assert withheld["withheld"]["type"] == "GRANT"
+    note = open_withheld(withheld["withheld"], api.log.verifier)  # the hub's signature holds
+    assert note.leaf_hash == leaf_hash(_stored_leaf(api, index))
+
+
+def test_an_agency_witness_cosigns_a_checkpoint_and_the_hub_serves_it(api: Api) -> None:
+    api.register("DCFS", "DOC")
+    assert api.checkpoint() is not None
+    served = api.client.get("/v1/ledger/checkpoint", headers=api.as_("DOC")).json()
+    assert served["cosigned_by"] == []
+    checkpoint = open_checkpoint(served["note"], api.log.verifier)
+    dcfs = api.identities["DCFS"]
+    public = dcfs.signing_key.public_key()
+    line = cosign(checkpoint, witness_name("DCFS"), public, dcfs).line
+    path = f"/v1/ledger/checkpoints/{checkpoint.size}/cosignatures"
+    # Only DCFS's own witness may hand in DCFS's line.
+    wrong = api.client.post(path, json={"cosignature": line}, headers=api.as_("DOC"))
+    assert wrong.status_code == 422
+    done = api.client.post(path, json={"cosignature": line}, headers=api.as_("DCFS"))
+    assert done.status_code == 200, done.text
+    served = api.client.get("/v1/ledger/checkpoint", headers=api.as_("DOC")).json()
+    assert served["cosigned_by"] == ["DCFS"]
+    assert set(cosigners(served["note"], checkpoint, {witness_name("DCFS"): public})) == {
+        "pprl-witness/DCFS"
+    }
+    assert open_checkpoint(served["note"], api.log.verifier) == checkpoint
+    missing = api.client.get("/v1/ledger/checkpoints/999", headers=api.as_("DOC"))
+    assert missing.status_code == 404

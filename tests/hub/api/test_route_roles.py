@@ -81,6 +81,20 @@ ROUTES: dict[tuple[str, str], tuple[Call, set[str], int]] = {
         set(CALLERS) - {"anonymous"},
         0,
     ),
+    ("GET", "/v1/ledger/checkpoints/{size}"): (
+        lambda api, h, n: api.client.get(f"/v1/ledger/checkpoints/{_latest(api)}", headers=h),
+        set(CALLERS) - {"anonymous"},
+        0,
+    ),
+    ("POST", "/v1/ledger/checkpoints/{size}/cosignatures"): (
+        lambda api, h, n: api.client.post(
+            f"/v1/ledger/checkpoints/{_latest(api)}/cosignatures",
+            json={"cosignature": _cosignature(api, h)},
+            headers=h,
+        ),
+        {"node", "other_node"},
+        403,
+    ),
     ("GET", "/v1/ledger/proofs/inclusion"): (
         _call("GET", "/v1/ledger/proofs/inclusion?index=0&tree_size=1"),
         set(CALLERS) - {"anonymous"},
@@ -186,6 +200,32 @@ ROUTES: dict[tuple[str, str], tuple[Call, set[str], int]] = {
         404,
     ),
 }
+
+
+def _latest(api: Api) -> int:
+    from hub.services.ledger import latest_checkpoint
+
+    latest = latest_checkpoint(api.session)
+    assert latest is not None
+    return latest[0]
+
+
+def _cosignature(api: Api, headers: dict[str, str]) -> str:
+    """A cosignature by the agency whose token the caller holds (else DCFS's)."""
+    from consent import cosign, open_checkpoint, witness_name
+    from hub.services.ledger import latest_checkpoint
+
+    token = headers.get("Authorization", " ").split(" ")[1]
+    try:
+        issuer = canonical.strict_json_loads(canonical.b64url_decode(token.split(".")[1]))["iss"]
+    except (canonical.EncodingError, IndexError, KeyError):
+        issuer = None
+    identity = api.identities.get(str(issuer), api.identities["DCFS"])
+    latest = latest_checkpoint(api.session)
+    assert latest is not None
+    checkpoint = open_checkpoint(latest[1], api.log.verifier)
+    public = identity.signing_key.public_key()
+    return cosign(checkpoint, witness_name(identity.agency_id), public, identity).line
 
 
 def _a_run(api: Api) -> int:
