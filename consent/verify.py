@@ -2,8 +2,10 @@
 every entry's signature and meaning, and every checkpoint's signature.
 
 The first problem found, in index order, is raised as `LedgerTampered` naming the entry.
-A consistent but older copy of the ledger (a restored backup) passes here; the agencies'
-witnesses catch that, since they have seen a larger checkpoint.
+A consistent but older copy of the ledger (a restored backup) passes the ledger's own
+checks; the agencies' witnesses catch that, since they have seen a larger checkpoint.
+Given the checkpoints they witnessed, verification fails on a ledger that is shorter
+than any of them or that differs from any of them (a second history).
 """
 
 from __future__ import annotations
@@ -36,10 +38,14 @@ def verify_ledger(
     *,
     check_entries: bool = True,
     progress: Callable[[int], None] | None = None,
+    witnessed: Iterable[str] = (),
 ) -> LedgerReport:
     """Verify `rows` of (index, leaf, stored leaf hash) in index order against the
     signed checkpoints. With `check_entries`, also parse every entry and re-check its
-    signature and meaning by replay; without, check hashes and the tree only."""
+    signature and meaning by replay; without, check hashes and the tree only. The
+    ledger must contain every `witnessed` checkpoint (signed notes an agency's witness
+    accepted)."""
+    trusted = [_open_witnessed(note, verifier) for note in witnessed]
     checkpoints = _open_all(checkpoint_notes, verifier)
     pending = sorted(checkpoints, key=lambda c: c.size)
     tree = MerkleTree()
@@ -82,6 +88,7 @@ def verify_ledger(
             f"a checkpoint at size {pending[0].size} was signed but the ledger holds only "
             f"{len(tree)} entries (truncated, or restored from an older backup)",
         )
+    _contains_witnessed(tree, trusted)
     return LedgerReport(
         size=len(tree),
         root=tree.root(),
@@ -89,6 +96,29 @@ def verify_ledger(
         signatures_checked=len(tree) if check_entries else 0,
         latest_checkpoint=max(checkpoints, key=lambda c: c.size) if checkpoints else None,
     )
+
+
+def _contains_witnessed(tree: MerkleTree, witnessed: list[Checkpoint]) -> None:
+    for checkpoint in sorted(witnessed, key=lambda c: c.size):
+        if checkpoint.size > len(tree):
+            raise LedgerTampered(
+                len(tree),
+                f"the ledger holds {len(tree)} entries but a witness saw it at size "
+                f"{checkpoint.size}: it was truncated or restored from an older backup",
+            )
+        if tree.root(checkpoint.size) != checkpoint.root:
+            raise LedgerTampered(
+                0,
+                f"the first {checkpoint.size} entries differ from the tree a witness saw at "
+                "that size: this is a second history",
+            )
+
+
+def _open_witnessed(note: str, verifier: LogVerifier) -> Checkpoint:
+    try:
+        return open_checkpoint(note, verifier)
+    except CheckpointInvalid as exc:
+        raise CheckpointInvalid(f"the witnessed checkpoint does not open: {exc}") from None
 
 
 def _open_all(notes: Iterable[str], verifier: LogVerifier) -> list[Checkpoint]:

@@ -9,10 +9,10 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from consent import LedgerTampered, verify_ledger
+from consent import CheckpointInvalid, LedgerTampered, verify_ledger
 from consent.cli import LogPublicKey, load_verifier
 
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 DatabaseUrl = Annotated[
     str,
@@ -29,14 +29,24 @@ def verify(
         bool,
         typer.Option(help="Check leaf hashes and the tree only, not signatures and replay."),
     ] = False,
+    witnessed: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--witnessed",
+            help="A checkpoint an agency's witness accepted (`pprl node witness checkpoint`); "
+            "the ledger must contain it. Repeatable.",
+        ),
+    ] = None,
 ) -> None:
-    """Re-check the whole ledger; exits 1 naming the first bad entry."""
+    """Re-check the whole ledger; exits 1 naming the first bad entry, or when the ledger
+    is shorter than, or differs from, a checkpoint a witness accepted."""
     from sqlmodel import Session
 
     from hub.db import create_db_engine
     from hub.services.ledger import head_size, stored_checkpoints, stored_rows
 
     verifier = load_verifier(log_public_key)
+    notes = [_read_note(path) for path in witnessed or []]
     engine = create_db_engine(database_url)
     try:
         with Session(engine) as session, _progress() as progress:
@@ -48,6 +58,7 @@ def verify(
                 verifier,
                 check_entries=not hashes_only,
                 progress=lambda i: progress.update(task, completed=i),
+                witnessed=notes,
             )
             progress.update(task, completed=report.size)
     finally:
@@ -60,7 +71,15 @@ def verify(
     err.print(
         f"ledger ok: {report.size} entries ({checked}), {report.checkpoints} checkpoints, "
         f"root {report.root.hex()}"
+        + (f"; contains the {len(notes)} witnessed checkpoints" if notes else "")
     )
+
+
+def _read_note(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CheckpointInvalid(f"cannot read the witnessed checkpoint {path}: {exc}") from None
 
 
 def prove(

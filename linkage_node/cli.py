@@ -27,6 +27,8 @@ from linkage_node.roster import (
     parse_policies,
     validate_roster,
 )
+from linkage_node.witness_cli import LogPublicKey, witness_round
+from linkage_node.witness_cli import app as witness_app
 
 app = typer.Typer(help="The agency node: validate and encode roster exports.", no_args_is_help=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -243,8 +245,10 @@ def sync_command(
     audience: Annotated[str, typer.Option(envvar="PPRL_HUB_AUDIENCE")] = "pprl-hub",
     passphrase_file: Annotated[Path | None, typer.Option("--passphrase-file")] = None,
     passphrase_prompt: Annotated[bool, typer.Option("--passphrase-prompt")] = False,
+    log_public_key: LogPublicKey = None,
 ) -> None:
-    """Send every encoding run's changes to the hub. Safe to run again after any failure."""
+    """Send every encoding run's changes to the hub, then witness its consent ledger.
+    Safe to run again after any failure; exits 4 if the ledger went back or forked."""
     from datetime import UTC, datetime, timedelta
 
     from keys import Role, issue_token
@@ -293,6 +297,7 @@ def sync_command(
         f"{report.records['assignments']} assignment changes, "
         f"{report.records['milestones']} milestone changes"
     )
+    witness_round(hub, identity, directory, log_public_key)
 
 
 @app.command("schema")
@@ -440,11 +445,10 @@ def serve(
         Path | None,
         typer.Option(help="The node's state directory (default: pprl-node/AGENCY)."),
     ] = None,
-    log_public_key: Annotated[
-        Path | None, typer.Option(help="The hub's published log key (.vkey): proofs are checked.")
-    ] = None,
+    log_public_key: LogPublicKey = None,
 ) -> None:
-    """Serve the case managers' pages (caseload, clients) on this node."""
+    """Serve the case managers' pages (caseload, clients) on this node; they witness the
+    hub's consent ledger and check every grant an answer relies on."""
     import uvicorn
 
     from linkage_node.web import NodeWebSettings, create_node_app
@@ -458,6 +462,8 @@ def serve(
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
+app.add_typer(witness_app, name="witness")
+
 review_app = typer.Typer(
     help="Answer the hub's review queue about your own records.", no_args_is_help=True
 )
@@ -465,7 +471,14 @@ app.add_typer(review_app, name="review")
 
 
 def _review_client(
-    agency: str, hub: str, key_dir: Path, steward: str, passphrase_file: Path | None
+    agency: str,
+    hub: str,
+    key_dir: Path,
+    steward: str,
+    passphrase_file: Path | None,
+    *,
+    state_dir: Path | None,
+    log_public_key: Path | None,
 ) -> Any:
     import httpx
 
@@ -475,6 +488,8 @@ def _review_client(
     identity = load_identity(key_dir, passphrase_file, False)
     if identity.agency_id != agency:
         raise typer.BadParameter(f"the keys in {key_dir} are agency {identity.agency_id}'s")
+    # The review queue is about linked records: witness the ledger before answering.
+    witness_round(hub, identity, state_dir or Path("pprl-node") / agency, log_public_key)
     token = issue_token(identity, subject=steward, audience="pprl-hub", roles=[Role.AGENCY_NODE])
     return httpx.Client(
         base_url=hub.rstrip("/"), headers={"Authorization": f"Bearer {token}"}, timeout=30
@@ -497,13 +512,17 @@ def review_list(
         typer.Option(help="The node's state directory (default: pprl-node/AGENCY)."),
     ] = None,
     passphrase_file: Annotated[Path | None, typer.Option("--passphrase-file")] = None,
+    log_public_key: LogPublicKey = None,
 ) -> None:
     """Items waiting for your answer, each with your own record (never the other
     agency's): item id, score, your case number and name."""
     from linkage_node.job import STATE_FILE
     from linkage_node.state import NodeState
 
-    with _review_client(agency, hub, key_dir, steward, passphrase_file) as client:
+    with _review_client(
+        agency, hub, key_dir, steward, passphrase_file,
+        state_dir=state_dir, log_public_key=log_public_key,
+    ) as client:  # fmt: skip
         response = client.get(f"/v1/agencies/{agency}/review")
     if response.status_code != 200:
         err.print(f"the hub refused: {response.status_code}")
@@ -533,11 +552,19 @@ def review_answer(
     item: Annotated[str, typer.Option(help="The item id from `pprl node review list`.")],
     answer: Annotated[str, typer.Option(help="same, different or unsure.")],
     passphrase_file: Annotated[Path | None, typer.Option("--passphrase-file")] = None,
+    state_dir: Annotated[
+        Path | None,
+        typer.Option(help="The node's state directory (default: pprl-node/AGENCY)."),
+    ] = None,
+    log_public_key: LogPublicKey = None,
 ) -> None:
     """Say whether your record and the other agency's are the same person."""
     if answer not in ("same", "different", "unsure"):
         raise typer.BadParameter("use same, different or unsure", param_hint="--answer")
-    with _review_client(agency, hub, key_dir, steward, passphrase_file) as client:
+    with _review_client(
+        agency, hub, key_dir, steward, passphrase_file,
+        state_dir=state_dir, log_public_key=log_public_key,
+    ) as client:  # fmt: skip
         response = client.post(f"/v1/agencies/{agency}/review/{item}", json={"answer": answer})
     if response.status_code != 200:
         err.print(f"the hub refused: {response.status_code} (is the item id from your list?)")

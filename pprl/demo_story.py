@@ -44,10 +44,12 @@ from hub.services.ledger import HubLedger, stored_checkpoints, stored_rows
 from hub.settings import HubSettings
 from keys import AgencyIdentity, LinkageSecret, LocalIssuer, Role, canonical, issue_token
 from linkage_node import load_schema, run_encoding_job
+from linkage_node.hub_ledger import HubLedgerClient
 from linkage_node.job import STATE_FILE
 from linkage_node.state import NodeState
 from linkage_node.sync import HubClient, load_staff, sync
 from linkage_node.synthetic import linked_rosters, write_roster
+from linkage_node.witness import AnswerCheck, NodeWitness
 
 ISSUER = "https://idp.demo.local/realms/pprl"
 ROSTER_SIZE = 1000
@@ -183,19 +185,24 @@ def hub_story(  # noqa: PLR0915  (a story told step by step)
 
     out.rule("[bold]10. The ledger, verified from the database")
     engine = create_db_engine(url)
+    witnessed = (NodeWitness.open(root / "nodes" / "DCFS", None, None) or _never()).status()
     try:
         with Session(engine) as session:
             HubLedger(log).issue_checkpoint(session)
             session.commit()
             verified = verify_ledger(
-                stored_rows(session), stored_checkpoints(session), log.verifier
+                stored_rows(session),
+                stored_checkpoints(session),
+                log.verifier,
+                witnessed=[witnessed["witnessed_checkpoint"]],
             )
     finally:
         engine.dispose()
     out.print(
         f"{verified.size} entries, {verified.checkpoints} signed checkpoints: every leaf hash, "
         "signature and rule re-checked (registrations, the consent form, each disclosure's "
-        "ACCESS entry)"
+        "ACCESS entry); the ledger contains the checkpoint DCFS's node witnessed and "
+        f"cosigned (size {witnessed['cosigned_size']})"
     )
     return {"url": url, "asked": asked, "settings": settings}
 
@@ -275,6 +282,13 @@ def _consent_and_ask(  # noqa: PLR0917
 ) -> dict[str, str]:
     dcfs = NodeState(root / "nodes" / "DCFS" / STATE_FILE, "DCFS")
     doc = NodeState(root / "nodes" / "DOC" / STATE_FILE, "DOC")
+    # DCFS's node witnesses the ledger and checks every grant an answer relies on.
+    witness = NodeWitness.open(
+        root / "nodes" / "DCFS", identities["DCFS"], root / "hub-log.key.vkey"
+    )
+    assert witness is not None  # noqa: S101  (a key was given)
+    ledger = HubLedgerClient(api, _node_token(identities["DCFS"]))
+    dcfs_programs = identities["DCFS"].programs
     try:
         # The clients DCFS and corrections share, as the hub's clusters say.
         shared = _shared_with(url, "DCFS", "DOC")
@@ -326,7 +340,8 @@ def _consent_and_ask(  # noqa: PLR0917
                 f"/v1/clients/{ref}/shared", headers={"Authorization": f"Bearer {token}"}
             ).json()
             answers[label] = record[0]
-            _print_answer(out, label, record, answer)
+            check = witness.check_answer(ledger, answer, dcfs_programs)
+            _print_answer(out, label, record, answer, check)
         # The client withdraws consent: the next answer withholds what the grant covered.
         _revoke(api, identities["DOC"], grant)
         record = _assigned(dcfs, consented[0])
@@ -335,7 +350,8 @@ def _consent_and_ask(  # noqa: PLR0917
         after = api.get(f"/v1/clients/{consented[0]}/shared",
                         headers={"Authorization": f"Bearer {token}"}).json()  # fmt: skip
         out.print(f"the client revoked the consent (a signed REVOKE); {record[1]} asks again:")
-        _print_answer(out, "after the revocation", record, after)
+        check = witness.check_answer(ledger, after, dcfs_programs)
+        _print_answer(out, "after the revocation", record, after, check)
     finally:
         dcfs.close()
         doc.close()
@@ -438,7 +454,11 @@ def _assigned(state: NodeState, ref: str) -> tuple[str, str, str]:
 
 
 def _print_answer(
-    out: Console, label: str, record: tuple[str, str, str], answer: dict[str, Any]
+    out: Console,
+    label: str,
+    record: tuple[str, str, str],
+    answer: dict[str, Any],
+    check: AnswerCheck,
 ) -> None:
     out.print(f"[bold]{record[1]}[/] asks about {record[2]} ({record[0]}, {label}):")
     if not answer["shared"]:
@@ -458,11 +478,13 @@ def _print_answer(
         out.print(f"  {program['program']}: {shown}; {plan}")
     for conflict in answer["conflicts"]:
         out.print(f"  [yellow]conflict[/]: {conflict['detail']}")
-    if any(p["contact"].get("grant") for p in answer["programs"]):
+    if check.verified:
         out.print(
-            "  consent verified: the answer carries the grant's inclusion proof "
-            "and the signed checkpoint"
+            "  consent verified by DCFS's node: each grant the answer relies on is a live "
+            "grant for this record and data class in the ledger history the node witnessed"
         )
+    elif check.verified is False:
+        out.print(f"  [red]consent NOT verified[/]: {'; '.join(check.problems)}")
 
 
 def _quality(out: Console, api: httpx.Client, op: dict[str, str], run: dict[str, Any]) -> None:
@@ -491,6 +513,10 @@ def _quality(out: Console, api: httpx.Client, op: dict[str, str], run: dict[str,
             _shown(cell["percent_of"][b]),
         )
     out.print(table)
+
+
+def _never() -> NodeWitness:
+    raise RuntimeError("DCFS's node witnessed nothing")  # the story's step 8 pinned the key
 
 
 def _shown(value: object) -> str:

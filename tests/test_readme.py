@@ -109,6 +109,13 @@ def test_every_readme_command_runs_and_succeeds(tmp_path: Path) -> None:
         assert (
             db.execute("SELECT count(DISTINCT cluster_id) FROM record_cluster").fetchone()[0] == 40
         )
+        # DOC's witness cosigned the checkpoint it printed to doc-witnessed.txt.
+        witnessed = (tmp_path / "doc-witnessed.txt").read_text()
+        size = int(witnessed.split("\n")[1])
+        cosigners = db.execute(
+            "SELECT agency_id FROM ledger_cosignature WHERE size = ?", (size,)
+        ).fetchall()
+        assert cosigners == [("DOC",)]
 
 
 def _start_server(

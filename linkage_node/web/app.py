@@ -26,10 +26,9 @@ from fastapi.templating import Jinja2Templates
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from consent import ConsentError, check_decision_proof
-from consent.checkpoints import LogVerifier
-from consent.decision import Decision
+from consent import WitnessAlarm
 from keys import AgencyIdentity, Role, issue_token
+from linkage_node.hub_ledger import HubLedgerClient, HubUnreachable
 from linkage_node.job import STATE_FILE
 from linkage_node.state import NodeState
 from linkage_node.web.session import (
@@ -39,6 +38,7 @@ from linkage_node.web.session import (
     StaffSession,
     load_or_create_key,
 )
+from linkage_node.witness import AnswerCheck, NodeWitness
 
 _HERE = Path(__file__).parent
 _HASHER = PasswordHasher()
@@ -58,7 +58,9 @@ class NodeWebSettings(BaseSettings):
     state_dir: Path | None = None
     key_dir: Path | None = None
     log_public_key_file: Path | None = Field(
-        default=None, description="The hub's published log key (.vkey): proofs are checked."
+        default=None,
+        description="The hub's published log key (.vkey), pinned the first time it is given: "
+        "the node witnesses the ledger and checks every grant an answer relies on.",
     )
     session_key_file: Path | None = None
     cookie_secure: bool = False
@@ -81,7 +83,21 @@ class _Node:
     identity: AgencyIdentity
     signer: SessionSigner
     hub: httpx.Client
-    verifier: LogVerifier | None
+    witness: NodeWitness | None
+
+    @property
+    def ledger(self) -> HubLedgerClient:
+        """The ledger routes, with the node's own token (the witness reads as the node)."""
+        return HubLedgerClient(self.hub, self.node_token)
+
+    def node_token(self) -> str:
+        return issue_token(
+            self.identity,
+            subject="node-0001",
+            audience="pprl-hub",
+            roles=(Role.AGENCY_NODE,),
+            lifetime=timedelta(minutes=5),
+        )
 
     def state(self) -> NodeState:
         return NodeState(self.settings.state_path, self.settings.agency)
@@ -109,16 +125,13 @@ def create_node_app(
     """Build the node's pages. `hub_client` (tests) replaces the HTTP client to the hub."""
     key_dir = settings.key_dir or Path("pprl-keys") / settings.agency
     session_key = settings.session_key_file or settings.state_path.parent / "session.key"
+    agency = identity or AgencyIdentity.load(key_dir, passphrase=passphrase)
     node = _Node(
         settings=settings,
-        identity=identity or AgencyIdentity.load(key_dir, passphrase=passphrase),
+        identity=agency,
         signer=SessionSigner(load_or_create_key(session_key)),
         hub=hub_client or httpx.Client(base_url=settings.hub_url.rstrip("/"), timeout=10),
-        verifier=(
-            LogVerifier.from_vkey(settings.log_public_key_file.read_text().strip())
-            if settings.log_public_key_file
-            else None
-        ),
+        witness=NodeWitness.open(settings.state_path.parent, agency, settings.log_public_key_file),
     )
     app = FastAPI(
         title=f"pprl node {settings.agency}", docs_url=None, redoc_url=None, openapi_url=None
@@ -194,6 +207,43 @@ def _hub_trouble(request: Request, answer: httpx.Response) -> HTMLResponse:
         message=f"The hub answered {answer.status_code}. Try again in a minute; if it "
         "persists, tell your data steward.",
     )
+
+
+def _alarm(request: Request, alarm: WitnessAlarm) -> HTMLResponse:
+    """Answers are withheld while the hub shows a history this node never witnessed."""
+    what = {
+        "rollback": "went back to an older state",
+        "fork": "showed a different history from the one this node saw",
+    }.get(alarm.kind, "showed entries that do not match what it signed")
+    return _page(
+        request,
+        "error.html",
+        503,
+        title="Answers are withheld",
+        alarm=(
+            f"The hub's consent ledger {what}. Consent that was revoked could look valid "
+            "again, so this node shows no answers until the hub is fixed. Your data "
+            "steward has the evidence: `pprl node witness status`."
+        ),
+        message="Nothing about this client is shown. Try again later; if this stays, "
+        "tell your data steward now.",
+    )
+
+
+def _witness_round(request: Request) -> Response | None:
+    """A witness round before showing anything the hub said; the page to show instead
+    on an alarm or when the hub cannot be asked."""
+    node = _node(request)
+    if node.witness is None:
+        return None
+    try:
+        node.witness.run(node.ledger)
+    except WitnessAlarm as alarm:
+        return _alarm(request, alarm)
+    except HubUnreachable as exc:
+        return _page(request, "error.html", 502, title="The hub could not answer",
+                     message=f"{exc}. Try again in a minute.")  # fmt: skip
+    return None
 
 
 def _my_client(
@@ -292,6 +342,9 @@ def caseload(request: Request) -> Response:
     answer = node.ask(session, "/v1/caseload")
     if answer.status_code != 200:
         return _hub_trouble(request, answer)
+    refused = _witness_round(request)
+    if refused is not None:
+        return refused
     feed = node.ask(session, "/v1/notifications")
     body = answer.json()
     state = node.state()
@@ -356,6 +409,21 @@ def _shared(
     return found, body
 
 
+def _checked(request: Request, body: dict[str, Any]) -> AnswerCheck | Response:
+    """What this node proved about the grants an answer relies on, or the page to show
+    instead (an alarm, or the hub unreachable)."""
+    node = _node(request)
+    if node.witness is None:
+        return AnswerCheck(None, ("this node has no hub log key configured",))
+    try:
+        return node.witness.check_answer(node.ledger, body, node.identity.programs)
+    except WitnessAlarm as alarm:
+        return _alarm(request, alarm)
+    except HubUnreachable as exc:
+        return _page(request, "error.html", 502, title="The hub could not answer",
+                     message=f"{exc}. Try again in a minute.")  # fmt: skip
+
+
 @router.get("/clients/{record_id}", response_class=HTMLResponse)
 def client(request: Request, record_id: str) -> Response:
     """One client: the hub's answer about their reference, with names from the node."""
@@ -363,12 +431,15 @@ def client(request: Request, record_id: str) -> Response:
     if isinstance(shared, Response):
         return shared
     (_, rid, name, dob, _), body = shared
+    check = _checked(request, body)
+    if isinstance(check, Response):
+        return check
     conflicted = {
         (m["program"], m["milestone_id"]) for c in body["conflicts"] for m in c["milestones"]
     }
     return _page(
         request, "client.html", client={"record_id": rid, "name": name, "date_of_birth": dob},
-        answer=body, verified=_verify_proofs(_node(request).verifier, body), conflicted=conflicted,
+        answer=body, verified=check.verified, problems=check.problems, conflicted=conflicted,
     )  # fmt: skip
 
 
@@ -383,37 +454,15 @@ def proof(request: Request, record_id: str, grant_index: int) -> Response:
         for level in ("existence", "contact", "plan"):
             grant = program[level].get("grant")
             if grant and grant["index"] == grant_index:
+                check = _checked(request, body)
+                if isinstance(check, Response):
+                    return check
                 document = json.dumps({"checkpoint": body["checkpoint"], "grant": grant}, indent=2)
                 return _page(
                     request, "proof.html", record_id=record_id, grant=grant, document=document,
-                    verified=_verify_proofs(_node(request).verifier, body),
+                    verified=check.verified, problems=check.problems,
                 )  # fmt: skip
     return _not_found(request)
-
-
-def _verify_proofs(verifier: LogVerifier | None, body: dict[str, Any]) -> bool | None:
-    """True when every grant relied on is proven in the log under the hub's signed
-    checkpoint (None: no log key configured, or nothing relied on a grant)."""
-    grants = [
-        program[level]["grant"]
-        for program in body["programs"]
-        for level in ("existence", "contact", "plan")
-        if program[level].get("grant")
-    ]
-    if verifier is None or not grants or body.get("checkpoint") is None:
-        return None
-    for grant in grants:
-        decision = Decision(
-            allowed=True, data_class="contact", reason="", basis="consent",
-            grant_index=grant["index"], grant_leaf_hash=bytes.fromhex(grant["leaf_hash"]),
-            state_size=0, checkpoint_note=body["checkpoint"],
-            inclusion_proof=tuple(bytes.fromhex(h) for h in grant["inclusion_proof"]),
-        )  # fmt: skip
-        try:
-            check_decision_proof(decision, verifier)
-        except ConsentError:
-            return False
-    return True
 
 
 __all__ = ["ROLES", "NodeWebSettings", "create_node_app", "hash_password"]

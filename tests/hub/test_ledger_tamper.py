@@ -48,7 +48,7 @@ class StoredLedger:
                 ).scalar_one()
             )
 
-    def verify(self) -> tuple[int, str]:
+    def verify(self, *extra: str) -> tuple[int, str]:
         result = CliRunner().invoke(
             app,
             [
@@ -58,9 +58,18 @@ class StoredLedger:
                 database_url(self.engine),
                 "--log-public-key",
                 str(self.vkey),
+                *extra,
             ],
         )
         return result.exit_code, result.stderr
+
+    def witnessed_file(self, directory: Path) -> str:
+        """The checkpoint the witness accepted, as `pprl node witness checkpoint` prints it."""
+        known = self.witness.latest()
+        assert known is not None
+        path = directory / "witnessed.txt"
+        path.write_text(known[1])
+        return str(path)
 
     def hub_checkpoint_for_witness(self, log: LogKey) -> tuple[str, list[bytes]]:
         """What a (possibly dishonest) hub would hand a witness: its newest checkpoint
@@ -109,10 +118,13 @@ def stored(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoredLed
         yield StoredLedger(engine, b, vkey, witness)
 
 
-def test_untouched_ledger_verifies(stored: StoredLedger) -> None:
+def test_untouched_ledger_verifies(stored: StoredLedger, tmp_path: Path) -> None:
     code, err = stored.verify()
     assert code == 0, err
     assert "ledger ok: 14 entries" in err
+    code, err = stored.verify("--witnessed", stored.witnessed_file(tmp_path))
+    assert code == 0, err
+    assert "contains the 1 witnessed checkpoints" in err
 
 
 def _flip(leaf: bytes) -> bytes:
@@ -194,7 +206,7 @@ def test_truncated_rows_are_caught(stored: StoredLedger) -> None:
 
 
 def test_older_backup_restored_passes_verify_but_the_witness_refuses_it(
-    stored: StoredLedger,
+    stored: StoredLedger, tmp_path: Path
 ) -> None:
     # A consistent older copy: rows and checkpoints as they were at size 11.
     stored.sql(
@@ -207,9 +219,14 @@ def test_older_backup_restored_passes_verify_but_the_witness_refuses_it(
     note, proof = stored.hub_checkpoint_for_witness(stored.builder.log)
     with pytest.raises(WitnessAlarm, match="rollback: the log showed size 11 after size 14"):
         stored.witness.update(note, proof)
+    # ... and verification given the witness's checkpoint fails too.
+    code, err = stored.verify("--witnessed", stored.witnessed_file(tmp_path))
+    assert code == 1
+    assert "witness saw it at size 14" in err
+    assert "restored from an older backup" in err
 
 
-def test_re_signed_rewrite_is_refused_by_the_witness(stored: StoredLedger) -> None:
+def test_re_signed_rewrite_is_refused_by_the_witness(stored: StoredLedger, tmp_path: Path) -> None:
     # The operator drops the REVOKE (index 11) and what followed, appends other entries
     # and re-signs checkpoints with the real log key. Every signature is genuine.
     b = stored.builder
@@ -230,6 +247,9 @@ def test_re_signed_rewrite_is_refused_by_the_witness(stored: StoredLedger) -> No
         session.commit()
     code, err = stored.verify()
     assert code == 0, err  # internally consistent...
+    code, err = stored.verify("--witnessed", stored.witnessed_file(tmp_path))
+    assert code == 1
+    assert "second history" in err
     # ...but not an extension of what the witness saw at size 14.
     note, proof = stored.hub_checkpoint_for_witness(b.log)
     with pytest.raises((WitnessAlarm, ProofInvalid)):

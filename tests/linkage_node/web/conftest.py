@@ -35,8 +35,8 @@ class Node:
         return self.client
 
 
-@pytest.fixture
-def node(api: Api, scenario: dict[str, int], tmp_path: Path) -> Node:  # noqa: F811
+def make_node(hub: Api, tmp_path: Path, hub_client: httpx.Client | None = None) -> Node:
+    """The DCFS node's pages, asking the hub through `hub_client` (default: the hub app)."""
     state_dir = tmp_path / "node"
     state = NodeState(state_dir / STATE_FILE, "DCFS")
     state.save_directory(
@@ -50,9 +50,9 @@ def node(api: Api, scenario: dict[str, int], tmp_path: Path) -> Node:  # noqa: F
     state.add_account("jkim", "sup-0001", "supervisor", hash_password(PASSWORD))
     state.close()
     vkey = tmp_path / "hub-log.vkey"
-    vkey.write_text(api.log.verifier.vkey())
+    vkey.write_text(hub.log.verifier.vkey())
     requests: list[str] = []
-    api.client.event_hooks["request"] = [
+    hub.client.event_hooks["request"] = [
         lambda request: requests.append(f"{request.url} {request.content!r}")
     ]
     settings = NodeWebSettings(
@@ -60,6 +60,11 @@ def node(api: Api, scenario: dict[str, int], tmp_path: Path) -> Node:  # noqa: F
         log_public_key_file=vkey,
     )  # fmt: skip
     # TestClient is an httpx.Client talking to the hub app in-process.
-    hub_client = cast(httpx.Client, api.client)
-    app = create_node_app(settings, identity=api.identities["DCFS"], hub_client=hub_client)
+    hub_client = hub_client or cast(httpx.Client, hub.client)
+    app = create_node_app(settings, identity=hub.identities["DCFS"], hub_client=hub_client)
     return Node(TestClient(app, base_url="https://node.test"), requests)
+
+
+@pytest.fixture
+def node(api: Api, scenario: dict[str, int], tmp_path: Path) -> Node:  # noqa: F811
+    return make_node(api, tmp_path)
