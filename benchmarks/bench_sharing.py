@@ -30,8 +30,15 @@ from sqlalchemy import Connection, Engine, text
 from sqlmodel import Session
 
 from benchmarks._hub import bench_hub, hub_keys
-from consent import LogKey, format_timestamp, leaf_hash, sign_entry, validate_entry
-from consent.entries import HUB_SIGNER, registration_statement
+from consent import (
+    HUB_SIGNER,
+    LogKey,
+    format_timestamp,
+    leaf_hash,
+    registration_statement,
+    sign_entry,
+    validate_entry,
+)
 from hub.crypto import DataCipher
 from hub.db import create_db_engine
 from hub.migrate import upgrade

@@ -48,7 +48,6 @@ from consent.entries import (
     format_timestamp,
     parse_leaf,
     parse_timestamp,
-    registration_statement,
     sign_entry,
     validate_entry,
 )
@@ -64,6 +63,7 @@ from consent.errors import (
 from consent.monitor import LedgerView, ViewItem
 from consent.proofs import ProvenEntry, check_proof_bundle, make_proof_bundle
 from consent.state import ConsentState, GrantRecord, consent_state
+from consent.statements import key_request, public_key_fields, registration_statement
 from consent.verify import LedgerReport, verify_ledger
 from consent.visibility import (
     WithheldEntry,
@@ -120,6 +120,7 @@ __all__ = [
     "extension_problem",
     "format_timestamp",
     "grant_allows",
+    "key_request",
     "leaf_hash",
     "make_proof_bundle",
     "may_read",
@@ -128,6 +129,7 @@ __all__ = [
     "open_withheld",
     "parse_leaf",
     "parse_timestamp",
+    "public_key_fields",
     "registration_statement",
     "sign_checkpoint",
     "sign_entry",

@@ -32,7 +32,7 @@ from pydantic import (
 
 from consent._internal.merkle import leaf_hash
 from consent.errors import EntryInvalid
-from keys import AgencyPublicKeys, canonical, is_identifier, is_staff_id
+from keys import canonical, is_identifier, is_staff_id
 
 # --- field shapes -------------------------------------------------------------------
 
@@ -41,6 +41,7 @@ _HEX64 = re.compile(r"[0-9a-f]{64}")
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _KEY_ID = re.compile(r"(ed25519|x25519):[0-9a-f]{32}")
 _B64_KEY = re.compile(r"[A-Za-z0-9+/]{43}=")
+_B64_SIGNATURE = re.compile(r"[A-Za-z0-9+/]{86}==")
 
 HUB_SIGNER = "@hub"
 """The signer name of the log operator (it signs ACCESS entries and registrations)."""
@@ -286,14 +287,41 @@ class Access(_Entry):
         return self
 
 
+class KeyApproval(_Model):
+    """An agency's request for new keys, signed with a key it already holds."""
+
+    key_id: KeyId
+    requested_at: Timestamp
+    signature: Annotated[str, _pattern(_B64_SIGNATURE, "64 bytes in base64")]
+
+
+def key_request_message(agency_id: str, keys: list[dict[str, Any]], requested_at: str) -> bytes:
+    """The bytes an agency signs to ask for `keys` (`PublicKey` fields) to be added.
+
+    A fixed first line keeps these bytes apart from anything else the agency key signs
+    (ledger entries are canonical JSON, tokens base64url, cosignatures their own header).
+    """
+    body = {"agency_id": agency_id, "keys": keys, "requested_at": requested_at}
+    return b"pprl-key-request/v1\n" + canonical.canonical_json(body)
+
+
 class KeyStatement(_Entry):
-    """KEY: an agency is registered, gains a key, or loses one."""
+    """KEY: an agency is registered, gains a key, loses one, or is re-keyed after losing
+    every key.
+
+    Only the hub records `add_key` (the operator's approval), and only with the agency's
+    own approval signed by a key it still holds, so a stolen key alone cannot add one.
+    `recover_agency` is the operator's incident path for an agency whose every signing
+    key was revoked; it names the incident and is public like every KEY entry.
+    """
 
     type: Literal["KEY"]
-    action: Literal["register_agency", "add_key", "revoke_key"]
+    action: Literal["register_agency", "add_key", "revoke_key", "recover_agency"]
     agency_id: Identifier
     programs: list[Identifier] | None = None
     keys: list[PublicKey] | None = None
+    approval: KeyApproval | None = None
+    incident: Identifier | None = None
     revoked_key_id: KeyId | None = None
     compromised_since: Timestamp | None = None
 
@@ -302,15 +330,13 @@ class KeyStatement(_Entry):
         """Each action carries exactly its own fields."""
         wanted = {
             "register_agency": {"programs", "keys"},
-            "add_key": {"keys"},
+            "add_key": {"keys", "approval"},
             "revoke_key": {"revoked_key_id"},
+            "recover_agency": {"keys", "incident"},
         }[self.action]
         optional = {"compromised_since"} if self.action == "revoke_key" else set()
-        present = {
-            n
-            for n in ("programs", "keys", "revoked_key_id", "compromised_since")
-            if getattr(self, n) is not None
-        }
+        names = ("programs", "keys", "approval", "incident", "revoked_key_id", "compromised_since")
+        present = {n for n in names if getattr(self, n) is not None}
         if not wanted <= present or present - wanted - optional:
             raise ValueError(f"{self.action} carries exactly {', '.join(sorted(wanted))}")
         if self.programs is not None:
@@ -322,6 +348,8 @@ class KeyStatement(_Entry):
             and parse_timestamp(self.compromised_since) > self.made
         ):
             raise ValueError("compromised_since must not be after the statement")
+        if self.approval is not None and parse_timestamp(self.approval.requested_at) > self.made:
+            raise ValueError("the agency cannot approve after the statement was made")
         return self
 
 
@@ -344,28 +372,6 @@ def _invalid(exc: ValidationError) -> EntryInvalid:
     if err["type"] == "missing":
         message = "is required"
     return EntryInvalid(loc or "entry", message)
-
-
-def registration_statement(public: AgencyPublicKeys) -> dict[str, Any]:
-    """The fields of the KEY statement that registers an agency from its public keys."""
-    return {
-        "type": "KEY",
-        "action": "register_agency",
-        "agency_id": public.agency_id,
-        "programs": list(public.programs),
-        "keys": [
-            {
-                "key_id": public.signing_key_id,
-                "kind": "ed25519",
-                "public_key": public.signing_public_key,
-            },
-            {
-                "key_id": public.sealing_key_id,
-                "kind": "x25519",
-                "public_key": public.sealing_public_key,
-            },
-        ],
-    }
 
 
 # --- signing and leaves -------------------------------------------------------------

@@ -22,8 +22,8 @@ from datetime import datetime
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from pydantic import ValidationError
 
+from consent._internal.key_rules import KeyRules
 from consent.entries import (
     HUB_SIGNER,
     Access,
@@ -35,15 +35,10 @@ from consent.entries import (
     SignedEntry,
     Supersede,
     parse_leaf,
-    parse_timestamp,
 )
 from consent.errors import EntryInvalid, EntryRejected
 from keys import (
-    AgencyPublicKeys,
     KeyRegistry,
-    KeysError,
-    RegisteredKey,
-    canonical,
     public_key_id,
 )
 
@@ -69,7 +64,7 @@ class GrantRecord:
 
 
 @dataclass
-class ConsentState:
+class ConsentState(KeyRules):
     """The state implied by a log prefix of `size` entries."""
 
     log_key: Ed25519PublicKey
@@ -80,6 +75,8 @@ class ConsentState:
     program_owner: dict[str, str] = field(default_factory=dict)
     _by_target: dict[tuple[str, str], list[int]] = field(default_factory=dict)
     _consent_ids: set[str] = field(default_factory=set)
+    # key id -> (the agency key that approved adding it, when it was added)
+    _approved_by: dict[str, tuple[str, datetime]] = field(default_factory=dict)
 
     @property
     def log_key_id(self) -> str:
@@ -150,6 +147,16 @@ class ConsentState:
 
     def _check_signature(self, index: int, signed: SignedEntry) -> None:
         entry = signed.entry
+        if (
+            isinstance(entry, KeyStatement)
+            and entry.action in ("add_key", "recover_agency")
+            and entry.signer != HUB_SIGNER
+        ):
+            raise EntryRejected(
+                index,
+                f"{entry.action} is recorded by the hub, on the operator's approval "
+                "(a stolen agency key alone must not add keys)",
+            )
         if entry.signer == HUB_SIGNER:
             if not isinstance(entry, Access | KeyStatement):
                 raise EntryRejected(index, f"the hub cannot make a {entry.type} statement")
@@ -230,49 +237,6 @@ class ConsentState:
         if not allowed:
             raise EntryRejected(index, "the grant it cites did not allow this disclosure")
 
-    def _check_key(self, index: int, entry: KeyStatement) -> None:
-        if entry.signer not in (HUB_SIGNER, entry.agency_id):
-            raise EntryRejected(index, "only the hub or the agency itself can change its keys")
-        if entry.action == "register_agency":
-            if entry.signer != HUB_SIGNER:
-                raise EntryRejected(index, "only the hub registers agencies")
-            self._registration(index, entry)
-            return
-        if entry.agency_id not in self.registry:
-            raise EntryRejected(index, "agency_id is not a registered agency")
-        record = self.registry.agency(entry.agency_id)
-        if entry.action == "add_key":
-            for new in entry.keys or []:
-                if any(new.key_id == k.key_id for r in self.registry for k in r.keys):
-                    raise EntryRejected(index, f"key {new.key_id} is already registered")
-                self._registered_key(index, new.model_dump(), entry.made)
-        else:
-            old = record.key(entry.revoked_key_id or "")
-            if old is None or old.revoked_at is not None:
-                raise EntryRejected(
-                    index, f"{entry.revoked_key_id} is not a live key of the agency"
-                )
-
-    def _registration(self, index: int, entry: KeyStatement) -> AgencyPublicKeys:
-        if entry.agency_id in self.registry:
-            raise EntryRejected(index, f"agency {entry.agency_id} is already registered")
-        taken = [p for p in entry.programs or [] if p in self.program_owner]
-        if taken:
-            raise EntryRejected(index, f"program {taken[0]} belongs to another agency")
-        by_kind = {k.kind: k for k in entry.keys or []}
-        if len(entry.keys or []) != 2 or set(by_kind) != {"ed25519", "x25519"}:
-            raise EntryRejected(index, "registration carries one ed25519 and one x25519 key")
-        try:
-            return AgencyPublicKeys.from_json(_public_doc(entry), "KEY statement")
-        except KeysError as exc:
-            raise EntryRejected(index, str(exc)) from None
-
-    def _registered_key(self, index: int, data: dict[str, object], made: datetime) -> RegisteredKey:
-        try:
-            return RegisteredKey.model_validate({**data, "valid_from": made})
-        except ValidationError as exc:
-            raise EntryRejected(index, f"key: {exc.errors()[0]['msg']}") from None
-
     # --- applying ----------------------------------------------------------------------
 
     def _apply(self, index: int, signed: SignedEntry) -> None:
@@ -299,50 +263,10 @@ class ConsentState:
         if grant.ended_at_index is None:
             grant.ended_at_index, grant.ended_because = at_index, because
 
-    def _apply_key(self, index: int, entry: KeyStatement) -> None:
-        if entry.action == "register_agency":
-            doc = self._registration(index, entry)
-            self.registry.register(doc, entry.made)
-            for program in doc.programs:
-                self.program_owner[program] = doc.agency_id
-        elif entry.action == "add_key":
-            for new in entry.keys or []:
-                self.registry.add_key(
-                    entry.agency_id, self._registered_key(index, new.model_dump(), entry.made)
-                )
-        else:
-            kid = entry.revoked_key_id or ""
-            old = self.registry.agency(entry.agency_id).key(kid)
-            if old is None:  # pragma: no cover - check() refused it
-                raise EntryRejected(index, f"{kid} is not a key of {entry.agency_id}")
-            since = parse_timestamp(entry.compromised_since) if entry.compromised_since else None
-            self.registry.revoke(entry.agency_id, kid, max(since or entry.made, old.valid_from))
-            if since is not None:
-                # Anything signed with the key after it may have leaked stops counting.
-                for grant in self.grants.values():
-                    if grant.key_id == kid and grant.made >= since:
-                        self._end(grant.index, index, "its signing key was compromised")
-
 
 def names_recipient(terms: GrantTerms, program: str) -> bool:
     """True if the grant names `program` as a recipient, directly or by class."""
     return program in terms.recipient_programs or "any_linked_program" in terms.recipient_classes
-
-
-def _public_doc(entry: KeyStatement) -> bytes:
-    by_kind = {k.kind: k for k in entry.keys or []}
-    return canonical.canonical_json(
-        {
-            "type": "pprl.agency-public-keys.v1",
-            "agency_id": entry.agency_id,
-            "programs": sorted(entry.programs or []),
-            "signing_key_id": by_kind["ed25519"].key_id,
-            "signing_public_key": by_kind["ed25519"].public_key,
-            "sealing_key_id": by_kind["x25519"].key_id,
-            "sealing_public_key": by_kind["x25519"].public_key,
-            "created_at": entry.made_at,
-        }
-    )
 
 
 def consent_state(leaves: Iterable[bytes | SignedEntry], log_key: Ed25519PublicKey) -> ConsentState:

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 
 app = typer.Typer(help="Operate the hub.", no_args_is_help=True)
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 @app.command("migrate")
@@ -274,3 +274,114 @@ def link_files(
     if dedupe_within:
         err.print(f"{len(state.links(duplicates=True))} possible duplicates within agencies")
     typer.echo(str(output))
+
+
+# --- agency keys: approval, revocation, recovery (README: "A stolen or lost agency key") --
+
+HubUrl = Annotated[str, typer.Option("--hub", envvar="PPRL_HUB_URL", help="The hub's base URL.")]
+TokenFile = Annotated[Path, typer.Option(help="An operator token (from your identity provider).")]
+
+
+def _operator_post(hub: str, token_file: Path, path: str, body: dict[str, Any]) -> Any:
+    import httpx
+
+    token = token_file.read_text(encoding="ascii").strip()
+    try:
+        response = httpx.post(
+            f"{hub.rstrip('/')}{path}",
+            json=body,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+        )
+    except httpx.TransportError as exc:
+        err.print(f"error: the hub could not be reached ({type(exc).__name__}); check --hub")
+        raise typer.Exit(1) from None
+    if response.status_code >= 300:
+        _refused(response)
+    return response.json()
+
+
+def _read_json(path: Path, what: str) -> dict[str, Any]:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        err.print(f"error: cannot read {what} {path}: {exc}")
+        raise typer.Exit(3) from None
+    if not isinstance(doc, dict):
+        err.print(f"error: {path} is not {what}")
+        raise typer.Exit(3)
+    return doc
+
+
+@app.command("add-key")
+def add_key(
+    hub: HubUrl,
+    token_file: TokenFile,
+    request: Annotated[Path, typer.Option(help="The agency's `pprl node request-key` file.")],
+) -> None:
+    """Approve an agency's signed request for new keys (the second approval it needs)."""
+    doc = _read_json(request, "a key request")
+    agency = str(doc.get("agency_id", ""))
+    out = _operator_post(hub, token_file, f"/v1/agencies/{agency}/keys", {"request": doc})
+    added = [
+        k["key_id"]
+        for k in out["keys"]
+        if k["key_id"] in {x.get("key_id") for x in doc.get("keys", [])}
+    ]
+    err.print(f"added {', '.join(added)} to agency {agency}; its old keys stay until revoked")
+
+
+@app.command("revoke-key")
+def revoke_key(
+    hub: HubUrl,
+    token_file: TokenFile,
+    agency: Annotated[str, typer.Option(help="The agency whose key is revoked.")],
+    key_id: Annotated[
+        list[str] | None, typer.Option("--key-id", help="A key id to revoke (repeatable).")
+    ] = None,
+    public: Annotated[
+        Path | None,
+        typer.Option(help="An agency.json: revoke both keys it names (a lost key directory)."),
+    ] = None,
+    compromised_since: Annotated[
+        str | None,
+        typer.Option(
+            help="ISO 8601 instant the key may first have leaked: grants it signed after that "
+            "stop counting, and so do keys it approved after that, with all they signed."
+        ),
+    ] = None,
+) -> None:
+    """Revoke agency keys at once; tokens signed with them stop working."""
+    ids = list(key_id or [])
+    if public is not None:
+        doc = _read_json(public, "an agency.json")
+        ids += [str(doc.get("signing_key_id")), str(doc.get("sealing_key_id"))]
+    if not ids:
+        raise typer.BadParameter("give --key-id or --public", param_hint="--key-id")
+    body = {"compromised_since": compromised_since} if compromised_since else {}
+    for kid in ids:
+        out = _operator_post(hub, token_file, f"/v1/agencies/{agency}/keys/{kid}/revoke", body)
+    revoked = [k["key_id"] for k in out["keys"] if k["revoked_at"] is not None]
+    live = [k["key_id"] for k in out["keys"] if k["revoked_at"] is None and k["kind"] == "ed25519"]
+    err.print(f"agency {agency}: {len(revoked)} keys revoked ({', '.join(revoked)})")
+    if not live:
+        err.print(
+            f"agency {agency} has no signing key left: once it has new keys, re-key it with "
+            "`pprl hub recover-agency`"
+        )
+
+
+@app.command("recover-agency")
+def recover_agency(
+    hub: HubUrl,
+    token_file: TokenFile,
+    public: Annotated[Path, typer.Option(help="The agency's new agency.json.")],
+    incident: Annotated[str, typer.Option(help="The incident's id, e.g. INC-2026-0042.")],
+) -> None:
+    """Re-key an agency that lost every signing key (verify the new agency.json with the
+    agency by a second channel first)."""
+    doc = _read_json(public, "an agency.json")
+    agency = str(doc.get("agency_id", ""))
+    body = {"public": doc, "incident": incident}
+    _operator_post(hub, token_file, f"/v1/agencies/{agency}/recover", body)
+    err.print(f"agency {agency} re-keyed under incident {incident}; its new keys work now")

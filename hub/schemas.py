@@ -36,9 +36,24 @@ class AgencyOut(BaseModel):
 
 
 class RevokeKeyIn(_In):
-    """`compromised_since`: the earliest instant the key may have leaked, if it did."""
+    """`compromised_since`: the earliest instant the key may have leaked, if it did.
+    Every key it approved after that instant is revoked with it."""
 
     compromised_since: datetime | None = None
+
+
+class KeyRequestIn(_In):
+    """An agency's request for new keys, approved with a key it still holds: the file
+    `pprl keys request-key` writes. The operator's call is the second approval."""
+
+    request: dict[str, Any] = Field(description="The signed request (type KEY, add_key).")
+
+
+class RecoverAgencyIn(_In):
+    """New keys for an agency that lost every signing key, from an incident."""
+
+    public: dict[str, Any] = Field(description="The agency's new agency.json.")
+    incident: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
 
 
 # --- ledger -------------------------------------------------------------------------

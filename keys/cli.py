@@ -100,6 +100,11 @@ def _split(values: list[str]) -> list[str]:
     return [v.strip() for item in values for v in item.split(",") if v.strip()]
 
 
+def read_passphrase(passphrase_file: Path | None) -> str | None:
+    """A key passphrase from a file or PPRL_KEY_PASSPHRASE (None: keys not encrypted)."""
+    return _passphrase(passphrase_file, False)
+
+
 def load_identity(key_dir: Path, passphrase_file: Path | None, prompt: bool) -> AgencyIdentity:
     """The agency identity in `key_dir`, with its passphrase from a file, prompt or env."""
     return AgencyIdentity.load(key_dir, passphrase=_passphrase(passphrase_file, prompt))

@@ -19,6 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from keys import LinkageSecret
+from linkage_node.key_request import request_key
 from linkage_node.roster import (
     RULES,
     ColumnMapping,
@@ -463,6 +464,7 @@ def serve(
 
 
 app.add_typer(witness_app, name="witness")
+app.command("request-key")(request_key)
 
 review_app = typer.Typer(
     help="Answer the hub's review queue about your own records.", no_args_is_help=True

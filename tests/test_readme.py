@@ -116,6 +116,15 @@ def test_every_readme_command_runs_and_succeeds(tmp_path: Path) -> None:
             "SELECT agency_id FROM ledger_cosignature WHERE size = ?", (size,)
         ).fetchall()
         assert cosigners == [("DOC",)]
+        # The runbook rotated DOC's keys, revoked the new ones as compromised and re-keyed
+        # DOC under the incident; its node then witnessed and cosigned with the new key.
+        keys = db.execute(
+            "SELECT count(*), count(revoked_at) FROM agency_key WHERE agency_id = 'DOC'"
+        ).fetchone()
+        assert keys == (6, 4)
+        leaves = [bytes(r[0]) for r in db.execute("SELECT leaf FROM ledger_entry")]
+        assert any(b'"action":"recover_agency"' in leaf for leaf in leaves)
+        assert any(b'"action":"add_key"' in leaf for leaf in leaves)
 
 
 def _start_server(

@@ -6,16 +6,17 @@ transaction, and are what token verification reads."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlmodel import Session, select
 
-from consent import KeyStatement, format_timestamp, registration_statement
-from hub.errors import Conflict, NotFound
-from hub.models import Agency, AgencyKey
+from consent import format_timestamp, public_key_fields, registration_statement
+from hub.errors import Conflict, NotFound, Unprocessable
+from hub.models import Agency
 from hub.schemas import AgencyOut, KeyOut
 from hub.services import registry
 from hub.services.ledger import HubLedger
-from keys import AgencyPublicKeys, AgencyRecord, RegisteredKey
+from keys import AgencyPublicKeys, AgencyRecord
 
 
 def to_out(record: AgencyRecord) -> AgencyOut:
@@ -59,6 +60,42 @@ def get_agency(session: Session, agency_id: str) -> AgencyRecord:
     return record
 
 
+def add_key(
+    session: Session, ledger: HubLedger, agency_id: str, request: dict[str, Any]
+) -> AgencyRecord:
+    """The operator approves an agency's signed request for new keys (a hub-signed
+    `add_key` entry carrying the agency's approval). NotFound for an unknown agency."""
+    get_agency(session, agency_id)
+    if request.get("type") != "KEY" or request.get("action") != "add_key":
+        raise Unprocessable("request: not a key request from `pprl keys request-key`")
+    if request.get("agency_id") != agency_id:
+        raise Unprocessable("request: it asks for keys of another agency")
+    fields = {k: request.get(k) for k in ("type", "action", "agency_id", "keys", "approval")}
+    ledger.append_hub_entry(session, fields)
+    project_keys(session, ledger, agency_id)
+    return get_agency(session, agency_id)
+
+
+def recover(
+    session: Session, ledger: HubLedger, agency_id: str, public: AgencyPublicKeys, incident: str
+) -> AgencyRecord:
+    """The operator re-keys an agency whose every signing key was revoked (a hub-signed
+    `recover_agency` entry naming the incident)."""
+    record = get_agency(session, agency_id)
+    if public.agency_id != agency_id or tuple(sorted(public.programs)) != record.programs:
+        raise Unprocessable("public: the new keys are for another agency or other programs")
+    fields = {
+        "type": "KEY",
+        "action": "recover_agency",
+        "agency_id": agency_id,
+        "keys": public_key_fields(public),
+        "incident": incident,
+    }
+    ledger.append_hub_entry(session, fields)
+    project_keys(session, ledger, agency_id)
+    return get_agency(session, agency_id)
+
+
 def revoke_key(
     session: Session,
     ledger: HubLedger,
@@ -66,7 +103,8 @@ def revoke_key(
     key_id: str,
     compromised_since: datetime | None,
 ) -> AgencyRecord:
-    """An operator revokes an agency key (a hub-signed KEY entry)."""
+    """An operator revokes an agency key (a hub-signed KEY entry); as compromised, with
+    every key it approved after the leak."""
     record = get_agency(session, agency_id)
     if record.key(key_id) is None:
         raise NotFound()
@@ -78,29 +116,12 @@ def revoke_key(
     }
     if compromised_since is not None:
         fields["compromised_since"] = format_timestamp(compromised_since)
-    _, signed = ledger.append_hub_entry(session, fields)
-    project_key_statement(session, signed.entry)  # type: ignore[arg-type]
+    ledger.append_hub_entry(session, fields)
+    project_keys(session, ledger, agency_id)
     return get_agency(session, agency_id)
 
 
-def project_key_statement(session: Session, entry: KeyStatement) -> None:
-    """Apply an (already appended) add_key or revoke_key statement to the registry rows."""
-    if entry.action == "add_key":
-        for key in entry.keys or []:
-            registered = RegisteredKey.model_validate(
-                {**key.model_dump(), "valid_from": entry.made}
-            )
-            session.add(
-                AgencyKey(
-                    key_id=registered.key_id,
-                    agency_id=entry.agency_id,
-                    kind=registered.kind,
-                    public_key=registered.raw(),
-                    valid_from=registered.valid_from,
-                )
-            )
-        session.flush()
-    elif entry.action == "revoke_key" and entry.revoked_key_id:
-        # Tokens count the revocation from now on whatever compromise time was given:
-        # grants signed after a leak are ended by the ledger replay instead.
-        registry.revoke_key(session, entry.agency_id, entry.revoked_key_id, entry.made)
+def project_keys(session: Session, ledger: HubLedger, agency_id: str) -> None:
+    """Bring the agency's key rows in line with the ledger's replayed registry, after a
+    KEY entry about the agency was appended."""
+    registry.project_keys(session, ledger.state.registry.agency(agency_id))

@@ -72,17 +72,18 @@ def register_agency(session: Session, public: AgencyPublicKeys, at: datetime) ->
     return record
 
 
-def revoke_key(session: Session, agency_id: str, kid: str, at: datetime) -> AgencyRecord:
-    """Revoke key `kid` of `agency_id` from `at` on."""
-    record = agency_record(session, agency_id)
-    if record is None:
-        raise RegistryError(f"agency {agency_id!r} is not registered")
-    updated = KeyRegistry([record]).revoke(agency_id, kid, at)
-    row = session.get_one(AgencyKey, kid)  # revoke() checked the agency holds it
-    row.revoked_at = at
-    session.add(row)
+def project_keys(session: Session, record: AgencyRecord) -> None:
+    """Make the agency's key rows (what token verification reads) say what `record` (the
+    ledger's replay) says: new keys added, revocations copied, a compromise's cascade
+    included."""
+    for key in record.keys:
+        row = session.get(AgencyKey, key.key_id)
+        if row is None:
+            session.add(_row(record.agency_id, key))
+        elif row.revoked_at != key.revoked_at:
+            row.revoked_at = key.revoked_at
+            session.add(row)
     session.flush()
-    return updated
 
 
 def _row(agency_id: str, key: RegisteredKey) -> AgencyKey:

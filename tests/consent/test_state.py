@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
-from consent import EntryRejected, consent_state, format_timestamp
+from consent import EntryRejected, consent_state, format_timestamp, key_request, public_key_fields
 from keys import AgencyIdentity
 from tests.factories import T0, LedgerBuilder, grant_terms, record_ref
 
@@ -107,25 +108,93 @@ def test_forged_signature_is_refused() -> None:
         b.add(forged)
 
 
-def test_key_rotation_by_the_agency_itself() -> None:
+def _new_keys(agency: str = "DCFS") -> tuple[AgencyIdentity, list[dict[str, Any]]]:
+    identity = AgencyIdentity.create(agency, ("child_welfare",))
+    return identity, public_key_fields(identity.public_keys())
+
+
+def test_an_agency_cannot_add_a_key_on_its_own_signature() -> None:
     b = LedgerBuilder()
-    new = AgencyIdentity.create("DCFS", ("child_welfare",)).public_keys()
+    _, keys = _new_keys()
+    with pytest.raises(EntryRejected, match="add_key is recorded by the hub"):
+        b.add(b.agency_entry("DCFS", **key_request(b.ids["DCFS"], "DCFS", keys, T0)))
+
+
+def test_the_hub_adds_a_key_the_agency_approved_with_a_key_it_holds() -> None:
+    b = LedgerBuilder()
+    new, keys = _new_keys()
+    b.add(b.hub_entry(**key_request(b.ids["DCFS"], "DCFS", keys, T0)))
+    assert b.state.registry.agency("DCFS").key(new.signing_key_id) is not None
+    # The new key now signs for the agency.
+    b.ids["DCFS"] = new
+    b.grant(made_at=format_timestamp(T0 + timedelta(minutes=1)))
+
+
+def test_an_approval_by_another_agency_a_stale_request_or_a_bad_signature_is_refused() -> None:
+    b = LedgerBuilder()
+    _, keys = _new_keys()
+    by_doc = key_request(b.ids["DOC"], "DCFS", keys, T0)
+    with pytest.raises(EntryRejected, match="is not a signing key of agency DCFS"):
+        b.add(b.hub_entry(**by_doc))
+    stale = key_request(b.ids["DCFS"], "DCFS", keys, T0 - timedelta(days=40))
+    with pytest.raises(EntryRejected, match="too old"):
+        b.add(b.hub_entry(**stale))
+    forged = key_request(b.ids["DCFS"], "DCFS", keys, T0)
+    forged["keys"] = _new_keys()[1]  # the approval was for other keys
+    with pytest.raises(EntryRejected, match="approval does not verify"):
+        b.add(b.hub_entry(**forged))
+
+
+def test_a_compromised_key_takes_the_keys_it_approved_and_their_statements_with_it() -> None:
+    b = LedgerBuilder()
+    stolen = b.ids["DCFS"]
+    honest = b.grant(made_at=format_timestamp(T0 - timedelta(hours=3)))
+    # The thief has the operator approve a key of theirs, then a grandchild of it.
+    thief, keys = _new_keys()
+    b.add(b.hub_entry(**key_request(stolen, "DCFS", keys, T0), made_at=format_timestamp(T0)))
+    second, more = _new_keys()
+    later = T0 + timedelta(minutes=5)
+    b.add(b.hub_entry(**key_request(thief, "DCFS", more, later), made_at=format_timestamp(later)))
+    b.ids["DCFS"] = second
+    forged = b.grant(made_at=format_timestamp(later + timedelta(minutes=1)))
+    b.ids["DCFS"] = stolen
     b.add(
-        b.agency_entry(
-            "DCFS",
+        b.hub_entry(
             type="KEY",
-            action="add_key",
+            action="revoke_key",
             agency_id="DCFS",
-            keys=[
-                {
-                    "key_id": new.signing_key_id,
-                    "kind": "ed25519",
-                    "public_key": new.signing_public_key,
-                }
-            ],
+            revoked_key_id=stolen.signing_key_id,
+            compromised_since=format_timestamp(T0 - timedelta(hours=1)),
+            made_at=format_timestamp(T0 + timedelta(hours=1)),
         )
     )
-    assert b.state.registry.agency("DCFS").key(new.signing_key_id) is not None
+    record = b.state.registry.agency("DCFS")
+    for identity in (thief, second):
+        key = record.key(identity.signing_key_id)
+        assert key is not None
+        assert key.revoked_at == key.valid_from  # never trustworthy
+    assert b.state.grants[forged].ended_because == "a compromised key approved its signing key"
+    assert b.state.grants[honest].ended_at_index is None  # signed before the leak
+
+
+def test_the_operator_re_keys_an_agency_only_once_it_has_lost_every_signing_key() -> None:
+    b = LedgerBuilder()
+    new, keys = _new_keys()
+    recover = {"type": "KEY", "action": "recover_agency", "agency_id": "DCFS", "keys": keys,
+               "incident": "INC-2026-0042"}  # fmt: skip
+    with pytest.raises(EntryRejected, match="still holds a signing key"):
+        b.add(b.hub_entry(**recover))
+    b.add(
+        b.hub_entry(
+            type="KEY",
+            action="revoke_key",
+            agency_id="DCFS",
+            revoked_key_id=b.ids["DCFS"].signing_key_id,
+        )
+    )
+    b.add(b.hub_entry(**recover, made_at=format_timestamp(T0 + timedelta(minutes=1))))
+    b.ids["DCFS"] = new
+    b.grant(made_at=format_timestamp(T0 + timedelta(minutes=2)))
 
 
 def test_key_compromise_ends_grants_signed_after_the_leak() -> None:

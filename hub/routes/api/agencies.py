@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, status
 from hub.auth import require_operator
 from hub.deps import HubDep, PrincipalDep, SessionDep
 from hub.errors import Unavailable
-from hub.schemas import AgencyOut, RevokeKeyIn
+from hub.schemas import AgencyOut, KeyRequestIn, RecoverAgencyIn, RevokeKeyIn
 from hub.services import agencies
 from hub.services.ledger import HubLedger
 from keys import AgencyPublicKeys
@@ -46,6 +46,44 @@ def list_agencies(session: SessionDep, principal: PrincipalDep) -> list[AgencyOu
 def get_agency(agency_id: AgencyId, session: SessionDep, principal: PrincipalDep) -> AgencyOut:
     """404 for an unknown agency."""
     return agencies.to_out(agencies.get_agency(session, agency_id))
+
+
+@router.post(
+    "/{agency_id}/keys",
+    status_code=status.HTTP_201_CREATED,
+    summary="Add keys an agency asked for (operators)",
+)
+def add_key(
+    agency_id: AgencyId,
+    body: KeyRequestIn,
+    hub: HubDep,
+    session: SessionDep,
+    principal: PrincipalDep,
+) -> AgencyOut:
+    """The agency's request (`pprl keys request-key`) carries its approval signed with a
+    key it still holds; the operator's call is the second approval. A stolen agency key
+    alone can add nothing."""
+    require_operator(principal)
+    record = agencies.add_key(session, ledger_of(hub), agency_id, body.request)
+    session.commit()
+    return agencies.to_out(record)
+
+
+@router.post("/{agency_id}/recover", summary="Re-key an agency that lost every key (operators)")
+def recover_agency(
+    agency_id: AgencyId,
+    body: RecoverAgencyIn,
+    hub: HubDep,
+    session: SessionDep,
+    principal: PrincipalDep,
+) -> AgencyOut:
+    """The incident path (README: "A stolen or lost agency key"): only for an agency
+    with no live signing key; recorded on the ledger with the incident's id."""
+    require_operator(principal)
+    public = AgencyPublicKeys.model_validate(body.public)
+    record = agencies.recover(session, ledger_of(hub), agency_id, public, body.incident)
+    session.commit()
+    return agencies.to_out(record)
 
 
 @router.post("/{agency_id}/keys/{key_id}/revoke", summary="Revoke an agency key (operators)")

@@ -46,7 +46,7 @@ def append_entry(
         raise Forbidden("an agency node may append only entries its own agency signed")
     index = ledger.append(session, leaf)
     if isinstance(entry, KeyStatement):
-        agencies.project_key_statement(session, entry)
+        agencies.project_keys(session, ledger, entry.agency_id)
     session.commit()
     return LedgerEntryOut(index=index, leaf_hash=ledger.tree.leaf_hash_at(index).hex())
 

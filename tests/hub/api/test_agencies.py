@@ -1,8 +1,9 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from consent import format_timestamp, sign_entry, validate_entry
+from consent import format_timestamp, key_request, public_key_fields, sign_entry, validate_entry
 from keys import AgencyIdentity, Role, canonical, issue_token
 from tests.hub.api.conftest import Api
 
@@ -58,43 +59,98 @@ def test_revoked_key_stops_its_tokens_at_once(api: Api) -> None:
     assert "revoked" in rejected.json()["detail"]
 
 
-def test_agency_rotates_its_own_key_through_a_signed_ledger_entry(api: Api) -> None:
-
-    api.register("DCFS")
-    old = api.identities["DCFS"]
-    new = AgencyIdentity(
-        agency_id="DCFS",
+def _rotated(old: AgencyIdentity) -> AgencyIdentity:
+    """New keys for the same agency and programs."""
+    fresh = AgencyIdentity.create(old.agency_id, old.programs)
+    return AgencyIdentity(
+        agency_id=old.agency_id,
         programs=old.programs,
-        signing_key=AgencyIdentity.create("DCFS", old.programs).signing_key,
-        sealing_key=old.sealing_key,
+        signing_key=fresh.signing_key,
+        sealing_key=fresh.sealing_key,
         created_at=old.created_at,
     )
-    public = new.public_keys()
-    entry = validate_entry(
-        {
-            "v": 1,
-            "type": "KEY",
-            "signer": "DCFS",
-            "key_id": old.signing_key_id,
-            "made_at": format_timestamp(datetime.now(UTC)),
-            "action": "add_key",
-            "agency_id": "DCFS",
-            "keys": [
-                {
-                    "key_id": public.signing_key_id,
-                    "kind": "ed25519",
-                    "public_key": public.signing_public_key,
-                }
-            ],
-        }
-    )
-    leaf = sign_entry(entry, old).leaf
-    response = api.client.post(
-        "/v1/ledger/entries", json={"leaf": canonical.b64encode(leaf)}, headers=api.as_("DCFS")
-    )
-    assert response.status_code == 201, response.text
-    token = issue_token(new, subject="node-1", audience="pprl-hub", roles=[Role.AGENCY_NODE])
-    assert (
+
+
+def _works(api: Api, identity: AgencyIdentity) -> int:
+    token = issue_token(identity, subject="node-1", audience="pprl-hub", roles=[Role.AGENCY_NODE])
+    return int(
         api.client.get("/v1/agencies", headers={"Authorization": f"Bearer {token}"}).status_code
-        == 200
     )
+
+
+def _approve(api: Api, request: dict[str, object], agency: str = "DCFS") -> Any:
+    return api.client.post(
+        f"/v1/agencies/{agency}/keys", json={"request": request}, headers=api.operator()
+    )
+
+
+def test_a_new_key_needs_the_agencys_approval_and_the_operators(api: Api) -> None:
+    api.register("DCFS", "DOC")
+    old = api.identities["DCFS"]
+    new = _rotated(old)
+    request = key_request(old, "DCFS", public_key_fields(new.public_keys()), datetime.now(UTC))
+    # The agency alone cannot add it ...
+    alone = sign_entry(validate_entry({"v": 1, "signer": "DCFS", "key_id": old.signing_key_id,
+                                       "made_at": format_timestamp(datetime.now(UTC)),
+                                       **request}), old)  # fmt: skip
+    refused = api.client.post(
+        "/v1/ledger/entries",
+        json={"leaf": canonical.b64encode(alone.leaf)},
+        headers=api.as_("DCFS"),
+    )
+    assert refused.status_code == 409
+    assert "operator's approval" in refused.json()["detail"]
+    assert _works(api, new) == 401
+    # ... nor can another agency's node or an operator without the agency's request.
+    assert (
+        api.client.post(
+            "/v1/agencies/DCFS/keys", json={"request": request}, headers=api.as_("DCFS")
+        ).status_code
+        == 403
+    )
+    assert _approve(api, request, agency="DOC").status_code == 422
+    # The operator approves the agency's signed request: the new key works at once.
+    response = _approve(api, request)
+    assert response.status_code == 201, response.text
+    assert _works(api, new) == 200
+    assert _works(api, old) == 200  # the old one stays until it is revoked
+
+
+def test_revoking_a_stolen_key_revokes_the_key_it_had_approved(api: Api) -> None:
+    api.register("DCFS")
+    stolen = api.identities["DCFS"]
+    leak = datetime.now(UTC) - timedelta(hours=1)
+    planted = _rotated(stolen)  # the thief's key, approved with the stolen one
+    request = key_request(stolen, "DCFS", public_key_fields(planted.public_keys()),
+                          datetime.now(UTC))  # fmt: skip
+    assert _approve(api, request).status_code == 201
+    assert _works(api, planted) == 200
+    response = api.client.post(
+        f"/v1/agencies/DCFS/keys/{stolen.signing_key_id}/revoke",
+        json={"compromised_since": leak.isoformat()},
+        headers=api.operator(),
+    )
+    assert response.status_code == 200, response.text
+    assert _works(api, stolen) == 401
+    assert _works(api, planted) == 401
+    keys = {k["key_id"]: k for k in response.json()["keys"]}
+    assert keys[planted.signing_key_id]["revoked_at"] is not None
+
+
+def test_an_agency_that_lost_its_only_key_is_re_keyed_by_the_operator(api: Api) -> None:
+    api.register("DCFS")
+    lost = api.identities["DCFS"]
+    new = _rotated(lost)
+    body = {"public": new.public_keys().model_dump(), "incident": "INC-2026-0042"}
+    early = api.client.post("/v1/agencies/DCFS/recover", json=body, headers=api.operator())
+    assert early.status_code == 409  # it still holds a key: it approves new ones itself
+    assert "still holds a signing key" in early.json()["detail"]
+    api.client.post(
+        f"/v1/agencies/DCFS/keys/{lost.signing_key_id}/revoke", json={}, headers=api.operator()
+    )
+    assert _works(api, lost) == 401
+    assert api.client.post("/v1/agencies/DCFS/recover", json=body,
+                           headers=api.as_("DCFS")).status_code == 401  # fmt: skip
+    response = api.client.post("/v1/agencies/DCFS/recover", json=body, headers=api.operator())
+    assert response.status_code == 200, response.text
+    assert _works(api, new) == 200

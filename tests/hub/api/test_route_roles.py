@@ -62,6 +62,20 @@ ROUTES: dict[tuple[str, str], tuple[Call, set[str], int]] = {
         {"operator"},
         403,
     ),
+    ("POST", "/v1/agencies/{agency_id}/keys"): (
+        lambda api, h, n: api.client.post(
+            "/v1/agencies/DCFS/keys", json={"request": _key_request(api)}, headers=h
+        ),
+        {"operator"},
+        403,
+    ),
+    ("POST", "/v1/agencies/{agency_id}/recover"): (
+        lambda api, h, n: api.client.post(
+            "/v1/agencies/DJJ/recover", json=_recovery(api), headers=h
+        ),
+        {"operator"},
+        403,
+    ),
     ("POST", "/v1/agencies/{agency_id}/keys/{key_id}/revoke"): (
         lambda api, h, n: api.client.post(
             f"/v1/agencies/DJJ/keys/{api.identities['DJJ'].signing_key_id}/revoke",
@@ -200,6 +214,30 @@ ROUTES: dict[tuple[str, str], tuple[Call, set[str], int]] = {
         404,
     ),
 }
+
+
+def _key_request(api: Api) -> dict[str, Any]:
+    from datetime import UTC, datetime
+
+    from consent import key_request, public_key_fields
+    from keys import AgencyIdentity
+
+    new = AgencyIdentity.create("DCFS", ("child_welfare",)).public_keys()
+    return key_request(api.identities["DCFS"], "DCFS", public_key_fields(new), datetime.now(UTC))
+
+
+def _recovery(api: Api) -> dict[str, Any]:
+    """New keys for DJJ, whose every signing key is revoked first."""
+    from keys import AgencyIdentity
+
+    record = api.client.get("/v1/agencies/DJJ", headers=api.operator()).json()
+    for key in record["keys"]:
+        if key["kind"] == "ed25519" and key["revoked_at"] is None:
+            api.client.post(
+                f"/v1/agencies/DJJ/keys/{key['key_id']}/revoke", json={}, headers=api.operator()
+            )
+    new = AgencyIdentity.create("DJJ", ("juvenile_justice",)).public_keys()
+    return {"public": new.model_dump(), "incident": "INC-0001"}
 
 
 def _latest(api: Api) -> int:
