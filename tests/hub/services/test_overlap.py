@@ -27,7 +27,7 @@ def test_counts_match_a_direct_count() -> None:
     rng = random.Random(3)
     clusters = _clusters(rng, 5000)
     caseloads = {p: sum(p in c for c in clusters) for p in PROGRAMS}
-    report = overlap_report(caseloads, clusters, limit=11)
+    report = overlap_report(caseloads, clusters, limit=11, max_programs=5)
     published = {(c.kind, c.programs): c.count for c in report.cells}
     for a, b in itertools.combinations(PROGRAMS, 2):
         direct = sum(1 for c in clusters if a in c and b in c)
@@ -43,13 +43,17 @@ def test_counts_match_a_direct_count() -> None:
     assert report.suppressed_primary > 0  # the 4- and 5-program combinations are small
 
 
-def _solvable(report_cells: list[tuple[str, tuple[str, ...], int | None]], target: int) -> bool:
+def _solvable(
+    report_cells: list[tuple[str, tuple[str, ...], int | None]],
+    target: int,
+    beyond: list[tuple[str, ...]] = (),  # type: ignore[assignment]
+) -> bool:
     """Independent check: can the hidden cell `target` be pinned down? Build the sums from
-    scratch, eliminate the published cells, and ask whether the hidden cell's value is the
-    same in every solution (least squares solution plus null space has no component on
-    it)."""
-    keys = [(k, p) for k, p, _ in report_cells]
-    combos = [i for i, (k, _) in enumerate(keys) if k == "exactly"]
+    scratch (combinations too large to publish, `beyond`, as unknowns), eliminate the
+    published cells, and ask whether the hidden cell's value is the same in every
+    solution (the null space has no component on it)."""
+    keys = [(k, p) for k, p, _ in report_cells] + [("beyond", c) for c in beyond]
+    combos = [i for i, (k, _) in enumerate(keys) if k in ("exactly", "beyond")]
     rows = []
     for i, (kind, programs) in enumerate(keys):
         if kind == "pair":
@@ -64,6 +68,7 @@ def _solvable(report_cells: list[tuple[str, tuple[str, ...], int | None]], targe
         rows.append(row)
     matrix = np.array(rows)
     hidden = [i for i, (_, _, v) in enumerate(report_cells) if v is None]
+    hidden += list(range(len(report_cells), len(keys)))
     sub = matrix[:, hidden]
     _, s, vt = np.linalg.svd(sub)
     rank = int((s > 1e-9).sum())
@@ -71,17 +76,25 @@ def _solvable(report_cells: list[tuple[str, tuple[str, ...], int | None]], targe
     return bool(np.all(np.abs(null[:, hidden.index(target)]) < 1e-9))
 
 
+def _beyond(clusters: list[frozenset[str]], max_programs: int) -> list[tuple[str, ...]]:
+    return sorted({tuple(sorted(c)) for c in clusters if len(c) > max_programs})
+
+
+@pytest.mark.parametrize("max_programs", [3, 5])
 @pytest.mark.parametrize("seed", range(6))
-def test_no_suppressed_cell_can_be_derived_from_the_published_ones(seed: int) -> None:
+def test_no_suppressed_cell_can_be_derived_from_the_published_ones(
+    seed: int, max_programs: int
+) -> None:
     rng = random.Random(seed)
     clusters = _clusters(rng, rng.choice([200, 800, 3000]))
     caseloads = {p: sum(p in c for c in clusters) + rng.randint(0, 500) for p in PROGRAMS}
-    report = overlap_report(caseloads, clusters, limit=11)
+    report = overlap_report(caseloads, clusters, limit=11, max_programs=max_programs)
     cells = [(c.kind, c.programs, c.count) for c in report.cells]
-    true = overlap_counts(caseloads, clusters)
+    true = overlap_counts(caseloads, clusters, max_programs=max_programs)
+    beyond = _beyond(clusters, max_programs)
     for i, (kind, programs, count) in enumerate(cells):
         if count is None:
-            assert not _solvable(cells, i), (kind, programs)
+            assert not _solvable(cells, i, beyond), (kind, programs)
         elif kind != "caseload":
             assert count >= 11
             assert count == true[(kind, programs)]
@@ -97,8 +110,10 @@ def test_no_suppressed_cell_can_be_derived_from_the_published_ones(seed: int) ->
 def test_protection_holds_on_any_small_table(sets: list[set[str]]) -> None:
     clusters = [frozenset(s) for s in sets]
     caseloads = {p: 50 + sum(p in c for c in clusters) for p in PROGRAMS[:4]}
-    report = overlap_report(caseloads, clusters, limit=5)
-    cells = [(c.kind, c.programs, c.count) for c in report.cells]
-    for i, (_, _, count) in enumerate(cells):
-        if count is None:
-            assert not _solvable(cells, i)
+    for max_programs in (3, 4):
+        report = overlap_report(caseloads, clusters, limit=5, max_programs=max_programs)
+        cells = [(c.kind, c.programs, c.count) for c in report.cells]
+        beyond = _beyond(clusters, max_programs)
+        for i, (_, _, count) in enumerate(cells):
+            if count is None:
+                assert not _solvable(cells, i, beyond)
