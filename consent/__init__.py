@@ -41,6 +41,8 @@ from consent.entries import (
     Grant,
     GrantTerms,
     KeyStatement,
+    LinkEvidence,
+    Policy,
     PublicKey,
     Revoke,
     SignedEntry,
@@ -63,7 +65,13 @@ from consent.errors import (
 from consent.monitor import LedgerView, ViewItem
 from consent.proofs import ProvenEntry, check_proof_bundle, make_proof_bundle
 from consent.state import ConsentState, GrantRecord, consent_state
-from consent.statements import key_request, public_key_fields, registration_statement
+from consent.statements import (
+    basis_points,
+    key_request,
+    policy_statement,
+    public_key_fields,
+    registration_statement,
+)
 from consent.verify import LedgerReport, verify_ledger
 from consent.visibility import (
     WithheldEntry,
@@ -94,9 +102,11 @@ __all__ = [
     "LedgerReport",
     "LedgerTampered",
     "LedgerView",
+    "LinkEvidence",
     "LogKey",
     "LogVerifier",
     "MerkleTree",
+    "Policy",
     "ProofError",
     "ProofInvalid",
     "ProvenEntry",
@@ -111,6 +121,7 @@ __all__ = [
     "as_read_by",
     "attach_proof",
     "audience",
+    "basis_points",
     "check_decision_proof",
     "check_proof_bundle",
     "consent_state",
@@ -129,6 +140,7 @@ __all__ = [
     "open_withheld",
     "parse_leaf",
     "parse_timestamp",
+    "policy_statement",
     "public_key_fields",
     "registration_statement",
     "sign_checkpoint",

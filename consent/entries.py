@@ -258,6 +258,34 @@ class Revoke(_Entry):
     reason: RevokeReason
 
 
+BasisPoints = Annotated[int, Field(ge=0, le=10_000)]
+
+
+class LinkEvidence(_Model):
+    """Why the hub believed the two records are one person: the linkage run that linked
+    them, its threshold, the weakest link score on the way (in basis points: 9312 is a
+    Dice score of 0.9312), and whether both agencies' stewards confirmed it in review."""
+
+    run_id: Annotated[int, Field(ge=1)]
+    threshold_bp: BasisPoints
+    score_bp: BasisPoints
+    confirmed_in_review: bool
+
+
+class Policy(_Entry):
+    """POLICY: the disclosure floor every agency can see (signed by the hub).
+
+    No link scoring under `disclosure_floor_bp` is disclosed unless both agencies'
+    stewards confirmed it in review, whatever threshold a linkage run used; no run links
+    at a threshold whose estimated precision is under `min_precision_bp`. A change of
+    either is a new POLICY entry.
+    """
+
+    type: Literal["POLICY"]
+    disclosure_floor_bp: Annotated[int, Field(ge=6000, le=9900)]
+    min_precision_bp: Annotated[int, Field(ge=8000, le=10_000)]
+
+
 class Access(_Entry):
     """ACCESS: the hub disclosed data (signed by the hub).
 
@@ -275,6 +303,7 @@ class Access(_Entry):
     requester_record: RecordRef
     data_classes: list[DataClass]
     checkpoint_size: Annotated[int, Field(ge=1)]
+    link: LinkEvidence | None = None
 
     @model_validator(mode="after")
     def _access_rules(self) -> Self:
@@ -353,11 +382,12 @@ class KeyStatement(_Entry):
         return self
 
 
-Entry = Annotated[Grant | Supersede | Revoke | Access | KeyStatement, Field(discriminator="type")]
-_ENTRY = TypeAdapter[Grant | Supersede | Revoke | Access | KeyStatement](Entry)
+AnyEntry = Grant | Supersede | Revoke | Access | KeyStatement | Policy
+Entry = Annotated[AnyEntry, Field(discriminator="type")]
+_ENTRY = TypeAdapter[AnyEntry](Entry)
 
 
-def validate_entry(data: dict[str, Any]) -> Grant | Supersede | Revoke | Access | KeyStatement:
+def validate_entry(data: dict[str, Any]) -> AnyEntry:
     """Build an entry from plain data, raising EntryInvalid naming the first bad field."""
     try:
         return _ENTRY.validate_python(data)
@@ -394,7 +424,7 @@ class EntrySigner(Protocol):
 class SignedEntry:
     """An entry with its exact signed bytes and signature: one ledger leaf."""
 
-    entry: Grant | Supersede | Revoke | Access | KeyStatement
+    entry: AnyEntry
     entry_bytes: bytes = field(repr=False)
     signature: bytes = field(repr=False)
 
@@ -409,9 +439,7 @@ class SignedEntry:
         return leaf_hash(self.leaf)
 
 
-def sign_entry(
-    entry: Grant | Supersede | Revoke | Access | KeyStatement, signer: EntrySigner
-) -> SignedEntry:
+def sign_entry(entry: AnyEntry, signer: EntrySigner) -> SignedEntry:
     """Sign the canonical bytes of `entry` (whose key_id must be the signer's)."""
     if entry.key_id != signer.signing_key_id:
         raise EntryInvalid("key_id", "is not the id of the key signing the entry")

@@ -31,6 +31,7 @@ from consent.entries import (
     Grant,
     GrantTerms,
     KeyStatement,
+    Policy,
     Revoke,
     SignedEntry,
     Supersede,
@@ -41,8 +42,6 @@ from keys import (
     KeyRegistry,
     public_key_id,
 )
-
-AnyEntry = Grant | Supersede | Revoke | Access | KeyStatement
 
 
 @dataclass
@@ -73,6 +72,7 @@ class ConsentState(KeyRules):
     registry: KeyRegistry = field(default_factory=KeyRegistry)
     grants: dict[int, GrantRecord] = field(default_factory=dict)
     program_owner: dict[str, str] = field(default_factory=dict)
+    policy: Policy | None = None
     _by_target: dict[tuple[str, str], list[int]] = field(default_factory=dict)
     _consent_ids: set[str] = field(default_factory=set)
     # key id -> (the agency key that approved adding it, when it was added)
@@ -142,7 +142,7 @@ class ConsentState(KeyRules):
                 raise EntryRejected(index, "consent_id does not match the revoked grant")
         elif isinstance(entry, Access):
             self._check_access(index, entry)
-        else:
+        elif isinstance(entry, KeyStatement):
             self._check_key(index, entry)
 
     def _check_signature(self, index: int, signed: SignedEntry) -> None:
@@ -158,14 +158,14 @@ class ConsentState(KeyRules):
                 "(a stolen agency key alone must not add keys)",
             )
         if entry.signer == HUB_SIGNER:
-            if not isinstance(entry, Access | KeyStatement):
+            if not isinstance(entry, Access | KeyStatement | Policy):
                 raise EntryRejected(index, f"the hub cannot make a {entry.type} statement")
             if entry.key_id != self.log_key_id:
                 raise EntryRejected(index, "signed by a key that is not the hub's log key")
             key = self.log_key
         else:
-            if isinstance(entry, Access):
-                raise EntryRejected(index, "only the hub records ACCESS entries")
+            if isinstance(entry, Access | Policy):
+                raise EntryRejected(index, f"only the hub records {entry.type} entries")
             key = self._agency_key(index, entry.signer, entry.key_id, entry.made)
         try:
             key.verify(signed.signature, signed.entry_bytes)
@@ -217,6 +217,7 @@ class ConsentState(KeyRules):
             raise EntryRejected(index, "disclosing_program is not a registered program")
         if entry.checkpoint_size > index:
             raise EntryRejected(index, "the checkpoint it cites is later than the entry")
+        self._check_floor(index, entry)
         if entry.grant is None or self._hidden(entry.grant.index):
             return  # existence under the agreement; or (partial) a grant not shown
         grant = self.grants.get(entry.grant.index)
@@ -237,6 +238,21 @@ class ConsentState(KeyRules):
         if not allowed:
             raise EntryRejected(index, "the grant it cites did not allow this disclosure")
 
+    def _check_floor(self, index: int, entry: Access) -> None:
+        """Once a disclosure policy is on the ledger, every disclosure says which link it
+        relied on, and no unconfirmed link under the floor is ever disclosed."""
+        if self.policy is None:
+            return
+        link = entry.link
+        if link is None:
+            raise EntryRejected(index, "a disclosure must name the link it relied on")
+        if not link.confirmed_in_review and link.score_bp < self.policy.disclosure_floor_bp:
+            raise EntryRejected(
+                index,
+                f"the link scores {link.score_bp / 10_000:.4f}, under the disclosure floor "
+                f"{self.policy.disclosure_floor_bp / 10_000:.2f}, and was not confirmed in review",
+            )
+
     # --- applying ----------------------------------------------------------------------
 
     def _apply(self, index: int, signed: SignedEntry) -> None:
@@ -254,6 +270,8 @@ class ConsentState(KeyRules):
             self._end(entry.revokes.index, index, "revoked")
         elif isinstance(entry, KeyStatement):
             self._apply_key(index, entry)
+        elif isinstance(entry, Policy):
+            self.policy = entry
         self.size = index + 1
 
     def _end(self, grant_index: int, at_index: int, because: str) -> None:

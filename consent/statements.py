@@ -54,3 +54,17 @@ def key_request(
             "signature": canonical.b64encode(signature),
         },
     }
+
+
+def basis_points(value: float) -> int:
+    """A score or share in [0, 1] as whole basis points (ledger entries carry no floats)."""
+    return round(value * 10_000)
+
+
+def policy_statement(disclosure_floor: float, min_precision: float) -> dict[str, Any]:
+    """The POLICY entry's fields for a disclosure floor and a minimum estimated precision."""
+    return {
+        "type": "POLICY",
+        "disclosure_floor_bp": basis_points(disclosure_floor),
+        "min_precision_bp": basis_points(min_precision),
+    }

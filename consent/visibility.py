@@ -6,7 +6,8 @@ names the programs a client agreed to share with. A third agency reading them wo
 learn which programs serve whose clients without ever being linked to them. So an
 agency reads only the entries it is a party to:
 
-- KEY entries: everyone (the registry of public keys is public);
+- KEY and POLICY entries: everyone (the registry of public keys and the disclosure
+  floor are public);
 - GRANT and SUPERSEDE: the agency that recorded it and the agencies of the programs it
   names; a grant to a class of recipients ("any linked program") names no other party,
   so every agency may read it (it says only that one agency's opaque record consented);
@@ -30,21 +31,19 @@ from typing import Any, Literal
 from cryptography.exceptions import InvalidSignature
 
 from consent.checkpoints import LogKey, LogVerifier
-from consent.entries import Access, Grant, KeyStatement, Revoke, SignedEntry, Supersede
+from consent.entries import Access, AnyEntry, KeyStatement, Policy, Revoke, SignedEntry, Supersede
 from consent.errors import ProofInvalid
 from consent.state import ConsentState, GrantRecord
 from keys import canonical
 
-EntryType = Literal["GRANT", "SUPERSEDE", "REVOKE", "ACCESS", "KEY"]
+EntryType = Literal["GRANT", "SUPERSEDE", "REVOKE", "ACCESS", "KEY", "POLICY"]
 _DOMAIN = b"pprl-withheld-entry/v1\n"
-
-AnyEntry = Grant | Supersede | Revoke | Access | KeyStatement
 
 
 def audience(entry: AnyEntry, state: ConsentState) -> frozenset[str] | None:
     """The agencies that may read `entry` (None: every agency), given the state of the
     log it is in (which knows the grants it refers to and who runs each program)."""
-    if isinstance(entry, KeyStatement):
+    if isinstance(entry, KeyStatement | Policy):
         return None
     if isinstance(entry, Access):
         return _owners(state, [entry.disclosing_program, entry.requester_program])
@@ -146,7 +145,7 @@ def open_withheld(doc: Mapping[str, Any], verifier: LogVerifier) -> WithheldEntr
         isinstance(index, int)
         and index >= 0
         and len(leaf_hash) == 32
-        and entry_type in ("GRANT", "SUPERSEDE", "REVOKE", "ACCESS", "KEY")
+        and entry_type in ("GRANT", "SUPERSEDE", "REVOKE", "ACCESS", "KEY", "POLICY")
         and (ended is None or (isinstance(ended, int) and 0 <= ended < index))
         and (ended is None) == (entry_type not in ("REVOKE", "SUPERSEDE"))
     )

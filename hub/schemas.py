@@ -103,7 +103,7 @@ class WithheldOut(BaseModel):
 
     index: int
     leaf_hash: str
-    type: Literal["GRANT", "SUPERSEDE", "REVOKE", "ACCESS", "KEY"]
+    type: Literal["GRANT", "SUPERSEDE", "REVOKE", "ACCESS", "KEY", "POLICY"]
     ends: int | None = Field(description="The grant this entry ends (REVOKE, SUPERSEDE).")
     signature: str = Field(description="The hub's log key's signature over the note.")
 
@@ -299,8 +299,13 @@ class SharedProgramOut(BaseModel):
     program: str
     agency_id: str
     record_ref: str = Field(description="That program's pseudonymous reference of the client.")
-    link_score: float
+    link_score: float = Field(description="The weakest Dice score on the way to that record.")
     confirmed_in_review: bool
+    confidence: Literal["confirmed_in_review", "high", "moderate"] = Field(
+        description="How sure the match is: confirmed by both agencies' stewards, high "
+        "(weakest link at 0.9 or more) or moderate (above the disclosure floor)."
+    )
+    run_id: int = Field(description="The linkage run that made the weakest link.")
     existence: DisclosureLevelOut
     contact: DisclosureLevelOut
     plan: DisclosureLevelOut

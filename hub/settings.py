@@ -77,6 +77,21 @@ class HubSettings(BaseSettings):
         description="Whether the inter-agency agreement alone may tell a case manager that "
         "another program serves their client, or that needs consent too.",
     )
+    disclosure_floor: float = Field(
+        default=0.7,
+        ge=0.6,
+        le=0.99,
+        description="No link scoring under this is disclosed unless both agencies confirmed it "
+        "in review, whatever threshold a run used; runs below it are refused. Recorded on the "
+        "ledger as a POLICY entry every agency reads.",
+    )
+    disclosure_min_precision: float = Field(
+        default=0.95,
+        ge=0.8,
+        le=1.0,
+        description="No run links at a threshold whose estimated precision is under this "
+        "(proposed thresholds are raised to meet it). Recorded with the floor.",
+    )
     conflict_deadline_window_days: int = Field(
         default=14, ge=0, le=365, description="Deadlines this close across programs conflict."
     )

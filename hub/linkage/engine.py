@@ -31,7 +31,7 @@ from hub.linkage.state import (
     keep_big_arrays_out_of_the_heap,
     release_free_memory,
 )
-from hub.linkage.threshold import ThresholdProposal, propose_threshold
+from hub.linkage.threshold import GRID, ThresholdProposal, lowest_meeting, propose_threshold
 
 EXACT_LIMIT = 400_000_000
 _POSITION_SAMPLE = 20_000
@@ -51,6 +51,9 @@ class LinkParams:
     """What a linkage run is asked to do."""
 
     threshold: float | None = None  # None: propose one from the scores
+    # A proposed threshold is raised to meet these (the disclosure policy).
+    min_threshold: float = 0.0
+    min_precision: float = 0.0
     review_margin: float = 0.05
     floor: float = 0.55
     keep: float = 0.70
@@ -142,6 +145,11 @@ def link(
         del best
         proposal = propose_threshold(best_scores)
         threshold, source = proposal.threshold, "proposed from the score distribution"
+        meets = lowest_meeting(proposal.fit, params.min_precision) if params.min_precision else 0
+        required = max(params.min_threshold, GRID[-1] if meets is None else meets)
+        if required > threshold:
+            threshold = required
+            source += f", raised to {required:.3f} to meet the disclosure policy"
     else:
         threshold, source = params.threshold, "set by the operator"
         best_scores = np.zeros(0)

@@ -206,6 +206,13 @@ def estimate(
     }
 
 
+def lowest_meeting(fit: MixtureFit, min_precision: float) -> float | None:
+    """The lowest threshold on the grid whose estimated precision is at least
+    `min_precision` (None: none is)."""
+    ok = GRID[estimate(fit, GRID)["precision"] >= min_precision]
+    return float(ok.min()) if len(ok) else None
+
+
 def propose_threshold(best_scores: npt.NDArray[np.float64]) -> ThresholdProposal:
     """Fit the mixture and pick the threshold with the best estimated F1."""
     if len(best_scores) < 20:

@@ -18,6 +18,7 @@ from sqlmodel import Session
 from hub.context import HubContext
 from hub.errors import Unavailable
 from hub.models import Assignment, CaseloadVisit, ExistenceDisclosure, LinkageRun, RecordCluster
+from hub.services import policy
 from hub.services.registry import programs_by_agency
 from hub.services.sharing import (
     LinkedProgram,
@@ -68,8 +69,10 @@ def caseload(
     mine = programs.get(agency_id, [])
     agreement = hub.settings.existence_policy == "agreement"
     # The links are read before the ledger's write lock is taken: only deciding needs it.
-    linked = {ref: linked_records(session, agency_id, ref) for ref, _ in assigned}
+    floor = policy.floor_of(hub.settings)
+    linked = {ref: linked_records(session, agency_id, ref, floor=floor) for ref, _ in assigned}
     ledger.sync_as_writer(session)  # decided on committed consent; ACCESS entries follow
+    policy.ensure_recorded(ledger, session, hub.settings)
     shown: list[tuple[str, LinkedProgram]] = []
     items = []
     for ref, updated_at in assigned:

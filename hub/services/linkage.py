@@ -36,7 +36,7 @@ from hub.linkage.state import LinkageState, LinkConfig
 from hub.linkage.threshold import ThresholdProposal
 from hub.models import LinkageRun, RecordCluster
 from hub.services import linkage_store as store
-from hub.services import notify
+from hub.services import notify, policy
 from hub.settings import HubSettings
 
 log = logging.getLogger("pprl.hub.linkage")
@@ -92,6 +92,8 @@ class LinkageRunner:
             raise Conflict(
                 "an incremental run keeps the last run's threshold; start a full run to change it"
             )
+        if threshold is not None:
+            policy.check_run_threshold(session, self.settings, threshold)
         run = LinkageRun(
             kind=kind,
             status="queued",
@@ -291,7 +293,11 @@ class LinkageRunner:
             return state, rebuilt, None
         result = link(
             [Dataset(a, x.refs, x.clks) for a, x in loaded.items()],
-            LinkParams(threshold=requested),
+            LinkParams(
+                threshold=requested,
+                min_threshold=policy.floor_of(self.settings),
+                min_precision=self.settings.disclosure_min_precision,
+            ),
             executor=self.executor(),
             progress=lambda stage: progress(stage, 0.1),
             clusters=clusters,

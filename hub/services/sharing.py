@@ -4,8 +4,10 @@ that serve the same person, decided level by level by `consent.disclosure_decisi
 The levels are existence (which programs), `contact` (their assigned case manager and
 how to reach them) and `plan` (their milestones). A linked record is considered only
 when the link is confident: every link on the way to it is at or above the disclosure
-threshold, or was confirmed in review. Other programs whose existence may not be
-disclosed are simply absent, so the answer never hints at them. Every disclosure is
+threshold and the disclosure floor (`hub.services.policy`), or was confirmed in review.
+Other programs whose existence may not be disclosed are simply absent, so the answer
+never hints at them. Each ACCESS entry names the link it relied on (run, threshold,
+weakest score, review). Every disclosure is
 appended to the ledger as one ACCESS entry per basis it relied on, in the same
 transaction as the answer, and the answer carries the checkpoint and inclusion proof of
 each grant used.
@@ -22,11 +24,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
-from consent import Decision, attach_proof, disclosure_decision
+from consent import Decision, attach_proof, basis_points, disclosure_decision
 from consent.entries import DataClass
 from hub.context import HubContext
 from hub.errors import Unavailable
-from hub.models import Assignment, Link, Milestone, RecordCluster
+from hub.models import Assignment, Link, LinkageRun, Milestone, RecordCluster
 from hub.schemas import (
     ConflictMilestoneOut,
     ContactOut,
@@ -37,7 +39,7 @@ from hub.schemas import (
     SharedOut,
     SharedProgramOut,
 )
-from hub.services import review
+from hub.services import policy, review
 from hub.services.ledger import HubLedger, latest_checkpoint, stored_leaf
 from hub.services.plans import PlanItem, find_conflicts, priority_order
 from hub.services.registry import programs_by_agency
@@ -64,6 +66,28 @@ class Disclosure:
     access_entry: int | None = None
 
 
+@dataclass(frozen=True)
+class LinkPath:
+    """How a record is reached from the asker's: the weakest link score on the way, the
+    run that made that link and its threshold, and whether review confirmed any link."""
+
+    score: float
+    confirmed_in_review: bool
+    run_id: int
+    threshold: float
+
+    @property
+    def confidence(self) -> str:
+        """What the case manager is shown about how sure the match is."""
+        if self.confirmed_in_review:
+            return "confirmed_in_review"
+        return "high" if self.score >= HIGH_CONFIDENCE else "moderate"
+
+
+# A weakest link this strong is shown as a high-confidence match.
+HIGH_CONFIDENCE = 0.9
+
+
 @dataclass
 class LinkedProgram:
     """Another program's record of the same client, with what may be shown of it."""
@@ -71,8 +95,7 @@ class LinkedProgram:
     agency_id: str
     program: str
     ref: str
-    score: float
-    confirmed_in_review: bool
+    path: LinkPath
     levels: dict[str, Disclosure] = field(default_factory=dict)
     case_manager_id: str | None = None
     contact: dict[str, Any] | None = None
@@ -98,26 +121,38 @@ class SharedAnswer:
 
 
 def confident_members(
-    start: tuple[str, str], links: list[Link], *, confirmed: set[tuple[str, str, str, str]]
-) -> dict[tuple[str, str], tuple[float, bool]]:
-    """Records reachable from `start` over links that may be disclosed, with the weakest
-    score on the way and whether a review confirmation was needed to get there."""
-    graph: dict[tuple[str, str], list[tuple[tuple[str, str], float, bool]]] = defaultdict(list)
+    start: tuple[str, str],
+    links: list[Link],
+    *,
+    confirmed: set[tuple[str, str, str, str]],
+    floor: float,
+    thresholds: dict[int, float],
+) -> dict[tuple[str, str], LinkPath]:
+    """Records reachable from `start` over links that may be disclosed, each with its
+    `LinkPath` (the weakest link on the best way there). A link in the review band, or
+    under the disclosure floor, counts only once both agencies confirmed it."""
+    graph: dict[tuple[str, str], list[tuple[tuple[str, str], Link, bool]]] = defaultdict(list)
     for link in links:
         a, b = (link.agency_a, link.ref_a), (link.agency_b, link.ref_b)
         reviewed = (link.agency_a, link.ref_a, link.agency_b, link.ref_b) in confirmed
-        if link.review and not reviewed:
-            continue  # in the review band and not confirmed: not disclosed
-        graph[a].append((b, link.score, reviewed))
-        graph[b].append((a, link.score, reviewed))
-    best: dict[tuple[str, str], tuple[float, bool]] = {start: (1.0, False)}
+        if (link.review or link.score < floor) and not reviewed:
+            continue
+        graph[a].append((b, link, reviewed))
+        graph[b].append((a, link, reviewed))
+    best: dict[tuple[str, str], LinkPath] = {start: LinkPath(1.0, False, 0, 0.0)}
     frontier = [start]
     while frontier:
         node = frontier.pop()
-        score, reviewed = best[node]
-        for other, link_score, link_reviewed in graph[node]:
-            candidate = (min(score, link_score), reviewed or link_reviewed)
-            if other not in best or candidate[0] > best[other][0]:
+        here = best[node]
+        for other, link, link_reviewed in graph[node]:
+            weakest = link.score < here.score
+            candidate = LinkPath(
+                min(here.score, link.score),
+                here.confirmed_in_review or link_reviewed,
+                link.run_id if weakest else here.run_id,
+                thresholds.get(link.run_id, 0.0) if weakest else here.threshold,
+            )
+            if other not in best or candidate.score > best[other].score:
                 best[other] = candidate
                 frontier.append(other)
     del best[start]
@@ -143,9 +178,10 @@ def shared_answer(
     settings = hub.settings
     programs = programs_by_agency(session)
     mine = programs.get(agency_id, [])
-    linked = linked_records(session, agency_id, ref)
+    linked = linked_records(session, agency_id, ref, floor=policy.floor_of(settings))
 
     ledger.sync_as_writer(session)  # decided on committed consent; ACCESS entries follow
+    policy.ensure_recorded(ledger, session, settings)
     answer_programs = linked_programs(
         ledger, linked, programs, mine, levels=_LEVELS, at=at,
         existence_by_agreement=settings.existence_policy == "agreement",
@@ -189,8 +225,9 @@ def combined_plan(
 
 
 def linked_records(
-    session: Session, agency_id: str, ref: str
-) -> dict[tuple[str, str], tuple[float, bool]]:
+    session: Session, agency_id: str, ref: str, *, floor: float
+) -> dict[tuple[str, str], LinkPath]:
+    """The other agencies' records that may be disclosed as the same person as `ref`."""
     placed = session.get(RecordCluster, (agency_id, ref))
     if placed is None:
         return {}
@@ -200,7 +237,18 @@ def linked_records(
         .all()
     )
     confirmed = _confirmed_links(session, links)
-    members = confident_members((agency_id, ref), links, confirmed=confirmed)
+    runs = {link.run_id for link in links}
+    thresholds = {
+        int(run_id): float(threshold or 0.0)
+        for run_id, threshold in session.execute(
+            select(LinkageRun.run_id, LinkageRun.threshold).where(  # type: ignore[call-overload]
+                LinkageRun.run_id.in_(runs)  # type: ignore[union-attr]
+            )
+        )
+    }
+    members = confident_members(
+        (agency_id, ref), links, confirmed=confirmed, floor=floor, thresholds=thresholds
+    )
     # One record per agency per cluster; never disclose the caller's own agency's others.
     return {key: value for key, value in members.items() if key[0] != agency_id}
 
@@ -213,7 +261,7 @@ def _confirmed_links(session: Session, links: list[Link]) -> set[tuple[str, str,
 
 def linked_programs(
     ledger: HubLedger,
-    linked: dict[tuple[str, str], tuple[float, bool]],
+    linked: dict[tuple[str, str], LinkPath],
     programs: dict[str, list[str]],
     requester_programs: list[str],
     *,
@@ -224,9 +272,9 @@ def linked_programs(
     """The programs of the `linked` records whose existence may be disclosed to the
     requester's programs, each with `levels` (existence first) decided."""
     out = []
-    for (other_agency, other_ref), (score, reviewed) in linked.items():
+    for (other_agency, other_ref), path in linked.items():
         for program in programs.get(other_agency, []):
-            entry = LinkedProgram(other_agency, program, other_ref, score, reviewed)
+            entry = LinkedProgram(other_agency, program, other_ref, path)
             for level in levels:
                 entry.levels[level] = decide_level(
                     ledger, requester_programs, program, other_ref, level, at,
@@ -257,6 +305,12 @@ def access_statement(
         "requester_record": requester_record,
         "data_classes": [level.data_class for level in levels],
         "checkpoint_size": checkpoint_size,
+        "link": {
+            "run_id": entry.path.run_id,
+            "threshold_bp": basis_points(entry.path.threshold),
+            "score_bp": basis_points(entry.path.score),
+            "confirmed_in_review": entry.path.confirmed_in_review,
+        },
     }
     if basis.grant_index is not None:
         fields["grant"] = {"index": basis.grant_index, "leaf_hash": basis.grant_leaf_hash}
@@ -436,8 +490,10 @@ def shared_out(answer: SharedAnswer, settings: HubSettings, *, today: date) -> S
                 program=entry.program,
                 agency_id=entry.agency_id,
                 record_ref=entry.ref,
-                link_score=round(entry.score, 4),
-                confirmed_in_review=entry.confirmed_in_review,
+                link_score=round(entry.path.score, 4),
+                confirmed_in_review=entry.path.confirmed_in_review,
+                confidence=entry.path.confidence,
+                run_id=entry.path.run_id,
                 existence=_level_out(entry.levels["existence"]),
                 contact=_level_out(entry.levels["contact"]),
                 plan=_level_out(entry.levels["plan"]),

@@ -7,7 +7,14 @@ from typing import Any
 
 import pytest
 
-from consent import EntryRejected, consent_state, format_timestamp, key_request, public_key_fields
+from consent import (
+    EntryInvalid,
+    EntryRejected,
+    consent_state,
+    format_timestamp,
+    key_request,
+    public_key_fields,
+)
 from keys import AgencyIdentity
 from tests.factories import T0, LedgerBuilder, grant_terms, record_ref
 
@@ -263,3 +270,40 @@ def test_access_must_be_allowed_by_the_grant_it_cites(
     b.add(b.hub_entry(**fields))  # the allowed one goes in
     with pytest.raises(EntryRejected, match=match):
         b.add(b.hub_entry(**{**fields, **changes}))
+
+
+def _policy(b: LedgerBuilder, floor_bp: int = 7000) -> int:
+    return b.add(b.hub_entry(type="POLICY", disclosure_floor_bp=floor_bp, min_precision_bp=9500))
+
+
+def _link(score_bp: int, confirmed: bool = False) -> dict[str, Any]:
+    return {
+        "run_id": 3,
+        "threshold_bp": 7300,
+        "score_bp": score_bp,
+        "confirmed_in_review": confirmed,
+    }
+
+
+def test_once_a_floor_is_on_the_ledger_no_disclosure_under_it_is_recorded() -> None:
+    b = LedgerBuilder()
+    g = b.grant()
+    b.access(g)  # before any policy: accepted as before
+    _policy(b)
+    with pytest.raises(EntryRejected, match="must name the link it relied on"):
+        b.access(g)
+    with pytest.raises(EntryRejected, match=r"scores 0\.5900, under the disclosure floor 0\.70"):
+        b.access(g, link=_link(5900))
+    b.access(g, link=_link(7000))
+    b.access(g, link=_link(5900, confirmed=True))  # both stewards said "same"
+    assert b.state.policy is not None
+    assert b.state.policy.disclosure_floor_bp == 7000
+
+
+def test_only_the_hub_sets_the_disclosure_policy_and_not_below_the_hard_limit() -> None:
+    b = LedgerBuilder()
+    with pytest.raises(EntryRejected, match="only the hub records POLICY entries"):
+        b.add(b.agency_entry("DCFS", type="POLICY", disclosure_floor_bp=7000,
+                             min_precision_bp=9500))  # fmt: skip
+    with pytest.raises(EntryInvalid, match="disclosure_floor_bp"):
+        _policy(b, floor_bp=500)

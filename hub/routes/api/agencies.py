@@ -8,11 +8,11 @@ from fastapi import APIRouter, Path, status
 
 from hub.auth import require_operator
 from hub.deps import HubDep, PrincipalDep, SessionDep
-from hub.errors import Unavailable
+from hub.errors import Unavailable, Unprocessable
 from hub.schemas import AgencyOut, KeyRequestIn, RecoverAgencyIn, RevokeKeyIn
 from hub.services import agencies
 from hub.services.ledger import HubLedger
-from keys import AgencyPublicKeys
+from keys import AgencyPublicKeys, canonical
 
 router = APIRouter(prefix="/v1/agencies", tags=["agencies"])
 AgencyId = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
@@ -80,7 +80,11 @@ def recover_agency(
     """The incident path (README: "A stolen or lost agency key"): only for an agency
     with no live signing key; recorded on the ledger with the incident's id."""
     require_operator(principal)
-    public = AgencyPublicKeys.model_validate(body.public)
+    try:
+        document = canonical.canonical_json(body.public)
+    except canonical.EncodingError as exc:
+        raise Unprocessable(f"public: {exc}") from None
+    public = AgencyPublicKeys.from_json(document, "public")
     record = agencies.recover(session, ledger_of(hub), agency_id, public, body.incident)
     session.commit()
     return agencies.to_out(record)

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import col
 
+from hub.linkage.threshold import estimate
 from hub.models import LinkageRun, RecordCluster
 from hub.services import linkage_store
 from keys import Role, canonical
@@ -143,6 +144,37 @@ def test_the_threshold_is_proposed_when_none_is_given(api: Api) -> None:
     assert "estimated precision" in result["proposal"]["summary"]
     assert sum(result["proposal"]["best_score_histogram"]["counts"]) == 300
     assert groups(api) == {frozenset({ref(f"d{p}"), ref(f"c{p}")}) for p in range(50, 150)}
+
+
+def test_no_run_goes_under_the_disclosure_policy(api: Api) -> None:
+    api.register("DCFS", "DOC")
+    sync(api, "DCFS", "d-1", {f"d{p}": p for p in range(150)})
+    sync(api, "DOC", "c-1", {f"c{p}": p for p in range(50, 200)})
+    absurd = api.client.post(
+        "/v1/linkage/runs", json={"kind": "full", "threshold": 0.05}, headers=api.operator()
+    )
+    assert absurd.status_code == 422
+    assert "under the disclosure floor 0.70" in absurd.json()["detail"]
+    # Once the hub has fitted the scores, a threshold whose estimated precision is under
+    # the minimum is refused too, naming the lowest one that meets it.
+    assert run(api, kind="full")["status"] == "succeeded"
+    from hub.services.policy import latest_fit
+
+    fit = latest_fit(api.session)
+    assert fit is not None
+    strict = api.hub.settings.model_copy(update={"disclosure_min_precision": 1.0})
+    api.hub.linkage.settings = strict  # as if the hub ran with this setting
+    weak = next(
+        t for t in np.arange(0.70, 0.99, 0.005)
+        if estimate(fit, np.array([t]))["precision"][0] < 1.0
+    )  # fmt: skip
+    refused = api.client.post(
+        "/v1/linkage/runs", json={"kind": "full", "threshold": round(float(weak), 3)},
+        headers=api.operator(),
+    )  # fmt: skip
+    assert refused.status_code == 422, refused.text
+    assert "under the policy's minimum 1.00" in refused.json()["detail"]
+    assert "the lowest threshold meeting it is" in refused.json()["detail"]
 
 
 def test_after_a_restart_the_state_is_rebuilt_with_the_same_ids(two_agencies: Api) -> None:

@@ -478,3 +478,45 @@ def test_the_caseload_flags_shared_clients_and_records_each_disclosure_once(
     # another case manager's caseload holds none of these clients
     other = api.client.get("/v1/caseload", headers=api.as_("DCFS", "cm-0002", Role.CASE_MANAGER))
     assert other.json()["clients"] == []
+
+
+def test_a_link_under_the_disclosure_floor_is_never_disclosed_whatever_the_run_said(
+    api: Api, scenario: dict[str, int]
+) -> None:
+    # A run at an absurd threshold linked DCFS's D to DWD's C at 0.59 (not in review).
+    run = api.session.execute(select(LinkageRun)).scalars().first()
+    assert run is not None
+    assert run.run_id is not None
+    _link(api, run.run_id, 2, [("DCFS", D, "DWD", C, 0.59, False)])
+    _grant(api, "DWD", subject=C, disclosing_program="family_employment",
+           recipient_programs=["child_welfare"], data_classes=["existence", "contact"])  # fmt: skip
+    body = _ask(api, D).json()
+    assert body["shared"] is False
+    assert "Coach Patel" not in json.dumps(body)
+
+
+def test_each_disclosure_names_its_link_and_the_floor_is_on_the_ledger(
+    api: Api, scenario: dict[str, int]
+) -> None:
+    run = api.session.execute(select(LinkageRun)).scalars().first()
+    assert run is not None
+    run.threshold = 0.73
+    api.session.add(run)
+    api.session.flush()
+    body = _ask(api, A).json()
+    programs = _by_program(body)
+    assert programs["corrections"]["confidence"] == "high"  # 0.93
+    assert programs["family_employment"]["confidence"] == "moderate"  # 0.88
+    rows = api.session.execute(select(LedgerEntry.leaf).order_by(LedgerEntry.entry_index)).scalars()  # type: ignore[call-overload]
+    entries = [parse_leaf(bytes(leaf)).entry for leaf in rows]
+    policies = [e for e in entries if e.type == "POLICY"]
+    assert [(p.disclosure_floor_bp, p.min_precision_bp) for p in policies] == [(7000, 9500)]
+    links = {e.disclosing_program: e.link for e in entries if e.type == "ACCESS"}
+    assert links["corrections"] is not None
+    assert (links["corrections"].run_id, links["corrections"].threshold_bp) == (run.run_id, 7300)
+    assert links["corrections"].score_bp == 9300
+    assert links["family_employment"].score_bp == 8800  # type: ignore[union-attr]
+    # A second answer records no second policy entry.
+    _ask(api, A)
+    rows = api.session.execute(select(LedgerEntry.leaf)).scalars()  # type: ignore[call-overload]
+    assert sum(b'"type":"POLICY"' in bytes(leaf) for leaf in rows) == 1

@@ -223,3 +223,19 @@ def test_bad_thresholds_and_bad_clusters_files_are_refused(
     )
     assert result.exit_code == 2
     assert "no node state" in result.output
+
+
+def test_a_proposed_threshold_is_raised_to_meet_the_disclosure_policy(
+    encoded: tuple[Path, LinkedRosters],
+) -> None:
+    root, _ = encoded
+    datasets = read_compatible([root / f"{a}.jsonl" for a in AGENCIES])
+    auto = link(datasets)
+    raised = link(datasets, LinkParams(min_threshold=0.93))
+    assert auto.threshold < 0.93
+    assert raised.threshold == 0.93
+    assert "raised to 0.930 to meet the disclosure policy" in raised.threshold_source
+    assert all(r.score >= 0.93 for r in raised.state.links())
+    assert raised.proposal is not None
+    precise = link(datasets, LinkParams(min_precision=0.9999))
+    assert precise.threshold >= auto.threshold

@@ -3,7 +3,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hub.linkage.threshold import _gamma_cdf, estimate, fit_mixture, propose_threshold
+from hub.linkage.threshold import (
+    _gamma_cdf,
+    estimate,
+    fit_mixture,
+    lowest_meeting,
+    propose_threshold,
+)
 
 
 def _sample(
@@ -57,3 +63,13 @@ def test_estimates_are_monotone_in_the_threshold() -> None:
 def test_too_few_scores_is_an_error_not_a_guess() -> None:
     with pytest.raises(ValueError, match="too few"):
         propose_threshold(np.array([0.9, 0.5]))
+
+
+def test_the_lowest_threshold_meeting_a_precision_is_where_the_estimate_crosses_it() -> None:
+    scores, _ = _sample(np.random.default_rng(3), 5_000, 5_000)
+    fit = fit_mixture(scores)
+    lowest = lowest_meeting(fit, 0.99)
+    assert lowest is not None
+    assert estimate(fit, np.array([lowest]))["precision"][0] >= 0.99
+    assert estimate(fit, np.array([lowest - 0.005]))["precision"][0] < 0.99
+    assert lowest_meeting(fit, 1.0 + 1e-9) is None

@@ -53,6 +53,8 @@ def test_a_shared_client_shows_contact_milestones_conflicts_and_verified_consent
     assert 'class="conflict"' in text
     assert "Competing deadlines" in text
     assert "Consent verified" in text
+    assert "high-confidence match (score 0.93)" in text  # corrections
+    assert "moderate-confidence match (score 0.88)" in text  # family employment
     assert "Coach Patel" in text  # family employment: contact consented
     assert "Job readiness workshop" not in text  # ... but not its plan
     assert "does not cover plan details" in text
