@@ -340,3 +340,18 @@ class ReviewAnswer(SQLModel, table=True):
     answered_by: str = Field(sa_column=Column(String(32), nullable=False))
     score: float = Field(sa_column=Column(Float, nullable=False))
     answered_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class OverlapSnapshot(SQLModel, table=True):
+    """The overlap report of one linkage run, computed once after it (suppression
+    included) and served from here."""
+
+    __tablename__ = "overlap_snapshot"
+
+    run_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("linkage_run.run_id"), primary_key=True)
+    )
+    cell_limit: int = Field(sa_column=Column(Integer, nullable=False))
+    max_programs: int = Field(sa_column=Column(Integer, nullable=False))
+    report: str = Field(sa_column=Column(Text, nullable=False))  # JSON
+    computed_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))

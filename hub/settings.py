@@ -92,6 +92,19 @@ class HubSettings(BaseSettings):
         description="No run links at a threshold whose estimated precision is under this "
         "(proposed thresholds are raised to meet it). Recorded with the floor.",
     )
+    overlap_min_cell: int = Field(
+        default=11,
+        ge=11,
+        le=1000,
+        description="The smallest count the overlap report publishes (never under 11; a "
+        "reader may ask for a larger limit, not a smaller one).",
+    )
+    overlap_max_programs: int = Field(
+        default=3,
+        ge=2,
+        le=6,
+        description="The largest combination of programs the overlap report counts exactly.",
+    )
     conflict_deadline_window_days: int = Field(
         default=14, ge=0, le=365, description="Deadlines this close across programs conflict."
     )

@@ -36,7 +36,7 @@ from hub.linkage.state import LinkageState, LinkConfig
 from hub.linkage.threshold import ThresholdProposal
 from hub.models import LinkageRun, RecordCluster
 from hub.services import linkage_store as store
-from hub.services import notify, policy
+from hub.services import notify, policy, reports
 from hub.settings import HubSettings
 
 log = logging.getLogger("pprl.hub.linkage")
@@ -214,6 +214,18 @@ class LinkageRunner:
             run.finished_at = datetime.now(UTC)
             session.commit()
         self._held = _Held(state, run_id, work.context, work.through)
+        self._store_overlap(run_id)
+
+    def _store_overlap(self, run_id: int) -> None:
+        """The run's overlap report, computed here once rather than on request threads;
+        a failure is logged (the report is then computed on its first request)."""
+        try:
+            with self.sessions() as session:
+                begin_writer(session)
+                reports.store_overlap(session, run_id, self.settings)
+                session.commit()
+        except Exception:
+            log.exception("the overlap report of run %s could not be computed", run_id)
 
     def _read(self, session: Session, kind: str) -> _Work:
         """Decide how to run, and read what that needs."""

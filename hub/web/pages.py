@@ -209,14 +209,17 @@ def thresholds_csv(request: Request, run_id: int) -> Response:
 
 
 @router.get("/overlap", response_class=HTMLResponse)
-def overlap_page(request: Request, limit: int = 11) -> Response:
-    """The overlap report, small cells suppressed."""
+def overlap_page(request: Request, limit: int | None = None) -> Response:
+    """The overlap report, small cells suppressed (a limit may only be raised)."""
     hub = _hub(request)
     with Session(hub.engine) as session:
         principal = _operator(request, session)
         if principal is None:
             return _sign_in()
-        report = current_overlap(session, limit=max(2, min(limit, 1000)))
+        floor = hub.settings.overlap_min_cell
+        wanted = None if limit is None else max(floor, min(limit, 1000))
+        report = current_overlap(session, hub.settings, limit=wanted)
+        session.commit()  # a report computed for the first time is kept
     return _page(request, "overlap.html", operator=principal.subject, report=report)
 
 

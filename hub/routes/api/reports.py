@@ -8,9 +8,10 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from hub.auth import require_report_reader
-from hub.deps import PrincipalDep, SessionDep
+from hub.deps import HubDep, PrincipalDep, SessionDep
 from hub.schemas import AgencyHealthOut, OverlapCellOut, OverlapOut
 from hub.services.health import encoding_health
+from hub.services.overlap import MIN_LIMIT
 from hub.services.reports import current_overlap, overlap_csv
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
@@ -23,14 +24,18 @@ router = APIRouter(prefix="/v1/reports", tags=["reports"])
     responses={200: {"content": {"text/csv": {}}}},
 )
 def get_overlap(
+    hub: HubDep,
     session: SessionDep,
     principal: PrincipalDep,
-    limit: Annotated[int, Query(ge=2, le=1000)] = 11,
+    limit: Annotated[int | None, Query(ge=MIN_LIMIT, le=1000)] = None,
     format: Annotated[Literal["json", "csv"], Query()] = "json",
 ) -> Any:
-    """Operators and auditors. `limit` is the smallest count published (default 11)."""
+    """Operators and auditors. The report of the latest linkage run, computed after it;
+    `limit` (default: the hub's PPRL_OVERLAP_MIN_CELL, never under 11) is the smallest
+    count published, and may only be raised."""
     require_report_reader(principal)
-    report = current_overlap(session, limit=limit)
+    report = current_overlap(session, hub.settings, limit=limit)
+    session.commit()  # a report computed for the first time is kept for the next reader
     if format == "csv":
         return Response(
             overlap_csv(report),

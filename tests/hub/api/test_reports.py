@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from hub.models import LinkageRun, RecordCluster
 from tests.hub.api.conftest import Api
 from tests.hub.api.test_shared import _upload
@@ -66,3 +68,40 @@ def test_overlap_report_matches_a_direct_count(api: Api) -> None:
     assert csv.headers["content-type"].startswith("text/csv")
     assert "exactly,corrections & family_employment,suppressed," in csv.text
     assert "caseload,child_welfare,80," in csv.text
+
+
+def test_the_report_is_computed_after_each_run_and_served_from_storage(api: Api) -> None:
+    from hub.models import OverlapSnapshot
+    from tests.hub.api.test_linkage_api import run, sync
+
+    api.register("DCFS", "DOC")
+    sync(api, "DCFS", "d-1", {f"d{p}": p for p in range(60)})
+    sync(api, "DOC", "c-1", {f"c{p}": p for p in range(20, 80)})
+    done = run(api, kind="full", threshold=0.8)
+    stored = api.session.get(OverlapSnapshot, done["run_id"])
+    assert stored is not None  # computed by the run, before anyone asked
+    assert stored.cell_limit == 11
+    body = api.client.get("/v1/reports/overlap", headers=api.operator()).json()
+    pair = next(c for c in body["cells"] if c["kind"] == "pair")
+    assert pair["count"] == 40
+    # What is served is the stored report, not a fresh count.
+    stored.report = stored.report.replace('"suppressed_primary": 0', '"suppressed_primary": 7')
+    api.session.add(stored)
+    api.session.flush()
+    again = api.client.get("/v1/reports/overlap", headers=api.operator()).json()
+    assert again["suppressed_primary"] == 7
+
+
+def test_the_suppression_limit_can_be_raised_but_never_lowered(api: Api) -> None:
+    api.register("DCFS")
+    low = api.client.get("/v1/reports/overlap?limit=2", headers=api.operator())
+    assert low.status_code == 422
+    high = api.client.get("/v1/reports/overlap?limit=50", headers=api.operator())
+    assert high.status_code == 200
+    assert high.json()["limit"] == 50
+    stricter = api.hub.settings.model_copy(update={"overlap_min_cell": 20})
+    from hub.errors import Unprocessable
+    from hub.services.reports import current_overlap
+
+    with pytest.raises(Unprocessable, match="no count under 20"):
+        current_overlap(api.session, stricter, limit=15)

@@ -1,0 +1,37 @@
+"""overlap snapshot: each linkage run's overlap report, computed once, served from storage
+
+Revision ID: 0008
+Revises: 0007
+Create Date: 2026-12-03
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+from hub.db import UTCDateTime
+
+revision: str = "0008"
+down_revision: str | None = "0007"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "overlap_snapshot",
+        sa.Column("run_id", sa.Integer(), nullable=False),
+        sa.Column("cell_limit", sa.Integer(), nullable=False),
+        sa.Column("max_programs", sa.Integer(), nullable=False),
+        sa.Column("report", sa.Text(), nullable=False),
+        sa.Column("computed_at", UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(["run_id"], ["linkage_run.run_id"]),
+        sa.PrimaryKeyConstraint("run_id"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("overlap_snapshot")
