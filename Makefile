@@ -27,10 +27,11 @@ $(CURDIR)/.tools/bin/uv:
 
 KERNEL := hub/linkage/_pprl_kernel.so
 HTMX := linkage_node/web/static/vendor/htmx.min.js
+SWAGGER := hub/web/static/vendor/swagger-ui/swagger-ui-bundle.js
 # POPCNT is in every x86-64 CPU since 2008; elsewhere the compiler's portable popcount.
 KERNEL_FLAGS := -O3 -shared -fPIC -Wall -Wextra $(if $(filter x86_64,$(shell uname -m)),-mpopcnt,)
 
-setup: $(KERNEL) $(HTMX) | $(UV)  ## install everything into .venv from uv.lock
+setup: $(KERNEL) $(HTMX) $(SWAGGER) | $(UV)  ## install everything into .venv from uv.lock
 	$(UV) sync --frozen --quiet
 
 # htmx for the node's pages, from the npm registry, served by the node itself (no CDN).
@@ -44,6 +45,18 @@ $(HTMX):
 	  && cp package/dist/htmx.min.js $(CURDIR)/$(HTMX); \
 	else \
 	  echo "npm not found: the node's pages will be served without htmx" >&2; \
+	fi
+
+# Swagger UI for the hub's /docs, served by the hub itself under a strict CSP (no CDN).
+SWAGGER_VERSION := 5.32.0
+$(SWAGGER):
+	@if command -v npm >/dev/null; then \
+	  mkdir -p .tools/npm $(dir $(SWAGGER)); \
+	  cd .tools/npm && npm pack --silent swagger-ui-dist@$(SWAGGER_VERSION) >/dev/null \
+	  && tar -xzf swagger-ui-dist-$(SWAGGER_VERSION).tgz package/swagger-ui-bundle.js package/swagger-ui.css \
+	  && cp package/swagger-ui-bundle.js package/swagger-ui.css $(CURDIR)/$(dir $(SWAGGER)); \
+	else \
+	  echo "npm not found: the hub's /docs will say its assets are missing" >&2; \
 	fi
 
 $(KERNEL): hub/linkage/_kernel.c
@@ -82,4 +95,4 @@ bench: setup  ## benchmarks, printing rates and ratios against references
 	$(BIN)/python -m benchmarks
 
 clean:  ## remove the environment and caches
-	rm -rf $(VENV) .tools .mypy_cache .ruff_cache .pytest_cache $(KERNEL) $(HTMX)
+	rm -rf $(VENV) .tools .mypy_cache .ruff_cache .pytest_cache $(KERNEL) $(HTMX) $(dir $(SWAGGER))

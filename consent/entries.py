@@ -294,6 +294,7 @@ class Access(_Entry):
     """
 
     type: Literal["ACCESS"]
+    access_id: ConsentId | None = None  # random: no two disclosures share a leaf
     basis: Literal["consent", "agreement"]
     grant: EntryRef | None = None
     disclosing_program: Identifier

@@ -16,7 +16,7 @@ from hub import errors
 from hub.context import HubContext
 from hub.errors import COMMON_PROBLEMS
 from hub.observability import RequestMiddleware, configure_logging
-from hub.routes import ops
+from hub.routes import docs, ops
 from hub.routes.api import (
     agencies,
     caseload,
@@ -76,11 +76,14 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
             "record references. Every error is an RFC 9457 problem document."
         ),
         lifespan=lifespan,
+        docs_url=None,  # served by hub.routes.docs: local assets, strict CSP
+        redoc_url=None,
     )
     app.state.hub = hub
     errors.install(app)
     app.add_middleware(RequestMiddleware, metrics=hub.metrics, max_body=settings.max_request_bytes)
     app.include_router(ops.router)
+    app.include_router(docs.router)
     app.include_router(pages.router)
     app.mount(
         "/operator/static",

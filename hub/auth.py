@@ -8,6 +8,7 @@ reveals nothing.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from sqlmodel import Session
@@ -16,6 +17,12 @@ from hub.context import HubContext
 from hub.errors import Forbidden, NotFound, Unauthorized
 from hub.services.registry import DatabaseKeyLookup
 from keys import Role, TokenRejected, TokenVerifier, canonical
+
+log = logging.getLogger("pprl.hub.auth")
+REJECTED = (
+    "the bearer token was not accepted (expired, revoked, or not issued for this hub): "
+    "sign in again or get a new token"
+)
 
 
 @dataclass(frozen=True)
@@ -49,7 +56,10 @@ def authenticate(hub: HubContext, session: Session, authorization: str | None) -
             token
         )
     except TokenRejected as exc:
-        raise Unauthorized(f"token rejected: {exc.reason}") from None
+        # One answer for every rejected token: the reason (which agency, which key, when
+        # revoked) would tell a prober who is registered. It is logged for operators.
+        log.info("token rejected: %s", exc.reason)
+        raise Unauthorized(REJECTED) from None
     return Principal(verified.issuer, verified.subject, verified.roles, verified.issuer)
 
 

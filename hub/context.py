@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy import Engine
 
@@ -13,8 +14,10 @@ from hub.db import create_db_engine
 from hub.observability import Metrics
 from hub.services.ledger import HubLedger
 from hub.services.linkage import LinkageRunner
+from hub.services.ratelimit import QuestionLimiter
 from hub.settings import HubSettings
-from keys import JwksTokenVerifier
+from keys import JwksTokenVerifier, KeyFileError
+from keys.files import too_open
 
 
 @dataclass
@@ -28,6 +31,8 @@ class HubContext:
     cipher: DataCipher | None
     operator_verifier: JwksTokenVerifier | None
     linkage: LinkageRunner
+    metrics_token: bytes | None = None
+    questions: QuestionLimiter = field(default_factory=lambda: QuestionLimiter(60))
 
     @classmethod
     def build(cls, settings: HubSettings) -> HubContext:
@@ -42,6 +47,7 @@ class HubContext:
                 jwks=json.loads(settings.operator_jwks_file.read_text()),
             )
         engine = create_db_engine(settings.database_url)
+        token = _read_token(settings.metrics_token_file) if settings.metrics_token_file else None
         return cls(
             settings=settings,
             engine=engine,
@@ -50,4 +56,18 @@ class HubContext:
             ledger=HubLedger(log_key) if log_key else None,
             cipher=cipher,
             operator_verifier=verifier,
+            metrics_token=token,
+            questions=QuestionLimiter(settings.questions_per_minute),
         )
+
+
+def _read_token(path: Path) -> bytes:
+    """A secret token from a file: owner-readable only, at least 16 characters."""
+    if too_open(path):
+        raise KeyFileError(str(path), "is readable by other users", f"Run `chmod 600 {path}`.")
+    token = path.read_bytes().strip()
+    if len(token) < 16:
+        raise KeyFileError(
+            str(path), "holds a token shorter than 16 characters", "Make a longer one."
+        )
+    return token

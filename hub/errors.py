@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from consent import (
     CheckpointInvalid,
@@ -52,6 +53,7 @@ _TITLES = {
     413: "Request too large",
     415: "Unsupported media type",
     422: "Unprocessable request",
+    429: "Too many requests",
     500: "Internal error",
     503: "Not ready",
 }
@@ -116,6 +118,16 @@ class Unavailable(ApiError):
     status = 503
 
 
+class TooManyRequests(ApiError):
+    """Over a rate limit; `retry_after` seconds until the next question counts."""
+
+    status = 429
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
 def problem(status: int, detail: str | None = None, request: Request | None = None) -> JSONResponse:
     """A problem+json response."""
     body = Problem(title=_TITLES.get(status, "Error"), status=status, detail=detail)
@@ -133,7 +145,7 @@ def problem(status: int, detail: str | None = None, request: Request | None = No
 
 
 def _domain_status(exc: Exception) -> int:
-    if isinstance(exc, TokenRejected):
+    if isinstance(exc, TokenRejected):  # pragma: no cover - hub.auth answers these itself
         return 401
     if isinstance(exc, EntryInvalid | MalformedDocument):
         return 422
@@ -146,12 +158,29 @@ def _domain_status(exc: Exception) -> int:
     return 400
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _allowed(request: Request) -> list[str]:
+    """Every method some route answers at this path (asked of the routes themselves, so
+    routers included in routers count too)."""
+    allowed = []
+    for method in _METHODS:
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] == Match.FULL for route in request.app.routes):
+            allowed.append(method)
+    return allowed
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers on `app`."""
 
     @app.exception_handler(ApiError)
     async def _api(request: Request, exc: ApiError) -> JSONResponse:
-        return problem(exc.status, exc.detail, request)
+        response = problem(exc.status, exc.detail, request)
+        if isinstance(exc, TooManyRequests):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.exception_handler(KeysError)
     @app.exception_handler(ConsentError)
@@ -166,7 +195,14 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return problem(exc.status_code, str(exc.detail) if exc.detail else None, request)
+        response = problem(exc.status_code, str(exc.detail) if exc.detail else None, request)
+        for name, value in (exc.headers or {}).items():
+            response.headers[name] = value
+        if exc.status_code == 405:
+            # Starlette names only the first route that matched the path; every method
+            # any route at this path answers is allowed (RFC 9110 section 15.5.6).
+            response.headers["Allow"] = ", ".join(_allowed(request))
+        return response
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -355,3 +355,21 @@ class OverlapSnapshot(SQLModel, table=True):
     max_programs: int = Field(sa_column=Column(Integer, nullable=False))
     report: str = Field(sa_column=Column(Text, nullable=False))  # JSON
     computed_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class RecentDisclosure(SQLModel, table=True):
+    """The ACCESS entry that recorded a disclosure to one staff member, and when: the
+    same disclosure shown again within the window is covered by it."""
+
+    __tablename__ = "recent_disclosure"
+
+    staff_id: str = Field(sa_column=Column(String(32), primary_key=True))
+    ref: str = Field(sa_column=Column(String(64), primary_key=True))
+    disclosing_program: str = Field(sa_column=Column(String(64), primary_key=True))
+    subject: str = Field(sa_column=Column(String(64), primary_key=True))
+    basis: str = Field(sa_column=Column(String(16), primary_key=True))
+    grant_index: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    data_classes: str = Field(sa_column=Column(String(32), primary_key=True))
+    run_id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    access_entry: int = Field(sa_column=Column(BigInteger, nullable=False))
+    disclosed_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))

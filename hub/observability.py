@@ -97,11 +97,12 @@ class RequestMiddleware:
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
         status = 500
+        responded = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, responded
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, responded = message["status"], True
                 message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
             await send(message)
 
@@ -127,6 +128,12 @@ class RequestMiddleware:
         except _BodyTooLarge:
             response = problem(413, f"request body over {self.max_body} bytes")
             await response(scope, receive, send_with_id)
+        except Exception as exc:
+            # Answered here, and not re-raised: an error escaping to the server would
+            # make it drop the client's keep-alive connection.
+            log.error("unexpected error", exc_info=exc, extra={"request_id": request_id})
+            if not responded:
+                await problem(500, None)(scope, receive, send_with_id)
         finally:
             self._record(scope, request_id, status, started)
 

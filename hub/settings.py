@@ -92,6 +92,20 @@ class HubSettings(BaseSettings):
         description="No run links at a threshold whose estimated precision is under this "
         "(proposed thresholds are raised to meet it). Recorded with the floor.",
     )
+    access_dedup_seconds: float = Field(
+        default=900.0,
+        ge=0,
+        le=86_400,
+        description="The same disclosure shown again to the same staff member within this "
+        "is covered by the ACCESS entry of the first view (no new ledger entry).",
+    )
+    questions_per_minute: int = Field(
+        default=60,
+        ge=1,
+        le=6000,
+        description="Questions (client answers, caseloads) one staff member may ask per "
+        "minute of each hub process; more are answered 429 with Retry-After.",
+    )
     overlap_min_cell: int = Field(
         default=11,
         ge=11,
@@ -127,10 +141,22 @@ class HubSettings(BaseSettings):
     notify_interval_seconds: float = Field(
         default=30.0, gt=0, description="How often the hub delivers queued email."
     )
-    cookie_secure: bool = Field(
-        default=False,
-        description="Mark the operators' page cookies Secure (behind TLS, as in production).",
+    metrics_token_file: Path | None = Field(
+        default=None,
+        description="A file holding the token Prometheus sends as a bearer token for "
+        "`/metrics` (without one, `/metrics` is open in development and off in production).",
     )
+    cookie_secure: bool | None = Field(
+        default=None,
+        description="Mark the operators' page cookies Secure (default: in production, yes).",
+    )
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Whether page cookies carry Secure: as set, else in production (behind TLS)."""
+        if self.cookie_secure is not None:
+            return self.cookie_secure
+        return self.environment == "production"
 
     @model_validator(mode="after")
     def _production_needs_its_keys(self) -> Self:

@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from keys.errors import MalformedDocument
+from keys.files import write_private
 from keys.identity import AgencyIdentity, AgencyPublicKeys
 from keys.linkage_secret import (
     new_linkage_secret,
@@ -269,6 +270,23 @@ def unseal(
     err.print(f"  commitment {secret.commitment()}")
 
 
+TokenOutput = Annotated[
+    Path | None,
+    typer.Option(
+        help="Write the token to this file, readable by you only (0600), instead of stdout "
+        "(a shell redirect would leave it readable by others)."
+    ),
+]
+
+
+def _emit_token(token: str, output: Path | None) -> None:
+    if output is None:
+        typer.echo(token)
+        return
+    write_private(output, (token + "\n").encode("ascii"), overwrite=True)
+    err.print(f"token written to {output} (mode 0600)")
+
+
 @app.command("issue-token")
 def issue(
     key_dir: KeyDir,
@@ -283,8 +301,9 @@ def issue(
     ] = int(DEFAULT_LIFETIME.total_seconds() // 60),
     passphrase_file: PassphraseFile = None,
     passphrase_prompt: PassphrasePrompt = False,
+    output: TokenOutput = None,
 ) -> None:
-    """Issue a short-lived access token; prints the token on stdout."""
+    """Issue a short-lived access token; prints it on stdout, or writes it to --output."""
     identity = load_identity(key_dir, passphrase_file, passphrase_prompt)
     token = issue_token(
         identity,
@@ -293,7 +312,7 @@ def issue(
         roles=role or [Role.CASE_MANAGER],
         lifetime=timedelta(minutes=lifetime_minutes),
     )
-    typer.echo(token)
+    _emit_token(token, output)
     err.print(f"issued a {lifetime_minutes}-minute token for {subject} of {identity.agency_id}")
 
 
@@ -355,8 +374,10 @@ def issue_operator_token(
     ] = None,
     audience: Audience = "pprl-hub",
     lifetime_minutes: Annotated[int, typer.Option(min=1, max=60)] = 15,
+    output: TokenOutput = None,
 ) -> None:
-    """Issue a short-lived operator or auditor token; prints it on stdout."""
+    """Issue a short-lived operator or auditor token; prints it on stdout, or writes it
+    to --output."""
     from keys.issuer import LocalIssuer
 
     token = LocalIssuer.load(issuer_dir).issue(
@@ -365,4 +386,4 @@ def issue_operator_token(
         roles=role or [Role.HUB_OPERATOR],
         lifetime=timedelta(minutes=lifetime_minutes),
     )
-    typer.echo(token)
+    _emit_token(token, output)

@@ -36,7 +36,7 @@ from keys.errors import (
     UnsealFailed,
     WeakSecret,
 )
-from keys.files import write_private
+from keys.files import too_open, write_private
 from keys.identity import AgencyIdentity
 from keys.registry import KeyRegistry
 
@@ -105,6 +105,10 @@ class LinkageSecret:
                 str(path), exc.strerror or "unreadable", "Check the --secret-file path."
             ) from None
         where = str(path)
+        if too_open(path):
+            # The linkage secret is what makes the encodings unreadable to the hub: a
+            # copy readable by anyone on the machine is as good as published.
+            raise KeyFileError(where, "is readable by other users", f"Run `chmod 600 {path}`.")
         try:
             doc = canonical.strict_json_loads(data)
         except canonical.EncodingError as exc:

@@ -28,6 +28,7 @@ from linkage_node.roster import (
     parse_policies,
     validate_roster,
 )
+from linkage_node.transport import checked_hub_url
 from linkage_node.witness_cli import LogPublicKey, witness_round
 from linkage_node.witness_cli import app as witness_app
 
@@ -277,7 +278,7 @@ def sync_command(
     if not (directory / STATE_FILE).exists():
         raise typer.BadParameter(f"no node state in {directory}; run `pprl node encode` first")
     state = NodeState(directory / STATE_FILE, agency)
-    client = HubClient(hub, token, retry_for=retry_for, notice=err.print)
+    client = HubClient(checked_hub_url(hub), token, retry_for=retry_for, notice=err.print)
     try:
         report = sync(
             state,
@@ -452,12 +453,17 @@ def serve(
     hub's consent ledger and check every grant an answer relies on."""
     import uvicorn
 
+    from linkage_node.transport import is_loopback_host
     from linkage_node.web import NodeWebSettings, create_node_app
 
+    # Pages served beyond this machine sit behind a TLS proxy: their cookies are Secure
+    # unless PPRL_NODE_COOKIE_SECURE says otherwise.
     settings = NodeWebSettings(
         agency=agency, hub_url=hub, key_dir=key_dir, state_dir=state_dir,
         log_public_key_file=log_public_key,
     )  # fmt: skip
+    if "PPRL_NODE_COOKIE_SECURE" not in os.environ:
+        settings = settings.model_copy(update={"cookie_secure": not is_loopback_host(host)})
     app = create_node_app(settings, passphrase=os.environ.get("PPRL_KEY_PASSPHRASE"))
     err.print(f"node pages for {agency} at http://{host}:{port}/ (hub {hub})")
     uvicorn.run(app, host=host, port=port, log_level="warning")
@@ -494,7 +500,7 @@ def _review_client(
     witness_round(hub, identity, state_dir or Path("pprl-node") / agency, log_public_key)
     token = issue_token(identity, subject=steward, audience="pprl-hub", roles=[Role.AGENCY_NODE])
     return httpx.Client(
-        base_url=hub.rstrip("/"), headers={"Authorization": f"Bearer {token}"}, timeout=30
+        base_url=checked_hub_url(hub), headers={"Authorization": f"Bearer {token}"}, timeout=30
     )
 
 

@@ -64,11 +64,13 @@ class EncodingsHeader:
 
 
 def write_encodings(path: Path, header: EncodingsHeader, records: list[tuple[str, bytes]]) -> None:
-    """Write atomically: a crash leaves the old file or the new one, never half of one."""
+    """Write atomically: a crash leaves the old file or the new one, never half of one.
+    Owner-readable only (0600): encodings are what a dictionary attack would start from."""
     if len(records) != header.record_count:
         raise ValueError("record_count does not match the records")
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with tmp.open("w", encoding="utf-8") as handle:
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(json.dumps(header.to_json(), separators=(",", ":")) + "\n")
         for ref, clk in records:
             handle.write(f'{{"ref":"{ref}","clk":"{canonical.b64encode(clk)}"}}\n')

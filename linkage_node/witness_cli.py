@@ -20,6 +20,7 @@ from rich.console import Console
 from keys import AgencyIdentity, Role, issue_token
 from linkage_node.errors import StateError
 from linkage_node.hub_ledger import HubLedgerClient
+from linkage_node.transport import checked_hub_url
 from linkage_node.witness import NodeWitness
 
 app = typer.Typer(
@@ -51,7 +52,7 @@ def node_ledger_client(hub: str, identity: AgencyIdentity) -> tuple[httpx.Client
             lifetime=timedelta(minutes=5),
         )
 
-    http = httpx.Client(base_url=hub.rstrip("/"), timeout=60)
+    http = httpx.Client(base_url=checked_hub_url(hub), timeout=60)
     return http, HubLedgerClient(http, token)
 
 

@@ -1,8 +1,14 @@
-"""Operations endpoints: liveness, readiness and metrics. No authentication, no PII."""
+"""Operations endpoints: liveness, readiness and metrics. No PII. Liveness and readiness
+answer anyone (load balancers); metrics only the scraper holding PPRL_METRICS_TOKEN_FILE's
+token (in development, with no token configured, anyone on the port)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+import hmac
+import logging
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
@@ -45,7 +51,24 @@ def readyz(hub: HubDep) -> Response:
     return Response(content='{"status":"ready"}', media_type="application/json")
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
-def metrics(hub: HubDep) -> Response:
+log = logging.getLogger("pprl.hub")
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics (scraper token)",
+    response_class=Response,
+    responses=problem_responses(401, 404),
+)
+def metrics(hub: HubDep, authorization: Annotated[str | None, Header()] = None) -> Response:
     """Request counts and latencies, upload counts, ledger size."""
+    token = hub.metrics_token
+    if token is None:
+        if hub.settings.environment == "production":
+            log.warning("/metrics asked for, but PPRL_METRICS_TOKEN_FILE is not set")
+            return problem(404, "no such resource")
+    else:
+        given = (authorization or "").removeprefix("Bearer ").strip().encode()
+        if not hmac.compare_digest(given, token):
+            return problem(401, "the metrics scraper's bearer token is required")
     return Response(generate_latest(hub.metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -19,10 +19,10 @@ from hub.context import HubContext
 from hub.errors import Unavailable
 from hub.models import Assignment, CaseloadVisit, ExistenceDisclosure, LinkageRun, RecordCluster
 from hub.services import policy
+from hub.services.access_log import access_statement
 from hub.services.registry import programs_by_agency
 from hub.services.sharing import (
     LinkedProgram,
-    access_statement,
     checkpoint_covering,
     linked_programs,
     linked_records,

@@ -24,27 +24,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
-from consent import Decision, attach_proof, basis_points, disclosure_decision
+from consent import Decision, attach_proof, disclosure_decision
 from consent.entries import DataClass
 from hub.context import HubContext
 from hub.errors import Unavailable
 from hub.models import Assignment, Link, LinkageRun, Milestone, RecordCluster
-from hub.schemas import (
-    ConflictMilestoneOut,
-    ContactOut,
-    DisclosureLevelOut,
-    GrantProofOut,
-    PlanConflictOut,
-    PlanMilestoneOut,
-    SharedOut,
-    SharedProgramOut,
-)
-from hub.services import policy, review
+from hub.services import access_log, policy, review
 from hub.services.ledger import HubLedger, latest_checkpoint, stored_leaf
 from hub.services.plans import PlanItem, find_conflicts, priority_order
 from hub.services.registry import programs_by_agency
 from hub.services.uploads import contact_context, milestone_context
-from hub.settings import HubSettings
 from keys import canonical
 
 _LEVELS: tuple[DataClass, ...] = ("existence", "contact", "plan")
@@ -189,9 +178,10 @@ def shared_answer(
     checkpoint = checkpoint_covering(ledger, session, answer_programs)
     for entry in answer_programs:
         _load_details(hub, session, entry)
-        _record_access(
-            ledger, session, entry, staff=staff, requester_record=ref, at=at, checkpoint=checkpoint
-        )
+        access_log.record_access(
+            ledger, session, entry, staff=staff, requester_record=ref, at=at,
+            checkpoint=checkpoint, window=settings.access_dedup_seconds,
+        )  # fmt: skip
     own = _plan_items(hub, session, agency_id, ref, program=", ".join(mine) or agency_id)
     return SharedAnswer(
         agency_id=agency_id,
@@ -283,38 +273,6 @@ def linked_programs(
             if entry.levels["existence"].allowed:
                 out.append(entry)
     return out
-
-
-def access_statement(
-    entry: LinkedProgram,
-    levels: list[Disclosure],
-    *,
-    staff: str,
-    requester_record: str,
-    checkpoint_size: int,
-) -> dict[str, Any]:
-    """The ACCESS entry's fields for `levels` of `entry`, all shown on one basis."""
-    basis = levels[0]
-    fields: dict[str, Any] = {
-        "type": "ACCESS",
-        "basis": basis.basis,
-        "disclosing_program": entry.program,
-        "subject": entry.ref,
-        "requester_program": basis.requester_program,
-        "requester_staff": staff,
-        "requester_record": requester_record,
-        "data_classes": [level.data_class for level in levels],
-        "checkpoint_size": checkpoint_size,
-        "link": {
-            "run_id": entry.path.run_id,
-            "threshold_bp": basis_points(entry.path.threshold),
-            "score_bp": basis_points(entry.path.score),
-            "confirmed_in_review": entry.path.confirmed_in_review,
-        },
-    }
-    if basis.grant_index is not None:
-        fields["grant"] = {"index": basis.grant_index, "leaf_hash": basis.grant_leaf_hash}
-    return fields
 
 
 def decide_level(  # noqa: PLR0917  (the question has that many parts)
@@ -439,110 +397,3 @@ def _plan_items(
         )
         for row in rows
     ]
-
-
-def _record_access(
-    ledger: HubLedger,
-    session: Session,
-    entry: LinkedProgram,
-    *,
-    staff: str,
-    requester_record: str,
-    at: datetime,
-    checkpoint: tuple[int, str] | None,
-) -> None:
-    """One ACCESS entry per basis relied on (the agreement, or each grant)."""
-    assert checkpoint is not None  # noqa: S101  (there is one whenever anything is shown)
-    groups: dict[tuple[str | None, int | None, str | None], list[Disclosure]] = defaultdict(list)
-    for level in entry.levels.values():
-        if level.allowed:
-            groups[(level.basis, level.grant_index, level.requester_program)].append(level)
-    for levels in groups.values():
-        fields = access_statement(
-            entry, levels, staff=staff, requester_record=requester_record,
-            checkpoint_size=checkpoint[0],
-        )  # fmt: skip
-        index, _ = ledger.append_hub_entry(session, fields, now=at)
-        for level in levels:
-            level.access_entry = index
-
-
-def shared_out(answer: SharedAnswer, settings: HubSettings, *, today: date) -> SharedOut:
-    """The answer as the API states it, with the combined plan and its conflicts."""
-    ordered, conflicts = combined_plan(
-        answer,
-        today=today,
-        deadline_window_days=settings.conflict_deadline_window_days,
-        stuck_after_days=settings.stuck_after_days,
-    )
-    withheld = [
-        f"{entry.program}: {level.reason}"
-        for entry in answer.programs
-        for level in entry.levels.values()
-        if not level.allowed
-    ]
-    return SharedOut(
-        record_ref=answer.ref,
-        shared=answer.shared,
-        decided_at=answer.decided_at,
-        programs=[
-            SharedProgramOut(
-                program=entry.program,
-                agency_id=entry.agency_id,
-                record_ref=entry.ref,
-                link_score=round(entry.path.score, 4),
-                confirmed_in_review=entry.path.confirmed_in_review,
-                confidence=entry.path.confidence,
-                run_id=entry.path.run_id,
-                existence=_level_out(entry.levels["existence"]),
-                contact=_level_out(entry.levels["contact"]),
-                plan=_level_out(entry.levels["plan"]),
-                contact_details=(
-                    ContactOut(case_manager_id=entry.case_manager_id, **entry.contact)
-                    if entry.contact is not None and entry.case_manager_id is not None
-                    else None
-                ),
-                milestones=(
-                    [_milestone_out(item) for item in priority_order(entry.plan)]
-                    if entry.plan is not None
-                    else None
-                ),
-            )
-            for entry in answer.programs
-        ],
-        plan=[_milestone_out(item) for item in ordered],
-        conflicts=[
-            PlanConflictOut(
-                kind=c.kind,
-                milestones=[
-                    ConflictMilestoneOut(program=p, milestone_id=m) for p, m in c.milestones
-                ],
-                detail=c.detail,
-            )
-            for c in conflicts
-        ],
-        withheld=withheld,
-        checkpoint=answer.checkpoint,
-    )
-
-
-def _level_out(level: Disclosure) -> DisclosureLevelOut:
-    grant = None
-    if level.allowed and level.grant_index is not None:
-        grant = GrantProofOut(
-            index=level.grant_index,
-            leaf_hash=level.grant_leaf_hash or "",
-            leaf=level.grant_leaf or "",
-            inclusion_proof=level.inclusion_proof or [],
-        )
-    return DisclosureLevelOut(
-        allowed=level.allowed,
-        reason=level.reason,
-        basis=level.basis if level.allowed else None,
-        access_entry=level.access_entry,
-        grant=grant,
-    )
-
-
-def _milestone_out(item: PlanItem) -> PlanMilestoneOut:
-    return PlanMilestoneOut(program=item.program, milestone_id=item.milestone_id, **item.fields)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
@@ -32,6 +33,9 @@ from hub.services import quality as quality_service
 from hub.services.health import encoding_health
 from hub.services.reports import current_overlap
 from keys import Role
+
+# Run ids are 32-bit: a larger one is simply not found (never a database overflow).
+RunId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
 
 _HERE = Path(__file__).parent
 _TEMPLATES = Jinja2Templates(directory=_HERE / "templates")
@@ -66,7 +70,7 @@ def _page(request: Request, name: str, status: int = 200, **context: Any) -> HTM
     response = _TEMPLATES.TemplateResponse(request, name, {"csrf": token, **context},
                                            status_code=status)  # fmt: skip
     response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="strict",
-                        secure=_hub(request).settings.cookie_secure)  # fmt: skip
+                        secure=_hub(request).settings.secure_cookies)  # fmt: skip
     response.headers["Content-Security-Policy"] = (
         "default-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
         "form-action 'self'; base-uri 'none'"
@@ -111,7 +115,7 @@ def sign_in(
                      error="This page is for hub operators and auditors.")  # fmt: skip
     response = RedirectResponse("/operator", status_code=303)
     response.set_cookie(TOKEN_COOKIE, token.strip(), httponly=True, samesite="strict",
-                        secure=hub.settings.cookie_secure, max_age=3600)  # fmt: skip
+                        secure=hub.settings.secure_cookies, max_age=3600)  # fmt: skip
     return response
 
 
@@ -152,7 +156,7 @@ def _margin(run: LinkageRun) -> float:
 
 
 @router.get("/runs/{run_id}", response_class=HTMLResponse)
-def run_page(request: Request, run_id: int, threshold: float | None = None) -> Response:
+def run_page(request: Request, run_id: RunId, threshold: float | None = None) -> Response:
     """A run: summary, histogram, threshold table; `threshold` shows the counts there."""
     hub = _hub(request)
     with Session(hub.engine) as session:
@@ -200,7 +204,7 @@ def _csv(text: str, filename: str) -> Response:
 
 
 @router.get("/runs/{run_id}/thresholds.csv")
-def thresholds_csv(request: Request, run_id: int) -> Response:
+def thresholds_csv(request: Request, run_id: RunId) -> Response:
     """The threshold table as CSV."""
     result = _scores(request, run_id)
     if isinstance(result, Response):
@@ -236,7 +240,7 @@ def health_page(request: Request) -> Response:
 
 
 @router.get("/runs/{run_id}/histogram.csv")
-def histogram_csv(request: Request, run_id: int) -> Response:
+def histogram_csv(request: Request, run_id: RunId) -> Response:
     """The score histogram behind the chart, as CSV."""
     result = _scores(request, run_id)
     if isinstance(result, Response):

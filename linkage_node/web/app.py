@@ -31,6 +31,7 @@ from keys import AgencyIdentity, Role, issue_token
 from linkage_node.hub_ledger import HubLedgerClient, HubUnreachable
 from linkage_node.job import STATE_FILE
 from linkage_node.state import NodeState
+from linkage_node.transport import checked_hub_url
 from linkage_node.web.session import (
     PRESESSION_COOKIE,
     SESSION_COOKIE,
@@ -63,7 +64,11 @@ class NodeWebSettings(BaseSettings):
         "the node witnesses the ledger and checks every grant an answer relies on.",
     )
     session_key_file: Path | None = None
-    cookie_secure: bool = False
+    cookie_secure: bool = Field(
+        default=False,
+        description="Mark cookies Secure (`pprl node serve` does when it listens beyond "
+        "this machine, where a TLS proxy must front it).",
+    )
     token_minutes: int = Field(default=5, ge=1, le=15)
 
     @property
@@ -130,7 +135,7 @@ def create_node_app(
         settings=settings,
         identity=agency,
         signer=SessionSigner(load_or_create_key(session_key)),
-        hub=hub_client or httpx.Client(base_url=settings.hub_url.rstrip("/"), timeout=10),
+        hub=hub_client or httpx.Client(base_url=checked_hub_url(settings.hub_url), timeout=10),
         witness=NodeWitness.open(settings.state_path.parent, agency, settings.log_public_key_file),
     )
     app = FastAPI(

@@ -191,3 +191,16 @@ def test_registry_list_and_show_print_public_material_only(two_agencies: Path) -
     assert code == 0
     assert "PRIVATE" not in out
     assert json.loads(out)["agency_id"] == "DOC"
+
+
+def test_a_token_written_to_a_file_is_readable_by_its_owner_only(two_agencies: Path) -> None:
+    d = two_agencies
+    target = d / "token.txt"
+    code, out, _ = run(
+        "keys", "issue-token", "--key-dir", str(d / "DOC"), "--subject", "cm-1",
+        "--output", str(target),
+    )  # fmt: skip
+    assert code == 0
+    assert out == ""  # nothing on stdout: the token is in the file
+    assert target.read_text().count(".") == 2
+    assert target.stat().st_mode & 0o777 == 0o600

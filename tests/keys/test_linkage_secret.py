@@ -9,6 +9,7 @@ from cryptography.exceptions import InvalidTag
 
 from keys import (
     AgencyIdentity,
+    KeyFileError,
     KeysError,
     LinkageSecret,
     MalformedDocument,
@@ -133,8 +134,19 @@ def test_secrets_under_128_bits_are_refused(nbytes: int) -> None:
 def test_short_secret_in_a_file_is_refused(tmp_path: Path) -> None:
     doc = {"type": "pprl.linkage-secret.v1", "epoch": "e1", "secret": canonical.b64encode(b"k" * 8)}
     (tmp_path / "s.json").write_bytes(json.dumps(doc).encode())
+    (tmp_path / "s.json").chmod(0o600)
     with pytest.raises(WeakSecret):
         LinkageSecret.load(tmp_path / "s.json")
+
+
+def test_a_secret_file_others_can_read_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "linkage-secret.json"
+    new_linkage_secret("e1").save(path)
+    path.chmod(0o644)
+    with pytest.raises(KeyFileError, match="readable by other users"):
+        LinkageSecret.load(path)
+    path.chmod(0o600)
+    assert LinkageSecret.load(path).epoch == "e1"
 
 
 def test_new_secret_defaults_to_256_random_bits_and_never_prints() -> None:

@@ -60,6 +60,7 @@ def test_unchanged_roster_gives_an_empty_diff_and_one_change_gives_one_record(
     header, records = read_encodings(tmp_path / "out.jsonl")
     assert header.record_count == 500
     assert len(dict(records)) == 500
+    assert (tmp_path / "out.jsonl").stat().st_mode & 0o777 == 0o600  # owner only
 
 
 def test_cosmetic_changes_that_normalise_away_are_not_changes(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""overlap snapshot: each linkage run's overlap report, computed once, served from storage
+"""overlap snapshot: each linkage run's overlap report, computed once, served from
+storage; recent disclosures: the ACCESS entry covering a repeated view
 
 Revision ID: 0008
 Revises: 0007
@@ -31,7 +32,31 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["run_id"], ["linkage_run.run_id"]),
         sa.PrimaryKeyConstraint("run_id"),
     )
+    op.create_table(
+        "recent_disclosure",
+        sa.Column("staff_id", sa.String(length=32), nullable=False),
+        sa.Column("ref", sa.String(length=64), nullable=False),
+        sa.Column("disclosing_program", sa.String(length=64), nullable=False),
+        sa.Column("subject", sa.String(length=64), nullable=False),
+        sa.Column("basis", sa.String(length=16), nullable=False),
+        sa.Column("grant_index", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("data_classes", sa.String(length=32), nullable=False),
+        sa.Column("run_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("access_entry", sa.BigInteger(), nullable=False),
+        sa.Column("disclosed_at", UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint(
+            "staff_id",
+            "ref",
+            "disclosing_program",
+            "subject",
+            "basis",
+            "grant_index",
+            "data_classes",
+            "run_id",
+        ),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("recent_disclosure")
     op.drop_table("overlap_snapshot")

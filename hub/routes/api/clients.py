@@ -9,20 +9,28 @@ from fastapi import APIRouter
 from hub.auth import authorize_client_query
 from hub.db import begin_writer
 from hub.deps import HubDep, PrincipalDep, SessionDep
+from hub.errors import problem_responses
 from hub.models import Assignment, Encoding
 from hub.schemas import RecordRef, SharedOut
-from hub.services.sharing import shared_answer, shared_out
+from hub.services.sharing import shared_answer
+from hub.services.sharing_out import shared_out
 
 router = APIRouter(prefix="/v1/clients", tags=["clients"])
 
 
-@router.get("/{record_ref}/shared", summary="Is this client served by another program?")
+@router.get(
+    "/{record_ref}/shared",
+    summary="Is this client served by another program?",
+    responses=problem_responses(429),
+)
 def get_shared(
     record_ref: RecordRef, hub: HubDep, session: SessionDep, principal: PrincipalDep
 ) -> SharedOut:
     """For the case manager assigned to the record (of the caller's own agency) and that
     agency's supervisors. Each level is decided from the consent ledger; each disclosure
     is appended to it as an ACCESS entry before the answer is sent."""
+    # Counted before anything is looked up: probing many references is slowed too.
+    hub.questions.take(principal.agency_id or "", principal.subject)
     begin_writer(session)  # the answer appends ACCESS entries
     agency = principal.agency_id or ""
     assignment = session.get(Assignment, (agency, record_ref))

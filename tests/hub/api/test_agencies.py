@@ -56,7 +56,14 @@ def test_revoked_key_stops_its_tokens_at_once(api: Api) -> None:
     assert response.status_code == 200, response.text
     rejected = api.client.get("/v1/agencies", headers=headers)
     assert rejected.status_code == 401
-    assert "revoked" in rejected.json()["detail"]
+    # The same words for a revoked key, a stranger's key and an unknown agency: a prober
+    # learns nothing about who is registered or which keys were revoked.
+    stranger = AgencyIdentity.create("NOBODY", ("nothing",))
+    unknown = issue_token(stranger, subject="node-1", audience="pprl-hub", roles=[Role.AGENCY_NODE])
+    other = api.client.get("/v1/agencies", headers={"Authorization": f"Bearer {unknown}"})
+    assert other.status_code == 401
+    assert rejected.json()["detail"] == other.json()["detail"]
+    assert "revoked" not in rejected.json()["detail"].split("(")[0]
 
 
 def _rotated(old: AgencyIdentity) -> AgencyIdentity:

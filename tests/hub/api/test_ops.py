@@ -96,3 +96,80 @@ def test_checkpoints_are_signed_on_a_schedule(tmp_path: Path) -> None:
             response = httpx.get(f"{hub.url}/v1/ledger/checkpoint", headers=hub.operator_headers())
         assert response.status_code == 200
         assert open_checkpoint(response.json()["note"], hub.log.verifier).size == 1
+
+
+def test_a_wrong_method_says_which_ones_are_allowed(api: Api) -> None:
+    response = api.client.delete("/v1/agencies")
+    assert response.status_code == 405
+    assert set(response.headers["allow"].replace(" ", "").split(",")) == {"GET", "POST"}
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_an_unexpected_error_is_a_problem_document_and_the_connection_stays_open(
+    db_engine: Engine, tmp_path: Path
+) -> None:
+    import http.client
+
+    from tests.hub.api.conftest import make_settings
+    from tests.hub.live import free_port, serve
+
+    settings, _, _ = make_settings(tmp_path, database_url(db_engine))
+    app = create_app(settings)
+
+    def broken() -> None:
+        raise RuntimeError("a bug")
+
+    app.add_api_route("/broken", broken)
+    with serve(app, free_port()) as url:
+        host, port = url.removeprefix("http://").split(":")
+        conn = http.client.HTTPConnection(host, int(port), timeout=10)
+        conn.request("GET", "/broken")
+        first = conn.getresponse()
+        body = first.read()
+        assert first.status == 500
+        assert first.getheader("content-type") == "application/problem+json"
+        assert b"a bug" not in body
+        assert first.getheader("connection") != "close"
+        sock = conn.sock
+        conn.request("GET", "/healthz")  # on the same connection
+        second = conn.getresponse()
+        second.read()
+        assert second.status == 200
+        assert conn.sock is sock
+        conn.close()
+    huge = TestClient(app).get("/operator/runs/999999999999999999999")
+    assert huge.status_code in (404, 422)
+
+
+def test_metrics_need_the_scrapers_token_when_one_is_set(db_engine: Engine, tmp_path: Path) -> None:
+    from tests.hub.api.conftest import make_settings
+
+    token_file = tmp_path / "metrics.token"
+    token_file.write_text("scrape-me-please-0123456789\n")
+    token_file.chmod(0o600)
+    settings, _, _ = make_settings(tmp_path, database_url(db_engine), metrics_token_file=token_file)
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/metrics").status_code == 401
+        assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
+        good = client.get(
+            "/metrics", headers={"Authorization": "Bearer scrape-me-please-0123456789"}
+        )
+        assert good.status_code == 200
+    production = settings.model_copy(
+        update={"metrics_token_file": None, "environment": "production"}
+    )
+    with TestClient(create_app(production)) as client:
+        assert client.get("/metrics").status_code == 404
+
+
+def test_the_api_docs_come_from_the_hub_itself_under_a_strict_policy(api: Api) -> None:
+    page = api.client.get("/docs")
+    assert page.status_code == 200
+    policy = page.headers["content-security-policy"]
+    assert "script-src 'self';" in policy
+    assert "unsafe-inline" not in policy.split("script-src")[1].split(";")[0]
+    assert "cdn" not in page.text.lower()
+    assert "<script>" not in page.text  # no inline script: the policy would block it
+    for asset in ("vendor/swagger-ui/swagger-ui-bundle.js", "docs-init.js"):
+        assert api.client.get(f"/operator/static/{asset}").status_code == 200
+    assert api.client.get("/redoc").status_code == 404

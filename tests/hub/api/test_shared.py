@@ -520,3 +520,38 @@ def test_each_disclosure_names_its_link_and_the_floor_is_on_the_ledger(
     _ask(api, A)
     rows = api.session.execute(select(LedgerEntry.leaf)).scalars()  # type: ignore[call-overload]
     assert sum(b'"type":"POLICY"' in bytes(leaf) for leaf in rows) == 1
+
+
+def test_the_same_disclosure_again_within_the_window_adds_no_entry(
+    api: Api, scenario: dict[str, int]
+) -> None:
+    first = _ask(api, A).json()
+    count = len(_access_entries(api))
+    again = _ask(api, A).json()
+    assert len(_access_entries(api)) == count  # covered by the first view's entries
+    for one, two in zip(first["programs"], again["programs"], strict=True):
+        assert one["contact"]["access_entry"] == two["contact"]["access_entry"]
+    # Every entry is distinct even where the disclosures are alike: a random access_id.
+    ids = [e.access_id for e in _access_entries(api)]
+    assert None not in ids
+    assert len(set(ids)) == len(ids)
+    # After the window, the view is recorded again.
+    later = datetime.now(UTC) + timedelta(seconds=api.settings.access_dedup_seconds + 1)
+    shared_answer(api.hub, api.session, agency_id="DCFS", ref=A, staff="cm-0001", now=later)
+    assert len(_access_entries(api)) > count
+
+
+def test_a_staff_member_asking_faster_than_a_person_is_slowed(
+    api: Api, scenario: dict[str, int]
+) -> None:
+    from hub.services.ratelimit import QuestionLimiter
+
+    api.hub.questions = QuestionLimiter(3)
+    for _ in range(3):
+        assert _ask(api, A).status_code == 200
+    slowed = _ask(api, ref("probe-1"))  # probing other references counts too
+    assert slowed.status_code == 429
+    assert int(slowed.headers["retry-after"]) >= 1
+    assert slowed.headers["content-type"] == "application/problem+json"
+    # Another case manager is not slowed by it.
+    assert _ask(api, B, "cm-0007", agency="DOC").status_code == 200

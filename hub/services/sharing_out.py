@@ -1,0 +1,101 @@
+"""The answer to "is this client shared?" as the API states it: each program's levels,
+the combined plan in the client's priority order, and the conflicts."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from hub.schemas import (
+    ConflictMilestoneOut,
+    ContactOut,
+    DisclosureLevelOut,
+    GrantProofOut,
+    PlanConflictOut,
+    PlanMilestoneOut,
+    SharedOut,
+    SharedProgramOut,
+)
+from hub.services.plans import PlanItem, priority_order
+from hub.services.sharing import Disclosure, SharedAnswer, combined_plan
+from hub.settings import HubSettings
+
+
+def shared_out(answer: SharedAnswer, settings: HubSettings, *, today: date) -> SharedOut:
+    """The answer as the API states it, with the combined plan and its conflicts."""
+    ordered, conflicts = combined_plan(
+        answer,
+        today=today,
+        deadline_window_days=settings.conflict_deadline_window_days,
+        stuck_after_days=settings.stuck_after_days,
+    )
+    withheld = [
+        f"{entry.program}: {level.reason}"
+        for entry in answer.programs
+        for level in entry.levels.values()
+        if not level.allowed
+    ]
+    return SharedOut(
+        record_ref=answer.ref,
+        shared=answer.shared,
+        decided_at=answer.decided_at,
+        programs=[
+            SharedProgramOut(
+                program=entry.program,
+                agency_id=entry.agency_id,
+                record_ref=entry.ref,
+                link_score=round(entry.path.score, 4),
+                confirmed_in_review=entry.path.confirmed_in_review,
+                confidence=entry.path.confidence,
+                run_id=entry.path.run_id,
+                existence=_level_out(entry.levels["existence"]),
+                contact=_level_out(entry.levels["contact"]),
+                plan=_level_out(entry.levels["plan"]),
+                contact_details=(
+                    ContactOut(case_manager_id=entry.case_manager_id, **entry.contact)
+                    if entry.contact is not None and entry.case_manager_id is not None
+                    else None
+                ),
+                milestones=(
+                    [_milestone_out(item) for item in priority_order(entry.plan)]
+                    if entry.plan is not None
+                    else None
+                ),
+            )
+            for entry in answer.programs
+        ],
+        plan=[_milestone_out(item) for item in ordered],
+        conflicts=[
+            PlanConflictOut(
+                kind=c.kind,
+                milestones=[
+                    ConflictMilestoneOut(program=p, milestone_id=m) for p, m in c.milestones
+                ],
+                detail=c.detail,
+            )
+            for c in conflicts
+        ],
+        withheld=withheld,
+        checkpoint=answer.checkpoint,
+    )
+
+
+def _level_out(level: Disclosure) -> DisclosureLevelOut:
+    grant = None
+    if level.allowed and level.grant_index is not None:
+        grant = GrantProofOut(
+            index=level.grant_index,
+            leaf_hash=level.grant_leaf_hash or "",
+            leaf=level.grant_leaf or "",
+            inclusion_proof=level.inclusion_proof or [],
+        )
+    return DisclosureLevelOut(
+        allowed=level.allowed,
+        reason=level.reason,
+        basis=level.basis if level.allowed else None,
+        access_entry=level.access_entry,
+        grant=grant,
+    )
+
+
+def _milestone_out(item: PlanItem) -> PlanMilestoneOut:
+    return PlanMilestoneOut(program=item.program, milestone_id=item.milestone_id, **item.fields)
