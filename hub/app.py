@@ -24,6 +24,7 @@ from hub.routes.api import (
     ledger,
     linkage,
     notifications,
+    probes,
     records,
     reports,
     review,
@@ -92,7 +93,7 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
     )
     for module in (
         agencies, ledger, uploads, records, linkage, clients, caseload, notifications, reports,
-        review,
+        review, probes,
     ):  # fmt: skip
         app.include_router(module.router, responses=COMMON_PROBLEMS)
     return app

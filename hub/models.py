@@ -373,3 +373,19 @@ class RecentDisclosure(SQLModel, table=True):
     run_id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
     access_entry: int = Field(sa_column=Column(BigInteger, nullable=False))
     disclosed_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class ProbeFlag(SQLModel, table=True):
+    """A sign of membership probing around one existence disclosure
+    (`hub.services.probing`): no PII, flagged once per pair of records and kind."""
+
+    __tablename__ = "probe_flag"
+
+    asking_agency: str = Field(sa_column=Column(String(64), primary_key=True))
+    asking_ref: str = Field(sa_column=Column(String(64), primary_key=True))
+    disclosing_agency: str = Field(sa_column=Column(String(64), primary_key=True, index=True))
+    disclosing_ref: str = Field(sa_column=Column(String(64), primary_key=True))
+    kind: str = Field(sa_column=Column(String(16), primary_key=True))
+    disclosing_program: str = Field(sa_column=Column(String(64), nullable=False))
+    run_id: int = Field(sa_column=Column(Integer, nullable=False))
+    flagged_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))

@@ -417,3 +417,18 @@ class AgencyHealthOut(BaseModel):
     canary: Literal["matches", "differs", "missing"]
     linked_share: float
     warnings: list[str]
+
+
+class ProbeFlagOut(BaseModel):
+    """A sign of membership probing around one existence disclosure (no PII)."""
+
+    kind: Literal["fresh_record", "exact_copy"]
+    asking_agency: str
+    asking_ref: str | None = Field(
+        default=None, description="Shown to operators only, to ask the asking agency about."
+    )
+    disclosing_agency: str
+    disclosing_program: str
+    disclosing_ref: str
+    run_id: int
+    flagged_at: datetime

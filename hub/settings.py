@@ -106,6 +106,13 @@ class HubSettings(BaseSettings):
         description="Questions (client answers, caseloads) one staff member may ask per "
         "minute of each hub process; more are answered 429 with Retry-After.",
     )
+    probe_window_days: int = Field(
+        default=14,
+        ge=0,
+        le=365,
+        description="An existence answer about a record uploaded or changed this recently "
+        "is flagged as possible membership probing (README: Probing).",
+    )
     overlap_min_cell: int = Field(
         default=11,
         ge=11,

@@ -18,7 +18,7 @@ from sqlmodel import Session
 from hub.context import HubContext
 from hub.errors import Unavailable
 from hub.models import Assignment, CaseloadVisit, ExistenceDisclosure, LinkageRun, RecordCluster
-from hub.services import policy
+from hub.services import policy, probing
 from hub.services.access_log import access_statement
 from hub.services.registry import programs_by_agency
 from hub.services.sharing import (
@@ -89,6 +89,11 @@ def caseload(
         items.append(item)
         shown.extend((ref, e) for e in entries)
     _record_new_disclosures(hub, session, agency_id=agency_id, staff=staff, shown=shown, at=at)
+    for ref in {ref for ref, _ in shown}:
+        probing.flag_probes(
+            session, hub.settings, asking_agency=agency_id, asking_ref=ref,
+            shown=[entry for r, entry in shown if r == ref], at=at,
+        )  # fmt: skip
     if visit is None:
         session.add(CaseloadVisit(agency_id=agency_id, staff_id=staff, visited_at=at))
     else:

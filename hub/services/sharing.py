@@ -134,7 +134,8 @@ def confident_members(
         node = frontier.pop()
         here = best[node]
         for other, link, link_reviewed in graph[node]:
-            weakest = link.score < here.score
+            # The first link on the way always counts (the start has no run of its own).
+            weakest = link.score < here.score or here.run_id == 0
             candidate = LinkPath(
                 min(here.score, link.score),
                 here.confirmed_in_review or link_reviewed,

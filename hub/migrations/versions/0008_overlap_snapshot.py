@@ -1,5 +1,5 @@
 """overlap snapshot: each linkage run's overlap report, computed once, served from
-storage; recent disclosures: the ACCESS entry covering a repeated view
+storage; recent disclosures: the ACCESS entry covering a repeated view; probe flags
 
 Revision ID: 0008
 Revises: 0007
@@ -56,7 +56,25 @@ def upgrade() -> None:
         ),
     )
 
+    op.create_table(
+        "probe_flag",
+        sa.Column("asking_agency", sa.String(length=64), nullable=False),
+        sa.Column("asking_ref", sa.String(length=64), nullable=False),
+        sa.Column("disclosing_agency", sa.String(length=64), nullable=False),
+        sa.Column("disclosing_ref", sa.String(length=64), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("disclosing_program", sa.String(length=64), nullable=False),
+        sa.Column("run_id", sa.Integer(), nullable=False),
+        sa.Column("flagged_at", UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint(
+            "asking_agency", "asking_ref", "disclosing_agency", "disclosing_ref", "kind"
+        ),
+    )
+    op.create_index("ix_probe_flag_disclosing_agency", "probe_flag", ["disclosing_agency"])
+
 
 def downgrade() -> None:
+    op.drop_index("ix_probe_flag_disclosing_agency", table_name="probe_flag")
+    op.drop_table("probe_flag")
     op.drop_table("recent_disclosure")
     op.drop_table("overlap_snapshot")

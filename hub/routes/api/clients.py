@@ -12,6 +12,7 @@ from hub.deps import HubDep, PrincipalDep, SessionDep
 from hub.errors import problem_responses
 from hub.models import Assignment, Encoding
 from hub.schemas import RecordRef, SharedOut
+from hub.services import probing
 from hub.services.sharing import shared_answer
 from hub.services.sharing_out import shared_out
 
@@ -42,6 +43,8 @@ def get_shared(
     answer = shared_answer(
         hub, session, agency_id=agency, ref=record_ref, staff=principal.subject, now=now
     )
+    probing.flag_probes(session, hub.settings, asking_agency=agency, asking_ref=record_ref,
+                        shown=answer.programs, at=now)  # fmt: skip
     out = shared_out(answer, hub.settings, today=now.date())
     session.commit()
     return out

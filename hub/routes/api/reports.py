@@ -9,7 +9,9 @@ from fastapi.responses import Response
 
 from hub.auth import require_report_reader
 from hub.deps import HubDep, PrincipalDep, SessionDep
-from hub.schemas import AgencyHealthOut, OverlapCellOut, OverlapOut
+from hub.models import ProbeFlag
+from hub.schemas import AgencyHealthOut, OverlapCellOut, OverlapOut, ProbeFlagOut
+from hub.services import probing
 from hub.services.health import encoding_health
 from hub.services.overlap import MIN_LIMIT
 from hub.services.reports import current_overlap, overlap_csv
@@ -55,6 +57,28 @@ def get_overlap(
             )
             for c in report.cells
         ],
+    )
+
+
+@router.get("/probe-flags", summary="Signs of membership probing (operators, auditors)")
+def get_probe_flags(session: SessionDep, principal: PrincipalDep) -> list[ProbeFlagOut]:
+    """Existence answers about records uploaded just before the question, or linking at
+    exactly 1.0 (README: "Probing"); the newest thousand."""
+    require_report_reader(principal)
+    return [probe_flag_out(flag, operator=True) for flag in probing.flags(session)]
+
+
+def probe_flag_out(flag: ProbeFlag, *, operator: bool) -> ProbeFlagOut:
+    """A flag as the API shows it; the asking record only to operators."""
+    return ProbeFlagOut(
+        kind=flag.kind,
+        asking_agency=flag.asking_agency,
+        asking_ref=flag.asking_ref if operator else None,
+        disclosing_agency=flag.disclosing_agency,
+        disclosing_program=flag.disclosing_program,
+        disclosing_ref=flag.disclosing_ref,
+        run_id=flag.run_id,
+        flagged_at=flag.flagged_at,
     )
 
 

@@ -200,6 +200,16 @@ ROUTES: dict[tuple[str, str], tuple[Call, set[str], int]] = {
         {"operator", "auditor"},
         403,
     ),
+    ("GET", "/v1/reports/probe-flags"): (
+        _call("GET", "/v1/reports/probe-flags"),
+        {"operator", "auditor"},
+        403,
+    ),
+    ("GET", "/v1/agencies/{agency_id}/probe-flags"): (
+        _call("GET", "/v1/agencies/DCFS/probe-flags"),
+        {"node"},
+        404,
+    ),
     ("GET", "/v1/notifications"): (_call("GET", "/v1/notifications"), {"case_manager"}, 403),
     ("POST", "/v1/notifications/{notification_id}/read"): (
         lambda api, h, n: api.client.post(

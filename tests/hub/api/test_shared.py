@@ -555,3 +555,33 @@ def test_a_staff_member_asking_faster_than_a_person_is_slowed(
     assert slowed.headers["content-type"] == "application/problem+json"
     # Another case manager is not slowed by it.
     assert _ask(api, B, "cm-0007", agency="DOC").status_code == 200
+
+
+def test_a_question_about_a_just_uploaded_or_exactly_copied_record_is_flagged(
+    api: Api, scenario: dict[str, int]
+) -> None:
+    # A (uploaded moments ago by the scenario) is asked about: DOC's and DWD's records
+    # were disclosed under a sign of probing; the link to DOC also scores exactly 1.0.
+    link = api.session.get(Link, ("DCFS", A, "DOC", B))
+    assert link is not None
+    link.score = 1.0
+    api.session.add(link)
+    api.session.flush()
+    first = _ask(api, A)
+    assert first.status_code == 200, first.text
+    _ask(api, A)  # asked again: flagged once
+    flags = api.client.get("/v1/reports/probe-flags", headers=api.operator()).json()
+    seen = {(f["kind"], f["disclosing_agency"]) for f in flags}
+    assert seen == {("fresh_record", "DOC"), ("fresh_record", "DWD"), ("exact_copy", "DOC")}
+    assert all(f["asking_agency"] == "DCFS" and f["asking_ref"] == A for f in flags)
+    # DOC's node sees the flags about its own record, not the asking agency's record.
+    mine = api.client.get("/v1/agencies/DOC/probe-flags", headers=api.as_("DOC")).json()
+    assert {(f["kind"], f["disclosing_ref"]) for f in mine} == {
+        ("fresh_record", B),
+        ("exact_copy", B),
+    }
+    assert all(f["asking_ref"] is None for f in mine)
+    assert A not in json.dumps(mine)
+    assert (
+        api.client.get("/v1/agencies/DOC/probe-flags", headers=api.as_("DCFS")).status_code == 404
+    )
