@@ -585,3 +585,44 @@ def test_a_question_about_a_just_uploaded_or_exactly_copied_record_is_flagged(
     assert (
         api.client.get("/v1/agencies/DOC/probe-flags", headers=api.as_("DCFS")).status_code == 404
     )
+
+
+def test_a_third_agency_reading_the_ledger_learns_no_pair_it_is_not_in(
+    api: Api, scenario: dict[str, int]
+) -> None:
+    """The ledger-graph attack: DJJ, linked to nobody, reads every entry it can after
+    DCFS's case manager was shown DOC's and DWD's records."""
+    from consent import open_withheld
+    from keys import canonical
+
+    api.register("DJJ")
+    _grant(api, "DOC", subject=E, disclosing_program="corrections",
+           recipient_classes=["any_linked_program"], recipient_programs=[])  # fmt: skip
+    assert _ask(api, A).json()["shared"] is True
+    api.client.get("/v1/caseload", headers=api.as_("DCFS", "cm-0001", Role.CASE_MANAGER))
+    api.checkpoint()
+    read = api.client.get(
+        "/v1/ledger/entries", params={"start": 0, "limit": 1000}, headers=api.as_("DJJ")
+    ).json()
+    auditor = api.client.get(
+        "/v1/ledger/entries", params={"start": 0, "limit": 1000}, headers=api.operator(Role.AUDITOR)
+    ).json()
+    assert len(read) == len(auditor)  # every index accounted for
+    assert _access_entries(api)  # there were disclosures to hide
+    pairs = set()
+    for item in read:
+        if item["leaf"] is None:
+            note = open_withheld(item["withheld"], api.log.verifier)  # hub-signed, nothing more
+            assert set(item["withheld"]) == {"index", "leaf_hash", "type", "ends", "signature"}
+            assert note.entry_type != "KEY"
+            continue
+        entry = parse_leaf(canonical.b64decode(item["leaf"])).entry
+        assert entry.type in ("KEY", "POLICY", "GRANT"), entry.type
+        if entry.type == "GRANT":
+            assert entry.grant.recipient_classes  # only grants to "any linked program"
+            refs = {entry.grant.subject}
+            pairs.add(frozenset(refs))
+    assert all(len(p) == 1 for p in pairs)  # no entry DJJ reads ties two records together
+    text = json.dumps(read)
+    for record in (A, C, D):  # DCFS's and DWD's records: named in no entry DJJ reads
+        assert record not in text

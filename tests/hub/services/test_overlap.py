@@ -117,3 +117,24 @@ def test_protection_holds_on_any_small_table(sets: list[set[str]]) -> None:
         for i, (_, _, count) in enumerate(cells):
             if count is None:
                 assert not _solvable(cells, i, beyond)
+
+
+def test_twelve_programs_are_counted_and_protected_up_to_three_at_a_time() -> None:
+    """The red team's scaling case: 10 programs never finished when every combination
+    was published and each suppressed cell tested alone; now 2^12 combinations are not
+    even formed."""
+    programs = tuple(f"p{i:02d}" for i in range(12))
+    rng = random.Random(12)
+    clusters = []
+    for _ in range(5_000):
+        size = rng.choices([1, 2, 3, 4, 5], weights=[60, 25, 10, 4, 1])[0]
+        clusters.append(frozenset(rng.sample(programs, size)))
+    caseloads = {p: sum(p in c for c in clusters) for p in programs}
+    report = overlap_report(caseloads, clusters, limit=11)
+    assert max(len(c.programs) for c in report.cells) == 3
+    cells = [(c.kind, c.programs, c.count) for c in report.cells]
+    beyond = _beyond(clusters, 3)
+    hidden = [i for i, (_, _, count) in enumerate(cells) if count is None]
+    assert hidden
+    for i in hidden[::5][:12]:
+        assert not _solvable(cells, i, beyond)
