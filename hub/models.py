@@ -380,10 +380,11 @@ class ProbeFlag(SQLModel, table=True):
     (`hub.services.probing`): no PII, flagged once per pair of records and kind."""
 
     __tablename__ = "probe_flag"
+    __table_args__ = (Index("ix_probe_flag_disclosing_agency", "disclosing_agency"),)
 
     asking_agency: str = Field(sa_column=Column(String(64), primary_key=True))
     asking_ref: str = Field(sa_column=Column(String(64), primary_key=True))
-    disclosing_agency: str = Field(sa_column=Column(String(64), primary_key=True, index=True))
+    disclosing_agency: str = Field(sa_column=Column(String(64), primary_key=True))
     disclosing_ref: str = Field(sa_column=Column(String(64), primary_key=True))
     kind: str = Field(sa_column=Column(String(16), primary_key=True))
     disclosing_program: str = Field(sa_column=Column(String(64), nullable=False))

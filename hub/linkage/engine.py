@@ -149,7 +149,7 @@ def link(
         required = max(params.min_threshold, GRID[-1] if meets is None else meets)
         if required > threshold:
             threshold = required
-            source += f", raised to {required:.3f} to meet the disclosure policy"
+            source = f"proposed, raised to the disclosure policy ({required:.3f})"
     else:
         threshold, source = params.threshold, "set by the operator"
         best_scores = np.zeros(0)

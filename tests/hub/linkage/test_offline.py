@@ -234,7 +234,7 @@ def test_a_proposed_threshold_is_raised_to_meet_the_disclosure_policy(
     raised = link(datasets, LinkParams(min_threshold=0.93))
     assert auto.threshold < 0.93
     assert raised.threshold == 0.93
-    assert "raised to 0.930 to meet the disclosure policy" in raised.threshold_source
+    assert raised.threshold_source == "proposed, raised to the disclosure policy (0.930)"
     assert all(r.score >= 0.93 for r in raised.state.links())
     assert raised.proposal is not None
     precise = link(datasets, LinkParams(min_precision=0.9999))
