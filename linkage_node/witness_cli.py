@@ -11,17 +11,20 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import httpx
 import typer
 from rich.console import Console
 
 from keys import AgencyIdentity, Role, issue_token
 from linkage_node.errors import StateError
-from linkage_node.hub_ledger import HubLedgerClient
 from linkage_node.transport import checked_hub_url
-from linkage_node.witness import NodeWitness
+
+if TYPE_CHECKING:  # httpx and the witness load only for the commands that use them
+    import httpx
+
+    from linkage_node.hub_ledger import HubLedgerClient
+    from linkage_node.witness import NodeWitness
 
 app = typer.Typer(
     help="Witness the hub's consent ledger: check every new checkpoint, cosign it.",
@@ -42,6 +45,9 @@ LogPublicKey = Annotated[
 
 def node_ledger_client(hub: str, identity: AgencyIdentity) -> tuple[httpx.Client, HubLedgerClient]:
     """An HTTP client to the hub and the ledger routes on it, as the agency's node."""
+    import httpx
+
+    from linkage_node.hub_ledger import HubLedgerClient
 
     def token() -> str:
         return issue_token(
@@ -61,6 +67,8 @@ def witness_round(
 ) -> None:
     """The round a node command runs after it talked to the hub: raises WitnessAlarm
     (exit 4) on a rolled-back or forked ledger; warns when no log key was ever given."""
+    from linkage_node.witness import NodeWitness
+
     witness = NodeWitness.open(state_dir, identity, log_public_key)
     if witness is None:
         err.print(
@@ -83,6 +91,8 @@ def _witness(
     identity: AgencyIdentity | None = None,
     log_public_key: Path | None = None,
 ) -> NodeWitness:
+    from linkage_node.witness import NodeWitness
+
     directory = state_dir or Path("pprl-node") / agency
     witness = NodeWitness.open(directory, identity, log_public_key)
     if witness is None:
