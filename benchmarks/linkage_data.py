@@ -71,8 +71,8 @@ def encode_linked(agencies: list[str], size: int, *, shared: float, seed: int) -
 
 
 def write_files(encoded: Encoded, directory: Path, rows: slice = slice(None)) -> list[Path]:
-    """One pprl.encodings.v1 file per agency, of the given rows."""
-    canary = bytes(128)
+    """One pprl.encodings.v2 file per agency, of the given rows."""
+    canary = bytes(32)
     paths = []
     for agency, refs in encoded.refs.items():
         chosen = refs[rows]
@@ -84,7 +84,7 @@ def write_files(encoded: Encoded, directory: Path, rows: slice = slice(None)) ->
             normalisation="bench",
             clk_bits=clks.shape[1] * 64,
             record_count=len(chosen),
-            canary_clk=canary,
+            canary_digest=canary,
             created_at=datetime.now(UTC).isoformat(),
         )
         path = directory / f"{agency}-{rows.start or 0}.jsonl"

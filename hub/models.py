@@ -152,7 +152,8 @@ class EncodingCounter(SQLModel, table=True):
 
 
 class Canary(SQLModel, table=True):
-    """Each agency's canary CLK per epoch and schema: they must all be equal."""
+    """Each agency's canary digest (a keyed hash of the agreed canary record's encoding)
+    per epoch and schema: they must all be equal."""
 
     __tablename__ = "canary"
 
@@ -161,7 +162,7 @@ class Canary(SQLModel, table=True):
     )
     epoch: str = Field(sa_column=Column(String(64), primary_key=True))
     schema_fingerprint: str = Field(sa_column=Column(String(64), primary_key=True))
-    clk: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    digest: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     updated_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
 
 

@@ -130,7 +130,9 @@ class EncodingBatchIn(_In):
 
     epoch: Identifier
     schema_fingerprint: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
-    canary_clk: Base64
+    canary_digest: Base64 = Field(
+        description="The node's keyed hash of the agreed canary record's encoding."
+    )
     upserts: list[EncodingIn] = Field(default_factory=list)
     removals: list[RecordRef] = Field(default_factory=list)
 

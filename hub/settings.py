@@ -78,7 +78,7 @@ class HubSettings(BaseSettings):
         "another program serves their client, or that needs consent too.",
     )
     disclosure_floor: float = Field(
-        default=0.7,
+        default=0.65,
         ge=0.6,
         le=0.99,
         description="No link scoring under this is disclosed unless both agencies confirmed it "

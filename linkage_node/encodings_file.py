@@ -2,9 +2,9 @@
 
 JSON Lines, UTF-8. The first line is the header:
 
-    {"format": "pprl.encodings.v1", "agency_id": "DCFS", "epoch": "2026-11",
+    {"format": "pprl.encodings.v2", "agency_id": "DCFS", "epoch": "2026-11",
      "schema_fingerprint": "<64 hex>", "normalisation": "pprl-normalisation-1",
-     "clk_bits": 1024, "record_count": N, "canary_clk": "<base64>",
+     "clk_bits": 1024, "record_count": N, "canary_digest": "<base64>",
      "created_at": "2026-11-23T12:00:00Z"}
 
 then exactly N lines, one per record, in no meaningful order:
@@ -12,9 +12,12 @@ then exactly N lines, one per record, in no meaningful order:
     {"ref": "<64 hex: HMAC of the record id>", "clk": "<base64 CLK>"}
 
 CLKs are clkhash-compatible: base64 of `bitarray.tobytes()` (bit 0 is the most
-significant bit of the first byte). `canary_clk` is the encoding of an agreed synthetic
-person; every node with the same secret and schema produces the same one. No names,
-dates, SSNs, case numbers or case-manager ids appear anywhere in the file.
+significant bit of the first byte). `canary_digest` is a keyed hash (HMAC-SHA256 under a
+key derived from the linkage secret) of the encoding of an agreed synthetic person:
+every node with the same secret and schema produces the same one, and the hub can
+compare them, but unlike the encoding itself (format v1 carried it) it is no known
+plaintext that labels bit patterns. No names, dates, SSNs, case numbers or case-manager
+ids appear anywhere in the file.
 """
 
 from __future__ import annotations
@@ -28,10 +31,10 @@ from pathlib import Path
 from keys import canonical
 from linkage_node.errors import RosterError
 
-FORMAT = "pprl.encodings.v1"
+FORMAT = "pprl.encodings.v2"
 _HEADER_FIELDS = {
     "format", "agency_id", "epoch", "schema_fingerprint", "normalisation", "clk_bits",
-    "record_count", "canary_clk", "created_at",
+    "record_count", "canary_digest", "created_at",
 }  # fmt: skip
 
 
@@ -45,7 +48,7 @@ class EncodingsHeader:
     normalisation: str
     clk_bits: int
     record_count: int
-    canary_clk: bytes
+    canary_digest: bytes
     created_at: str
 
     def to_json(self) -> dict[str, object]:
@@ -58,7 +61,7 @@ class EncodingsHeader:
             "normalisation": self.normalisation,
             "clk_bits": self.clk_bits,
             "record_count": self.record_count,
-            "canary_clk": canonical.b64encode(self.canary_clk),
+            "canary_digest": canonical.b64encode(self.canary_digest),
             "created_at": self.created_at,
         }
 
@@ -100,7 +103,7 @@ def read_encodings(path: Path) -> tuple[EncodingsHeader, Iterator[tuple[str, byt
         normalisation=doc["normalisation"],
         clk_bits=doc["clk_bits"],
         record_count=doc["record_count"],
-        canary_clk=canonical.b64decode(doc["canary_clk"]),
+        canary_digest=canonical.b64decode(doc["canary_digest"]),
         created_at=doc["created_at"],
     )
 

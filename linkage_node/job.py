@@ -7,12 +7,17 @@ run that dies anywhere can simply be run again.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from keys import LinkageSecret
 from linkage_node.encoder import Encoder, encode_all
@@ -49,7 +54,19 @@ CANARY = CleanRecord(
 def feature_values(schema: LinkageSchema, record: CleanRecord) -> tuple[str, ...]:
     """The record's values in the schema's feature order, as the encoder takes them."""
     dob = record.date_of_birth  # ISO YYYY-MM-DD, or empty
-    derived = {"dob_year": dob[:4], "dob_month": dob[5:7], "dob_day": dob[8:10]}
+    year, month, day = dob[:4], dob[5:7], dob[8:10]
+    ssn = record.ssn  # nine digits, or empty
+    derived = {
+        "dob_year": year,
+        "dob_month": month,
+        "dob_day": day,
+        "dob_year_month": year + month,
+        "dob_year_day": year + day,
+        # The same for a day/month swap (03/04 and 04/03).
+        "dob_year_monthday": year + "".join(sorted((month, day))),
+        "ssn_head": ssn[:5],
+        "ssn_tail": ssn[5:],
+    }
     values = []
     for feature in schema.features:
         if feature in derived:
@@ -59,6 +76,15 @@ def feature_values(schema: LinkageSchema, record: CleanRecord) -> tuple[str, ...
         else:
             values.append(getattr(record, feature))
     return tuple(values)
+
+
+def canary_digest(secret: bytes, clk: bytes) -> bytes:
+    """The keyed hash a node sends in place of the canary record's encoding: equal at
+    every node with the same secret and schema, and no known plaintext for anyone else."""
+    key = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"pprl-hub canary digest v1"
+    ).derive(secret)
+    return hmac.new(key, clk, hashlib.sha256).digest()
 
 
 @dataclass(frozen=True)
@@ -150,7 +176,9 @@ def run_encoding_job(
         plans = read_plans(plans_path) if plans_path is not None else None
         plan_changes, plan_removals = _plan_diff(plans, ref_key, state) if plans else ([], [])
         out_records = [(ref, clks.get(ref) or known[ref].clk) for ref in refs]
-        canary = Encoder(schema, secret.secret).encode(feature_values(schema, CANARY))
+        canary = canary_digest(
+            secret.secret, Encoder(schema, secret.secret).encode(feature_values(schema, CANARY))
+        )
         header = EncodingsHeader(
             agency_id=agency_id,
             epoch=secret.epoch,
@@ -158,7 +186,7 @@ def run_encoding_job(
             normalisation=NORMALISATION_VERSION,
             clk_bits=schema.bits,
             record_count=len(out_records),
-            canary_clk=canary,
+            canary_digest=canary,
             created_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         )
         write_encodings(output, header, out_records)

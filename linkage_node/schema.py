@@ -5,7 +5,7 @@ encodes exactly: BLAKE2 hashing (`doubleHash` is refused: its structure is attac
 Kroll & Steinmetzer 2015), no XOR folding (`xorFolds`, which clkhash 0.18 silently
 ignores), string features only (normalisation here, not in the schema), n-gram or exact
 comparisons, HKDF-SHA256 key derivation, and feature names from the roster columns
-(plus `dob_year`, `dob_month`, `dob_day`, derived from the date of birth).
+(plus the parts of the date of birth and the SSN listed in `DERIVED_FEATURES`).
 
 The fingerprint is SHA-256 over the schema's canonical JSON and the normalisation
 version: two nodes with the same fingerprint turn the same person into the same CLK.
@@ -27,13 +27,27 @@ from linkage_node.errors import SchemaError
 from linkage_node.normalise import NORMALISATION_VERSION
 from linkage_node.roster import ROSTER_COLUMNS
 
-# Features computed from the roster's columns. Dates of birth hash better as three tokens:
-# a day/month swap or a slipped digit then costs part of the date, not all of it, and
-# two strangers rarely share all three.
-DERIVED_FEATURES = ("dob_year", "dob_month", "dob_day")
+# Features computed from the roster's columns (`linkage_node.job.feature_values`).
+# Schema v3 hashes a date of birth as the whole date and three partial ones (year and
+# month, year and day, year and the month/day pair in either order), and an SSN as the
+# whole number, its first five and its last four digits: a slipped digit or a day/month
+# swap then costs part of the field, not all of it, while every value hashed is rare
+# (a year and a month among 1,200) so that no bit pattern marks, say, everyone born in
+# April. Schema v2's exact year, month and day tokens and positional SSN digits did
+# (README: "What the encodings give away"); it stays readable for old encodings.
+DERIVED_FEATURES = (
+    "dob_year",
+    "dob_month",
+    "dob_day",
+    "dob_year_month",
+    "dob_year_day",
+    "dob_year_monthday",
+    "ssn_head",
+    "ssn_tail",
+)
 FEATURE_NAMES = (*ROSTER_COLUMNS, *DERIVED_FEATURES)
 
-DEFAULT_SCHEMA = "default-v2.json"
+DEFAULT_SCHEMA = "default-v3.json"
 _ALLOWED_COMPARISONS = {"ngram", "exact"}
 
 

@@ -224,7 +224,7 @@ def _encodings_body(run: PendingRun, batch: list[Change]) -> dict[str, Any]:
     return {
         "epoch": run.epoch,
         "schema_fingerprint": run.schema_fingerprint,
-        "canary_clk": canonical.b64encode(run.canary),
+        "canary_digest": canonical.b64encode(run.canary),
         "upserts": [
             {"ref": c.ref, "clk": canonical.b64encode(c.clk or b"")}
             for c in batch

@@ -1,7 +1,8 @@
 """`pprl`: the one command-line entry point.
 
-Exit statuses: 0 ok, 1 failure, 2 usage error, 3 invalid input data. Each package's
-error base carries `advice()` and `exit_code`; they are caught once, here.
+Exit statuses: 0 ok, 1 failure, 2 usage error, 3 invalid input data, 4 the hub's consent
+ledger went back or forked (a node's witness alarm). Each package's error base carries
+`advice()` and `exit_code`; they are caught once, here.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Offline linkage: encodings files in, a clusters CSV out.
 
-The encodings file is the agency node's published format (`pprl.encodings.v1`, JSON
+The encodings file is the agency node's published format (`pprl.encodings.v2`, JSON
 Lines: a header, then one `{"ref", "clk"}` per record). The hub reads it here on its own,
 as it reads uploads over HTTP: hub and node share a format, never code.
 """
@@ -26,7 +26,7 @@ from hub.linkage.state import (
 )
 from keys import canonical
 
-FORMAT = "pprl.encodings.v1"
+FORMAT = "pprl.encodings.v2"
 
 
 class EncodingsFileError(ValueError):
@@ -44,7 +44,7 @@ class EncodingsFile:
 
 
 def _header(path: Path, line: str) -> tuple[int, int, tuple[str, str], str, bytes]:
-    """(record count, CLK bytes, (agency, epoch), schema fingerprint, canary CLK)."""
+    """(record count, CLK bytes, (agency, epoch), schema fingerprint, canary digest)."""
     try:
         header = json.loads(line)
     except ValueError:
@@ -55,7 +55,7 @@ def _header(path: Path, line: str) -> tuple[int, int, tuple[str, str], str, byte
         count, size = int(header["record_count"]), int(header["clk_bits"]) // 8
         context = (str(header["agency_id"]), str(header["epoch"]))
         fingerprint = str(header["schema_fingerprint"])
-        canary = canonical.b64decode(header["canary_clk"])
+        canary = canonical.b64decode(header["canary_digest"])
     except (KeyError, TypeError, ValueError, canonical.EncodingError):
         raise EncodingsFileError(f"{path}: the header lacks a field or has a bad one") from None
     if count < 0 or size <= 0 or size % 8:

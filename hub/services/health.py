@@ -3,7 +3,7 @@ export, the wrong secret or the wrong schema, from the encodings alone.
 
 - popcount: the share of bits set, its spread, and its drift between the latest sync
   and what was there before (a normalisation change or a truncated column moves it);
-- canary: whether the agency's canary encoding equals the other agencies' (same secret
+- canary: whether the agency's canary digest equals the other agencies' (same secret
   and schema), per epoch and schema fingerprint;
 - unlinked share: records in no cluster; much higher than at the other agencies means
   that node's records do not look like anyone else's.
@@ -153,12 +153,12 @@ def _bit_shares(
 def _canary_status(session: Session) -> dict[tuple[str, str, str], str]:
     by_context: dict[tuple[str, str], list[tuple[str, bytes]]] = defaultdict(list)
     for row in session.execute(select(Canary)).scalars():
-        by_context[(row.epoch, row.schema_fingerprint)].append((row.agency_id, bytes(row.clk)))
+        by_context[(row.epoch, row.schema_fingerprint)].append((row.agency_id, bytes(row.digest)))
     out = {}
     for (epoch, fingerprint), entries in by_context.items():
         # The canary most agencies share is the reference: one wrong node stands out.
-        reference = Counter(clk for _, clk in entries).most_common(1)[0][0]
-        for agency, clk in entries:
-            same = hmac.compare_digest(clk, reference)
+        reference = Counter(digest for _, digest in entries).most_common(1)[0][0]
+        for agency, digest in entries:
+            same = hmac.compare_digest(digest, reference)
             out[(agency, epoch, fingerprint)] = "matches" if same else "differs"
     return out

@@ -4,7 +4,8 @@ Each batch is applied in the caller's transaction, all or nothing, under the age
 idempotency key: the same key with the same batch answers the first result again and
 changes nothing; the same key with a different batch is a conflict. Encodings are
 refused, before anything is stored, unless their secret epoch and schema fingerprint are
-the hub's and the batch's canary CLK equals the other agencies' canaries.
+the hub's and the batch's canary digest (a keyed hash of the agreed canary record's
+encoding) equals the other agencies'.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ Kind = Literal["encodings", "assignments", "milestones"]
 
 _ENCODING: Table = Encoding.__table__  # type: ignore[attr-defined]
 _CANARY: Table = Canary.__table__  # type: ignore[attr-defined]
+# HMAC-SHA256: the node's keyed hash of the canary record's encoding.
+CANARY_DIGEST_BYTES = 32
 _BATCH: Table = UploadBatch.__table__  # type: ignore[attr-defined]
 _ASSIGNMENT: Table = Assignment.__table__  # type: ignore[attr-defined]
 _MILESTONE: Table = Milestone.__table__  # type: ignore[attr-defined]
@@ -128,7 +131,7 @@ def upload_encodings(
     _check_size(settings, batch.upserts, batch.removals)
 
     def apply() -> tuple[int, int]:
-        _check_context(session, settings, agency_id, batch, clk_bytes)
+        _check_context(session, settings, agency_id, batch)
         now = datetime.now(UTC)
         rows = []
         for i, item in enumerate(batch.upserts):
@@ -178,7 +181,7 @@ def next_encoding_seq(session: Session) -> int:
 
 
 def _check_context(
-    session: Session, settings: HubSettings, agency_id: str, batch: EncodingBatchIn, clk_bytes: int
+    session: Session, settings: HubSettings, agency_id: str, batch: EncodingBatchIn
 ) -> None:
     if settings.secret_epoch is not None and batch.epoch != settings.secret_epoch:
         raise Conflict(
@@ -193,17 +196,17 @@ def _check_context(
             "the schema fingerprint differs from the hub's: this node's linkage schema or "
             "normalisation is not the agreed one"
         )
-    canary = _b64(batch.canary_clk, "canary_clk")
-    if len(canary) != clk_bytes:
-        raise Unprocessable(f"canary_clk: a CLK is {clk_bytes} bytes")
+    canary = _b64(batch.canary_digest, "canary_digest")
+    if len(canary) != CANARY_DIGEST_BYTES:
+        raise Unprocessable(f"canary_digest: a keyed hash of {CANARY_DIGEST_BYTES} bytes")
     others = session.execute(
-        select(_CANARY.c.agency_id, _CANARY.c.clk).where(
+        select(_CANARY.c.agency_id, _CANARY.c.digest).where(
             _CANARY.c.epoch == batch.epoch,
             _CANARY.c.schema_fingerprint == batch.schema_fingerprint,
             _CANARY.c.agency_id != agency_id,
         )
     ).all()
-    differing = sorted(a for a, clk in others if not hmac.compare_digest(bytes(clk), canary))
+    differing = sorted(a for a, got in others if not hmac.compare_digest(bytes(got), canary))
     if differing:
         raise Conflict(
             "the canary record encodes differently here than at "
@@ -217,7 +220,7 @@ def _check_context(
                 "agency_id": agency_id,
                 "epoch": batch.epoch,
                 "schema_fingerprint": batch.schema_fingerprint,
-                "clk": canary,
+                "digest": canary,
                 "updated_at": datetime.now(UTC),
             }
         ],

@@ -28,10 +28,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from consent import WitnessAlarm
 from keys import AgencyIdentity, Role, issue_token
+from keys.files import too_open
+from linkage_node.errors import StateError
 from linkage_node.hub_ledger import HubLedgerClient, HubUnreachable
 from linkage_node.job import STATE_FILE
 from linkage_node.state import NodeState
 from linkage_node.transport import checked_hub_url
+from linkage_node.web import ops
 from linkage_node.web.session import (
     PRESESSION_COOKIE,
     SESSION_COOKIE,
@@ -64,6 +67,9 @@ class NodeWebSettings(BaseSettings):
         "the node witnesses the ledger and checks every grant an answer relies on.",
     )
     session_key_file: Path | None = None
+    metrics_token_file: Path | None = Field(
+        default=None, description="A file holding the token Prometheus sends for /metrics."
+    )
     cookie_secure: bool = Field(
         default=False,
         description="Mark cookies Secure (`pprl node serve` does when it listens beyond "
@@ -89,6 +95,7 @@ class _Node:
     signer: SessionSigner
     hub: httpx.Client
     witness: NodeWitness | None
+    metrics_token: bytes | None = None
 
     @property
     def ledger(self) -> HubLedgerClient:
@@ -145,7 +152,17 @@ def create_node_app(
     app.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")
     app.middleware("http")(_security_headers)
     app.include_router(router)
+    app.include_router(ops.router)
     return app
+
+
+def _token(path: Path | None) -> bytes | None:
+    """A scraper's token from an owner-only file."""
+    if path is None:
+        return None
+    if too_open(path):
+        raise StateError(f"{path} is readable by other users", f"Run `chmod 600 {path}`.")
+    return path.read_bytes().strip()
 
 
 async def _security_headers(request: Request, call_next: Any) -> Response:

@@ -23,10 +23,17 @@ def digits(n: int) -> st.SearchStrategy[str]:
     return st.one_of(st.just(""), st.text(alphabet="0123456789", min_size=n, max_size=n))
 
 
-# record_id, given_name, family_name, dob_year, dob_month, dob_day, ssn, zip (schema v2)
+# record_id, given_name, family_name, date_of_birth, dob_year_month, dob_year_day,
+# dob_year_monthday, ssn, ssn_head, ssn_tail (schema v3)
 records = st.tuples(
+    st.text(max_size=5), letters, letters, digits(8), digits(6), digits(6), digits(8), digits(9),
+    digits(5), digits(4),
+)  # fmt: skip
+# record_id, given_name, family_name, dob_year, dob_month, dob_day, ssn, zip (schema v2)
+records_v2 = st.tuples(
     st.text(max_size=5), letters, letters, digits(4), digits(2), digits(2), digits(9), digits(5)
 )
+SCHEMA_V2 = Path(__file__).parents[2] / "linkage_node" / "schemas" / "default-v2.json"
 
 
 @settings(max_examples=60, deadline=None)
@@ -36,6 +43,14 @@ def test_encoder_matches_clkhash_byte_for_byte(batch: list[tuple[str, ...]]) -> 
     expected = [c.tobytes() for c in clk.generate_clks(batch, schema.schema, SECRET, max_workers=1)]
     encoder = Encoder(schema, SECRET)
     assert [encoder.encode(r) for r in batch] == expected
+
+
+@settings(max_examples=20, deadline=None)
+@given(batch=st.lists(records_v2, min_size=1, max_size=20))
+def test_encoder_matches_clkhash_on_the_previous_schema_too(batch: list[tuple[str, ...]]) -> None:
+    schema = load_schema(SCHEMA_V2)
+    expected = [c.tobytes() for c in clk.generate_clks(batch, schema.schema, SECRET, max_workers=1)]
+    assert [Encoder(schema, SECRET).encode(r) for r in batch] == expected
 
 
 def test_parallel_encoding_gives_the_same_clks_in_order(tmp_path: Path) -> None:

@@ -34,7 +34,7 @@ def test_default_schema_is_valid_and_fingerprinted() -> None:
         ),
         (lambda d: d["clkConfig"].update(xorFolds=1), "xorFolds"),
         (lambda d: d["clkConfig"].update(xor_folds=1), "xorFolds"),
-        (lambda d: _feature(d, "dob_year")["format"].update(type="date"), "string formats"),
+        (lambda d: _feature(d, "dob_year_month")["format"].update(type="date"), "string formats"),
         (lambda d: d["clkConfig"]["kdf"].pop("salt"), "salt"),
         (lambda d: d["clkConfig"].update(l=1000), "power of two"),
         (
@@ -42,11 +42,11 @@ def test_default_schema_is_valid_and_fingerprinted() -> None:
             "not a roster column",
         ),
         (
-            lambda d: _feature(d, "zip")["hashing"].update(missingValue={"sentinel": "U"}),
+            lambda d: _feature(d, "ssn_tail")["hashing"].update(missingValue={"sentinel": "U"}),
             "missingValue",
         ),
         (
-            lambda d: _feature(d, "zip")["hashing"]["comparison"].update(type="numeric"),
+            lambda d: _feature(d, "ssn_tail")["hashing"]["comparison"].update(type="numeric"),
             "ngram or exact",
         ),
         (lambda d: d.update(version=2), "v3"),
@@ -64,7 +64,7 @@ def test_fingerprint_covers_the_schema_and_the_normalisation_version(
 ) -> None:
     base = load_schema().fingerprint
     doc = _default()
-    _feature(doc, "zip")["hashing"]["strategy"]["bitsPerFeature"] = 41
+    _feature(doc, "ssn_tail")["hashing"]["strategy"]["bitsPerFeature"] = 41
     assert validate_schema(doc).fingerprint != base
     monkeypatch.setattr(schema_module, "NORMALISATION_VERSION", "pprl-normalisation-2")
     assert load_schema().fingerprint != base

@@ -61,7 +61,7 @@ def test_validation_errors_never_echo_the_submitted_value(api: Api) -> None:
         {
             "epoch": "2026-11",
             "schema_fingerprint": "Jane Doe 1984-02-29",
-            "canary_clk": "",
+            "canary_digest": "",
             "upserts": [],
         },
         api.as_("DCFS"),

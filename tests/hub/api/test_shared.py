@@ -510,7 +510,7 @@ def test_each_disclosure_names_its_link_and_the_floor_is_on_the_ledger(
     rows = api.session.execute(select(LedgerEntry.leaf).order_by(LedgerEntry.entry_index)).scalars()  # type: ignore[call-overload]
     entries = [parse_leaf(bytes(leaf)).entry for leaf in rows]
     policies = [e for e in entries if e.type == "POLICY"]
-    assert [(p.disclosure_floor_bp, p.min_precision_bp) for p in policies] == [(7000, 9500)]
+    assert [(p.disclosure_floor_bp, p.min_precision_bp) for p in policies] == [(6500, 9500)]
     links = {e.disclosing_program: e.link for e in entries if e.type == "ACCESS"}
     assert links["corrections"] is not None
     assert (links["corrections"].run_id, links["corrections"].threshold_bp) == (run.run_id, 7300)

@@ -11,7 +11,7 @@ from hub.models import Encoding
 from keys import Role, canonical
 from tests.hub.api.conftest import EPOCH, FINGERPRINT, Api
 
-CANARY = canonical.b64encode(hashlib.sha512(b"canary").digest() * 2)
+CANARY = canonical.b64encode(hashlib.sha256(b"canary").digest())
 
 
 def ref(label: str) -> str:
@@ -22,7 +22,7 @@ def encodings(n: int, *, start: int = 0, canary: str = CANARY, **changes: Any) -
     body = {
         "epoch": EPOCH,
         "schema_fingerprint": FINGERPRINT,
-        "canary_clk": canary,
+        "canary_digest": canary,
         "upserts": [
             {"ref": ref(f"r{i}"), "clk": canonical.b64encode(os.urandom(128))}
             for i in range(start, start + n)
@@ -108,7 +108,7 @@ def test_node_with_a_different_secret_is_refused_by_its_canary(api: Api) -> None
         ).status_code
         == 200
     )
-    wrong = canonical.b64encode(hashlib.sha512(b"other secret").digest() * 2)
+    wrong = canonical.b64encode(hashlib.sha256(b"other secret").digest())
     response = api.post(
         "/v1/agencies/DOC/encodings/batches",
         encodings(5, canary=wrong),

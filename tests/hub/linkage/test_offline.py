@@ -150,7 +150,7 @@ def _rewrite_header(source: Path, target: Path, **changes: object) -> None:
     [
         ({"epoch": "2026-12"}, "secret epoch 2026-12"),
         ({"schema_fingerprint": "00" * 32}, "another linkage schema"),
-        ({"canary_clk": "AAAA" * 43 + "AA=="}, "canary differs"),
+        ({"canary_digest": "AAAA" * 10 + "AAA="}, "canary differs"),
     ],
 )
 def test_files_made_under_another_context_are_refused_before_anything_is_written(

@@ -77,6 +77,10 @@ def test_a_ledger_rolled_back_to_before_a_revocation_is_refused(
     kinds = _alarm_kinds(node)
     assert "rollback" in kinds
     assert "fork" in kinds
+    # ... and the node's metrics say so, for whoever watches them.
+    metrics = node.client.get("/metrics").text
+    assert 'pprl_node_witness_alarms_total{kind="rollback"} ' in metrics
+    assert 'pprl_node_witness_alarms_total{kind="rollback"} 0' not in metrics
 
 
 def _alarm_kinds(node: Node) -> set[str]:
