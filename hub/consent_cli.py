@@ -33,8 +33,9 @@ def verify(
         list[Path] | None,
         typer.Option(
             "--witnessed",
-            help="A checkpoint an agency's witness accepted (`pprl node witness checkpoint`); "
-            "the ledger must contain it. Repeatable.",
+            help="A checkpoint an agency's witness accepted: the note `pprl node witness "
+            "checkpoint` prints, or the node's state directory. The ledger must contain it. "
+            "Repeatable.",
         ),
     ] = None,
 ) -> None:
@@ -75,11 +76,29 @@ def verify(
     )
 
 
+# The node's witness state (linkage_node.witness), read here without importing the node.
+NODE_WITNESS_FILE = "ledger-witness.db"
+
+
 def _read_note(path: Path) -> str:
+    if path.is_dir():
+        return _note_from_node_state(path / NODE_WITNESS_FILE)
     try:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise CheckpointInvalid(f"cannot read the witnessed checkpoint {path}: {exc}") from None
+
+
+def _note_from_node_state(path: Path) -> str:
+    import sqlite3
+
+    if not path.exists():
+        raise CheckpointInvalid(f"{path.parent} is not a node's state directory (no {path.name})")
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+        row = db.execute("SELECT note FROM witnessed").fetchone()
+    if row is None:
+        raise CheckpointInvalid(f"the node in {path.parent} has not witnessed a checkpoint yet")
+    return str(row[0])
 
 
 def prove(

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from hub.services.ledger import HubLedger
 from pprl.cli import app
-from tests.conftest import BACKENDS
+from tests.conftest import BACKENDS, database_url
 from tests.hub.live import LiveHub, live_hub
 
 
@@ -82,3 +82,12 @@ def test_a_round_cosigns_and_a_truncated_ledger_exits_4(hub: LiveHub, tmp_path: 
     code, out = _witness(tmp_path, hub, "checkpoint")
     assert code == 0
     assert out.split("\n")[1] == "3"
+    # An auditor given the node's state finds the ledger shorter than what it witnessed.
+    audit = CliRunner().invoke(
+        app,
+        ["consent", "verify", "--database-url", database_url(hub.engine),
+         "--log-public-key", str(vkey), "--witnessed", str(tmp_path / "node")],
+        env={"COLUMNS": "250"},
+    )  # fmt: skip
+    assert audit.exit_code == 1, audit.stderr
+    assert "restored from an older backup" in audit.stderr
