@@ -1,8 +1,11 @@
 """`pprl node ...`: the agency data steward's commands.
 
-`validate` exits 3 when any row would be rejected; `encode` encodes what is valid,
-reports the rest (exit 0), and writes rejects to a file on request. No command prints
-or writes a cell value unless `--show-values` asks to print it on this terminal.
+`validate` exits 3 when any row would be rejected (`--max-rejected` allows some);
+`encode` encodes what is valid when at most `--max-rejected` rows (default 1%) are bad,
+and exits 3 writing nothing otherwise, or when the export would remove more known
+clients than `--allow-removals` (default 10%). Both print the problem table and write
+rejects to a file on request. No command prints or writes a cell value unless
+`--show-values` asks to print it on this terminal.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import csv
 import json
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 from rich.console import Console
@@ -56,6 +59,36 @@ Rejects = Annotated[
     ),
 ]
 JsonOut = Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")]
+Delimiter = Annotated[
+    str | None,
+    typer.Option(
+        "--delimiter",
+        help="The export's field separator (default: found from the header: , ; tab |).",
+    ),
+]
+Encoding = Annotated[
+    str,
+    typer.Option("--encoding", help="The export's text encoding, e.g. cp1252 (default UTF-8)."),
+]
+MaxRejected = Annotated[
+    str | None,
+    typer.Option(
+        "--max-rejected",
+        metavar="N|P%",
+        help="Rejected rows allowed before the run fails with exit 3 "
+        "(validate: 0; encode: 1%; encode writes nothing beyond it).",
+    ),
+]
+AllowRemovals = Annotated[
+    str,
+    typer.Option(
+        "--allow-removals",
+        envvar="PPRL_NODE_ALLOW_REMOVALS",
+        metavar="N|P%",
+        help="Known clients this run may remove (absent from the export); beyond it the "
+        "run fails with exit 3 and writes nothing.",
+    ),
+]
 
 _SHOWN_ISSUES = 50
 
@@ -82,6 +115,23 @@ def _report(result: RosterResult, show_values: bool) -> None:
     )
 
 
+def _delimiter(text: str | None) -> str | None:
+    """`--delimiter` as one character; "tab" and "\\t" name the tab."""
+    if text is None:
+        return None
+    value = {"tab": "\t", "\\t": "\t"}.get(text.lower(), text)
+    if len(value) != 1:
+        raise typer.BadParameter("give one character, or 'tab'", param_hint="--delimiter")
+    return value
+
+
+def _report_plans(plans: Any) -> None:
+    for issue in plans.issues[:_SHOWN_ISSUES]:
+        err.print(f"  plans line {issue.line}, column {issue.column}: {issue.rule} (row left out)")
+    if len(plans.issues) > _SHOWN_ISSUES:
+        err.print(f"  ... and {len(plans.issues) - _SHOWN_ISSUES} more plan problems")
+
+
 def _write_rejects(path: Path, issues: list[Issue]) -> None:
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
@@ -98,18 +148,30 @@ def validate(
     show_values: ShowValues = False,
     rejects: Rejects = None,
     json_out: JsonOut = False,
+    max_rejected: MaxRejected = None,
+    delimiter: Delimiter = None,
+    encoding: Encoding = "utf-8",
 ) -> None:
     """Check a roster and report every bad row by line, column and rule."""
+    from linkage_node.guards import Allowance, GuardError, check_rejected
+
+    allowance = Allowance.parse(max_rejected or "0", "--max-rejected")
     result = validate_roster(
-        roster, ColumnMapping.load(mapping) if mapping else None, parse_policies(policy or [])
+        roster,
+        ColumnMapping.load(mapping) if mapping else None,
+        parse_policies(policy or []),
+        delimiter=_delimiter(delimiter),
+        encoding=encoding,
     )
     _report(result, show_values)
     if rejects is not None:
         _write_rejects(rejects, result.issues)
     if json_out:
         typer.echo(json.dumps(result.summary(), indent=2))
-    if result.rejected:
-        raise typer.Exit(3)
+    try:
+        check_rejected("roster", result.rejected, result.rows, allowance)
+    except GuardError:
+        raise typer.Exit(3) from None
 
 
 @app.command("encode")
@@ -144,11 +206,20 @@ def encode(
         typer.Option(help="Plan milestone export (CSV) to send with this run's changes."),
     ] = None,
     json_out: JsonOut = False,
+    max_rejected: MaxRejected = None,
+    allow_removals: AllowRemovals = "10%",
+    delimiter: Delimiter = None,
+    encoding: Encoding = "utf-8",
 ) -> None:
     """Validate, normalise and encode a roster; only new and changed records are encoded."""
+    from linkage_node.errors import check_writable
+    from linkage_node.guards import DEFAULT_REJECTED_ENCODE, Allowance, GuardError
     from linkage_node.job import run_encoding_job
     from linkage_node.schema import load_schema, schema_summary
 
+    removals = Allowance.parse(allow_removals, "--allow-removals")
+    rejected = Allowance.parse(max_rejected or DEFAULT_REJECTED_ENCODE, "--max-rejected")
+    check_writable(output, "--output")  # before the secret, the schema and minutes of work
     linkage_schema = load_schema(schema)
     secret = LinkageSecret.load(secret_file)
     with Progress(
@@ -164,19 +235,34 @@ def encode(
         def report(stage: str, done: int, total: int) -> None:
             progress.update(task, description=stage, completed=done, total=total)
 
-        result = run_encoding_job(
-            agency_id=agency,
-            schema=linkage_schema,
-            secret=secret,
-            roster_path=input_path,
-            output=output,
-            state_dir=state_dir or Path("pprl-node") / agency,
-            mapping=ColumnMapping.load(mapping) if mapping else None,
-            policies=parse_policies(policy or []),
-            workers=workers,
-            progress=report,
-            plans_path=plans,
-        )
+        try:
+            result = run_encoding_job(
+                agency_id=agency,
+                schema=linkage_schema,
+                secret=secret,
+                roster_path=input_path,
+                output=output,
+                state_dir=state_dir or Path("pprl-node") / agency,
+                mapping=ColumnMapping.load(mapping) if mapping else None,
+                policies=parse_policies(policy or []),
+                workers=workers,
+                progress=report,
+                plans_path=plans,
+                allow_removals=removals,
+                max_rejected=rejected,
+                delimiter=_delimiter(delimiter),
+                encoding=encoding,
+            )
+        except GuardError as exc:
+            progress.stop()
+            if exc.rejected is not None:
+                roster_result, plan_result = exc.rejected
+                _report(roster_result, show_values)
+                if plan_result is not None:
+                    _report_plans(plan_result)
+                if rejects is not None:
+                    _write_rejects(rejects, roster_result.issues)
+            raise
     _report(result.roster, show_values)
     if rejects is not None:
         _write_rejects(rejects, result.roster.issues)
@@ -189,10 +275,7 @@ def encode(
     )
     err.print(f"wrote {result.header.record_count} encodings to {output}")
     if result.plans is not None:
-        for issue in result.plans.issues[:_SHOWN_ISSUES]:
-            err.print(
-                f"  plans line {issue.line}, column {issue.column}: {issue.rule} (row left out)"
-            )
+        _report_plans(result.plans)
         err.print(
             f"plans: {result.plans.rows} rows, {len(result.plans.milestones)} valid; "
             f"{result.plan_changes} new or changed, {result.plan_removals} removed "
@@ -397,7 +480,9 @@ def add_user(
     agency: Annotated[str, typer.Option(help="Your agency id.")],
     username: Annotated[str, typer.Option(help="The sign-in name.")],
     staff_id: Annotated[str, typer.Option(help="The staff id the hub knows (cm-0042).")],
-    role: Annotated[str, typer.Option(help="case_manager or supervisor.")] = "case_manager",
+    role: Annotated[
+        Literal["case_manager", "supervisor"], typer.Option(help="What the account may see.")
+    ] = "case_manager",
     password_file: Annotated[
         Path | None, typer.Option(help="Read the password from this file (else a prompt).")
     ] = None,
@@ -411,10 +496,7 @@ def add_user(
     from linkage_node.job import STATE_FILE
     from linkage_node.state import NodeState
     from linkage_node.web import hash_password
-    from linkage_node.web.app import ROLES
 
-    if role not in ROLES:
-        raise typer.BadParameter(f"use one of {', '.join(ROLES)}", param_hint="--role")
     if not is_staff_id(staff_id):
         raise typer.BadParameter(
             "a staff id looks like cm-0042 (never a name)", param_hint="--staff-id"
@@ -448,6 +530,13 @@ def serve(
         typer.Option(help="The node's state directory (default: pprl-node/AGENCY)."),
     ] = None,
     log_public_key: LogPublicKey = None,
+    passphrase_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--passphrase-file",
+            help="File holding the keys' passphrase (or set PPRL_KEY_PASSPHRASE).",
+        ),
+    ] = None,
 ) -> None:
     """Serve the case managers' pages (caseload, clients) on this node; they witness the
     hub's consent ledger and check every grant an answer relies on."""
@@ -464,7 +553,9 @@ def serve(
     )  # fmt: skip
     if "PPRL_NODE_COOKIE_SECURE" not in os.environ:
         settings = settings.model_copy(update={"cookie_secure": not is_loopback_host(host)})
-    app = create_node_app(settings, passphrase=os.environ.get("PPRL_KEY_PASSPHRASE"))
+    from keys.cli import read_passphrase
+
+    app = create_node_app(settings, passphrase=read_passphrase(passphrase_file))
     err.print(f"node pages for {agency} at http://{host}:{port}/ (hub {hub})")
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
@@ -558,7 +649,10 @@ def review_answer(
     key_dir: ReviewKeys,
     steward: Steward,
     item: Annotated[str, typer.Option(help="The item id from `pprl node review list`.")],
-    answer: Annotated[str, typer.Option(help="same, different or unsure.")],
+    answer: Annotated[
+        Literal["same", "different", "unsure"],
+        typer.Option(help="Whether the two records are the same person."),
+    ],
     passphrase_file: Annotated[Path | None, typer.Option("--passphrase-file")] = None,
     state_dir: Annotated[
         Path | None,
@@ -567,8 +661,6 @@ def review_answer(
     log_public_key: LogPublicKey = None,
 ) -> None:
     """Say whether your record and the other agency's are the same person."""
-    if answer not in ("same", "different", "unsure"):
-        raise typer.BadParameter("use same, different or unsure", param_hint="--answer")
     with _review_client(
         agency, hub, key_dir, steward, passphrase_file,
         state_dir=state_dir, log_public_key=log_public_key,

@@ -73,13 +73,17 @@ def write_encodings(path: Path, header: EncodingsHeader, records: list[tuple[str
         raise ValueError("record_count does not match the records")
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(json.dumps(header.to_json(), separators=(",", ":")) + "\n")
-        for ref, clk in records:
-            handle.write(f'{{"ref":"{ref}","clk":"{canonical.b64encode(clk)}"}}\n')
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(json.dumps(header.to_json(), separators=(",", ":")) + "\n")
+            for ref, clk in records:
+                handle.write(f'{{"ref":"{ref}","clk":"{canonical.b64encode(clk)}"}}\n')
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a full disk or a folder in the way leaves nothing behind
+        raise
 
 
 def read_encodings(path: Path) -> tuple[EncodingsHeader, Iterator[tuple[str, bytes]]]:

@@ -22,9 +22,10 @@ class RosterError(NodeError):
 
     exit_code = 3
 
-    def __init__(self, where: str, what: str, fix: str) -> None:
+    def __init__(self, where: str, what: str, fix: str, *, exit_code: int = 3) -> None:
         super().__init__(f"{where}: {what}")
         self.fix = fix
+        self.exit_code = exit_code  # 2 when the file named on the command line is missing
 
     def advice(self) -> str:
         return f"{self}. {self.fix}"
@@ -54,3 +55,32 @@ class StateError(NodeError):
 
     def advice(self) -> str:
         return f"{self}. {self.fix}"
+
+
+class OutputError(NodeError):
+    """A file the command was told to write cannot be written there; checked before any
+    work is done, so nothing is lost."""
+
+    exit_code = 2
+
+    def __init__(self, path: str, what: str, fix: str) -> None:
+        super().__init__(f"{path}: {what}")
+        self.fix = fix
+
+    def advice(self) -> str:
+        return f"{self}. {self.fix}"
+
+
+def check_writable(path: str | object, option: str) -> None:
+    """Refuse an output path that is a folder or whose folder does not exist."""
+    from pathlib import Path
+
+    target = Path(str(path))
+    if target.is_dir():
+        raise OutputError(str(target), "is a folder", f"Give {option} a file name inside it")
+    if not target.parent.is_dir():
+        raise OutputError(
+            str(target),
+            f"the folder {target.parent} does not exist",
+            f"Create it first, or give {option} a path in an existing folder",
+        )

@@ -22,6 +22,16 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from keys import LinkageSecret
 from linkage_node.encoder import Encoder, encode_all
 from linkage_node.encodings_file import EncodingsHeader, write_encodings
+from linkage_node.errors import check_writable
+from linkage_node.guards import (
+    DEFAULT_REJECTED_ENCODE,
+    DEFAULT_REMOVALS,
+    Allowance,
+    GuardError,
+    check_not_empty,
+    check_rejected,
+    check_removals,
+)
 from linkage_node.normalise import NORMALISATION_VERSION
 from linkage_node.plans import PlanResult, read_plans
 from linkage_node.refs import RefKey
@@ -117,15 +127,36 @@ def run_encoding_job(
     progress: Callable[[str, int, int], None] | None = None,
     today: date | None = None,
     plans_path: Path | None = None,
+    allow_removals: Allowance | None = None,
+    max_rejected: Allowance | None = None,
+    delimiter: str | None = None,
+    encoding: str = "utf-8",
 ) -> JobResult:
-    """Run one encoding job; see the module notes."""
+    """Run one encoding job; see the module notes. Raises `GuardError` (nothing written)
+    for an empty export, more removals than `allow_removals` (default 10% of the known
+    records) or more rejected rows than `max_rejected` (default 1%)."""
     started = time.perf_counter()
-    roster = validate_roster(roster_path, mapping, policies, today=today)
+    check_writable(output, "--output")
+    allow_removals = allow_removals or Allowance.parse(DEFAULT_REMOVALS, "--allow-removals")
+    max_rejected = max_rejected or Allowance.parse(DEFAULT_REJECTED_ENCODE, "--max-rejected")
+    roster = validate_roster(
+        roster_path, mapping, policies, today=today, delimiter=delimiter, encoding=encoding
+    )
+    plans = read_plans(plans_path) if plans_path is not None else None
+    try:
+        check_rejected("roster", roster.rejected, roster.rows, max_rejected)
+        if plans is not None:
+            check_rejected("plan", plans.rejected, plans.rows, max_rejected)
+    except GuardError as exc:
+        exc.rejected = (roster, plans)  # for the caller's problem table
+        raise
     state = NodeState(state_dir / STATE_FILE, agency_id)
     try:
         ref_key = RefKey.load_or_create(state_dir / REF_KEY_FILE, create=state.fresh)
         context = f"{secret.epoch}|{schema.fingerprint}"
         known = state.known()
+        live = sum(1 for k in known.values() if not k.removed)
+        check_not_empty(roster.rows, live, allow_removals)
         refs = [ref_key.ref(r.record_id) for r in roster.records]
         todo = [
             i
@@ -149,6 +180,7 @@ def run_encoding_job(
         changed = [refs[i] for i in todo if refs[i] in known and not known[refs[i]].removed]
         present = set(refs) | {ref_key.ref(r) for r in roster.rejected_record_ids}
         removed = sorted(ref for ref, k in known.items() if not k.removed and ref not in present)
+        check_removals(len(removed), live, allow_removals)
         by_ref = dict(zip(refs, roster.records, strict=True))
         # A case manager change travels even when the identifying fields did not change.
         assignments = [
@@ -173,7 +205,6 @@ def run_encoding_job(
             reassigned=reassigned,
         )
 
-        plans = read_plans(plans_path) if plans_path is not None else None
         plan_changes, plan_removals = _plan_diff(plans, ref_key, state) if plans else ([], [])
         out_records = [(ref, clks.get(ref) or known[ref].clk) for ref in refs]
         canary = canary_digest(
@@ -195,7 +226,7 @@ def run_encoding_job(
                 (
                     ref,
                     record.record_id,
-                    f"{record.given_name} {record.family_name}".strip().title(),
+                    record.display_name,
                     record.date_of_birth,
                     record.case_manager_id,
                 )

@@ -2,9 +2,11 @@
 agency. Its version is part of the schema fingerprint: change anything here and the
 version must change, so nodes on different rules can never link silently.
 
-Version 1:
+Version 2 (version 1 lost letters without a Unicode decomposition: "Đặng" became "ang",
+"Łukasz" "ukasz", so they never matched the ASCII spelling another agency typed):
 
-- names: Unicode NFKD, accents and other combining marks removed, case folded; titles
+- names: transliterated to ASCII by `anyascii` (pinned: its table is part of this
+  version), so accents go and Đ, Ø, Ł, Æ, ß become D, O, L, AE, ss; case folded; titles
   (mr, mrs, ms, miss, dr) and generational suffixes (jr, sr, ii, iii, iv) dropped as
   whole words; then every character that is not a-z removed, spaces included, so that
   "O'Neill-Smith", "o neill smith" and "ONEILLSMITH" are one name.
@@ -21,10 +23,11 @@ Version 1:
 from __future__ import annotations
 
 import re
-import unicodedata
 from datetime import date, datetime
 
-NORMALISATION_VERSION = "pprl-normalisation-1"
+from anyascii import anyascii
+
+NORMALISATION_VERSION = "pprl-normalisation-2"
 
 DEFAULT_DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y")
 
@@ -58,10 +61,11 @@ _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def _fold(text: str) -> str:
-    if text.isascii():  # nothing to decompose: the common case, done in C
+    if text.isascii():  # nothing to transliterate: the common case, done in C
         return text.lower()
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    # anyascii maps every code point on its own (no dropped letters, no guessing of the
+    # language), which is what two agencies typing one name differently need.
+    return anyascii(text).lower()
 
 
 def normalise_name(text: str) -> str:

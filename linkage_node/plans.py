@@ -12,16 +12,16 @@ never with the value, and the row is left out (plans are not encoded, so there i
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from linkage_node.errors import RosterError
 from linkage_node.roster import Issue
+from linkage_node.roster_input import find_columns, open_table
 
 REQUIRED = ("record_id", "milestone_id", "goal", "milestone", "status")
 OPTIONAL = (
@@ -57,42 +57,41 @@ class PlanResult:
     milestones: list[PlanRow] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)
 
+    @property
+    def rejected(self) -> int:
+        """Rows left out."""
+        return len({i.line for i in self.issues})
+
 
 def read_plans(path: Path) -> PlanResult:
-    """Read and validate a plan export."""
+    """Read and validate a plan export (CSV in any usual dialect, or a spreadsheet)."""
     result = PlanResult()
     seen: set[tuple[str, str]] = set()
-    try:
-        handle = path.open(encoding="utf-8-sig", newline="")
-    except OSError as exc:
-        raise RosterError(str(path), exc.strerror or "cannot be opened", "Check --plans.") from None
-    with handle:
-        reader = csv.DictReader(handle)
-        missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
-        if missing:
-            raise RosterError(
-                str(path), f"has no column {missing[0]!r}", "See the plan export format."
-            )
-        line = 2
-        for row in reader:
+    columns = (*REQUIRED, *OPTIONAL)
+    with open_table(path, expected=columns, option="--plans") as table:
+        positions = find_columns(path, table.header, {c: c for c in columns}, REQUIRED)
+        for line, cells in table.rows:
             result.rows += 1
+            if cells is None or len(cells) != len(table.header):
+                result.issues.append(Issue(line, "*", "row.field_count", "reject"))
+                continue
+            row = {c: cells[i] if i is not None else "" for c, i in positions.items()}
             issues = _check(line, row)
-            key = (row.get("record_id", "").strip(), row.get("milestone_id", "").strip())
+            key = (row["record_id"].strip(), row["milestone_id"].strip())
             if not issues and key in seen:
                 issues.append(Issue(line, "milestone_id", "milestone.duplicate", "reject"))
             if issues:
                 result.issues.extend(issues)
             else:
                 seen.add(key)
-                values = {c: (row.get(c) or "").strip() for c in (*REQUIRED[2:], *OPTIONAL)}
+                values = {c: row[c].strip() for c in (*REQUIRED[2:], *OPTIONAL)}
                 result.milestones.append(
                     PlanRow(line, key[0], key[1], {k: v for k, v in values.items() if v})
                 )
-            line = reader.line_num + 1
     return result
 
 
-def _check(line: int, row: dict[str, str | None]) -> list[Issue]:
+def _check(line: int, row: Mapping[str, str | None]) -> list[Issue]:
     issues: list[Issue] = []
 
     def flag(column: str, rule: str) -> None:

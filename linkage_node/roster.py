@@ -9,8 +9,6 @@ ends up accepted, accepted with fields dropped, or rejected, and the counts add 
 
 from __future__ import annotations
 
-import codecs
-import csv
 import hashlib
 import json
 import re
@@ -35,6 +33,7 @@ from linkage_node.normalise import (
     ssn_digits,
     ssn_is_known_invalid,
 )
+from linkage_node.roster_input import find_columns, open_table
 
 ROSTER_COLUMNS = (
     "record_id",
@@ -73,7 +72,6 @@ RULES: dict[str, Rule] = {
         Rule(
             "row.field_count", "*", "row has a different number of fields than the header", "reject"
         ),
-        Rule("row.encoding", "*", "row is not valid UTF-8", "reject"),
         Rule("record_id.missing", "record_id", "record_id is empty", "reject"),
         Rule(
             "record_id.too_long",
@@ -117,7 +115,6 @@ RULES: dict[str, Rule] = {
 _ALWAYS_REJECT = frozenset(
     {
         "row.field_count",
-        "row.encoding",
         "record_id.missing",
         "record_id.too_long",
         "record_id.duplicate",
@@ -152,6 +149,9 @@ class CleanRecord:
     zip: str
     phone: str
     case_manager_id: str
+    # The name as the agency exported it, for people (caseload, client page, review
+    # list); the fields above are match keys for hashing ("Garciamarquez", "Oneill").
+    display_name: str = ""
 
     def content_hash(self) -> bytes:
         """Hash of the normalised identifying fields: what decides "changed"."""
@@ -238,12 +238,16 @@ class ColumnMapping:
                 f"Map only these: {', '.join(ROSTER_COLUMNS)}.",
             )
         columns = {c: c for c in ROSTER_COLUMNS} | dict(doc.get("columns", {}))
-        formats = tuple(doc.get("date_formats", DEFAULT_DATE_FORMATS))
-        if not formats or not all(isinstance(f, str) and "%" in f for f in formats):
+        formats = tuple(doc.get("date_formats", ()))
+        if not isinstance(doc.get("date_formats", []), list) or not all(
+            isinstance(f, str) and "%" in f for f in formats
+        ):
             raise RosterError(
-                str(path), "date_formats must be strptime formats", 'E.g. "%d/%m/%Y".'
+                str(path), "date_formats must be a list of strptime formats", 'E.g. ["%d/%m/%Y"].'
             )
-        return cls(columns, formats)
+        # The agency's formats are tried first and the defaults after them: a mapping that
+        # names its export's format must not make ISO dates unreadable.
+        return cls(columns, formats + tuple(f for f in DEFAULT_DATE_FORMATS if f not in formats))
 
 
 def parse_policies(overrides: list[str]) -> dict[str, Action]:
@@ -271,15 +275,18 @@ def validate_roster(
     policies: dict[str, Action] | None = None,
     *,
     today: date | None = None,
+    delimiter: str | None = None,
+    encoding: str = "utf-8",
 ) -> RosterResult:
-    """Read, validate and normalise a CSV roster."""
+    """Read, validate and normalise a roster export (CSV in any usual dialect, or a
+    spreadsheet: see `roster_input`)."""
     mapping = mapping or ColumnMapping.default()
     policies = policies or parse_policies([])
     today = today or date.today()  # noqa: DTZ011  (dates of birth are local calendar dates)
     result = RosterResult()
     pending: list[tuple[int, dict[str, str], list[Issue]]] = []
     seen: dict[str, list[int]] = {}
-    for line, cells, issues in _rows(path, mapping, policies):
+    for line, cells, issues in _rows(path, mapping, policies, delimiter, encoding):
         result.rows += 1
         if cells is None:
             result.issues.extend(issues)
@@ -309,46 +316,21 @@ def validate_roster(
 
 
 def _rows(
-    path: Path, mapping: ColumnMapping, policies: dict[str, Action]
+    path: Path,
+    mapping: ColumnMapping,
+    policies: dict[str, Action],
+    delimiter: str | None,
+    encoding: str,
 ) -> Iterator[tuple[int, dict[str, str] | None, list[Issue]]]:
-    try:
-        handle = path.open(encoding="utf-8-sig", errors="surrogateescape", newline="")
-    except OSError as exc:
-        raise RosterError(
-            str(path), exc.strerror or "cannot be opened", "Check the path."
-        ) from None
-    with handle:
-        reader = csv.reader(handle)
-        try:
-            header = next(reader)
-        except StopIteration:
-            raise RosterError(
-                str(path), "is empty", "Export the roster with a header row."
-            ) from None
-        except csv.Error as exc:
-            raise RosterError(
-                str(path), f"is not CSV ({exc})", "Export as comma-separated values."
-            ) from None
-        positions = _positions(path, header, mapping)
-        check_encoding = not _valid_utf8(path)
-        line = reader.line_num + 1
-        while True:
-            try:
-                row = next(reader)
-            except StopIteration:
-                return
-            except csv.Error:
-                row = None
-            if row != []:  # a blank line is not a record
-                yield _classify(
-                    line,
-                    row,
-                    width=len(header),
-                    positions=positions,
-                    policies=policies,
-                    check_encoding=check_encoding,
-                )
-            line = reader.line_num + 1
+    wanted = {column: mapping.columns[column] for column in ROSTER_COLUMNS}
+    with open_table(
+        path, expected=list(wanted.values()), delimiter=delimiter, encoding=encoding
+    ) as table:
+        positions = find_columns(path, table.header, wanted, REQUIRED_COLUMNS)
+        for line, row in table.rows:
+            yield _classify(
+                line, row, width=len(table.header), positions=positions, policies=policies
+            )
 
 
 def _classify(
@@ -358,12 +340,9 @@ def _classify(
     width: int,
     positions: dict[str, int | None],
     policies: dict[str, Action],
-    check_encoding: bool,
 ) -> tuple[int, dict[str, str] | None, list[Issue]]:
     if row is None or len(row) != width:
         return line, None, [Issue(line, "*", "row.field_count", "reject")]
-    if check_encoding and any(_has_undecodable(cell) for cell in row):
-        return line, None, [Issue(line, "*", "row.encoding", "reject")]
     cells = {col: row[pos].strip() if pos is not None else "" for col, pos in positions.items()}
     issues = []
     if max(map(len, row)) > MAX_CELL:
@@ -374,43 +353,13 @@ def _classify(
     return line, cells, issues
 
 
-_UNDECODABLE = re.compile("[\udc80-\udcff]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
-def _valid_utf8(path: Path) -> bool:
-    """True when the whole file decodes: then no row needs checking one by one."""
-    try:
-        with path.open("rb") as handle:
-            decoder = codecs.getincrementaldecoder("utf-8")()
-            while block := handle.read(1 << 20):
-                decoder.decode(block)
-            decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-def _has_undecodable(cell: str) -> bool:
-    # Bytes that were not UTF-8 arrive as lone surrogates (errors="surrogateescape").
-    return _UNDECODABLE.search(cell) is not None
-
-
-def _positions(path: Path, header: list[str], mapping: ColumnMapping) -> dict[str, int | None]:
-    index = {name.strip(): i for i, name in enumerate(header)}
-    positions: dict[str, int | None] = {}
-    for column in ROSTER_COLUMNS:
-        source = mapping.columns[column]
-        if source in index:
-            positions[column] = index[source]
-        elif column in REQUIRED_COLUMNS:
-            raise RosterError(
-                str(path),
-                f"has no column {source!r} (needed for {column})",
-                "Rename the column in the export or map it with --mapping.",
-            )
-        else:
-            positions[column] = None
-    return positions
+def _display_name(given: str, family: str) -> str:
+    """The exported name with runs of whitespace made one space and control characters
+    (which would move a terminal's cursor) removed; otherwise exactly as typed."""
+    return " ".join(_CONTROL.sub(" ", f"{given} {family}").split())
 
 
 class _RowCleaner:
@@ -458,6 +407,7 @@ class _RowCleaner:
             zip=zip_code,
             phone=phone,
             case_manager_id=case_manager,
+            display_name=_display_name(cells["given_name"], cells["family_name"]),
         )
 
     @staticmethod

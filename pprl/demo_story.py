@@ -233,6 +233,7 @@ def _encode(out: Console, root: Path, agency: str, schema: Any, secret: LinkageS
         transient=True,
     ) as bar:
         task = bar.add_task("encoding", total=ROSTER_SIZE)
+        (root / "nodes").mkdir(exist_ok=True)
 
         def progress(stage: str, done: int, total: int) -> None:
             bar.update(task, description=stage, completed=done, total=total)

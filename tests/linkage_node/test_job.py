@@ -6,12 +6,15 @@ import csv
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from keys import LinkageSecret, canonical, new_linkage_secret
 from linkage_node import StateError, load_schema, read_encodings, run_encoding_job
+from linkage_node.guards import Allowance, GuardError
 from linkage_node.job import JobResult
+from linkage_node.state import NodeState
 from linkage_node.synthetic import synthetic_roster, write_roster
 
 SECRET = new_linkage_secret("2026-11")
@@ -24,8 +27,14 @@ def _run(
     agency: str = "DCFS",
     secret: LinkageSecret = SECRET,
     out: str = "out.jsonl",
+    allow_removals: str | None = None,
+    max_rejected: str | None = None,
 ) -> JobResult:
     return run_encoding_job(
+        allow_removals=Allowance.parse(allow_removals, "--allow-removals")
+        if allow_removals
+        else None,
+        max_rejected=Allowance.parse(max_rejected, "--max-rejected") if max_rejected else None,
         agency_id=agency,
         schema=load_schema(),
         secret=secret,
@@ -91,9 +100,73 @@ def test_a_known_record_with_bad_data_tonight_is_not_removed(tmp_path: Path) -> 
     _run(tmp_path, roster)
     rows[5]["date_of_birth"] = "not a date"
     write_roster(roster, rows)
-    result = _run(tmp_path, roster)
+    result = _run(tmp_path, roster, max_rejected="1")
     assert result.roster.rejected == 1
     assert result.diff.empty
+
+
+def _snapshot(tmp: Path) -> tuple[bytes, list[tuple[str, str, str, str, str]], int]:
+    state = NodeState(tmp / "state-DCFS" / "node-state.db", "DCFS")
+    try:
+        return (tmp / "out.jsonl").read_bytes(), state.directory(), len(state.pending_runs())
+    finally:
+        state.close()
+
+
+def _encoded_once(tmp: Path) -> tuple[Path, list[dict[str, str]], Any]:
+    """A roster of 200 encoded once: the file, its rows and what the run left behind."""
+    roster = tmp / "roster.csv"
+    rows = synthetic_roster(roster, 200)
+    _run(tmp, roster)
+    return roster, rows, _snapshot(tmp)
+
+
+def test_a_header_only_export_is_refused_and_nothing_is_written(tmp_path: Path) -> None:
+    roster, rows, before = _encoded_once(tmp_path)
+    write_roster(roster, rows[:0])
+    with pytest.raises(GuardError, match="header but no rows; encoding it would remove all 200"):
+        _run(tmp_path, roster)
+    assert _snapshot(tmp_path) == before
+    # Told that every client really left, the run goes through.
+    assert len(_run(tmp_path, roster, allow_removals="200").diff.removed) == 200
+
+
+def test_a_truncated_export_is_refused_unless_the_removals_are_allowed(tmp_path: Path) -> None:
+    roster, rows, before = _encoded_once(tmp_path)
+    write_roster(roster, rows[:150])
+    with pytest.raises(GuardError, match="remove 50 of the 200 clients") as caught:
+        _run(tmp_path, roster)
+    assert "run again with --allow-removals 50" in caught.value.advice()
+    assert _snapshot(tmp_path) == before
+    with pytest.raises(GuardError):
+        _run(tmp_path, roster, allow_removals="49")
+    assert len(_run(tmp_path, roster, allow_removals="25%").diff.removed) == 50
+
+
+def test_too_many_rejected_rows_refuse_the_run(tmp_path: Path) -> None:
+    roster = tmp_path / "roster.csv"
+    rows = synthetic_roster(roster, 5)
+    for row in rows[1:]:
+        row["date_of_birth"] = "not a date"
+    write_roster(roster, rows)
+    with pytest.raises(GuardError, match="4 of 5 roster rows were rejected") as caught:
+        _run(tmp_path, roster)
+    assert caught.value.exit_code == 3
+    assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_exported_names_are_kept_for_people_apart_from_the_match_keys(tmp_path: Path) -> None:
+    roster = tmp_path / "roster.csv"
+    rows = synthetic_roster(roster, 4)
+    names = [("José", "García-Márquez"), ("Nguyễn Thị", "Ánh"), ("Mary-Kate", "Smith Jones"),
+             ("Dillon", "O'Neill")]  # fmt: skip
+    for row, (given, family) in zip(rows, names, strict=True):
+        row["given_name"], row["family_name"] = given, family
+    write_roster(roster, rows)
+    _run(tmp_path, roster)
+    shown = {entry[2] for entry in _snapshot(tmp_path)[1]}
+    assert shown == {"José García-Márquez", "Nguyễn Thị Ánh", "Mary-Kate Smith Jones",
+                     "Dillon O'Neill"}  # fmt: skip
 
 
 def test_a_new_secret_epoch_re_encodes_everything(tmp_path: Path) -> None:

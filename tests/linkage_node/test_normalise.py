@@ -32,6 +32,34 @@ def test_names(raw: str, expected: str) -> None:
     assert normalise_name(raw) == expected
 
 
+# Known answers for normalisation version 2: letters without a Unicode decomposition are
+# transliterated, not dropped (version 1 gave "ang", "degard", "ukasz", "sa"). A change
+# here changes every agency's encodings: bump NORMALISATION_VERSION and update this table.
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Đặng", "dang"),
+        ("Ødegård", "odegard"),
+        ("Łukasz", "lukasz"),
+        ("Æsa", "aesa"),
+        ("Straße", "strasse"),
+        ("Nguyễn Thị", "nguyenthi"),
+        ("O\u2019Neill", "oneill"),
+        ("Ólafsdóttir", "olafsdottir"),
+        ("İlkay", "ilkay"),
+    ],
+)
+def test_letters_without_a_decomposition_are_transliterated(raw: str, expected: str) -> None:
+    assert normalise_name(raw) == expected
+
+
+def test_a_transliterated_name_scores_as_the_ascii_spelling() -> None:
+    # The property the steward cares about: "Đặng Łukasz" at one agency and "Dang Lukasz"
+    # at another encode identically, so their Dice coefficient is 1.0, not ~0.94.
+    assert normalise_name("Đặng") == normalise_name("Dang")
+    assert normalise_name("Łukasz") == normalise_name("Lukasz")
+
+
 def test_dates_parse_from_iso_and_us_formats_only_by_default() -> None:
     assert parse_date("1984-02-29") == date(1984, 2, 29)
     assert parse_date("02/29/1984") == date(1984, 2, 29)
