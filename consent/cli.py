@@ -34,11 +34,11 @@ LogPublicKey = Annotated[
 
 
 def load_verifier(path: Path) -> LogVerifier:
-    """Read a published verifier key file."""
+    """Read a published verifier key file (a missing file is the caller's usage error)."""
     try:
         return LogVerifier.from_vkey(path.read_text(encoding="ascii"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ProofInvalid(f"cannot read the log public key {path}: {exc}") from None
+    except UnicodeDecodeError:
+        raise ProofInvalid(f"the log public key {path} is not a .vkey text file") from None
 
 
 @app.command("check-proof")
@@ -50,10 +50,7 @@ def check_proof(
 ) -> None:
     """Check an offline proof bundle: checkpoint signature, inclusion, entry form."""
     verifier = load_verifier(log_public_key)
-    try:
-        bundle = input_path.read_bytes()
-    except OSError as exc:
-        raise ProofInvalid(f"cannot read {input_path}: {exc.strerror}") from None
+    bundle = input_path.read_bytes()  # a missing file is reported as a usage error
     proven = check_proof_bundle(bundle, verifier)
     entry = proven.entry.entry
     typer.echo(

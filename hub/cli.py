@@ -74,9 +74,12 @@ def checkpoint(
     from hub.db import create_db_engine
     from hub.services.ledger import HubLedger
     from hub.settings import get_settings
+    from hub.setup_checks import require_migrated
 
     ledger = HubLedger(LogKey.load(log_key))
-    engine = create_db_engine(database_url or get_settings().database_url)
+    url = database_url or get_settings().database_url
+    require_migrated(url)
+    engine = create_db_engine(url)
     try:
         with Session(engine) as session:
             note = ledger.issue_checkpoint(session)
@@ -92,12 +95,19 @@ def checkpoint(
 @app.command("serve")
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port.")] = 8765,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
 ) -> None:
     """Run the hub (settings from PPRL_* variables; run `pprl hub migrate` first)."""
     import uvicorn
 
+    from hub.settings import get_settings
+    from hub.setup_checks import require_migrated
+
+    # Checked here, once, so a bad setting or an unmigrated database is one line of
+    # advice instead of a traceback from every worker (and no empty SQLite file appears).
+    require_migrated(get_settings().database_url)
+    err.print(f"pprl hub listening on http://{host}:{port} (stop with Ctrl+C)")
     uvicorn.run(
         "hub.app:create_app",
         factory=True,
@@ -121,8 +131,8 @@ def register_agency(
 
     from keys import AgencyPublicKeys
 
-    doc = AgencyPublicKeys.from_json(public.read_bytes(), str(public))
     token = token_file.read_text(encoding="ascii").strip()
+    doc = AgencyPublicKeys.from_json(public.read_bytes(), str(public))
     response = httpx.post(
         f"{hub.rstrip('/')}/v1/agencies",
         json=doc.model_dump(),
@@ -151,8 +161,11 @@ def notify_command() -> None:
     from hub.app import deliver_notifications
     from hub.context import HubContext
     from hub.settings import get_settings
+    from hub.setup_checks import require_migrated
 
-    hub = HubContext.build(get_settings())
+    settings = get_settings()
+    require_migrated(settings.database_url)
+    hub = HubContext.build(settings)
     try:
         outcome = deliver_notifications(hub)
     except RuntimeError as exc:
@@ -240,6 +253,10 @@ def link_files(
     from hub.linkage.engine import LinkParams, link
     from hub.linkage.files import EncodingsFileError, read_compatible, write_clusters
 
+    if len(files) < 2:
+        raise typer.BadParameter(
+            "give at least two encodings files (one per agency) to link", param_hint="FILES"
+        )
     value: float | None = None
     if threshold != "auto":
         try:
@@ -254,7 +271,7 @@ def link_files(
             )
     try:
         datasets = read_compatible(files)
-    except (EncodingsFileError, OSError) as exc:
+    except EncodingsFileError as exc:
         err.print(f"error: {exc}")
         raise typer.Exit(3) from None
     result = link(

@@ -45,9 +45,11 @@ def verify(
 
     from hub.db import create_db_engine
     from hub.services.ledger import head_size, stored_checkpoints, stored_rows
+    from hub.setup_checks import require_migrated
 
     verifier = load_verifier(log_public_key)
     notes = [_read_note(path) for path in witnessed or []]
+    require_migrated(database_url)  # never verify (or create) an empty file by mistake
     engine = create_db_engine(database_url)
     try:
         with Session(engine) as session, _progress() as progress:
@@ -111,7 +113,9 @@ def prove(
 
     from hub.db import create_db_engine
     from hub.services.ledger import proof_bundle
+    from hub.setup_checks import require_migrated
 
+    require_migrated(database_url)
     engine = create_db_engine(database_url)
     try:
         with Session(engine) as session:

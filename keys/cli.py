@@ -68,12 +68,7 @@ JsonOut = Annotated[bool, typer.Option("--json", help="Print machine-readable JS
 def _passphrase(file: Path | None, prompt: bool, *, confirm: bool = False) -> str | None:
     """A passphrase from a file, a hidden prompt, or the environment: never an argument."""
     if file is not None:
-        try:
-            text = file.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise MalformedDocument(
-                exc.strerror or "unreadable", f"passphrase file {file}"
-            ) from None
+        text = file.read_text(encoding="utf-8")  # missing: a usage error (exit 2)
         return text.rstrip("\r\n")
     if prompt:
         value: str = typer.prompt(
@@ -146,10 +141,7 @@ def init_agency(
 def show(key_dir: KeyDir) -> None:
     """Print the agency's public-key document (no private key is read)."""
     path = key_dir / "agency.json"
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise MalformedDocument(exc.strerror or "unreadable", str(path)) from None
+    data = path.read_bytes()  # a missing file is reported as a usage error
     public = AgencyPublicKeys.from_json(data, str(path))
     typer.echo(json.dumps(public.model_dump(mode="json"), indent=2))
 
@@ -164,10 +156,7 @@ def registry_add(
 ) -> None:
     """Register an agency from its public-key document (creates the registry file)."""
     reg = KeyRegistry.load(registry) if registry.exists() else KeyRegistry()
-    try:
-        data = public.read_bytes()
-    except OSError as exc:
-        raise MalformedDocument(exc.strerror or "unreadable", str(public)) from None
+    data = public.read_bytes()  # a missing file is reported as a usage error (exit 2)
     doc = AgencyPublicKeys.from_json(data, str(public))
     reg.register(doc, _parse_time(valid_from, "--valid-from"))
     reg.save(registry)
@@ -258,10 +247,7 @@ def unseal(
     """Open this agency's copy of a sealed linkage secret and store it (mode 0600)."""
     identity = load_identity(key_dir, passphrase_file, passphrase_prompt)
     reg = KeyRegistry.load(registry)
-    try:
-        bundle = input_path.read_bytes()
-    except OSError as exc:
-        raise MalformedDocument(exc.strerror or "unreadable", str(input_path)) from None
+    bundle = input_path.read_bytes()  # a missing file is reported as a usage error (exit 2)
     secret = unseal_linkage_secret(bundle, identity, reg)
     secret.save(output)
     err.print(
@@ -330,8 +316,8 @@ def verify(
     else:
         try:
             token = token_file.read_text(encoding="ascii").strip()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise MalformedDocument(str(exc), str(token_file)) from None
+        except UnicodeDecodeError:
+            raise MalformedDocument("is not a token (not ASCII text)", str(token_file)) from None
     verified = TokenVerifier(KeyRegistry.load(registry), audience=audience).verify(token)
     typer.echo(
         json.dumps(
@@ -352,13 +338,21 @@ def verify(
 @app.command("init-issuer")
 def init_issuer(
     issuer: Annotated[str, typer.Option(help="Issuer URL the hub will expect in 'iss'.")],
-    out: Annotated[Path, typer.Option(help="Directory for issuer.pem (0600) and jwks.json.")],
+    output_dir: Annotated[
+        Path | None,
+        typer.Option("--output-dir", help="Directory for issuer.pem (0600) and jwks.json."),
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", hidden=True)] = None,  # older spelling
 ) -> None:
     """Create a local operator identity provider (for development and the demo).
 
     In production, configure the hub with your organisation's OIDC issuer and its JWKS.
     """
     from keys.issuer import LocalIssuer
+
+    out = output_dir or out
+    if out is None:
+        raise typer.BadParameter("say where to write the issuer", param_hint="--output-dir")
 
     LocalIssuer.create(issuer).save(out)
     err.print(f"issuer {issuer}: key in {out / 'issuer.pem'}, key set in {out / 'jwks.json'}")

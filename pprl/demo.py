@@ -48,6 +48,10 @@ def run_demo(
 ) -> Path:
     """Run the demo in `workdir` (new or empty); returns the directory used."""
     out = console or Console(stderr=True, soft_wrap=True)
+    if database_url is not None:
+        from hub.setup_checks import require_empty
+
+        require_empty(database_url)  # before any work: the demo builds a hub of its own
     root = _prepare(workdir)
     now = datetime.now(UTC).replace(microsecond=0)
 

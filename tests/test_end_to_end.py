@@ -148,7 +148,7 @@ def test_nothing_identifying_and_no_secret_reaches_the_hub(
     _run(work, "hub", "init-log-key", "--output", "hub-log.key", "--name", "hub.test/ledger")
     (work / "hub-data.key").write_bytes(os.urandom(32))
     (work / "hub-data.key").chmod(0o600)
-    _run(work, "keys", "init-issuer", "--issuer", "https://idp.test", "--out", "idp")
+    _run(work, "keys", "init-issuer", "--issuer", "https://idp.test", "--output-dir", "idp")
     fingerprint = _run(work, "node", "schema", "--fingerprint").strip().splitlines()[0]
     port = free_port()
     env = {

@@ -1,0 +1,183 @@
+"""Every `pprl` command reports an ordinary mistake as one `error:` line with advice and a
+documented exit status (README "Exit codes"): never a traceback, never an empty file made
+by a command that only reads. Each case below was a traceback or a wrong status before."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.conftest import clean_env
+from tests.hub.live import free_port
+
+PPRL = str(Path(sys.executable).parent / "pprl")
+
+
+def pprl(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603  (our own entry point)
+        [PPRL, *args], cwd=cwd, env={**clean_env(), "COLUMNS": "200", **(env or {})},
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+
+
+def one_error(result: subprocess.CompletedProcess[str], status: int, *words: str) -> str:
+    """The run failed with `status` and said why in one `error:` line (no traceback)."""
+    assert result.returncode == status, (result.returncode, result.stderr)
+    assert "Traceback" not in result.stderr, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(lines) == 1, result.stderr
+    for word in words:
+        assert word in lines[0], lines[0]
+    return lines[0]
+
+
+def test_serving_before_migrating_says_migrate_and_creates_no_database(tmp_path: Path) -> None:
+    result = pprl("hub", "serve", "--port", str(free_port()), cwd=tmp_path,
+                  env={"PPRL_DATABASE_URL": f"sqlite:///{tmp_path / 'hub.db'}"})  # fmt: skip
+    one_error(result, 1, "no hub database", "pprl hub migrate")
+    assert not (tmp_path / "hub.db").exists()
+
+
+def test_a_bad_setting_is_named_without_its_value(tmp_path: Path) -> None:
+    result = pprl("hub", "serve", cwd=tmp_path,
+                  env={"PPRL_MAX_REQUEST_BYTES": "lots-of-bytes-1234"})  # fmt: skip
+    line = one_error(result, 2, "PPRL_MAX_REQUEST_BYTES")
+    assert "lots-of-bytes-1234" not in result.stderr, line
+
+
+def test_operator_commands_with_the_hub_down_say_so(tmp_path: Path) -> None:
+    token = tmp_path / "operator.token"
+    token.write_text("not-a-real-token\n", encoding="ascii")
+    hub = f"http://127.0.0.1:{free_port()}"
+    result = pprl("hub", "run-linkage", "--hub", hub, "--token-file", str(token), cwd=tmp_path)
+    one_error(result, 1, "cannot reach", "--hub")
+    assert "not-a-real-token" not in result.stderr
+
+
+def test_a_missing_token_file_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "agency.json").write_text("{}", encoding="utf-8")
+    result = pprl("hub", "register-agency", "--hub", "http://127.0.0.1:9",
+                  "--token-file", "missing.token", "--public", "agency.json",
+                  cwd=tmp_path)  # fmt: skip
+    one_error(result, 2, "missing.token", "does not exist")
+
+
+def test_review_list_with_the_hub_down_says_so(tmp_path: Path) -> None:
+    made = pprl("keys", "init-agency", "--agency", "DCFS", "--programs", "child_welfare",
+                "--key-dir", "keys", cwd=tmp_path)  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    result = pprl("node", "review", "list", "--agency", "DCFS", "--key-dir", "keys",
+                  "--steward", "s-1", "--hub", f"http://127.0.0.1:{free_port()}",
+                  cwd=tmp_path)  # fmt: skip
+    one_error(result, 1, "cannot reach")
+
+
+@pytest.mark.parametrize("target", ["missing-folder/out.json", "a-folder"])
+def test_encode_output_that_cannot_be_written_fails_before_any_work(
+    tmp_path: Path, target: str
+) -> None:
+    (tmp_path / "a-folder").mkdir()
+    (tmp_path / "secret.key").write_bytes(b"x" * 32)
+    (tmp_path / "secret.key").chmod(0o600)
+    (tmp_path / "roster.csv").write_text("record_id\n", encoding="utf-8")
+    result = pprl("node", "encode", "--agency", "DCFS", "--secret-file", "secret.key",
+                  "--input", "roster.csv", "--output", target, cwd=tmp_path)  # fmt: skip
+    one_error(result, 2, "--output")
+    assert sorted(p.name for p in (tmp_path / "a-folder").iterdir()) == []
+    assert not (tmp_path / "pprl-node").exists(), "nothing is written before the check"
+
+
+def test_linking_one_file_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "one.json").write_text("{}", encoding="utf-8")
+    result = pprl("hub", "link", "one.json", "--output", "c.csv", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert "at least two" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_verifying_a_wrong_database_path_creates_nothing(tmp_path: Path) -> None:
+    (tmp_path / "log.vkey").write_text("hub.example+0a0b0c0d+AAAA\n", encoding="ascii")
+    result = pprl("consent", "verify", "--database-url", "sqlite:///typo.db",
+                  "--log-public-key", "log.vkey", cwd=tmp_path)  # fmt: skip
+    assert result.returncode in (1, 3), result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "typo.db").exists()
+
+
+def test_verifying_an_unmigrated_database_path_creates_nothing(tmp_path: Path) -> None:
+    made = pprl("hub", "init-log-key", "--output", "log.key", "--name", "hub.example/log",
+                cwd=tmp_path)  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    result = pprl("consent", "verify", "--database-url", "sqlite:///typo.db",
+                  "--log-public-key", "log.key.vkey", cwd=tmp_path)  # fmt: skip
+    one_error(result, 1, "no hub database", "typo.db")
+    assert not (tmp_path / "typo.db").exists()
+
+
+def test_the_demo_refuses_a_database_that_is_not_empty(tmp_path: Path) -> None:
+    migrated = pprl("hub", "migrate", "--database-url", "sqlite:///used.db", cwd=tmp_path)
+    assert migrated.returncode == 0, migrated.stderr
+    result = pprl("demo", "--database-url", "sqlite:///used.db", "--workdir", "demo",
+                  cwd=tmp_path)  # fmt: skip
+    one_error(result, 2, "not empty", "empty database")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("node", "validate", "missing.csv"),
+        ("hub", "link", "missing-a.json", "missing-b.json", "--output", "c.csv"),
+        ("hub", "run-linkage", "--hub", "http://127.0.0.1:9", "--token-file", "missing.token"),
+        ("consent", "check-proof", "--input", "missing.json", "--log-public-key", "missing.vkey"),
+        ("keys", "show", "--key-dir", "missing-keys"),
+    ],
+    ids=["validate", "link", "run-linkage", "check-proof", "keys-show"],
+)
+def test_a_missing_file_is_exit_2_everywhere(tmp_path: Path, args: tuple[str, ...]) -> None:
+    result = pprl(*args, cwd=tmp_path)
+    one_error(result, 2, "missing")
+
+
+def test_an_unexpected_fault_shows_its_type_only_and_the_traceback_with_debug() -> None:
+    import typer
+
+    from pprl.cli import _ErrorReportingGroup
+
+    app = typer.Typer(cls=_ErrorReportingGroup)
+
+    @app.command()
+    def boom() -> None:
+        raise ValueError("Maria Lopez 1990-02-03")  # a value that must never be shown
+
+    @app.command()
+    def other() -> None:  # two commands, so `boom` is a subcommand as in `pprl`
+        pass
+
+    runner = CliRunner()
+    plain = runner.invoke(app, ["boom"], env={"PPRL_DEBUG": ""})
+    assert plain.exit_code == 1
+    assert "unexpected ValueError" in plain.output
+    assert "--debug" in plain.output
+    assert "Maria" not in plain.output
+    debug = runner.invoke(app, ["boom"], env={"PPRL_DEBUG": "1"})
+    assert debug.exit_code == 1
+    assert isinstance(debug.exception, ValueError)  # re-raised: the traceback is shown
+
+
+def test_version_short_help_and_plain_placeholders(tmp_path: Path) -> None:
+    version = pprl("--version", cwd=tmp_path)
+    assert version.returncode == 0, version.stderr
+    assert version.stdout.startswith("pprl-hub "), version.stdout
+    short = pprl("hub", "link", "-h", cwd=tmp_path)
+    assert short.returncode == 0, short.stderr
+    assert "FILES" in short.stdout
+    for raw in ("<bool>", "<list[", "<str>", "<path>"):
+        assert raw not in short.stdout, short.stdout
+    serve = pprl("hub", "serve", "-h", cwd=tmp_path)
+    assert "8765" in serve.stdout
