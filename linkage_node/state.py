@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Literal
 
 from linkage_node.errors import StateError
+from linkage_node.private_files import private_file
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS node (
@@ -168,8 +169,7 @@ class NodeState:
 
     def __init__(self, path: Path, agency_id: str) -> None:
         fresh = not path.exists()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, isolation_level=None)
+        self._db = sqlite3.connect(private_file(path), isolation_level=None)
         self._db.executescript(_SCHEMA)
         row = self._db.execute("SELECT agency_id FROM node").fetchone()
         if row is None:

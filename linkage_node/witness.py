@@ -47,6 +47,7 @@ from consent.entries import DataClass
 from keys import AgencyIdentity, canonical
 from linkage_node.errors import StateError
 from linkage_node.hub_ledger import HubLedgerClient, HubUnreachable
+from linkage_node.private_files import private_file
 
 log = logging.getLogger("pprl.node.witness")
 
@@ -150,11 +151,7 @@ class NodeWitness:
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        fresh = not self._path.exists()
-        db = sqlite3.connect(self._path, isolation_level=None, timeout=30)
-        if fresh:
-            self._path.chmod(0o600)
+        db = sqlite3.connect(private_file(self._path), isolation_level=None, timeout=30)
         try:
             yield db
         finally:

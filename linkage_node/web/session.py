@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from keys import canonical
+from linkage_node.private_files import private_directory
 
 SESSION_COOKIE = "pprl_session"
 PRESESSION_COOKIE = "pprl_presession"
@@ -37,7 +38,7 @@ class StaffSession:
 def load_or_create_key(path: Path) -> bytes:
     """The node's session key (32 random bytes, mode 0600), created on first use."""
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_directory(path.parent)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as handle:
             handle.write(secrets.token_bytes(32))
