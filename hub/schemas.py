@@ -135,6 +135,13 @@ class EncodingBatchIn(_In):
     )
     upserts: list[EncodingIn] = Field(default_factory=list)
     removals: list[RecordRef] = Field(default_factory=list)
+    state: Literal["known", "new", "replace"] = Field(
+        default="known",
+        description="`new`: the node's state never had a batch acknowledged (refused when "
+        "the hub already holds the agency's records: the state was lost and made again). "
+        "`replace`: the same, and the steward chose to replace what the hub holds "
+        "(`pprl node sync --reset`).",
+    )
 
 
 class ContactIn(_In):
@@ -195,6 +202,9 @@ class BatchOut(BaseModel):
     accepted: int
     removed: int
     replayed: bool
+    replaced: int = Field(
+        default=0, description="Records the hub dropped because the batch said `replace`."
+    )
 
 
 # --- records ------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from linkage_node.roster import (
     parse_policies,
     validate_roster,
 )
+from linkage_node.state_cli import app as state_app
 from linkage_node.transport import checked_hub_url
 from linkage_node.witness_cli import LogPublicKey, witness_round
 from linkage_node.witness_cli import app as witness_app
@@ -331,6 +332,15 @@ def sync_command(
     passphrase_file: Annotated[Path | None, typer.Option("--passphrase-file")] = None,
     passphrase_prompt: Annotated[bool, typer.Option("--passphrase-prompt")] = False,
     log_public_key: LogPublicKey = None,
+    reset: Annotated[
+        bool,
+        typer.Option(
+            "--reset",
+            help="This node's state was made afresh (lost, no backup): replace every record "
+            "the hub holds for the agency with this state's. Their links are re-formed by "
+            "the next linkage run.",
+        ),
+    ] = False,
 ) -> None:
     """Send every encoding run's changes to the hub, then witness its consent ledger.
     Safe to run again after any failure; exits 4 if the ledger went back or forked."""
@@ -370,10 +380,16 @@ def sync_command(
             batch_size=batch_size,
             staff=load_staff(staff) if staff else None,
             progress=err.print,
+            reset=reset,
         )
     finally:
         client.close()
         state.close()
+    if report.replaced:
+        err.print(
+            f"[yellow]--reset:[/] the hub dropped the {report.replaced} records it held for "
+            f"{agency} from the earlier state and took this state's instead"
+        )
     err.print(
         f"synced {report.runs} runs: {report.batches_sent} batches acknowledged "
         f"({report.batches_replayed} were replays of batches the hub already had), "
@@ -561,6 +577,7 @@ def serve(
 
 
 app.add_typer(witness_app, name="witness")
+app.add_typer(state_app, name="state")
 app.command("request-key")(request_key)
 
 review_app = typer.Typer(

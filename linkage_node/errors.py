@@ -7,14 +7,20 @@ from __future__ import annotations
 
 
 class NodeError(Exception):
-    """Base for everything the agency node refuses or detects."""
+    """Base for everything the agency node refuses or detects: what is wrong, and the fix."""
 
-    #: Process exit status the CLI uses: 1 failure, 3 invalid input data.
+    #: Process exit status the CLI uses: 1 failure, 2 usage, 3 invalid input data.
     exit_code = 1
+
+    def __init__(self, what: str, fix: str = "", *, exit_code: int | None = None) -> None:
+        super().__init__(what)
+        self.fix = fix
+        if exit_code is not None:
+            self.exit_code = exit_code
 
     def advice(self) -> str:
         """What the person who sees this should do next."""
-        return str(self)
+        return f"{self}. {self.fix}" if self.fix else str(self)
 
 
 class RosterError(NodeError):
@@ -23,12 +29,8 @@ class RosterError(NodeError):
     exit_code = 3
 
     def __init__(self, where: str, what: str, fix: str, *, exit_code: int = 3) -> None:
-        super().__init__(f"{where}: {what}")
-        self.fix = fix
-        self.exit_code = exit_code  # 2 when the file named on the command line is missing
-
-    def advice(self) -> str:
-        return f"{self}. {self.fix}"
+        # exit_code 2 when the file named on the command line is missing
+        super().__init__(f"{where}: {what}", fix, exit_code=exit_code)
 
 
 class SchemaError(NodeError):
@@ -49,13 +51,6 @@ class SchemaError(NodeError):
 class StateError(NodeError):
     """The node's local state does not fit this run (wrong agency, missing key, damage)."""
 
-    def __init__(self, what: str, fix: str) -> None:
-        super().__init__(what)
-        self.fix = fix
-
-    def advice(self) -> str:
-        return f"{self}. {self.fix}"
-
 
 class OutputError(NodeError):
     """A file the command was told to write cannot be written there; checked before any
@@ -64,11 +59,7 @@ class OutputError(NodeError):
     exit_code = 2
 
     def __init__(self, path: str, what: str, fix: str) -> None:
-        super().__init__(f"{path}: {what}")
-        self.fix = fix
-
-    def advice(self) -> str:
-        return f"{self}. {self.fix}"
+        super().__init__(f"{path}: {what}", fix)
 
 
 def check_writable(path: str | object, option: str) -> None:

@@ -61,14 +61,9 @@ class GuardError(NodeError):
     exit_code = 3
 
     def __init__(self, what: str, fix: str, *, exit_code: int = 3) -> None:
-        super().__init__(what)
-        self.fix = fix
-        self.exit_code = exit_code
+        super().__init__(what, fix, exit_code=exit_code)
         #: (roster result, plan result) when rows were rejected: the caller prints them.
         self.rejected: tuple[Any, Any] | None = None
-
-    def advice(self) -> str:
-        return f"{self}. {self.fix}"
 
 
 def check_not_empty(rows: int, known: int, allowance: Allowance) -> None:

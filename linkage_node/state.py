@@ -15,6 +15,7 @@ is retried; acknowledged batches are recorded so a retry skips them.
 
 from __future__ import annotations
 
+import secrets
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,7 +28,8 @@ from linkage_node.private_files import private_file
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS node (
     id INTEGER PRIMARY KEY CHECK (id = 1),
-    agency_id TEXT NOT NULL
+    agency_id TEXT NOT NULL,
+    installation_id TEXT
 );
 CREATE TABLE IF NOT EXISTS record (
     ref TEXT PRIMARY KEY,
@@ -171,7 +173,10 @@ class NodeState:
         fresh = not path.exists()
         self._db = sqlite3.connect(private_file(path), isolation_level=None)
         self._db.executescript(_SCHEMA)
-        row = self._db.execute("SELECT agency_id FROM node").fetchone()
+        columns = {r[1] for r in self._db.execute("PRAGMA table_info(node)")}
+        if "installation_id" not in columns:  # a state made before installation ids
+            self._db.execute("ALTER TABLE node ADD COLUMN installation_id TEXT")
+        row = self._db.execute("SELECT agency_id, installation_id FROM node").fetchone()
         if row is None:
             self._db.execute("INSERT INTO node (id, agency_id) VALUES (1, ?)", (agency_id,))
         elif row[0] != agency_id:
@@ -179,7 +184,43 @@ class NodeState:
                 f"the state in {path} belongs to agency {row[0]}, not {agency_id}",
                 "Use the state directory of this agency (--state-dir).",
             )
+        if row is None or row[1] is None:
+            self.new_installation()
         self.fresh = fresh
+
+    @property
+    def installation_id(self) -> str:
+        """This copy of the state's id, part of every idempotency key it sends: a state
+        restored from a backup, or made afresh, counts its runs from an earlier number
+        again, and must never reuse a key the hub already holds for other content."""
+        row = self._db.execute("SELECT installation_id FROM node").fetchone()
+        return str(row[0])
+
+    def new_installation(self) -> str:
+        """Give this state a new installation id (a new state, or one just restored)."""
+        value = secrets.token_hex(6)
+        self._db.execute("UPDATE node SET installation_id = ?", (value,))
+        return value
+
+    def resend_all(self) -> None:
+        """Make the next run send every current record, assignment and milestone again.
+        After a restore the hub may hold a newer picture than the backup (runs synced
+        since); sending everything again (upserts, harmless when unchanged) brings the two
+        back together."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            # No real content hash is empty, no staff id is NUL: every live row differs.
+            self._db.execute("UPDATE record SET content_hash = x'', case_manager_id = char(0)")
+            self._db.execute("UPDATE milestone SET content_hash = x''")
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
+    def ever_sent(self) -> bool:
+        """Whether the hub ever acknowledged a batch from this state (or the one it was
+        restored from): a state that never did is new to the hub."""
+        return self._db.execute("SELECT 1 FROM sent_batch LIMIT 1").fetchone() is not None
 
     def close(self) -> None:
         """Close the database."""

@@ -1,10 +1,18 @@
 """`pprl node sync`: send the outbox of every unsynced run to the hub, over HTTP only.
 
 Batches are built from each run's stored changes in a fixed order, and each carries the
-idempotency key `<agency>.r<run>.<kind>.<batch>`. So a sync interrupted anywhere (the
-node, the network or the hub dying mid-request) is completed by running it again: a
-batch the hub already applied is answered as a replay and changes nothing, a batch it
-never committed is applied now, and nothing is sent twice or skipped.
+idempotency key `<agency>.<installation>.r<run>.<kind>.<batch>`. So a sync interrupted
+anywhere (the node, the network or the hub dying mid-request) is completed by running it
+again: a batch the hub already applied is answered as a replay and changes nothing, a
+batch it never committed is applied now, and nothing is sent twice or skipped. The
+installation id changes when the state is made afresh or restored from a backup, whose
+run numbers start again from an earlier point.
+
+A state the hub never acknowledged a batch from says so (`state: new`): when the hub
+already holds records of the agency, that state was lost and made again (with a new
+record-reference key every client would be uploaded a second time), and the hub refuses
+it with advice. `--reset` sends `state: replace` instead: the hub drops what it held for
+the agency and takes this state's records.
 """
 
 from __future__ import annotations
@@ -30,13 +38,6 @@ _TRANSIENT = {429, 500, 502, 503, 504}
 class SyncError(NodeError):
     """The hub refused a batch, or could not be reached."""
 
-    def __init__(self, what: str, fix: str) -> None:
-        super().__init__(what)
-        self.fix = fix
-
-    def advice(self) -> str:
-        return f"{self}. {self.fix}"
-
 
 @dataclass
 class SyncReport:
@@ -46,6 +47,7 @@ class SyncReport:
     batches_sent: int = 0
     batches_replayed: int = 0
     batches_skipped: int = 0
+    replaced: int = 0  # records the hub dropped at a --reset
     records: dict[str, int] = field(
         default_factory=lambda: {"encodings": 0, "assignments": 0, "milestones": 0}
     )
@@ -167,6 +169,7 @@ def sync(
     batch_size: int = DEFAULT_BATCH,
     staff: dict[str, dict[str, str]] | None = None,
     progress: Callable[[str], None] | None = None,
+    reset: bool = False,
 ) -> SyncReport:
     """Send every unsynced run's changes; see the module notes."""
     report = SyncReport()
@@ -179,7 +182,7 @@ def sync(
         changes = state.changes(run.run_id)
         for kind, ops in kinds:
             items = [c for c in changes if c.op in ops]
-            sender = _Sender(state, client, agency_id, run, staff or {}, progress)
+            sender = _Sender(state, client, agency_id, run, staff or {}, progress, reset)
             sender.send(kind, items, batch_size, report)
         state.mark_synced(run.run_id)
         report.runs += 1
@@ -194,21 +197,30 @@ class _Sender:
     run: PendingRun
     staff: dict[str, dict[str, str]]
     progress: Callable[[str], None] | None
+    reset: bool
 
     def send(self, kind: str, items: list[Change], size: int, report: SyncReport) -> None:
         done = self.state.sent(self.run.run_id, kind)
         for number, batch in _batches(items, size):
-            key = f"{self.agency_id}.r{self.run.run_id}.{kind}.{number}"
+            key = (
+                f"{self.agency_id}.{self.state.installation_id}.r{self.run.run_id}.{kind}.{number}"
+            )
             if number in done:
                 report.batches_skipped += 1
                 continue
+            body = self._body(kind, batch)
+            if kind == "encodings":
+                body["state"] = (
+                    "known" if self.state.ever_sent() else "replace" if self.reset else "new"
+                )
             result = self.client.post_batch(
-                f"/v1/agencies/{self.agency_id}/{kind}/batches", self._body(kind, batch), key
+                f"/v1/agencies/{self.agency_id}/{kind}/batches", body, key
             )
             self.state.mark_sent(self.run.run_id, kind, number, key)
             report.batches_sent += 1
             report.batches_replayed += bool(result.get("replayed"))
             report.records[kind] += len(batch)
+            report.replaced += int(result.get("replaced") or 0)
             if self.progress:
                 self.progress(f"run {self.run.run_id}: {kind} batch {number + 1} acknowledged")
 

@@ -93,8 +93,13 @@ def test_every_readme_command_runs_and_succeeds(tmp_path: Path) -> None:
     assert (tmp_path / "hub.db").exists()
     assert (tmp_path / "token.txt").read_text().count(".") == 2
     # Tokens and encodings are readable by their owner only.
-    for private in ("token.txt", "operator-token.txt", "doc-encodings.jsonl"):
+    for private in ("token.txt", "operator-token.txt", "doc-encodings.jsonl", "doc-state.backup"):
         assert (tmp_path / private).stat().st_mode & 0o077 == 0, private
+    # The refused exports wrote nothing; the backup restored elsewhere is the same state.
+    assert not (tmp_path / "doc-today.jsonl").exists()
+    assert (tmp_path / "restore-check" / "DOC" / "record-ref.key").read_bytes() == (
+        tmp_path / "pprl-node" / "DOC" / "record-ref.key"
+    ).read_bytes()
     assert (tmp_path / "grant-proof.json").exists()
     assert (tmp_path / "hub-log.key.vkey").exists()
     assert (tmp_path / "doc-encodings.jsonl").read_text().count("\n") == 201

@@ -130,8 +130,12 @@ def upload_encodings(
     """Store new and changed encodings and drop removed ones (see module notes)."""
     _check_size(settings, batch.upserts, batch.removals)
 
+    replaced = 0
+
     def apply() -> tuple[int, int]:
+        nonlocal replaced
         _check_context(session, settings, agency_id, batch)
+        seq = next_encoding_seq(session)
         now = datetime.now(UTC)
         rows = []
         for i, item in enumerate(batch.upserts):
@@ -150,7 +154,10 @@ def upload_encodings(
             )
         if len({r["ref"] for r in rows}) != len(rows):
             raise Unprocessable("upserts: a record reference appears twice")
-        seq = next_encoding_seq(session)
+        if batch.state != "known":
+            replaced = _replace_state(
+                session, agency_id, seq, batch.state, {str(r["ref"]) for r in rows}
+            )
         for row in rows:
             row["seq"] = seq
         _upsert(session, _ENCODING, rows, ("agency_id", "ref"))
@@ -162,9 +169,48 @@ def upload_encodings(
             )
         return len(rows), removed
 
-    return _apply_once(
+    out = _apply_once(
         session, agency_id=agency_id, key=key, kind="encodings", batch=batch, apply=apply
     )
+    return out.model_copy(update={"replaced": replaced}) if replaced else out
+
+
+def _replace_state(
+    session: Session,
+    agency_id: str,
+    seq: int,
+    state: Literal["new", "replace"],
+    uploaded: set[str],
+) -> int:
+    """A node whose state is new to the hub: refuse it when the hub holds the agency's
+    records (they came from a state that was lost), or drop them when the steward chose
+    to replace them. The drop is recorded as removals, so the next linkage run dissolves
+    their links, and their assignments and milestones go with them."""
+    held = [
+        str(ref)
+        for ref in session.execute(
+            select(_ENCODING.c.ref).where(_ENCODING.c.agency_id == agency_id)
+        ).scalars()
+    ]
+    if not held:
+        return 0
+    if state == "new":
+        raise Conflict(
+            f"this node's state was reset: the hub holds {len(held)} records of {agency_id} "
+            "sent from an earlier state. Restore that state from its backup (`pprl node "
+            "state restore`), or, to replace the hub's records with this state's, run "
+            "`pprl node sync --reset`"
+        )
+    for table in (_ENCODING, _ASSIGNMENT, _MILESTONE):
+        session.execute(delete(table).where(table.c.agency_id == agency_id))
+    # A record this batch uploads again (the node kept its record-reference key) is
+    # replaced in place, not removed.
+    gone = [ref for ref in held if ref not in uploaded]
+    if gone:
+        session.execute(
+            _REMOVAL.insert(), [{"seq": seq, "agency_id": agency_id, "ref": ref} for ref in gone]
+        )
+    return len(held)
 
 
 def next_encoding_seq(session: Session) -> int:

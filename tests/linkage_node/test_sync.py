@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from sqlalchemy import func, select, text
 from hub.models import Encoding
 from keys import LinkageSecret, Role, issue_token, new_linkage_secret
 from linkage_node import load_schema, run_encoding_job
+from linkage_node.backup import create_backup, restore_backup
 from linkage_node.job import STATE_FILE, JobResult
 from linkage_node.state import NodeState
 from linkage_node.sync import HubClient, SyncError, SyncReport, sync
@@ -43,7 +45,9 @@ def _encode(
     )
 
 
-def _sync(hub: LiveHub, tmp: Path, agency: str = "DCFS", batch_size: int = 100) -> SyncReport:
+def _sync(
+    hub: LiveHub, tmp: Path, agency: str = "DCFS", batch_size: int = 100, *, reset: bool = False
+) -> SyncReport:
     identity = hub.identities[agency]
 
     state = NodeState(tmp / agency / STATE_FILE, agency)
@@ -55,7 +59,7 @@ def _sync(hub: LiveHub, tmp: Path, agency: str = "DCFS", batch_size: int = 100) 
         retry_for=1,
     )
     try:
-        return sync(state, agency, client, batch_size=batch_size)
+        return sync(state, agency, client, batch_size=batch_size, reset=reset)
     finally:
         client.close()
         state.close()
@@ -122,3 +126,59 @@ def test_a_node_with_another_secret_is_refused_and_stores_nothing(
         _sync(hub, tmp_path, "DOC")
     assert "run the same command again" in info.value.advice()
     assert _stored(hub, "DOC") == 0
+
+
+def _refs(hub: LiveHub, agency: str) -> set[str]:
+    with hub.engine.connect() as conn:
+        table = Encoding.__table__  # type: ignore[attr-defined]
+        return set(conn.execute(select(table.c.ref).where(table.c.agency_id == agency)).scalars())
+
+
+def test_a_lost_state_is_refused_until_restored_or_reset(hub: LiveHub, tmp_path: Path) -> None:
+    hub.register("DCFS")
+    roster = tmp_path / "roster.csv"
+    synthetic_roster(roster, 120)
+    _encode(tmp_path, roster)
+    _sync(hub, tmp_path)
+    before = _refs(hub, "DCFS")
+    # The state directory is lost (no backup); the next run makes a new one, with a new
+    # record-reference key: every client would be uploaded a second time.
+    shutil.rmtree(tmp_path / "DCFS")
+    _encode(tmp_path, roster)
+    with pytest.raises(SyncError, match="this node's state was reset") as refused:
+        _sync(hub, tmp_path)
+    assert "pprl node state restore" in refused.value.advice()
+    assert "--reset" in refused.value.advice()
+    assert _refs(hub, "DCFS") == before
+    # The steward chooses to replace: the hub drops the old records and keeps the new.
+    report = _sync(hub, tmp_path, reset=True)
+    assert report.replaced == 120
+    after = _refs(hub, "DCFS")
+    assert len(after) == 120
+    assert not after & before
+    assert _sync(hub, tmp_path).batches_sent == 0
+
+
+def test_a_restored_state_syncs_without_reusing_an_idempotency_key(
+    hub: LiveHub, tmp_path: Path
+) -> None:
+    hub.register("DCFS")
+    roster = tmp_path / "roster.csv"
+    rows = synthetic_roster(roster, 60)
+    _encode(tmp_path, roster)
+    _sync(hub, tmp_path)
+    backup = tmp_path / "dcfs.backup"
+    create_backup(tmp_path / "DCFS", "DCFS", backup, "a long enough passphrase")
+    # Run 2 after the backup, synced; then the machine dies and the backup comes back.
+    write_roster(roster, rows[:-5])
+    _encode(tmp_path, roster)
+    _sync(hub, tmp_path)
+    restore_backup(backup, tmp_path / "DCFS", "DCFS", "a long enough passphrase", replace=True)
+    # The restored state's next run is number 2 again, with different changes.
+    rows[0]["family_name"] += "-Reyes"
+    write_roster(roster, rows[:-2])
+    _encode(tmp_path, roster)
+    report = _sync(hub, tmp_path)
+    assert report.batches_replayed == 0
+    assert report.records["encodings"] == 58 + 2  # everything again, and two removals
+    assert _stored(hub, "DCFS") == 58  # the 3 removed after the backup are back

@@ -52,6 +52,7 @@ def test_batch_is_stored_and_a_replay_changes_nothing(api: Api) -> None:
         "accepted": 20,
         "removed": 0,
         "replayed": False,
+        "replaced": 0,
     }
     again = api.post(
         "/v1/agencies/DCFS/encodings/batches", body, api.as_("DCFS"), key="run-1-batch-1"
