@@ -35,6 +35,7 @@ from linkage_node.job import STATE_FILE
 from linkage_node.state import NodeState
 from linkage_node.transport import checked_hub_url
 from linkage_node.web import ops
+from linkage_node.web.failures import install_error_pages
 from linkage_node.web.session import (
     PRESESSION_COOKIE,
     SESSION_COOKIE,
@@ -123,8 +124,14 @@ class _Node:
             lifetime=timedelta(minutes=self.settings.token_minutes),
         )
 
-    def ask(self, session: StaffSession, path: str) -> httpx.Response:
-        return self.hub.get(path, headers={"Authorization": f"Bearer {self.token_for(session)}"})
+    def ask(self, session: StaffSession, path: str, *, method: str = "GET") -> httpx.Response:
+        """The hub's answer for the signed-in staff member; HubUnreachable when there is
+        none (the pages show their "hub can't be reached" page)."""
+        headers = {"Authorization": f"Bearer {self.token_for(session)}"}
+        try:
+            return self.hub.request(method, path, headers=headers)
+        except httpx.TransportError as exc:
+            raise HubUnreachable(f"the hub could not be reached ({type(exc).__name__})") from None
 
 
 def create_node_app(
@@ -153,6 +160,7 @@ def create_node_app(
     app.middleware("http")(_security_headers)
     app.include_router(router)
     app.include_router(ops.router)
+    install_error_pages(app, _page)
     return app
 
 
@@ -361,9 +369,12 @@ def caseload(request: Request) -> Response:
         return _page(request, "error.html", 403, title="No caseload",
                      message="Only case managers have a caseload.")  # fmt: skip
     node = _node(request)
-    answer = node.ask(session, "/v1/caseload")
+    try:
+        answer = node.ask(session, "/v1/caseload")
+    except HubUnreachable:
+        return _local_caseload(request, session, "The hub is not answering")
     if answer.status_code != 200:
-        return _hub_trouble(request, answer)
+        return _local_caseload(request, session, f"The hub answered {answer.status_code}")
     refused = _witness_round(request)
     if refused is not None:
         return refused
@@ -388,6 +399,23 @@ def caseload(request: Request) -> Response:
                  notifications=notes)  # fmt: skip
 
 
+def _local_caseload(request: Request, session: StaffSession, why: str) -> HTMLResponse:
+    """The caseload from the node's own directory, when the hub cannot say who is shared:
+    the clients are local data, and a case manager still needs the list."""
+    state = _node(request).state()
+    try:
+        rows = [r for r in state.directory() if r[4] == session.staff_id]
+    finally:
+        state.close()
+    clients: list[dict[str, Any]] = sorted(
+        ({"record_id": r[1], "name": r[2], "date_of_birth": r[3], "shared": None,
+          "programs": [], "changes": []} for r in rows),
+        key=lambda c: str(c["name"]),
+    )  # fmt: skip
+    return _page(request, "caseload.html", clients=clients, previous=None, notifications=[],
+                 hub_away=why)  # fmt: skip
+
+
 @router.post("/notifications/{notification_id}/read")
 def mark_read(
     request: Request, notification_id: int, csrf: Annotated[str, Form(max_length=200)] = ""
@@ -400,10 +428,7 @@ def mark_read(
     if not node.signer.check_csrf(session.csrf, csrf):
         return _page(request, "error.html", 400, title="Form expired",
                      message="Reload the page and try again.")  # fmt: skip
-    answer = node.hub.post(
-        f"/v1/notifications/{notification_id}/read",
-        headers={"Authorization": f"Bearer {node.token_for(session)}"},
-    )
+    answer = node.ask(session, f"/v1/notifications/{notification_id}/read", method="POST")
     if answer.status_code not in (204, 404):
         return _hub_trouble(request, answer)
     if request.headers.get("HX-Request"):

@@ -1,6 +1,8 @@
-"""The node's /metrics (Prometheus text format): the witness's state, so an alarm pages
-someone even when no case manager opens a page. Counts only, no PII; with
-PPRL_NODE_METRICS_TOKEN_FILE set, only the scraper holding that token may read it."""
+"""The node's operations surface: /healthz (the process answers), /readyz (the state
+database opens; the hub's reachability is reported, not required, since the caseload is
+local data) and /metrics (Prometheus text format: the witness's state, so an alarm pages
+someone even when no case manager opens a page). Counts only, no PII; with
+PPRL_NODE_METRICS_TOKEN_FILE set, only the scraper holding that token may read /metrics."""
 
 from __future__ import annotations
 
@@ -8,10 +10,41 @@ import hmac
 from collections import Counter
 from typing import Annotated
 
+import httpx
 from fastapi import APIRouter, Header, Request
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 
 router = APIRouter(include_in_schema=False)
+
+
+@router.get("/healthz", response_class=PlainTextResponse)
+def healthz() -> PlainTextResponse:
+    """Liveness: the process answers (no I/O)."""
+    return PlainTextResponse("ok\n")
+
+
+@router.get("/readyz")
+def readyz(request: Request) -> JSONResponse:
+    """Readiness: 200 when the pages can be served (the state database opens)."""
+    node = request.app.state.node
+    checks: dict[str, str] = {}
+    try:
+        state = node.state()
+        try:
+            state.installation_id  # noqa: B018  (a read that proves the database opens)
+        finally:
+            state.close()
+        checks["state"] = "ok"
+    except Exception as exc:
+        checks["state"] = f"failed ({type(exc).__name__})"
+    try:
+        answer = node.hub.get("/healthz")
+        checks["hub"] = "ok" if answer.status_code == 200 else f"answered {answer.status_code}"
+    except httpx.TransportError as exc:
+        checks["hub"] = f"unreachable ({type(exc).__name__})"
+    if node.witness is not None:
+        checks["witness"] = "alarm" if node.witness.alarms() else "ok"
+    return JSONResponse(checks, 200 if checks["state"] == "ok" else 503)
 
 
 @router.get("/metrics", response_class=PlainTextResponse)
