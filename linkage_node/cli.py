@@ -22,6 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from keys import LinkageSecret
+from linkage_node import users_cli
 from linkage_node.key_request import request_key
 from linkage_node.roster import (
     RULES,
@@ -491,47 +492,6 @@ def resolve(
     )
 
 
-@app.command("add-user")
-def add_user(
-    agency: Annotated[str, typer.Option(help="Your agency id.")],
-    username: Annotated[str, typer.Option(help="The sign-in name.")],
-    staff_id: Annotated[str, typer.Option(help="The staff id the hub knows (cm-0042).")],
-    role: Annotated[
-        Literal["case_manager", "supervisor"], typer.Option(help="What the account may see.")
-    ] = "case_manager",
-    password_file: Annotated[
-        Path | None, typer.Option(help="Read the password from this file (else a prompt).")
-    ] = None,
-    state_dir: Annotated[
-        Path | None,
-        typer.Option(help="The node's state directory (default: pprl-node/AGENCY)."),
-    ] = None,
-) -> None:
-    """Create or replace a staff account for the node's pages (argon2id hash)."""
-    from keys import is_staff_id
-    from linkage_node.job import STATE_FILE
-    from linkage_node.state import NodeState
-    from linkage_node.web import hash_password
-
-    if not is_staff_id(staff_id):
-        raise typer.BadParameter(
-            "a staff id looks like cm-0042 (never a name)", param_hint="--staff-id"
-        )
-    if password_file is not None:
-        password = password_file.read_text(encoding="utf-8").rstrip("\n")
-    else:
-        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    if len(password) < 12:
-        raise typer.BadParameter("use at least 12 characters", param_hint="password")
-    directory = state_dir or Path("pprl-node") / agency
-    state = NodeState(directory / STATE_FILE, agency)
-    try:
-        state.add_account(username, staff_id, role, hash_password(password))
-    finally:
-        state.close()
-    err.print(f"account {username} ({role} {staff_id}) saved in {directory}")
-
-
 @app.command("serve")
 def serve(
     agency: Annotated[str, typer.Option(help="Your agency id.")],
@@ -572,12 +532,19 @@ def serve(
     from keys.cli import read_passphrase
 
     app = create_node_app(settings, passphrase=read_passphrase(passphrase_file))
+    from linkage_node.web.logs import configure_logging
+
+    configure_logging()
     err.print(f"node pages for {agency} at http://{host}:{port}/ (hub {hub})")
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
 app.add_typer(witness_app, name="witness")
 app.add_typer(state_app, name="state")
+app.command("add-user")(users_cli.add_user)
+app.command("list-users")(users_cli.list_users)
+app.command("disable-user")(users_cli.disable_user)
+app.command("remove-user")(users_cli.remove_user)
 app.command("request-key")(request_key)
 
 review_app = typer.Typer(

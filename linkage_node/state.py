@@ -22,8 +22,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
+from linkage_node import staff_accounts
 from linkage_node.errors import StateError
 from linkage_node.private_files import private_file
+from linkage_node.staff_accounts import StaffAccounts
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS node (
@@ -78,12 +80,6 @@ CREATE TABLE IF NOT EXISTS client_directory (
     display_name TEXT NOT NULL,
     date_of_birth TEXT NOT NULL,
     case_manager_id TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS staff_account (
-    username TEXT PRIMARY KEY,
-    staff_id TEXT NOT NULL UNIQUE,
-    role TEXT NOT NULL CHECK (role IN ('case_manager', 'supervisor')),
-    password_hash TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS sent_batch (
     run_id INTEGER NOT NULL REFERENCES run(run_id),
@@ -172,7 +168,8 @@ class NodeState:
     def __init__(self, path: Path, agency_id: str) -> None:
         fresh = not path.exists()
         self._db = sqlite3.connect(private_file(path), isolation_level=None)
-        self._db.executescript(_SCHEMA)
+        self._db.executescript(_SCHEMA + staff_accounts.SCHEMA)
+        staff_accounts.upgrade(self._db)
         columns = {r[1] for r in self._db.execute("PRAGMA table_info(node)")}
         if "installation_id" not in columns:  # a state made before installation ids
             self._db.execute("ALTER TABLE node ADD COLUMN installation_id TEXT")
@@ -269,22 +266,10 @@ class NodeState:
                 out[ref] = (row[0], row[1], row[2])
         return out
 
-    def add_account(self, username: str, staff_id: str, role: str, password_hash: str) -> None:
-        """Create or replace a staff account of the node's sign-in."""
-        self._db.execute(
-            "INSERT INTO staff_account VALUES (?, ?, ?, ?) ON CONFLICT(username) DO UPDATE SET "
-            "staff_id = excluded.staff_id, role = excluded.role, "
-            "password_hash = excluded.password_hash",
-            (username, staff_id, role, password_hash),
-        )
-
-    def account(self, username: str) -> tuple[str, str, str] | None:
-        """(staff_id, role, password hash) of a username."""
-        row = self._db.execute(
-            "SELECT staff_id, role, password_hash FROM staff_account WHERE username = ?",
-            (username,),
-        ).fetchone()
-        return None if row is None else (row[0], row[1], row[2])
+    @property
+    def accounts(self) -> StaffAccounts:
+        """The staff accounts of the node's pages."""
+        return StaffAccounts(self._db)
 
     def known(self) -> dict[str, Known]:
         """Every record the node has ever encoded, by reference."""

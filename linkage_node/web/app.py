@@ -10,8 +10,9 @@ name was looked up. Server-rendered, no JavaScript needed, every form CSRF-prote
 from __future__ import annotations
 
 import json
+import math
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -43,6 +44,7 @@ from linkage_node.web.session import (
     StaffSession,
     load_or_create_key,
 )
+from linkage_node.web.sign_in_guard import BoundedHashing, SignInThrottle, log_attempt
 from linkage_node.witness import AnswerCheck, NodeWitness
 
 _HERE = Path(__file__).parent
@@ -97,6 +99,9 @@ class _Node:
     hub: httpx.Client
     witness: NodeWitness | None
     metrics_token: bytes | None = None
+    throttle: SignInThrottle = field(default_factory=SignInThrottle)
+    hashing: BoundedHashing = field(default_factory=BoundedHashing)
+    log_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
 
     @property
     def ledger(self) -> HubLedgerClient:
@@ -195,11 +200,36 @@ def _node(request: Request) -> _Node:
 
 
 def _signed_in(request: Request) -> StaffSession | None:
-    return _node(request).signer.open(request.cookies.get(SESSION_COOKIE))
+    """The session of a cookie whose account still exists, is enabled, and has not
+    ended its sessions since (sign-out, password reset, disable): checked on every
+    request, once."""
+    if hasattr(request.state, "staff"):
+        cached: StaffSession | None = request.state.staff
+        return cached
+    node = _node(request)
+    session = node.signer.open(request.cookies.get(SESSION_COOKIE))
+    if session is not None:
+        state = node.state()
+        try:
+            account = state.accounts.get(session.username)
+        finally:
+            state.close()
+        if (
+            account is None
+            or account.disabled
+            or account.version != session.version
+            or (account.staff_id, account.role) != (session.staff_id, session.role)
+        ):
+            session = None
+    request.state.staff = session
+    return session
 
 
 def _page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
-    node, session = _node(request), _signed_in(request)
+    """Render a page; `staff=None` renders it signed out (a fault page, which must not
+    depend on the state database that may be what failed)."""
+    node = _node(request)
+    session = context.pop("staff") if "staff" in context else _signed_in(request)
     return _TEMPLATES.TemplateResponse(
         request,
         name,
@@ -324,20 +354,45 @@ def sign_in(
     if not node.signer.check_csrf(request.cookies.get(PRESESSION_COOKIE), csrf):
         return _page(request, "error.html", 400, title="Form expired",
                      message="The sign-in form expired. Open the sign-in page again.")  # fmt: skip
+    name = username.strip()
+    address = request.client.host if request.client else "-"
+    wait = node.throttle.wait(name, address)
+    if wait > 0:
+        log_attempt("throttled", name, address, node.log_key)
+        throttled = _page(request, "sign_in.html", 429, form_csrf=csrf,
+                         error=f"Too many failed attempts. Try again in {math.ceil(wait)} "
+                         "seconds; if you have forgotten your password, ask your data "
+                         "steward to reset it.")  # fmt: skip
+        throttled.headers["Retry-After"] = str(math.ceil(wait))
+        return throttled
     state = node.state()
     try:
-        account = state.account(username.strip())
+        account = state.accounts.get(name)
     finally:
         state.close()
-    try:
-        _HASHER.verify(account[2] if account else _DUMMY_HASH, password)
-        ok = account is not None
-    except (VerificationError, InvalidHashError):
-        ok = False
+
+    def check() -> bool:
+        try:
+            _HASHER.verify(account.password_hash if account else _DUMMY_HASH, password)
+        except (VerificationError, InvalidHashError):
+            return False
+        return account is not None and not account.disabled
+
+    ok = node.hashing.run(check)
+    if ok is None:
+        log_attempt("busy", name, address, node.log_key)
+        return _page(request, "sign_in.html", 503, form_csrf=csrf,
+                     error="The node is busy. Try again in a moment.")  # fmt: skip
     if not ok or account is None:
+        node.throttle.failed(name, address)
+        log_attempt("failure", name, address, node.log_key)
         return _page(request, "sign_in.html", 401, form_csrf=csrf,
                      error="Wrong username or password.")  # fmt: skip
-    cookie, _ = node.signer.issue(account[0], account[1])
+    node.throttle.succeeded(name)
+    log_attempt("success", name, address, node.log_key, account.staff_id)
+    cookie, _ = node.signer.issue(
+        account.staff_id, account.role, username=account.username, version=account.version
+    )
     response = RedirectResponse("/caseload", status_code=303)
     response.set_cookie(
         SESSION_COOKIE, cookie, max_age=node.signer.lifetime, httponly=True, samesite="strict",
@@ -354,6 +409,13 @@ def sign_out(request: Request, csrf: Annotated[str, Form(max_length=200)] = "") 
     if session is not None and not _node(request).signer.check_csrf(session.csrf, csrf):
         return _page(request, "error.html", 400, title="Form expired",
                      message="Reload the page and sign out again.")  # fmt: skip
+    if session is not None:
+        # Ends this account's sessions everywhere, not only this cookie.
+        state = _node(request).state()
+        try:
+            state.accounts.end_sessions(session.username)
+        finally:
+            state.close()
     response = _to_sign_in()
     response.delete_cookie(SESSION_COOKIE)
     return response

@@ -67,6 +67,7 @@ def install_error_pages(app: FastAPI, render: Render) -> None:
             request,
             "error.html",
             500,
+            staff=None,
             title="Something went wrong",
             message="The node could not show this page. Try again; if it keeps happening, "
             "tell your data steward (the node's log says what failed).",

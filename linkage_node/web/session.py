@@ -33,6 +33,8 @@ class StaffSession:
     role: str
     expires: int
     csrf: str
+    username: str = ""
+    version: int = 0  # the account's version when signed in (staff_accounts)
 
 
 def load_or_create_key(path: Path) -> bytes:
@@ -59,16 +61,20 @@ class SessionSigner:
         message = "\x1f".join(parts).encode()
         return canonical.b64url_encode(hmac.new(self._key, message, hashlib.sha256).digest())
 
-    def issue(self, staff_id: str, role: str) -> tuple[str, StaffSession]:
+    def issue(
+        self, staff_id: str, role: str, *, username: str, version: int
+    ) -> tuple[str, StaffSession]:
         """A fresh session (and its cookie value) for a signed-in staff member."""
         session = StaffSession(
-            staff_id, role, int(time.time()) + self.lifetime, secrets.token_urlsafe(24)
-        )
+            staff_id, role, int(time.time()) + self.lifetime, secrets.token_urlsafe(24),
+            username, version,
+        )  # fmt: skip
         body = canonical.b64url_encode(
             json.dumps(
-                {"s": session.staff_id, "r": session.role, "e": session.expires, "c": session.csrf}
+                {"s": session.staff_id, "r": session.role, "e": session.expires,
+                 "c": session.csrf, "u": username, "v": version}
             ).encode()
-        )
+        )  # fmt: skip
         return f"{body}.{self._mac('session', body)}", session
 
     def open(self, cookie: str | None) -> StaffSession | None:
@@ -80,7 +86,10 @@ class SessionSigner:
             return None
         try:
             data = json.loads(canonical.b64url_decode(body))
-            session = StaffSession(str(data["s"]), str(data["r"]), int(data["e"]), str(data["c"]))
+            session = StaffSession(
+                str(data["s"]), str(data["r"]), int(data["e"]), str(data["c"]),
+                str(data["u"]), int(data["v"]),
+            )  # fmt: skip
         except (ValueError, KeyError, TypeError, canonical.EncodingError):
             return None
         return session if session.expires > time.time() else None

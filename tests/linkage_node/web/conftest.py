@@ -46,8 +46,8 @@ def make_node(hub: Api, tmp_path: Path, hub_client: httpx.Client | None = None) 
             ("f" * 64, "DCFS-0003", "Sam Other", "2001-01-01", "cm-0002"),
         ]
     )
-    state.add_account("mlopez", "cm-0001", "case_manager", hash_password(PASSWORD))
-    state.add_account("jkim", "sup-0001", "supervisor", hash_password(PASSWORD))
+    state.accounts.save("mlopez", "cm-0001", "case_manager", hash_password(PASSWORD))
+    state.accounts.save("jkim", "sup-0001", "supervisor", hash_password(PASSWORD))
     state.close()
     vkey = tmp_path / "hub-log.vkey"
     vkey.write_text(hub.log.verifier.vkey())
