@@ -18,12 +18,12 @@ from typing import Annotated, Any, Literal
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from keys import LinkageSecret
 from linkage_node import users_cli
 from linkage_node.key_request import request_key
+from linkage_node.progress import progress_reporter
 from linkage_node.roster import (
     RULES,
     ColumnMapping,
@@ -158,13 +158,16 @@ def validate(
     from linkage_node.guards import Allowance, GuardError, check_rejected
 
     allowance = Allowance.parse(max_rejected or "0", "--max-rejected")
-    result = validate_roster(
-        roster,
-        ColumnMapping.load(mapping) if mapping else None,
-        parse_policies(policy or []),
-        delimiter=_delimiter(delimiter),
-        encoding=encoding,
-    )
+    with progress_reporter(err) as report:
+        result = validate_roster(
+            roster,
+            ColumnMapping.load(mapping) if mapping else None,
+            parse_policies(policy or []),
+            delimiter=_delimiter(delimiter),
+            encoding=encoding,
+            progress=report,
+            keep_records=False,
+        )
     _report(result, show_values)
     if rejects is not None:
         _write_rejects(rejects, result.issues)
@@ -224,20 +227,8 @@ def encode(
     check_writable(output, "--output")  # before the secret, the schema and minutes of work
     linkage_schema = load_schema(schema)
     secret = LinkageSecret.load(secret_file)
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-    ) as progress:
-        task = progress.add_task("validating", total=None)
-
-        def report(stage: str, done: int, total: int) -> None:
-            progress.update(task, description=stage, completed=done, total=total)
-
-        try:
+    try:
+        with progress_reporter(err) as report:
             result = run_encoding_job(
                 agency_id=agency,
                 schema=linkage_schema,
@@ -255,16 +246,15 @@ def encode(
                 delimiter=_delimiter(delimiter),
                 encoding=encoding,
             )
-        except GuardError as exc:
-            progress.stop()
-            if exc.rejected is not None:
-                roster_result, plan_result = exc.rejected
-                _report(roster_result, show_values)
-                if plan_result is not None:
-                    _report_plans(plan_result)
-                if rejects is not None:
-                    _write_rejects(rejects, roster_result.issues)
-            raise
+    except GuardError as exc:
+        if exc.rejected is not None:
+            roster_result, plan_result = exc.rejected
+            _report(roster_result, show_values)
+            if plan_result is not None:
+                _report_plans(plan_result)
+            if rejects is not None:
+                _write_rejects(rejects, roster_result.issues)
+        raise
     _report(result.roster, show_values)
     if rejects is not None:
         _write_rejects(rejects, result.roster.issues)

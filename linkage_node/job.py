@@ -140,8 +140,9 @@ def run_encoding_job(
     allow_removals = allow_removals or Allowance.parse(DEFAULT_REMOVALS, "--allow-removals")
     max_rejected = max_rejected or Allowance.parse(DEFAULT_REJECTED_ENCODE, "--max-rejected")
     roster = validate_roster(
-        roster_path, mapping, policies, today=today, delimiter=delimiter, encoding=encoding
-    )
+        roster_path, mapping, policies, today=today, delimiter=delimiter, encoding=encoding,
+        progress=progress,
+    )  # fmt: skip
     plans = read_plans(plans_path) if plans_path is not None else None
     try:
         check_rejected("roster", roster.rejected, roster.rows, max_rejected)
@@ -221,48 +222,35 @@ def run_encoding_job(
             created_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         )
         write_encodings(output, header, out_records)
-        state.save_directory(
-            [
+        run = RunRecord(
+            epoch=secret.epoch,
+            schema_fingerprint=schema.fingerprint,
+            canary=canary,
+            counts={
+                "rows": roster.rows,
+                "accepted": roster.accepted,
+                "rejected": roster.rejected,
+                "new": len(diff.new),
+                "changed": len(diff.changed),
+                "removed": len(diff.removed),
+                "unchanged": diff.unchanged,
+            },
+            upserts=[
                 (
                     ref,
-                    record.record_id,
-                    record.display_name,
-                    record.date_of_birth,
-                    record.case_manager_id,
+                    by_ref[ref].record_id,
+                    by_ref[ref].content_hash(),
+                    clk,
+                    by_ref[ref].case_manager_id,
                 )
-                for ref, record in by_ref.items()
-            ]
+                for ref, clk in clks.items()
+            ],
+            removed=removed,
+            assignments=assignments,
+            plans=plan_changes,
+            plan_removals=plan_removals,
         )
-        run_id = state.record_run(
-            RunRecord(
-                epoch=secret.epoch,
-                schema_fingerprint=schema.fingerprint,
-                canary=canary,
-                counts={
-                    "rows": roster.rows,
-                    "accepted": roster.accepted,
-                    "rejected": roster.rejected,
-                    "new": len(diff.new),
-                    "changed": len(diff.changed),
-                    "removed": len(diff.removed),
-                    "unchanged": diff.unchanged,
-                },
-                upserts=[
-                    (
-                        ref,
-                        by_ref[ref].record_id,
-                        by_ref[ref].content_hash(),
-                        clk,
-                        by_ref[ref].case_manager_id,
-                    )
-                    for ref, clk in clks.items()
-                ],
-                removed=removed,
-                assignments=assignments,
-                plans=plan_changes,
-                plan_removals=plan_removals,
-            )
-        )
+        run_id = _save_state(state, by_ref, run, progress)
     finally:
         state.close()
     popcounts = [int.from_bytes(clk, "big").bit_count() for _, clk in out_records]
@@ -293,3 +281,35 @@ def _plan_diff(
         key for key, (_, removed) in known.items() if not removed and key not in current
     )
     return changes, removals
+
+
+def _save_state(
+    state: NodeState,
+    by_ref: dict[str, CleanRecord],
+    run: RunRecord,
+    progress: Callable[[str, int, int], None] | None,
+) -> int:
+    """The client directory (names for the pages) and the run (the sync's outbox)."""
+    directory = [
+        (ref, record.record_id, record.display_name, record.date_of_birth,
+         record.case_manager_id)
+        for ref, record in by_ref.items()
+    ]  # fmt: skip
+    saving = _Steps(progress, "saving state", len(directory) + run.size)
+    state.save_directory(directory, tick=saving.tick)
+    return state.record_run(run, tick=saving.tick)
+
+
+@dataclass
+class _Steps:
+    """Counts rows written across several calls into one progress step."""
+
+    progress: Callable[[str, int, int], None] | None
+    step: str
+    total: int
+    done: int = 0
+
+    def tick(self, rows: int) -> None:
+        self.done += rows
+        if self.progress is not None:
+            self.progress(self.step, self.done, self.total)

@@ -122,7 +122,7 @@ _ALWAYS_REJECT = frozenset(
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Issue:
     """One problem in one row. `value` is for the terminal only, never for files."""
 
@@ -133,7 +133,7 @@ class Issue:
     value: str | None = field(default=None, repr=False, compare=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CleanRecord:
     """A row after validation and normalisation. Missing fields are empty strings."""
 
@@ -168,16 +168,24 @@ class RosterResult:
 
     rows: int = 0
     records: list[CleanRecord] = field(default_factory=list)
+    keep_records: bool = field(default=True, repr=False)
+    accepted_count: int = 0
     issues: list[Issue] = field(default_factory=list)
     rejected_lines: set[int] = field(default_factory=set)
     # Record ids of rejected rows (where readable): a record the node encoded before
     # that has bad data tonight keeps its last good encoding instead of being removed.
     rejected_record_ids: set[str] = field(default_factory=set, repr=False)
 
+    def add(self, record: CleanRecord) -> None:
+        """Count an accepted row (and keep it, unless only validating)."""
+        self.accepted_count += 1
+        if self.keep_records:
+            self.records.append(record)
+
     @property
     def accepted(self) -> int:
         """Rows that will be encoded (some perhaps with fields dropped)."""
-        return len(self.records)
+        return self.accepted_count
 
     @property
     def with_dropped_fields(self) -> int:
@@ -277,31 +285,40 @@ def validate_roster(
     today: date | None = None,
     delimiter: str | None = None,
     encoding: str = "utf-8",
+    progress: Callable[[str, int, int], None] | None = None,
+    keep_records: bool = True,
 ) -> RosterResult:
     """Read, validate and normalise a roster export (CSV in any usual dialect, or a
-    spreadsheet: see `roster_input`)."""
+    spreadsheet: see `roster_input`). Two passes, so no row is held between them: the
+    first finds record ids used twice (both rows are rejected), the second cleans each
+    row. `keep_records=False` (validation only) keeps counts and issues, not records."""
     mapping = mapping or ColumnMapping.default()
     policies = policies or parse_policies([])
     today = today or date.today()  # noqa: DTZ011  (dates of birth are local calendar dates)
-    result = RosterResult()
-    pending: list[tuple[int, dict[str, str], list[Issue]]] = []
-    seen: dict[str, list[int]] = {}
+    ids: Counter[str] = Counter()
+    total = 0
+    for _, cells, _ in _rows(path, mapping, policies, delimiter, encoding):
+        total += 1
+        if cells is not None and cells["record_id"]:
+            ids[cells["record_id"]] += 1
+        if progress and total % 5000 == 0:
+            progress("reading", total, 0)
+    duplicated = {record_id for record_id, n in ids.items() if n > 1}
+    del ids
+    result = RosterResult(keep_records=keep_records)
+    cleaner = _RowCleaner(policies, mapping.date_formats, today)
     for line, cells, issues in _rows(path, mapping, policies, delimiter, encoding):
         result.rows += 1
+        if progress and result.rows % 5000 == 0:
+            progress("validating", result.rows, total)
         if cells is None:
             result.issues.extend(issues)
             result.rejected_lines.add(line)
             continue
-        pending.append((line, cells, issues))
-        if cells["record_id"]:
-            seen.setdefault(cells["record_id"], []).append(line)
-    for line, cells, issues in pending:
-        if len(seen[cells["record_id"]]) > 1 if cells["record_id"] else False:
+        if cells["record_id"] in duplicated:
             issues.append(
                 Issue(line, "record_id", "record_id.duplicate", "reject", cells["record_id"])
             )
-    cleaner = _RowCleaner(policies, mapping.date_formats, today)
-    for line, cells, issues in pending:
         record = cleaner.clean(line, cells, issues)
         if issues:
             result.issues.extend(issues)
@@ -310,7 +327,9 @@ def validate_roster(
             if cells["record_id"]:
                 result.rejected_record_ids.add(cells["record_id"])
         else:
-            result.records.append(record)
+            result.add(record)
+    if progress:
+        progress("validating", result.rows, total)
     result.issues.sort(key=lambda i: (i.line, i.column, i.rule))
     return result
 

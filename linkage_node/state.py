@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import secrets
 import sqlite3
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +27,10 @@ from linkage_node import staff_accounts
 from linkage_node.errors import StateError
 from linkage_node.private_files import private_file
 from linkage_node.staff_accounts import StaffAccounts
+
+# Told how many rows were just written, batch by batch (progress of a long state write).
+Tick = Callable[[int], None]
+_BATCH = 10_000
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS node (
@@ -161,6 +166,14 @@ class RunRecord:
     # (ref, milestone_id) of milestones no longer in the plan export
     plan_removals: list[tuple[str, str]] = field(default_factory=list)
 
+    @property
+    def size(self) -> int:
+        """Rows `NodeState.record_run` writes (each change is two: the row and its outbox)."""
+        return 2 * (
+            len(self.upserts) + len(self.removed) + len(self.assignments) + len(self.plans)
+            + len(self.plan_removals)
+        )  # fmt: skip
+
 
 class NodeState:
     """The state database of one agency node."""
@@ -223,7 +236,9 @@ class NodeState:
         """Close the database."""
         self._db.close()
 
-    def save_directory(self, rows: list[tuple[str, str, str, str, str]]) -> None:
+    def save_directory(
+        self, rows: list[tuple[str, str, str, str, str]], tick: Tick | None = None
+    ) -> None:
         """Replace the client directory: (ref, record_id, display name, date of birth,
         case manager) of every current record. It never leaves the node: the pages show
         case managers their own clients by name while the hub sees only references."""
@@ -231,7 +246,7 @@ class NodeState:
         db.execute("BEGIN IMMEDIATE")
         try:
             db.execute("DELETE FROM client_directory")
-            db.executemany("INSERT INTO client_directory VALUES (?, ?, ?, ?, ?)", rows)
+            _many(db, "INSERT INTO client_directory VALUES (?, ?, ?, ?, ?)", rows, tick)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -280,8 +295,9 @@ class NodeState:
             )
         }
 
-    def record_run(self, run: RunRecord) -> int:
-        """Store one run's results in a single transaction; returns the run id."""
+    def record_run(self, run: RunRecord, tick: Tick | None = None) -> int:
+        """Store one run's results in a single transaction; returns the run id. `tick(n)`
+        is told as each batch of n rows is written (see `RunRecord.size`)."""
         db = self._db
         context = f"{run.epoch}|{run.schema_fingerprint}"
         db.execute("BEGIN IMMEDIATE")
@@ -306,54 +322,72 @@ class NodeState:
                 ),
             )
             run_id = int(cursor.lastrowid or 0)
-            db.executemany(
+            _many(
+                db,
                 "INSERT INTO record (ref, record_id, content_hash, clk, context, case_manager_id, "
                 "removed) VALUES (?, ?, ?, ?, ?, ?, 0) ON CONFLICT(ref) DO UPDATE SET "
                 "record_id = excluded.record_id, content_hash = excluded.content_hash, "
                 "clk = excluded.clk, context = excluded.context, "
                 "case_manager_id = excluded.case_manager_id, removed = 0",
                 [(ref, rid, h, clk, context, cm) for ref, rid, h, clk, cm in run.upserts],
+                tick,
             )
-            db.executemany(
+            _many(
+                db,
                 "INSERT INTO change (run_id, ref, op, clk) VALUES (?, ?, 'upsert', ?)",
                 [(run_id, ref, clk) for ref, _, _, clk, _ in run.upserts],
+                tick,
             )
-            db.executemany(
-                "UPDATE record SET removed = 1 WHERE ref = ?", [(r,) for r in run.removed]
+            _many(
+                db, "UPDATE record SET removed = 1 WHERE ref = ?", [(r,) for r in run.removed], tick
             )
-            db.executemany(
+            _many(
+                db,
                 "INSERT INTO change (run_id, ref, op) VALUES (?, ?, 'remove')",
                 [(run_id, ref) for ref in run.removed],
+                tick,
             )
-            db.executemany(
+            _many(
+                db,
                 "UPDATE record SET case_manager_id = ? WHERE ref = ?",
                 [(cm, ref) for ref, cm in run.assignments],
+                tick,
             )
-            db.executemany(
+            _many(
+                db,
                 "INSERT INTO change (run_id, ref, op, case_manager_id) VALUES (?, ?, ?, ?)",
                 [
                     (run_id, ref, "assign" if cm else "unassign", cm or None)
                     for ref, cm in run.assignments
                 ],
+                tick,
             )
-            db.executemany(
+            _many(
+                db,
                 "INSERT INTO milestone (ref, milestone_id, content_hash, removed) "
                 "VALUES (?, ?, ?, 0) "
                 "ON CONFLICT(ref, milestone_id) DO UPDATE SET "
                 "content_hash = excluded.content_hash, removed = 0",
                 [(ref, mid, h) for ref, mid, h, _ in run.plans],
+                tick,
             )
-            db.executemany(
+            _many(
+                db,
                 "INSERT INTO change (run_id, ref, op, item, payload) VALUES (?, ?, 'plan', ?, ?)",
                 [(run_id, ref, mid, payload) for ref, mid, _, payload in run.plans],
+                tick,
             )
-            db.executemany(
+            _many(
+                db,
                 "UPDATE milestone SET removed = 1 WHERE ref = ? AND milestone_id = ?",
                 run.plan_removals,
+                tick,
             )
-            db.executemany(
+            _many(
+                db,
                 "INSERT INTO change (run_id, ref, op, item) VALUES (?, ?, 'unplan', ?)",
                 [(run_id, ref, mid) for ref, mid in run.plan_removals],
+                tick,
             )
             db.execute("COMMIT")
         except BaseException:
@@ -412,3 +446,14 @@ class NodeState:
             "UPDATE run SET synced_at = ? WHERE run_id = ?",
             (datetime.now(UTC).isoformat(timespec="seconds"), run_id),
         )
+
+
+def _many(
+    db: sqlite3.Connection, sql: str, rows: Sequence[Sequence[object]], tick: Tick | None
+) -> None:
+    """executemany in batches, telling `tick` after each (inside the caller's transaction)."""
+    for start in range(0, len(rows), _BATCH):
+        batch = rows[start : start + _BATCH]
+        db.executemany(sql, batch)
+        if tick is not None:
+            tick(len(batch))
