@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
@@ -181,3 +183,89 @@ def test_version_short_help_and_plain_placeholders(tmp_path: Path) -> None:
         assert raw not in short.stdout, short.stdout
     serve = pprl("hub", "serve", "-h", cwd=tmp_path)
     assert "8765" in serve.stdout
+
+
+def _encode_setup(tmp_path: Path, rows: int) -> list[dict[str, str]]:
+    from keys import new_linkage_secret
+    from linkage_node.synthetic import synthetic_roster
+
+    new_linkage_secret("2026-11").save(tmp_path / "secret.json")
+    return synthetic_roster(tmp_path / "roster.csv", rows)
+
+
+def test_encode_with_most_rows_rejected_exits_3_with_the_problem_table(tmp_path: Path) -> None:
+    from linkage_node.synthetic import write_roster
+
+    rows = _encode_setup(tmp_path, 5)
+    for row in rows[1:]:
+        row["date_of_birth"] = "sometime in May"
+    write_roster(tmp_path / "roster.csv", rows)
+    result = pprl("node", "encode", "--agency", "DCFS", "--secret-file", "secret.json",
+                  "--input", "roster.csv", "--output", "out.jsonl", cwd=tmp_path)  # fmt: skip
+    one_error(result, 3, "4 of 5 roster rows were rejected", "--max-rejected")
+    assert "date_of_birth" in result.stderr  # the table names the column and the rule
+    assert "sometime in May" not in result.stderr  # and never the value
+    assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_a_plan_file_with_every_row_invalid_exits_3(tmp_path: Path) -> None:
+    rows = _encode_setup(tmp_path, 5)
+    plans = tmp_path / "plans.csv"
+    plans.write_text(
+        "record_id,milestone_id,goal,milestone,status\n"
+        + "".join(f"{r['record_id']},m1,Housing,Lease,Jane Planter\n" for r in rows),
+        encoding="utf-8",
+    )
+    result = pprl("node", "encode", "--agency", "DCFS", "--secret-file", "secret.json",
+                  "--input", "roster.csv", "--output", "out.jsonl", "--plans", "plans.csv",
+                  cwd=tmp_path)  # fmt: skip
+    one_error(result, 3, "plan rows were rejected")
+    assert "status.unknown" in result.stderr
+    assert "Jane" not in result.stderr
+
+
+def _wait_for(url: str, process: subprocess.Popen[str]) -> httpx.Response:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()[1]
+        try:
+            return httpx.get(url, timeout=2)
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise AssertionError(f"{url} never answered")
+
+
+def test_the_servers_say_where_they_listen_and_take_a_passphrase_file(tmp_path: Path) -> None:
+    env = {"PPRL_DATABASE_URL": f"sqlite:///{tmp_path / 'hub.db'}"}
+    assert pprl("hub", "migrate", cwd=tmp_path, env=env).returncode == 0
+    hub_port = free_port()
+    hub = subprocess.Popen(  # noqa: S603  (our own entry point)
+        [PPRL, "hub", "serve", "--port", str(hub_port)], cwd=tmp_path,
+        env={**clean_env(), **env}, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+    try:
+        assert _wait_for(f"http://127.0.0.1:{hub_port}/healthz", hub).status_code == 200
+        assert hub.stderr is not None
+        assert f"listening on http://127.0.0.1:{hub_port}" in hub.stderr.readline()
+        (tmp_path / "passphrase").write_text("a long enough passphrase\n", encoding="utf-8")
+        made = pprl("keys", "init-agency", "--agency", "DCFS", "--programs", "child_welfare",
+                    "--key-dir", "keys", "--passphrase-file", "passphrase",
+                    cwd=tmp_path)  # fmt: skip
+        assert made.returncode == 0, made.stderr
+        node_port = free_port()
+        node = subprocess.Popen(  # noqa: S603  (our own entry point)
+            [PPRL, "node", "serve", "--agency", "DCFS", "--key-dir", "keys",
+             "--passphrase-file", "passphrase", "--hub", f"http://127.0.0.1:{hub_port}",
+             "--port", str(node_port)], cwd=tmp_path, env=clean_env(),
+            stderr=subprocess.PIPE, text=True, start_new_session=True,
+        )  # fmt: skip
+        try:
+            ready = _wait_for(f"http://127.0.0.1:{node_port}/readyz", node)
+            assert ready.status_code == 200, ready.text
+            assert ready.json()["hub"] == "ok"
+        finally:
+            node.terminate()
+            node.communicate(timeout=30)
+    finally:
+        hub.terminate()
+        hub.communicate(timeout=30)
