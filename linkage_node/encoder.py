@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import os
 import struct
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from hashlib import blake2b
 
@@ -174,8 +175,17 @@ def encode_all(
     with ProcessPoolExecutor(
         max_workers=workers, initializer=_init_worker, initargs=(schema, secret)
     ) as pool:
-        for clks in pool.map(_encode_chunk, _chunks(records)):
-            out.extend(clks)
+        # At most two chunks per worker in flight: `records` may build its rows on
+        # demand (the job's feature values), and Executor.map would build them all first.
+        pending: deque[Future[list[bytes]]] = deque()
+        for chunk in _chunks(records):
+            pending.append(pool.submit(_encode_chunk, chunk))
+            while len(pending) >= 2 * workers or (pending and pending[0].done()):
+                out.extend(pending.popleft().result())
+                if progress:
+                    progress(len(out))
+        while pending:
+            out.extend(pending.popleft().result())
             if progress:
                 progress(len(out))
     return out

@@ -11,10 +11,11 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import overload
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -172,7 +173,7 @@ def run_encoding_job(
         fresh = encode_all(
             schema,
             secret.secret,
-            [feature_values(schema, roster.records[i]) for i in todo],
+            _Features(schema, [roster.records[i] for i in todo]),
             workers=workers,
             progress=(lambda n: progress("encoding", n, len(todo))) if progress else None,
         )
@@ -313,3 +314,24 @@ class _Steps:
         self.done += rows
         if self.progress is not None:
             self.progress(self.step, self.done, self.total)
+
+
+class _Features(Sequence[tuple[str, ...]]):
+    """The records' feature values, built as the encoder takes each chunk (a list of them
+    all would hold every value of every changed record at once)."""
+
+    def __init__(self, schema: LinkageSchema, records: list[CleanRecord]) -> None:
+        self._schema = schema
+        self._records = records
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    @overload
+    def __getitem__(self, index: int) -> tuple[str, ...]: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[tuple[str, ...]]: ...
+    def __getitem__(self, index: int | slice) -> tuple[str, ...] | list[tuple[str, ...]]:
+        if isinstance(index, slice):
+            return [feature_values(self._schema, r) for r in self._records[index]]
+        return feature_values(self._schema, self._records[index])

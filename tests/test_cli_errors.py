@@ -183,6 +183,14 @@ def test_version_short_help_and_plain_placeholders(tmp_path: Path) -> None:
         assert raw not in short.stdout, short.stdout
     serve = pprl("hub", "serve", "-h", cwd=tmp_path)
     assert "8765" in serve.stdout
+    answer = pprl("node", "review", "answer", "-h", cwd=tmp_path)
+    assert "<same|different|unsure>" in answer.stdout  # a choice, shown as one
+    wrong = pprl("node", "review", "answer", "--agency", "DCFS", "--hub", "http://127.0.0.1:9",
+                 "--key-dir", "keys", "--steward", "s-1", "--item", "1", "--answer", "maybe",
+                 cwd=tmp_path)  # fmt: skip
+    assert wrong.returncode == 2
+    assert "maybe" in wrong.stderr
+    assert "same" in wrong.stderr
 
 
 def _encode_setup(tmp_path: Path, rows: int) -> list[dict[str, str]]:
