@@ -261,8 +261,8 @@ def encode(
     diff = result.diff
     err.print(f"schema {schema_summary(linkage_schema)}, secret epoch {secret.epoch}")
     err.print(
-        f"since the last run: {len(diff.new)} new, {len(diff.changed)} changed, "
-        f"{len(diff.removed)} removed, {diff.unchanged} unchanged; encoded {result.encoded} "
+        f"since the last run: {diff.new} new, {diff.changed} changed, "
+        f"{diff.removed} removed, {diff.unchanged} unchanged; encoded {result.encoded} "
         f"in {result.seconds:.1f} s; mean popcount {result.mean_popcount:.1%}"
     )
     err.print(f"wrote {result.header.record_count} encodings to {output}")
@@ -278,9 +278,9 @@ def encode(
             json.dumps(
                 {
                     **result.roster.summary(),
-                    "new": len(diff.new),
-                    "changed": len(diff.changed),
-                    "removed": len(diff.removed),
+                    "new": diff.new,
+                    "changed": diff.changed,
+                    "removed": diff.removed,
                     "unchanged": diff.unchanged,
                     "encoded": result.encoded,
                     "run_id": result.run_id,

@@ -154,6 +154,58 @@ def _encode_chunk(chunk: list[Sequence[str]]) -> list[bytes]:
     return [_worker.encode(values) for values in chunk]
 
 
+class EncoderPool:
+    """Encoding on `workers` processes, started once and used for many batches (a
+    streaming job encodes its roster chunk by chunk). One process encodes in place."""
+
+    def __init__(self, schema: LinkageSchema, secret: bytes, workers: int | None = None) -> None:
+        self._workers = workers or os.cpu_count() or 1
+        self._encoder = Encoder(schema, secret)
+        self._pool: ProcessPoolExecutor | None = None
+        if self._workers > 1:
+            self._pool = ProcessPoolExecutor(
+                max_workers=self._workers, initializer=_init_worker, initargs=(schema, secret)
+            )
+
+    def __enter__(self) -> EncoderPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the worker processes."""
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+    def encode(
+        self, records: Sequence[Sequence[str]], progress: Callable[[int], None] | None = None
+    ) -> list[bytes]:
+        """CLKs of `records` in order; `progress(n)` after each chunk."""
+        out: list[bytes] = []
+        if self._pool is None or len(records) < 2 * CHUNK_SIZE:
+            for start in range(0, len(records), CHUNK_SIZE):
+                out.extend(self._encoder.encode(v) for v in records[start : start + CHUNK_SIZE])
+                if progress:
+                    progress(len(out))
+            return out
+        # At most two chunks per worker in flight: `records` may build its rows on
+        # demand (the job's feature values), and Executor.map would build them all first.
+        pending: deque[Future[list[bytes]]] = deque()
+        for chunk in _chunks(records):
+            pending.append(self._pool.submit(_encode_chunk, chunk))
+            while len(pending) >= 2 * self._workers or (pending and pending[0].done()):
+                out.extend(pending.popleft().result())
+                if progress:
+                    progress(len(out))
+        while pending:
+            out.extend(pending.popleft().result())
+            if progress:
+                progress(len(out))
+        return out
+
+
 def encode_all(
     schema: LinkageSchema,
     secret: bytes,
@@ -164,31 +216,10 @@ def encode_all(
 ) -> list[bytes]:
     """CLKs of `records` in order, on `workers` processes (default: every core)."""
     workers = workers or os.cpu_count() or 1
-    out: list[bytes] = []
-    if workers == 1 or len(records) < 2 * CHUNK_SIZE:
-        encoder = Encoder(schema, secret)
-        for start in range(0, len(records), CHUNK_SIZE):
-            out.extend(encoder.encode(v) for v in records[start : start + CHUNK_SIZE])
-            if progress:
-                progress(len(out))
-        return out
-    with ProcessPoolExecutor(
-        max_workers=workers, initializer=_init_worker, initargs=(schema, secret)
-    ) as pool:
-        # At most two chunks per worker in flight: `records` may build its rows on
-        # demand (the job's feature values), and Executor.map would build them all first.
-        pending: deque[Future[list[bytes]]] = deque()
-        for chunk in _chunks(records):
-            pending.append(pool.submit(_encode_chunk, chunk))
-            while len(pending) >= 2 * workers or (pending and pending[0].done()):
-                out.extend(pending.popleft().result())
-                if progress:
-                    progress(len(out))
-        while pending:
-            out.extend(pending.popleft().result())
-            if progress:
-                progress(len(out))
-    return out
+    if len(records) < 2 * CHUNK_SIZE:
+        workers = 1  # not worth starting processes
+    with EncoderPool(schema, secret, workers) as pool:
+        return pool.encode(records, progress)
 
 
 def _chunks(records: Sequence[Sequence[str]]) -> Iterator[list[Sequence[str]]]:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,18 +66,23 @@ class EncodingsHeader:
         }
 
 
-def write_encodings(path: Path, header: EncodingsHeader, records: list[tuple[str, bytes]]) -> None:
+def write_encodings(
+    path: Path, header: EncodingsHeader, records: Iterable[tuple[str, bytes]]
+) -> None:
     """Write atomically: a crash leaves the old file or the new one, never half of one.
-    Owner-readable only (0600): encodings are what a dictionary attack would start from."""
-    if len(records) != header.record_count:
-        raise ValueError("record_count does not match the records")
+    Owner-readable only (0600): encodings are what a dictionary attack would start from.
+    `records` may be a stream; their number must be the header's record count."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(json.dumps(header.to_json(), separators=(",", ":")) + "\n")
+            written = 0
             for ref, clk in records:
                 handle.write(f'{{"ref":"{ref}","clk":"{canonical.b64encode(clk)}"}}\n')
+                written += 1
+            if written != header.record_count:
+                raise ValueError("record_count does not match the records")
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)

@@ -29,7 +29,7 @@ from rich.progress import (
 
 Report = Callable[[str, int, int], None]
 
-_UNITS = {"encoding": "records"}
+_UNITS = {"encoding": "records", "saving state": "steps", "writing encodings": "records"}
 
 
 @contextmanager

@@ -46,6 +46,15 @@ class RefKey:
                 "Restore the key from backup: a new key would make every record look new "
                 "to the hub and break existing links and consents.",
             )
-        key = os.urandom(REF_KEY_BYTES)
-        write_private(path, key)
-        return cls(key)
+        made = cls.generate()
+        made.save(path)
+        return made
+
+    @classmethod
+    def generate(cls) -> RefKey:
+        """A new random key (a new node's first run), not yet saved."""
+        return cls(os.urandom(REF_KEY_BYTES))
+
+    def save(self, path: Path) -> None:
+        """Write the key, owner-readable only; never over an existing one."""
+        write_private(path, self._key)

@@ -289,12 +289,41 @@ def validate_roster(
     keep_records: bool = True,
 ) -> RosterResult:
     """Read, validate and normalise a roster export (CSV in any usual dialect, or a
-    spreadsheet: see `roster_input`). Two passes, so no row is held between them: the
-    first finds record ids used twice (both rows are rejected), the second cleans each
-    row. `keep_records=False` (validation only) keeps counts and issues, not records."""
-    mapping = mapping or ColumnMapping.default()
-    policies = policies or parse_policies([])
-    today = today or date.today()  # noqa: DTZ011  (dates of birth are local calendar dates)
+    spreadsheet: see `roster_input`). `keep_records=False` (validation only) keeps
+    counts and issues, not records."""
+    result = RosterResult(keep_records=keep_records)
+    options = ReadOptions(mapping, policies, today, delimiter, encoding)
+    for record in iter_roster(path, result, options, progress):
+        result.add(record)
+    return result
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How to read an export (see `validate_roster`)."""
+
+    mapping: ColumnMapping | None = None
+    policies: dict[str, Action] | None = None
+    today: date | None = None
+    delimiter: str | None = None
+    encoding: str = "utf-8"
+
+
+def iter_roster(
+    path: Path,
+    result: RosterResult,
+    options: ReadOptions,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> Iterator[CleanRecord]:
+    """The accepted records, one at a time, while `result` collects the counts and
+    issues (complete once the iterator is exhausted). Two passes, so no row is held
+    between them: the first finds record ids used twice (both rows are rejected), the
+    second cleans each row."""
+    mapping = options.mapping or ColumnMapping.default()
+    policies = options.policies or parse_policies([])
+    # Dates of birth are local calendar dates.
+    today = options.today or date.today()  # noqa: DTZ011
+    delimiter, encoding = options.delimiter, options.encoding
     ids: Counter[str] = Counter()
     total = 0
     for _, cells, _ in _rows(path, mapping, policies, delimiter, encoding):
@@ -305,7 +334,6 @@ def validate_roster(
             progress("reading", total, 0)
     duplicated = {record_id for record_id, n in ids.items() if n > 1}
     del ids
-    result = RosterResult(keep_records=keep_records)
     cleaner = _RowCleaner(policies, mapping.date_formats, today)
     for line, cells, issues in _rows(path, mapping, policies, delimiter, encoding):
         result.rows += 1
@@ -327,11 +355,10 @@ def validate_roster(
             if cells["record_id"]:
                 result.rejected_record_ids.add(cells["record_id"])
         else:
-            result.add(record)
+            yield record
     if progress:
         progress("validating", result.rows, total)
     result.issues.sort(key=lambda i: (i.line, i.column, i.rule))
-    return result
 
 
 def _rows(

@@ -112,11 +112,11 @@ class Known:
 
 @dataclass(frozen=True)
 class Diff:
-    """The changes one run found."""
+    """The changes one run found (counts)."""
 
-    new: list[str]
-    changed: list[str]
-    removed: list[str]
+    new: int
+    changed: int
+    removed: int
     unchanged: int
     reassigned: int = 0
 
@@ -150,29 +150,16 @@ class PendingRun:
 
 @dataclass(frozen=True)
 class RunRecord:
-    """What a run stores: its context, counts, and changes."""
+    """What a run stores besides its staged records: its context, counts and plans."""
 
     epoch: str
     schema_fingerprint: str
     canary: bytes
     counts: dict[str, int]
-    # (ref, record_id, content_hash, clk, case_manager_id) of new and changed records
-    upserts: list[tuple[str, str, bytes, bytes, str]]
-    removed: list[str]
-    # (ref, case_manager_id or "" to unassign) for records whose case manager changed
-    assignments: list[tuple[str, str]]
     # (ref, milestone_id, content_hash, fields as JSON) of new and changed milestones
     plans: list[tuple[str, str, bytes, str]] = field(default_factory=list)
     # (ref, milestone_id) of milestones no longer in the plan export
     plan_removals: list[tuple[str, str]] = field(default_factory=list)
-
-    @property
-    def size(self) -> int:
-        """Rows `NodeState.record_run` writes (each change is two: the row and its outbox)."""
-        return 2 * (
-            len(self.upserts) + len(self.removed) + len(self.assignments) + len(self.plans)
-            + len(self.plan_removals)
-        )  # fmt: skip
 
 
 class NodeState:
@@ -295,105 +282,69 @@ class NodeState:
             )
         }
 
-    def record_run(self, run: RunRecord, tick: Tick | None = None) -> int:
-        """Store one run's results in a single transaction; returns the run id. `tick(n)`
-        is told as each batch of n rows is written (see `RunRecord.size`)."""
+    def record_run(self, run: RunRecord, staging: Path, tick: Tick | None = None) -> int:
+        """Store one run in a single transaction, its records read from the job's staging
+        database (linkage_node.staging): the client directory, new and changed records
+        with their CLKs, removals, case-manager changes and plans, each with its outbox
+        rows for the sync. Returns the run id; `tick(n)` after each of the steps."""
         db = self._db
         context = f"{run.epoch}|{run.schema_fingerprint}"
-        db.execute("BEGIN IMMEDIATE")
+        db.execute("ATTACH DATABASE ? AS staging", (str(staging),))
         try:
-            c = run.counts
-            cursor = db.execute(
-                "INSERT INTO run (finished_at, epoch, schema_fingerprint, canary, rows, accepted, "
-                "rejected, new, changed, removed, unchanged) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    datetime.now(UTC).isoformat(timespec="seconds"),
-                    run.epoch,
-                    run.schema_fingerprint,
-                    run.canary,
-                    c["rows"],
-                    c["accepted"],
-                    c["rejected"],
-                    c["new"],
-                    c["changed"],
-                    c["removed"],
-                    c["unchanged"],
-                ),
-            )
-            run_id = int(cursor.lastrowid or 0)
-            _many(
-                db,
-                "INSERT INTO record (ref, record_id, content_hash, clk, context, case_manager_id, "
-                "removed) VALUES (?, ?, ?, ?, ?, ?, 0) ON CONFLICT(ref) DO UPDATE SET "
-                "record_id = excluded.record_id, content_hash = excluded.content_hash, "
-                "clk = excluded.clk, context = excluded.context, "
-                "case_manager_id = excluded.case_manager_id, removed = 0",
-                [(ref, rid, h, clk, context, cm) for ref, rid, h, clk, cm in run.upserts],
-                tick,
-            )
-            _many(
-                db,
-                "INSERT INTO change (run_id, ref, op, clk) VALUES (?, ?, 'upsert', ?)",
-                [(run_id, ref, clk) for ref, _, _, clk, _ in run.upserts],
-                tick,
-            )
-            _many(
-                db, "UPDATE record SET removed = 1 WHERE ref = ?", [(r,) for r in run.removed], tick
-            )
-            _many(
-                db,
-                "INSERT INTO change (run_id, ref, op) VALUES (?, ?, 'remove')",
-                [(run_id, ref) for ref in run.removed],
-                tick,
-            )
-            _many(
-                db,
-                "UPDATE record SET case_manager_id = ? WHERE ref = ?",
-                [(cm, ref) for ref, cm in run.assignments],
-                tick,
-            )
-            _many(
-                db,
-                "INSERT INTO change (run_id, ref, op, case_manager_id) VALUES (?, ?, ?, ?)",
-                [
-                    (run_id, ref, "assign" if cm else "unassign", cm or None)
-                    for ref, cm in run.assignments
-                ],
-                tick,
-            )
-            _many(
-                db,
-                "INSERT INTO milestone (ref, milestone_id, content_hash, removed) "
-                "VALUES (?, ?, ?, 0) "
-                "ON CONFLICT(ref, milestone_id) DO UPDATE SET "
-                "content_hash = excluded.content_hash, removed = 0",
-                [(ref, mid, h) for ref, mid, h, _ in run.plans],
-                tick,
-            )
-            _many(
-                db,
-                "INSERT INTO change (run_id, ref, op, item, payload) VALUES (?, ?, 'plan', ?, ?)",
-                [(run_id, ref, mid, payload) for ref, mid, _, payload in run.plans],
-                tick,
-            )
-            _many(
-                db,
-                "UPDATE milestone SET removed = 1 WHERE ref = ? AND milestone_id = ?",
-                run.plan_removals,
-                tick,
-            )
-            _many(
-                db,
-                "INSERT INTO change (run_id, ref, op, item) VALUES (?, ?, 'unplan', ?)",
-                [(run_id, ref, mid) for ref, mid in run.plan_removals],
-                tick,
-            )
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                run_id = self._insert_run(run)
+                for sql, params in _staged_statements(run_id, context):
+                    db.execute(sql, params)
+                    if tick is not None:
+                        tick(1)
+                _many(
+                    db,
+                    "INSERT INTO milestone (ref, milestone_id, content_hash, removed) "
+                    "VALUES (?, ?, ?, 0) ON CONFLICT(ref, milestone_id) DO UPDATE SET "
+                    "content_hash = excluded.content_hash, removed = 0",
+                    [(ref, mid, h) for ref, mid, h, _ in run.plans],
+                    None,
+                )
+                _many(
+                    db,
+                    "INSERT INTO change (run_id, ref, op, item, payload) "
+                    "VALUES (?, ?, 'plan', ?, ?)",
+                    [(run_id, ref, mid, payload) for ref, mid, _, payload in run.plans],
+                    None,
+                )
+                _many(
+                    db,
+                    "UPDATE milestone SET removed = 1 WHERE ref = ? AND milestone_id = ?",
+                    run.plan_removals,
+                    None,
+                )
+                _many(
+                    db,
+                    "INSERT INTO change (run_id, ref, op, item) VALUES (?, ?, 'unplan', ?)",
+                    [(run_id, ref, mid) for ref, mid in run.plan_removals],
+                    None,
+                )
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        finally:
+            db.execute("DETACH DATABASE staging")
         return run_id
+
+    def _insert_run(self, run: RunRecord) -> int:
+        c = run.counts
+        cursor = self._db.execute(
+            "INSERT INTO run (finished_at, epoch, schema_fingerprint, canary, rows, accepted, "
+            "rejected, new, changed, removed, unchanged) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                datetime.now(UTC).isoformat(timespec="seconds"), run.epoch,
+                run.schema_fingerprint, run.canary, c["rows"], c["accepted"], c["rejected"],
+                c["new"], c["changed"], c["removed"], c["unchanged"],
+            ),
+        )  # fmt: skip
+        return int(cursor.lastrowid or 0)
 
     def known_plans(self) -> dict[tuple[str, str], tuple[bytes, bool]]:
         """Every milestone ever sent: (ref, milestone id) -> (content hash, removed)."""
@@ -457,3 +408,49 @@ def _many(
         db.executemany(sql, batch)
         if tick is not None:
             tick(len(batch))
+
+
+def _staged_statements(run_id: int, context: str) -> list[tuple[str, tuple[object, ...]]]:
+    """The SQL that applies a staged run (see `NodeState.record_run`)."""
+    return [
+        ("DELETE FROM client_directory", ()),
+        (
+            "INSERT INTO client_directory SELECT ref, record_id, display_name, date_of_birth, "
+            "case_manager_id FROM staging.staged ORDER BY line",
+            (),
+        ),
+        (
+            "INSERT INTO record (ref, record_id, content_hash, clk, context, case_manager_id, "
+            "removed) SELECT ref, record_id, content_hash, clk, ?, case_manager_id, 0 "
+            "FROM staging.staged WHERE clk IS NOT NULL ORDER BY line "
+            "ON CONFLICT(ref) DO UPDATE SET record_id = excluded.record_id, "
+            "content_hash = excluded.content_hash, clk = excluded.clk, "
+            "context = excluded.context, case_manager_id = excluded.case_manager_id, removed = 0",
+            (context,),
+        ),
+        (
+            "INSERT INTO change (run_id, ref, op, clk) SELECT ?, ref, 'upsert', clk "
+            "FROM staging.staged WHERE clk IS NOT NULL ORDER BY line",
+            (run_id,),
+        ),
+        ("UPDATE record SET removed = 1 WHERE ref IN (SELECT ref FROM staging.gone)", ()),
+        (
+            "INSERT INTO change (run_id, ref, op) SELECT ?, ref, 'remove' FROM staging.gone "
+            "ORDER BY ref",
+            (run_id,),
+        ),
+        (
+            "UPDATE record SET case_manager_id = (SELECT a.case_manager_id FROM staging.assign a "
+            "WHERE a.ref = record.ref) WHERE ref IN (SELECT ref FROM staging.assign)",
+            (),
+        ),
+        (
+            "INSERT INTO change (run_id, ref, op, case_manager_id) SELECT ?, ref, "
+            "CASE WHEN case_manager_id != '' THEN 'assign' ELSE 'unassign' END, "
+            "NULLIF(case_manager_id, '') FROM staging.assign ORDER BY ref",
+            (run_id,),
+        ),
+    ]
+
+
+STAGED_STEPS = 8  # len(_staged_statements(...)): the ticks of one record_run
