@@ -51,9 +51,14 @@ StagedRow = tuple[int, str, str, bytes, str, str, str]
 class Staging:
     """The scratch database of one job (a context manager)."""
 
-    def __init__(self, near: Path, state_file: Path) -> None:
+    def __init__(self, near: Path, state_file: Path, agency_id: str) -> None:
         near.mkdir(parents=True, exist_ok=True)
-        self.directory = Path(tempfile.mkdtemp(prefix=".pprl-staging-", dir=near))
+        prefix = f".pprl-staging-{agency_id}-"
+        # A job killed outright (power, SIGKILL) leaves its scratch folder: this
+        # agency's next job removes it, since it holds names and dates of birth.
+        for stale in near.glob(f"{prefix}*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        self.directory = Path(tempfile.mkdtemp(prefix=prefix, dir=near))
         self.path = self.directory / "staged.db"
         self._db = sqlite3.connect(self.path, isolation_level=None, uri=True)
         # Scratch data: a crash loses nothing that the next run would not rebuild.

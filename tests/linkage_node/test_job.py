@@ -143,6 +143,18 @@ def test_a_truncated_export_is_refused_unless_the_removals_are_allowed(tmp_path:
     assert _run(tmp_path, roster, allow_removals="25%").diff.removed == 50
 
 
+def test_the_scratch_copy_of_the_roster_never_outlives_the_job(tmp_path: Path) -> None:
+    roster = tmp_path / "roster.csv"
+    rows = synthetic_roster(roster, 40)
+    left = tmp_path / ".pprl-staging-DCFS-killed"  # as a job killed outright leaves it
+    left.mkdir()
+    _run(tmp_path, roster)
+    write_roster(roster, rows[:0])
+    with pytest.raises(GuardError):
+        _run(tmp_path, roster)
+    assert list(tmp_path.glob(".pprl-staging-*")) == []
+
+
 def test_too_many_rejected_rows_refuse_the_run(tmp_path: Path) -> None:
     roster = tmp_path / "roster.csv"
     rows = synthetic_roster(roster, 5)
