@@ -169,7 +169,7 @@ def run_encoding_job(
         _renamed(progress, {"validating": "validating and encoding"}),
     )  # fmt: skip
     with (
-        Staging(state_dir.parent, state_file, agency_id) as staging,
+        Staging(private_directory(state_dir), state_file) as staging,
         EncoderPool(schema, secret.secret, workers) as pool,
     ):
         for number, chunk in enumerate(_batches(records, JOB_CHUNK)):

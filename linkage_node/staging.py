@@ -1,7 +1,7 @@
 """Tonight's roster, staged on disk so the job's memory does not grow with the roster.
 
-The encoding job streams the export chunk by chunk into a scratch SQLite database beside
-the node's state (its own 0700 folder, removed when the job ends, whatever happens):
+The encoding job streams the export chunk by chunk into a scratch SQLite database inside
+the node's state folder (its own 0700 folder, removed when the job ends, whatever happens):
 each accepted row's reference, case number, content hash, case manager, exported name and
 date of birth, and the CLK of the rows that need one. What changed since the last run
 (new, changed, removed, reassigned) is then a few SQL queries against the state, read
@@ -51,14 +51,13 @@ StagedRow = tuple[int, str, str, bytes, str, str, str]
 class Staging:
     """The scratch database of one job (a context manager)."""
 
-    def __init__(self, near: Path, state_file: Path, agency_id: str) -> None:
-        near.mkdir(parents=True, exist_ok=True)
-        prefix = f".pprl-staging-{agency_id}-"
-        # A job killed outright (power, SIGKILL) leaves its scratch folder: this
-        # agency's next job removes it, since it holds names and dates of birth.
-        for stale in near.glob(f"{prefix}*"):
+    def __init__(self, state_dir: Path, state_file: Path) -> None:
+        prefix = ".pprl-staging-"
+        # A job killed outright (power, SIGKILL) leaves its scratch folder: the next job
+        # removes it, since it holds names and dates of birth.
+        for stale in state_dir.glob(f"{prefix}*"):
             shutil.rmtree(stale, ignore_errors=True)
-        self.directory = Path(tempfile.mkdtemp(prefix=prefix, dir=near))
+        self.directory = Path(tempfile.mkdtemp(prefix=prefix, dir=state_dir))
         self.path = self.directory / "staged.db"
         self._db = sqlite3.connect(self.path, isolation_level=None, uri=True)
         # Scratch data: a crash loses nothing that the next run would not rebuild.

@@ -146,13 +146,13 @@ def test_a_truncated_export_is_refused_unless_the_removals_are_allowed(tmp_path:
 def test_the_scratch_copy_of_the_roster_never_outlives_the_job(tmp_path: Path) -> None:
     roster = tmp_path / "roster.csv"
     rows = synthetic_roster(roster, 40)
-    left = tmp_path / ".pprl-staging-DCFS-killed"  # as a job killed outright leaves it
-    left.mkdir()
     _run(tmp_path, roster)
+    left = tmp_path / "state-DCFS" / ".pprl-staging-killed"  # as a job killed outright leaves it
+    left.mkdir()
     write_roster(roster, rows[:0])
     with pytest.raises(GuardError):
         _run(tmp_path, roster)
-    assert list(tmp_path.glob(".pprl-staging-*")) == []
+    assert list(tmp_path.glob("**/.pprl-staging-*")) == []
 
 
 def test_too_many_rejected_rows_refuse_the_run(tmp_path: Path) -> None:
