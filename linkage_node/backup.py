@@ -7,6 +7,9 @@ outbox, the client directory, staff accounts) and the witness's last checkpoint.
 backup holds all of it, each SQLite database copied with SQLite's online backup (a
 consistent snapshot while the node runs), in a gzip'd tar. The next run after a restore
 sends every record again, since the hub may have been told of runs made after the backup.
+One gap remains: a record first sent after the backup and gone from the export by the
+time of the restore is unknown to the restored state, so it stays at the hub until a
+`pprl node sync --reset`.
 
 It holds clients' names and dates of birth, so it is written 0600 and, when the agency's
 keys have a passphrase, encrypted with it: scrypt (n=2^15, r=8, p=1) derives an AES-256-GCM
