@@ -63,7 +63,7 @@ from consent.errors import (
     WitnessAlarm,
 )
 from consent.monitor import LedgerView, ViewItem
-from consent.proofs import ProvenEntry, check_proof_bundle, make_proof_bundle
+from consent.proofs import ProvenEntry, bundle_proof, check_proof_bundle, make_proof_bundle
 from consent.state import ConsentState, GrantRecord, consent_state
 from consent.statements import (
     basis_points,
@@ -122,6 +122,7 @@ __all__ = [
     "attach_proof",
     "audience",
     "basis_points",
+    "bundle_proof",
     "check_decision_proof",
     "check_proof_bundle",
     "consent_state",

@@ -31,6 +31,12 @@ def make_proof_bundle(index: int, leaf: bytes, tree: MerkleTree, note: str, size
     if leaf_hash(leaf) != tree.leaf_hash_at(index):
         raise ProofInvalid(f"leaf {index} is not the one in the tree")
     proof = tree.inclusion_proof(index, size)
+    return bundle_proof(index, leaf, note, proof)
+
+
+def bundle_proof(index: int, leaf: bytes, note: str, proof: list[bytes]) -> bytes:
+    """The bundle of an inclusion proof already in hand (a node holding the proof an
+    answer carried, to offer it for offline checking)."""
     return canonical.canonical_json(
         {
             "type": BUNDLE_TYPE,

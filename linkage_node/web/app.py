@@ -27,8 +27,8 @@ from fastapi.templating import Jinja2Templates
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from consent import WitnessAlarm
-from keys import AgencyIdentity, Role, issue_token
+from consent import WitnessAlarm, bundle_proof
+from keys import AgencyIdentity, Role, canonical, issue_token
 from keys.files import too_open
 from linkage_node.errors import StateError
 from linkage_node.hub_ledger import HubLedgerClient, HubUnreachable
@@ -553,8 +553,9 @@ def client(request: Request, record_id: str) -> Response:
 
 
 @router.get("/clients/{record_id}/proof/{grant_index}", response_class=HTMLResponse)
-def proof(request: Request, record_id: str, grant_index: int) -> Response:
-    """The checkpoint and inclusion proof of a grant an answer relied on."""
+def proof(request: Request, record_id: str, grant_index: int, download: bool = False) -> Response:
+    """The checkpoint and inclusion proof of a grant an answer relied on, as a page, or
+    (`?download=1`) as the bundle `pprl consent check-proof --input` checks offline."""
     shared = _shared(request, record_id)
     if isinstance(shared, Response):
         return shared
@@ -562,11 +563,21 @@ def proof(request: Request, record_id: str, grant_index: int) -> Response:
     for program in body["programs"]:
         for level in ("existence", "contact", "plan"):
             grant = program[level].get("grant")
-            if grant and grant["index"] == grant_index:
+            if grant and grant["index"] == grant_index and body.get("checkpoint"):
                 check = _checked(request, body)
                 if isinstance(check, Response):
                     return check
-                document = json.dumps({"checkpoint": body["checkpoint"], "grant": grant}, indent=2)
+                bundle = bundle_proof(
+                    grant_index, canonical.b64decode(grant["leaf"]), body["checkpoint"],
+                    [bytes.fromhex(h) for h in grant["inclusion_proof"]],
+                )  # fmt: skip
+                if download:
+                    return Response(
+                        bundle, media_type="application/json",
+                        headers={"Content-Disposition":
+                                 f'attachment; filename="consent-proof-{grant_index}.json"'},
+                    )  # fmt: skip
+                document = json.dumps(json.loads(bundle), indent=2)
                 return _page(
                     request, "proof.html", record_id=record_id, grant=grant, document=document,
                     verified=check.verified, problems=check.problems,

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
+from typer.testing import CliRunner
+
+from consent import check_proof_bundle
 from hub.models import Notification
+from pprl.cli import app as pprl_app
 from tests.hub.api.conftest import Api
 from tests.linkage_node.web.conftest import PASSWORD, Node
 
@@ -127,3 +132,28 @@ def test_notifications_show_on_the_caseload_and_can_be_marked_read(api: Api, nod
     assert swapped.text == ""
     forged = client.post(f"/notifications/{action}", data={"csrf": "forged"})
     assert forged.status_code == 400
+
+
+def test_the_proof_page_offers_a_bundle_check_proof_accepts(
+    node: Node,
+    api: Api,
+    tmp_path: Path,
+) -> None:
+    client = node.sign_in()
+    page = client.get("/clients/DCFS-0001").text
+    index = int(page.split('href="/clients/DCFS-0001/proof/')[1].split('"')[0])
+    proof_page = client.get(f"/clients/DCFS-0001/proof/{index}")
+    assert f"/clients/DCFS-0001/proof/{index}?download=1" in proof_page.text
+    download = client.get(f"/clients/DCFS-0001/proof/{index}?download=1")
+    assert download.status_code == 200
+    assert "attachment" in download.headers["content-disposition"]
+    proven = check_proof_bundle(download.content, api.log.verifier)
+    assert proven.index == index
+    (tmp_path / "proof.json").write_bytes(download.content)
+    (tmp_path / "log.vkey").write_text(api.log.verifier.vkey())
+    checked = CliRunner().invoke(
+        pprl_app,
+        ["consent", "check-proof", "--input", str(tmp_path / "proof.json"),
+         "--log-public-key", str(tmp_path / "log.vkey")],
+    )  # fmt: skip
+    assert checked.exit_code == 0, checked.output
