@@ -23,7 +23,6 @@ from rich.table import Table
 from keys import LinkageSecret
 from linkage_node import users_cli
 from linkage_node.key_request import request_key
-from linkage_node.progress import progress_reporter
 from linkage_node.roster import (
     RULES,
     ColumnMapping,
@@ -156,6 +155,7 @@ def validate(
 ) -> None:
     """Check a roster and report every bad row by line, column and rule."""
     from linkage_node.guards import Allowance, GuardError, check_rejected
+    from linkage_node.progress import progress_reporter
 
     allowance = Allowance.parse(max_rejected or "0", "--max-rejected")
     with progress_reporter(err) as report:
@@ -220,6 +220,7 @@ def encode(
     from linkage_node.errors import check_writable
     from linkage_node.guards import DEFAULT_REJECTED_ENCODE, Allowance, GuardError
     from linkage_node.job import run_encoding_job
+    from linkage_node.progress import progress_reporter
     from linkage_node.schema import load_schema, schema_summary
 
     removals = Allowance.parse(allow_removals, "--allow-removals")
