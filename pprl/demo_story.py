@@ -293,7 +293,7 @@ def _consent_and_ask(  # noqa: PLR0917
     try:
         # The clients DCFS and corrections share, as the hub's clusters say.
         shared = _shared_with(url, "DCFS", "DOC")
-        consented, other = shared[0], shared[1]
+        consented, other, withdrawing = shared[0], shared[1], shared[2]
         _, doc_ref = consented
         # Signed now: the agencies' keys count from their registration a moment ago.
         now = datetime.now(UTC).replace(microsecond=0)
@@ -301,6 +301,11 @@ def _consent_and_ask(  # noqa: PLR0917
         out.print(
             f"corrections recorded a signed consent form (ledger entry {grant}): its client "
             f"{doc_ref[:12]}... agrees to child welfare seeing contact and plan details"
+        )
+        withdrawn = _grant(api, identities["DOC"], programs, withdrawing[1], now)
+        out.print(
+            f"and another (ledger entry {withdrawn}) for client {withdrawing[1][:12]}..., "
+            "who will change their mind"
         )
         milestones = [
             {
@@ -343,16 +348,21 @@ def _consent_and_ask(  # noqa: PLR0917
             answers[label] = record[0]
             check = witness.check_answer(ledger, answer, dcfs_programs)
             _print_answer(out, label, record, answer, check)
-        # The client withdraws consent: the next answer withholds what the grant covered.
-        _revoke(api, identities["DOC"], grant)
-        record = _assigned(dcfs, consented[0])
-        token = issue_token(identities["DCFS"], subject=record[1], audience="pprl-hub",
-                            roles=[Role.CASE_MANAGER])  # fmt: skip
-        after = api.get(f"/v1/clients/{consented[0]}/shared",
-                        headers={"Authorization": f"Bearer {token}"}).json()  # fmt: skip
-        out.print(f"the client revoked the consent (a signed REVOKE); {record[1]} asks again:")
-        check = witness.check_answer(ledger, after, dcfs_programs)
-        _print_answer(out, "after the revocation", record, after, check)
+        # The second client withdraws consent: the next answer withholds what the grant
+        # covered, while the first client's consent still stands.
+        _revoke(api, identities["DOC"], withdrawn)
+        out.print("the second client revoked their consent (a signed REVOKE):")
+        for label, (ref, _) in (
+            ("after the revocation", withdrawing),
+            ("still consented", consented),
+        ):
+            record = _assigned(dcfs, ref)
+            token = issue_token(identities["DCFS"], subject=record[1], audience="pprl-hub",
+                                roles=[Role.CASE_MANAGER])  # fmt: skip
+            after = api.get(f"/v1/clients/{ref}/shared",
+                            headers={"Authorization": f"Bearer {token}"}).json()  # fmt: skip
+            check = witness.check_answer(ledger, after, dcfs_programs)
+            _print_answer(out, label, record, after, check)
     finally:
         dcfs.close()
         doc.close()

@@ -48,6 +48,10 @@ def test_demo_does_what_it_reports(backend: str, tmp_path: Path) -> None:
         assert "consent verified" in consented
         assert "no consent on record from corrections for contact details" in text
         assert "withheld (the client's consent to corrections was revoked)" in text
+        # The demo ends with a client still consented: what the case manager's page shows.
+        still = text.split("still consented):")[1].split("9. Quality summary")[0]
+        assert "corrections: contact Case manager" in still
+        assert "consent verified" in still
         assert "overlap (cells under 11 suppressed)" in text
         entries = int(re.search(r"(\d+) entries, \d+ signed checkpoints", text).group(1))  # type: ignore[union-attr]
         assert result.stdout == ""  # human output goes to stderr
