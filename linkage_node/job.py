@@ -51,7 +51,7 @@ from linkage_node.roster import (
 )
 from linkage_node.schema import LinkageSchema
 from linkage_node.staging import Staging
-from linkage_node.state import STAGED_STEPS, Diff, NodeState, RunRecord
+from linkage_node.state import Diff, NodeState, RunRecord
 
 STATE_FILE = "node-state.db"
 REF_KEY_FILE = "record-ref.key"
@@ -229,8 +229,10 @@ def run_encoding_job(
                 plans=plan_changes,
                 plan_removals=plan_removals,
             )  # fmt: skip
-            saving = _Steps(progress, "saving state", STAGED_STEPS)
-            run_id = state.record_run(run, staging.path, tick=saving.tick)
+            saving = (
+                (lambda done, total: progress("saving state", done, total)) if progress else None
+            )
+            run_id = state.record_run(run, staging.path, saving)
         finally:
             state.close()
     return JobResult(
@@ -259,21 +261,6 @@ def _plan_diff(
         key for key, (_, removed) in known.items() if not removed and key not in current
     )
     return changes, removals
-
-
-@dataclass
-class _Steps:
-    """Counts rows written across several calls into one progress step."""
-
-    progress: Callable[[str, int, int], None] | None
-    step: str
-    total: int
-    done: int = 0
-
-    def tick(self, rows: int) -> None:
-        self.done += rows
-        if self.progress is not None:
-            self.progress(self.step, self.done, self.total)
 
 
 class _Features(Sequence[tuple[str, ...]]):

@@ -13,6 +13,8 @@ import os
 import stat
 from pathlib import Path
 
+from keys.files import too_open
+
 log = logging.getLogger("pprl.node")
 
 DIRECTORY_MODE = 0o700
@@ -41,8 +43,8 @@ def private_file(path: Path) -> Path:
 
 
 def _repair(path: Path, mode: int) -> None:
-    current = stat.S_IMODE(path.stat().st_mode)
-    if current & 0o077:
+    if too_open(path):
+        current = stat.S_IMODE(path.stat().st_mode)
         path.chmod(mode)
         log.warning(
             "%s was readable by other accounts (mode %o); it is now %o. It holds client "

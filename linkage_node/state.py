@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import secrets
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,10 +27,6 @@ from linkage_node import staff_accounts
 from linkage_node.errors import StateError
 from linkage_node.private_files import private_file
 from linkage_node.staff_accounts import StaffAccounts
-
-# Told how many rows were just written, batch by batch (progress of a long state write).
-Tick = Callable[[int], None]
-_BATCH = 10_000
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS node (
@@ -97,17 +93,6 @@ CREATE TABLE IF NOT EXISTS sent_batch (
 """
 
 Op = Literal["upsert", "remove", "assign", "unassign", "plan", "unplan"]
-
-
-@dataclass(frozen=True)
-class Known:
-    """What the state remembers of one record."""
-
-    content_hash: bytes
-    clk: bytes
-    context: str
-    case_manager_id: str
-    removed: bool
 
 
 @dataclass(frozen=True)
@@ -223,9 +208,7 @@ class NodeState:
         """Close the database."""
         self._db.close()
 
-    def save_directory(
-        self, rows: list[tuple[str, str, str, str, str]], tick: Tick | None = None
-    ) -> None:
+    def save_directory(self, rows: list[tuple[str, str, str, str, str]]) -> None:
         """Replace the client directory: (ref, record_id, display name, date of birth,
         case manager) of every current record. It never leaves the node: the pages show
         case managers their own clients by name while the hub sees only references."""
@@ -233,7 +216,7 @@ class NodeState:
         db.execute("BEGIN IMMEDIATE")
         try:
             db.execute("DELETE FROM client_directory")
-            _many(db, "INSERT INTO client_directory VALUES (?, ?, ?, ?, ?)", rows, tick)
+            db.executemany("INSERT INTO client_directory VALUES (?, ?, ?, ?, ?)", rows)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -273,20 +256,13 @@ class NodeState:
         """The staff accounts of the node's pages."""
         return StaffAccounts(self._db)
 
-    def known(self) -> dict[str, Known]:
-        """Every record the node has ever encoded, by reference."""
-        return {
-            ref: Known(bytes(h), bytes(clk), ctx, cm, bool(removed))
-            for ref, h, clk, ctx, cm, removed in self._db.execute(
-                "SELECT ref, content_hash, clk, context, case_manager_id, removed FROM record"
-            )
-        }
-
-    def record_run(self, run: RunRecord, staging: Path, tick: Tick | None = None) -> int:
+    def record_run(
+        self, run: RunRecord, staging: Path, progress: Callable[[int, int], None] | None = None
+    ) -> int:
         """Store one run in a single transaction, its records read from the job's staging
         database (linkage_node.staging): the client directory, new and changed records
         with their CLKs, removals, case-manager changes and plans, each with its outbox
-        rows for the sync. Returns the run id; `tick(n)` after each of the steps."""
+        rows for the sync. Returns the run id; `progress(done, total)` after each step."""
         db = self._db
         context = f"{run.epoch}|{run.schema_fingerprint}"
         db.execute("ATTACH DATABASE ? AS staging", (str(staging),))
@@ -294,36 +270,29 @@ class NodeState:
             db.execute("BEGIN IMMEDIATE")
             try:
                 run_id = self._insert_run(run)
-                for sql, params in _staged_statements(run_id, context):
+                steps = _staged_statements(run_id, context)
+                for done, (sql, params) in enumerate(steps, 1):
                     db.execute(sql, params)
-                    if tick is not None:
-                        tick(1)
-                _many(
-                    db,
+                    if progress is not None:
+                        progress(done, len(steps))
+                db.executemany(
                     "INSERT INTO milestone (ref, milestone_id, content_hash, removed) "
                     "VALUES (?, ?, ?, 0) ON CONFLICT(ref, milestone_id) DO UPDATE SET "
                     "content_hash = excluded.content_hash, removed = 0",
                     [(ref, mid, h) for ref, mid, h, _ in run.plans],
-                    None,
                 )
-                _many(
-                    db,
+                db.executemany(
                     "INSERT INTO change (run_id, ref, op, item, payload) "
                     "VALUES (?, ?, 'plan', ?, ?)",
                     [(run_id, ref, mid, payload) for ref, mid, _, payload in run.plans],
-                    None,
                 )
-                _many(
-                    db,
+                db.executemany(
                     "UPDATE milestone SET removed = 1 WHERE ref = ? AND milestone_id = ?",
                     run.plan_removals,
-                    None,
                 )
-                _many(
-                    db,
+                db.executemany(
                     "INSERT INTO change (run_id, ref, op, item) VALUES (?, ?, 'unplan', ?)",
                     [(run_id, ref, mid) for ref, mid in run.plan_removals],
-                    None,
                 )
                 db.execute("COMMIT")
             except BaseException:
@@ -399,17 +368,6 @@ class NodeState:
         )
 
 
-def _many(
-    db: sqlite3.Connection, sql: str, rows: Sequence[Sequence[object]], tick: Tick | None
-) -> None:
-    """executemany in batches, telling `tick` after each (inside the caller's transaction)."""
-    for start in range(0, len(rows), _BATCH):
-        batch = rows[start : start + _BATCH]
-        db.executemany(sql, batch)
-        if tick is not None:
-            tick(len(batch))
-
-
 def _staged_statements(run_id: int, context: str) -> list[tuple[str, tuple[object, ...]]]:
     """The SQL that applies a staged run (see `NodeState.record_run`)."""
     return [
@@ -451,6 +409,3 @@ def _staged_statements(run_id: int, context: str) -> list[tuple[str, tuple[objec
             (run_id,),
         ),
     ]
-
-
-STAGED_STEPS = 8  # len(_staged_statements(...)): the ticks of one record_run

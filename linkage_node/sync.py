@@ -178,12 +178,14 @@ def sync(
         ("assignments", ("assign", "unassign")),
         ("milestones", ("plan", "unplan")),
     )
+    sender = _Sender(
+        state, client, agency_id, staff or {}, progress, reset,
+        installation=state.installation_id, new_to_hub=not state.ever_sent(),
+    )  # fmt: skip
     for run in state.pending_runs():
         changes = state.changes(run.run_id)
         for kind, ops in kinds:
-            items = [c for c in changes if c.op in ops]
-            sender = _Sender(state, client, agency_id, run, staff or {}, progress, reset)
-            sender.send(kind, items, batch_size, report)
+            sender.send(run, kind, [c for c in changes if c.op in ops], batch_size, report)
         state.mark_synced(run.run_id)
         report.runs += 1
     return report
@@ -194,39 +196,39 @@ class _Sender:
     state: NodeState
     client: HubClient
     agency_id: str
-    run: PendingRun
     staff: dict[str, dict[str, str]]
     progress: Callable[[str], None] | None
     reset: bool
+    installation: str
+    new_to_hub: bool  # until the hub acknowledges this state's first batch
 
-    def send(self, kind: str, items: list[Change], size: int, report: SyncReport) -> None:
-        done = self.state.sent(self.run.run_id, kind)
+    def send(
+        self, run: PendingRun, kind: str, items: list[Change], size: int, report: SyncReport
+    ) -> None:
+        done = self.state.sent(run.run_id, kind)
         for number, batch in _batches(items, size):
-            key = (
-                f"{self.agency_id}.{self.state.installation_id}.r{self.run.run_id}.{kind}.{number}"
-            )
+            key = f"{self.agency_id}.{self.installation}.r{run.run_id}.{kind}.{number}"
             if number in done:
                 report.batches_skipped += 1
                 continue
-            body = self._body(kind, batch)
+            body = self._body(run, kind, batch)
             if kind == "encodings":
-                body["state"] = (
-                    "known" if self.state.ever_sent() else "replace" if self.reset else "new"
-                )
+                body["state"] = ("replace" if self.reset else "new") if self.new_to_hub else "known"
             result = self.client.post_batch(
                 f"/v1/agencies/{self.agency_id}/{kind}/batches", body, key
             )
-            self.state.mark_sent(self.run.run_id, kind, number, key)
+            self.state.mark_sent(run.run_id, kind, number, key)
+            self.new_to_hub = False
             report.batches_sent += 1
             report.batches_replayed += bool(result.get("replayed"))
             report.records[kind] += len(batch)
             report.replaced += int(result.get("replaced") or 0)
             if self.progress:
-                self.progress(f"run {self.run.run_id}: {kind} batch {number + 1} acknowledged")
+                self.progress(f"run {run.run_id}: {kind} batch {number + 1} acknowledged")
 
-    def _body(self, kind: str, batch: list[Change]) -> dict[str, Any]:
+    def _body(self, run: PendingRun, kind: str, batch: list[Change]) -> dict[str, Any]:
         if kind == "encodings":
-            return _encodings_body(self.run, batch)
+            return _encodings_body(run, batch)
         if kind == "assignments":
             return _assignments_body(batch, self.staff)
         return _milestones_body(batch)

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sqlalchemy import Table, and_, delete, select, tuple_, update
+from sqlalchemy import Table, and_, delete, func, literal, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
@@ -186,31 +186,28 @@ def _replace_state(
     records (they came from a state that was lost), or drop them when the steward chose
     to replace them. The drop is recorded as removals, so the next linkage run dissolves
     their links, and their assignments and milestones go with them."""
-    held = [
-        str(ref)
-        for ref in session.execute(
-            select(_ENCODING.c.ref).where(_ENCODING.c.agency_id == agency_id)
-        ).scalars()
-    ]
+    mine = _ENCODING.c.agency_id == agency_id
+    held = int(
+        session.execute(select(func.count()).select_from(_ENCODING).where(mine)).scalar_one()
+    )
     if not held:
         return 0
     if state == "new":
         raise Conflict(
-            f"this node's state was reset: the hub holds {len(held)} records of {agency_id} "
+            f"this node's state was reset: the hub holds {held} records of {agency_id} "
             "sent from an earlier state. Restore that state from its backup (`pprl node "
             "state restore`), or, to replace the hub's records with this state's, run "
             "`pprl node sync --reset`"
         )
-    for table in (_ENCODING, _ASSIGNMENT, _MILESTONE):
-        session.execute(delete(table).where(table.c.agency_id == agency_id))
     # A record this batch uploads again (the node kept its record-reference key) is
     # replaced in place, not removed.
-    gone = [ref for ref in held if ref not in uploaded]
-    if gone:
-        session.execute(
-            _REMOVAL.insert(), [{"seq": seq, "agency_id": agency_id, "ref": ref} for ref in gone]
-        )
-    return len(held)
+    gone = select(literal(seq), _ENCODING.c.agency_id, _ENCODING.c.ref).where(
+        mine, _ENCODING.c.ref.not_in(sorted(uploaded))
+    )
+    session.execute(_REMOVAL.insert().from_select(["seq", "agency_id", "ref"], gone))
+    for table in (_ENCODING, _ASSIGNMENT, _MILESTONE):
+        session.execute(delete(table).where(table.c.agency_id == agency_id))
+    return held
 
 
 def next_encoding_seq(session: Session) -> int:
