@@ -115,7 +115,7 @@ def open_table(
     expected: Sequence[str] = (),
     delimiter: str | None = None,
     encoding: str = "utf-8",
-    option: str = "--input",
+    option: str = "the roster's path",
 ) -> Iterator[Table]:
     """Open a CSV or spreadsheet export (see the module notes). `expected` are header
     names that help choose the delimiter."""
@@ -123,7 +123,7 @@ def open_table(
         with path.open("rb") as handle:
             head = handle.read(_SAMPLE)
     except IsADirectoryError:
-        raise RosterError(str(path), "is a folder", f"Give the export file to {option}") from None
+        raise RosterError(str(path), "is a folder", "Name the export file itself") from None
     except OSError as exc:
         raise RosterError(
             str(path), (exc.strerror or "cannot be opened").lower(), f"Check {option}", exit_code=2
