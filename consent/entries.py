@@ -116,6 +116,15 @@ KeyId = Annotated[str, _pattern(_KEY_ID, "a key id such as ed25519:<32 hex digit
 Identifier = Annotated[str, AfterValidator(_identifier)]
 StaffId = Annotated[str, AfterValidator(_staff)]
 Signer = Annotated[str, AfterValidator(_signer)]
+# A form edition such as universal-2026.1: an identifier with a digit, so a name has no
+# place to go in it.
+FormVersion = Annotated[
+    str,
+    _pattern(
+        re.compile(r"(?=[A-Za-z0-9._-]*[0-9])[A-Za-z0-9][A-Za-z0-9._-]{0,31}"),
+        "a form version such as universal-2026.1 (with a digit, at most 32 characters)",
+    ),
+]
 
 DataClass = Literal["existence", "contact", "plan"]
 Purpose = Literal["care_coordination", "case_planning", "service_referral", "program_evaluation"]
@@ -166,6 +175,8 @@ class GrantTerms(_Model):
     signer_type: SignerType
     signed_at: Timestamp
     collected_by: StaffId
+    # Which edition of the agency's consent form was signed (absent from older grants).
+    form_version: FormVersion | None = None
 
     @model_validator(mode="after")
     def _grant_rules(self) -> Self:

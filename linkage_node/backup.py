@@ -39,6 +39,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
+from linkage_node.consent_forms import FORMS_DIR
 from linkage_node.errors import NodeError
 from linkage_node.private_files import DIRECTORY_MODE, FILE_MODE, private_directory
 from linkage_node.state import NodeState
@@ -80,6 +81,11 @@ def create_backup(
         )
     _check_agency(state_dir / STATE_FILE, agency_id)
     files = sorted(p.name for p in state_dir.iterdir() if p.is_file() and _kept(p.name))
+    forms = state_dir / FORMS_DIR
+    if forms.is_dir():  # the scanned consent forms: evidence the ledger only hashes
+        files += sorted(
+            f"{FORMS_DIR}/{p.name}" for p in forms.iterdir() if p.is_file() and _kept(p.name)
+        )
     info = BackupInfo(
         agency_id, datetime.now(UTC).isoformat(timespec="seconds"), tuple(files), bool(passphrase)
     )
@@ -192,8 +198,10 @@ def _unpack(archive: Path, target: Path, backup: Path) -> BackupInfo:
         with tarfile.open(archive, "r:gz") as tar:
             members = tar.getmembers()
             for member in members:
-                # Plain files at the top level only: a crafted archive cannot write elsewhere.
-                if not member.isfile() or "/" in member.name or member.name.startswith("."):
+                # Plain files at the top level, or scans in the forms folder, only: a
+                # crafted archive cannot write elsewhere.
+                folder, _, name = member.name.rpartition("/")
+                if not member.isfile() or folder not in {"", FORMS_DIR} or name.startswith("."):
                     raise BackupError(
                         f"{backup} holds an unexpected entry", "Use a backup made by pprl"
                     )
@@ -215,8 +223,8 @@ def _unpack(archive: Path, target: Path, backup: Path) -> BackupInfo:
             f"{backup} has no readable manifest", "Use a backup made by pprl"
         ) from None
     (target / MANIFEST).unlink()
-    for path in target.iterdir():
-        path.chmod(FILE_MODE)
+    for path in target.rglob("*"):
+        path.chmod(DIRECTORY_MODE if path.is_dir() else FILE_MODE)
     if STATE_FILE not in info.files or not (target / STATE_FILE).is_file():
         raise BackupError(f"{backup} holds no state database", "Use a backup made by pprl")
     return info

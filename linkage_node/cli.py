@@ -22,6 +22,7 @@ from rich.table import Table
 
 from keys import LinkageSecret
 from linkage_node import users_cli
+from linkage_node.consent_cli import app as consent_app
 from linkage_node.key_request import request_key
 from linkage_node.roster import (
     RULES,
@@ -532,6 +533,7 @@ def serve(
 
 app.add_typer(witness_app, name="witness")
 app.add_typer(state_app, name="state")
+app.add_typer(consent_app, name="consent")
 app.command("add-user")(users_cli.add_user)
 app.command("list-users")(users_cli.list_users)
 app.command("disable-user")(users_cli.disable_user)

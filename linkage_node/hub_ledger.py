@@ -59,6 +59,29 @@ class HubLedgerClient:
         page: list[dict[str, Any]] = response.json()
         return page
 
+    def programs(self) -> dict[str, str]:
+        """Every program registered at the hub now and the agency that runs it (to check
+        a form before it is signed; the ledger checks again on append)."""
+        response = self._get("/v1/agencies")
+        _expect(response, "its list of agencies")
+        return {p: a["agency_id"] for a in response.json() for p in a["programs"]}
+
+    def append(self, leaf: bytes) -> tuple[int, str | None]:
+        """Append an entry this agency signed: (its index, None), or (-1, why) when the
+        hub refused it for what it says (409/422, with the hub's reason)."""
+        try:
+            response = self._http.post(
+                "/v1/ledger/entries",
+                json={"leaf": canonical.b64encode(leaf)},
+                headers={"Authorization": f"Bearer {self._token()}"},
+            )
+        except httpx.TransportError as exc:
+            raise HubUnreachable(f"the hub could not be reached ({type(exc).__name__})") from None
+        if response.status_code in {409, 422}:
+            return -1, str(response.json().get("detail", "refused"))
+        _expect(response, "the entry a place in the ledger")
+        return int(response.json()["index"]), None
+
     def cosign(self, size: int, line: str) -> None:
         """Hand the hub this node's cosignature on the checkpoint of `size`."""
         try:

@@ -33,6 +33,11 @@ class RefKey:
         """The record's pseudonymous reference (64 hex digits)."""
         return hmac.new(self._key, record_id.encode("utf-8"), hashlib.sha256).hexdigest()
 
+    def mac(self, message: bytes) -> bytes:
+        """HMAC-SHA256 of `message` under this key (callers prefix their own label, so
+        no value made for one purpose can pass for another's)."""
+        return hmac.new(self._key, message, hashlib.sha256).digest()
+
     @classmethod
     def load_or_create(cls, path: Path, *, create: bool) -> RefKey:
         """Read the key, or make one when `create` (a new node's first run)."""

@@ -23,7 +23,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from linkage_node import staff_accounts
+from linkage_node import consent_forms, staff_accounts
+from linkage_node.consent_forms import ConsentForms
 from linkage_node.errors import StateError
 from linkage_node.private_files import private_file
 from linkage_node.staff_accounts import StaffAccounts
@@ -153,7 +154,7 @@ class NodeState:
     def __init__(self, path: Path, agency_id: str) -> None:
         fresh = not path.exists()
         self._db = sqlite3.connect(private_file(path), isolation_level=None)
-        self._db.executescript(_SCHEMA + staff_accounts.SCHEMA)
+        self._db.executescript(_SCHEMA + staff_accounts.SCHEMA + consent_forms.SCHEMA)
         staff_accounts.upgrade(self._db)
         columns = {r[1] for r in self._db.execute("PRAGMA table_info(node)")}
         if "installation_id" not in columns:  # a state made before installation ids
@@ -255,6 +256,16 @@ class NodeState:
     def accounts(self) -> StaffAccounts:
         """The staff accounts of the node's pages."""
         return StaffAccounts(self._db)
+
+    @property
+    def consent_forms(self) -> ConsentForms:
+        """The consent forms this node recorded (case numbers and scans stay here)."""
+        return ConsentForms(self._db)
+
+    def record_id_of(self, ref: str) -> str | None:
+        """The case number behind a reference, current or removed."""
+        row = self._db.execute("SELECT record_id FROM record WHERE ref = ?", (ref,)).fetchone()
+        return None if row is None else str(row[0])
 
     def record_run(
         self, run: RunRecord, staging: Path, progress: Callable[[int, int], None] | None = None

@@ -35,6 +35,7 @@ from consent import (
     CheckpointInvalid,
     ConsentError,
     Frontier,
+    GrantRecord,
     LedgerView,
     LogVerifier,
     ViewItem,
@@ -333,6 +334,15 @@ class NodeWitness:
             "witnessed_checkpoint": row[2] if row else None,
             "alarms": count,
         }
+
+    def grants_of(self, agency_id: str) -> tuple[list[GrantRecord], int]:
+        """The grants `agency_id` recorded, as this node's witnessed history holds them
+        (each entry checked to add up to a checkpoint signed by the pinned log key), and
+        the size of that history."""
+        with self._lock:
+            view = self._current_view()
+            grants = [g for g in view.state.grants.values() if g.agency_id == agency_id]
+            return sorted(grants, key=lambda g: g.index), view.size
 
     # --- answers ------------------------------------------------------------------------
 

@@ -6,13 +6,11 @@ overlap table are printed; the ledger is verified."""
 from __future__ import annotations
 
 import csv
-import hashlib
 import logging
 import os
 import socket
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -27,25 +25,21 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlmodel import Session
 
-from consent import (
-    LogKey,
-    format_timestamp,
-    parse_leaf,
-    sign_entry,
-    validate_entry,
-    verify_ledger,
-)
-from consent.entries import Grant
+from consent import LogKey, verify_ledger
 from hub.app import create_app
 from hub.db import create_db_engine
 from hub.migrate import upgrade
 from hub.models import RecordCluster
 from hub.services.ledger import HubLedger, stored_checkpoints, stored_rows
 from hub.settings import HubSettings
-from keys import AgencyIdentity, LinkageSecret, LocalIssuer, Role, canonical, issue_token
+from keys import AgencyIdentity, LinkageSecret, LocalIssuer, Role, issue_token
 from linkage_node import load_schema, run_encoding_job
+from linkage_node.consent_desk import ConsentDesk, Recorded
+from linkage_node.consent_forms import store_upload
+from linkage_node.consent_terms import ConsentForm
 from linkage_node.hub_ledger import HubLedgerClient
-from linkage_node.job import STATE_FILE
+from linkage_node.job import REF_KEY_FILE, STATE_FILE
+from linkage_node.refs import RefKey
 from linkage_node.state import NodeState
 from linkage_node.sync import HubClient, load_staff, sync
 from linkage_node.synthetic import linked_rosters, write_roster
@@ -295,18 +289,24 @@ def _consent_and_ask(  # noqa: PLR0917
         shared = _shared_with(url, "DCFS", "DOC")
         consented, other, withdrawing = shared[0], shared[1], shared[2]
         _, doc_ref = consented
-        # Signed now: the agencies' keys count from their registration a moment ago.
         now = datetime.now(UTC).replace(microsecond=0)
-        grant = _grant(api, identities["DOC"], programs, doc_ref, now)
+        # Corrections' steward records two signed forms, as `pprl node consent grant`
+        # does: signed with DOC's key, checked by DOC's own witness of the ledger.
+        desk = _consent_desk(root, api, identities["DOC"], doc)
+        grant = _record_form(root, desk, doc, doc_ref, now)
         out.print(
-            f"corrections recorded a signed consent form (ledger entry {grant}): its client "
-            f"{doc_ref[:12]}... agrees to child welfare seeing contact and plan details"
+            f"corrections recorded a signed consent form, grant {grant.grant_id} (ledger "
+            f"entry {grant.ledger_index}): its client {doc.record_id_of(doc_ref)} agrees to "
+            "child welfare seeing contact and plan details"
         )
-        withdrawn = _grant(api, identities["DOC"], programs, withdrawing[1], now)
+        withdrawn = _record_form(root, desk, doc, withdrawing[1], now)
         out.print(
-            f"and another (ledger entry {withdrawn}) for client {withdrawing[1][:12]}..., "
+            f"and grant {withdrawn.grant_id} for client {doc.record_id_of(withdrawing[1])}, "
             "who will change their mind"
         )
+        for g in desk.on_file(refresh=False):
+            out.print(f"  on file at corrections: {g.grant_id} {g.record_id} {g.status} "
+                      f"to {', '.join(g.recipients)} until {g.expires_at[:10]}")  # fmt: skip
         milestones = [
             {
                 "ref": doc_ref,
@@ -350,8 +350,11 @@ def _consent_and_ask(  # noqa: PLR0917
             _print_answer(out, label, record, answer, check)
         # The second client withdraws consent: the next answer withholds what the grant
         # covered, while the first client's consent still stands.
-        _revoke(api, identities["DOC"], withdrawn)
-        out.print("the second client revoked their consent (a signed REVOKE):")
+        desk.revoke(withdrawn.grant_id, recorded_by="demo")
+        out.print(
+            f"the second client revoked their consent (`pprl node consent revoke --grant "
+            f"{withdrawn.grant_id}`, a signed REVOKE):"
+        )
         for label, (ref, _) in (
             ("after the revocation", withdrawing),
             ("still consented", consented),
@@ -394,67 +397,32 @@ def _node_headers(identity: AgencyIdentity) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def _grant(
-    api: httpx.Client, identity: AgencyIdentity, programs: dict[str, str], ref: str, now: datetime
-) -> int:
-    terms = {
-        "consent_id": str(uuid.uuid4()),
-        "subject": ref,
-        "disclosing_program": programs[identity.agency_id],
-        "recipient_programs": ["child_welfare"],
-        "recipient_classes": [],
-        "data_classes": ["existence", "contact", "plan"],
-        "purposes": ["care_coordination"],
-        "actions": ["view"],
-        "effective_from": format_timestamp(now - timedelta(minutes=5)),
-        "expires_at": format_timestamp(now + timedelta(days=365)),
-        "regulatory_basis": ["state_statute"],
-        "form_sha256": hashlib.sha256(b"scanned consent form").hexdigest(),
-        "signer_type": "client",
-        "signed_at": format_timestamp(now - timedelta(minutes=5)),
-        "collected_by": "cm-0007",
-    }
-    entry = validate_entry(
-        {
-            "v": 1,
-            "type": "GRANT",
-            "signer": identity.agency_id,
-            "key_id": identity.signing_key_id,
-            "made_at": format_timestamp(now),
-            "grant": terms,
-        }
+def _consent_desk(
+    root: Path, api: httpx.Client, identity: AgencyIdentity, state: NodeState
+) -> ConsentDesk:
+    directory = root / "nodes" / identity.agency_id
+    witness = NodeWitness.open(directory, identity, root / "hub-log.key.vkey")
+    assert witness is not None  # noqa: S101  (a key was given)
+    ref_key = RefKey.load_or_create(directory / REF_KEY_FILE, create=False)
+    return ConsentDesk(
+        identity, state, ref_key, witness, HubLedgerClient(api, _node_token(identity))
     )
-    leaf = sign_entry(entry, identity).leaf
-    response = api.post(
-        "/v1/ledger/entries",
-        json={"leaf": canonical.b64encode(leaf)},
-        headers=_node_headers(identity),
-    )
-    if response.status_code != 201:
-        raise RuntimeError(f"the hub refused the consent form: {response.text}")
-    return int(response.json()["index"])
 
 
-def _revoke(api: httpx.Client, identity: AgencyIdentity, grant: int) -> None:
-    headers = _node_headers(identity)
-    entries = api.get("/v1/ledger/entries", params={"start": grant, "limit": 1},
-                      headers=headers).json()  # fmt: skip
-    leaf = canonical.b64decode(entries[0]["leaf"])
-    parsed = parse_leaf(leaf)
-    if not isinstance(parsed.entry, Grant):
-        raise RuntimeError(f"ledger entry {grant} is not the consent form")
-    entry = validate_entry({
-        "v": 1, "type": "REVOKE", "signer": identity.agency_id,
-        "key_id": identity.signing_key_id,
-        "made_at": format_timestamp(datetime.now(UTC).replace(microsecond=0)),
-        "revokes": {"index": grant, "leaf_hash": parsed.leaf_hash.hex()},
-        "consent_id": parsed.entry.grant.consent_id, "reason": "client_request",
-    })  # fmt: skip
-    response = api.post("/v1/ledger/entries",
-                        json={"leaf": canonical.b64encode(sign_entry(entry, identity).leaf)},
-                        headers=headers)  # fmt: skip
-    if response.status_code != 201:
-        raise RuntimeError(f"the hub refused the revocation: {response.text}")
+def _record_form(
+    root: Path, desk: ConsentDesk, state: NodeState, ref: str, now: datetime
+) -> Recorded:
+    record_id = state.record_id_of(ref) or ""
+    found = state.client(record_id)
+    assert found is not None  # noqa: S101  (a current client)
+    scan = f"%PDF-1.4 demo consent form for case {record_id}".encode()
+    sha, stored = store_upload(root / "nodes" / "DOC", scan, ".pdf")
+    form = ConsentForm(
+        record_id=record_id, recipients=("child_welfare",),
+        data_classes=("existence", "contact", "plan"), signed_on=now.date(),
+        form_sha256=sha, collected_by=found[4], form_version="universal-2026.1",
+    )  # fmt: skip
+    return desk.record(form, recorded_by=found[4], form_file=stored)
 
 
 def _assigned(state: NodeState, ref: str) -> tuple[str, str, str]:

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +28,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine, MetaData, select
 
-from consent import format_timestamp, sign_entry, validate_entry
-from keys import AgencyIdentity, LinkageSecret, Role, canonical, issue_token
+from keys import AgencyIdentity, LinkageSecret, Role, issue_token
 from linkage_node.job import STATE_FILE
 from linkage_node.state import NodeState
 from linkage_node.synthetic import linked_rosters, write_roster
@@ -73,13 +72,13 @@ def encoded_forms(value: bytes) -> list[bytes]:
     return [form for form in forms if len(form) >= 6]
 
 
-def _run(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
+def _run(cwd: Path, *args: str, env: dict[str, str] | None = None, stderr: bool = True) -> str:
     result = subprocess.run(  # noqa: S603  (our own entry point)
         [PPRL, *args], cwd=cwd, env={**clean_env(), **(env or {})}, capture_output=True, text=True,
         timeout=300, check=False,
     )  # fmt: skip
     assert result.returncode == 0, f"pprl {' '.join(args)}\n{result.stdout}\n{result.stderr}"
-    return result.stdout + result.stderr
+    return result.stdout + (result.stderr if stderr else "")
 
 
 @pytest.fixture(params=BACKENDS)
@@ -178,8 +177,8 @@ def test_nothing_identifying_and_no_secret_reaches_the_hub(
                  f"keys/{agency}")  # fmt: skip
         _run(work, "hub", "run-linkage", "--hub", base, "--token-file", "op.txt", "--full")
 
-        # DOC records the canary client's consent to child welfare.
-        doc = AgencyIdentity.load(work / "keys" / "DOC")
+        # DOC's steward records the canary client's signed consent form to child welfare
+        # from the command line; the scan (with the client's name on it) stays at the node.
         dcfs = AgencyIdentity.load(work / "keys" / "DCFS")
         refs = {}
         for agency in ("DCFS", "DOC"):
@@ -188,30 +187,23 @@ def test_nothing_identifying_and_no_secret_reaches_the_hub(
             state.close()
             assert found is not None
             refs[agency] = found[0]
-        now = datetime.now(UTC).replace(microsecond=0)
-        grant = validate_entry({
-            "v": 1, "type": "GRANT", "signer": "DOC", "key_id": doc.signing_key_id,
-            "made_at": format_timestamp(now),
-            "grant": {
-                "consent_id": str(uuid.uuid4()), "subject": refs["DOC"],
-                "disclosing_program": "corrections", "recipient_programs": ["child_welfare"],
-                "recipient_classes": [], "data_classes": ["existence", "contact", "plan"],
-                "purposes": ["care_coordination"], "actions": ["view"],
-                "effective_from": format_timestamp(now - timedelta(minutes=1)),
-                "expires_at": format_timestamp(now + timedelta(days=30)),
-                "regulatory_basis": ["state_statute"],
-                "form_sha256": hashlib.sha256(b"form").hexdigest(), "signer_type": "client",
-                "signed_at": format_timestamp(now - timedelta(minutes=1)),
-                "collected_by": "cm-0007",
-            },
-        })  # fmt: skip
-        node_token = issue_token(doc, subject="node-0001", audience="pprl-hub",
-                                 roles=[Role.AGENCY_NODE])  # fmt: skip
-        appended = httpx.post(f"{base}/v1/ledger/entries",
-                              json={"leaf": canonical.b64encode(sign_entry(grant, doc).leaf)},
-                              headers={"Authorization": f"Bearer {node_token}"})  # fmt: skip
-        assert appended.status_code == 201, appended.text
-        responses.append(appended.content)
+        (work / "consent-scan.pdf").write_bytes(
+            b"%PDF-1.4 I, Quillonette Zarbowicz (born 1983-07-19, SSN 517-38-2964), agree"
+        )
+        doc_node = ["--agency", "DOC", "--hub", base, "--key-dir", "keys/DOC"]
+        granted = json.loads(_run(
+            work, "node", "consent", "grant", *doc_node, "--record-id",
+            rosters.rows["DOC"][0]["record_id"], "--to", "child_welfare",
+            "--classes", "existence,contact,plan", "--signed-on",
+            datetime.now(UTC).date().isoformat(), "--form", "consent-scan.pdf",
+            "--log-public-key", "hub-log.key.vkey", "--json", stderr=False,
+        ))  # fmt: skip
+        listed = json.loads(_run(work, "node", "consent", "list", *doc_node, "--json",
+                                 stderr=False))  # fmt: skip
+        assert [(g["grant_id"], g["status"]) for g in listed] == [
+            (granted["grant_id"], "effective")
+        ]
+        responses.append(json.dumps(granted).encode())
 
         # The canary client's case manager asks, through the API and through the node's pages.
         manager = rosters.rows["DCFS"][0]["case_manager_id"]
@@ -252,6 +244,12 @@ def test_nothing_identifying_and_no_secret_reaches_the_hub(
             assert page.status_code == 200
             assert "Quillonette Zarbowicz" in page.text  # the node knows its client's name
             assert "Consent verified" in page.text
+        # The client withdraws consent: from the next question on, contact is withheld.
+        _run(work, "node", "consent", "revoke", *doc_node, "--grant", granted["grant_id"])
+        with httpx.Client(base_url=base, headers=headers) as api:
+            after = api.get(f"/v1/clients/{refs['DCFS']}/shared").json()
+            assert after["programs"][0]["contact"]["allowed"] is False
+            assert after["programs"][0]["contact_details"] is None
         time.sleep(1.5)  # a scheduled checkpoint covers the last entries
     finally:
         for process in (node_pages, hub):

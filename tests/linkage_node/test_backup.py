@@ -3,6 +3,7 @@ one file, encrypted with the agency's passphrase, restored whole or not at all."
 
 from __future__ import annotations
 
+import hashlib
 import stat
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import pytest
 from keys import new_linkage_secret
 from linkage_node import load_schema, run_encoding_job
 from linkage_node.backup import BackupError, create_backup, restore_backup
+from linkage_node.consent_forms import FORMS_DIR, store_upload
 from linkage_node.job import REF_KEY_FILE, STATE_FILE
 from linkage_node.state import NodeState
 from linkage_node.synthetic import synthetic_roster
@@ -45,6 +47,7 @@ def test_a_backup_restores_the_same_key_and_clients_under_a_new_installation(
 ) -> None:
     key = (state_dir / REF_KEY_FILE).read_bytes()
     installation, clients = _installation(state_dir)
+    sha, scan = store_upload(state_dir, b"%PDF-1.4 a signed consent form", ".pdf")
     backup = tmp_path / "dcfs.backup"
     info = create_backup(state_dir, "DCFS", backup, PASSPHRASE)
     assert info.encrypted
@@ -58,7 +61,12 @@ def test_a_backup_restores_the_same_key_and_clients_under_a_new_installation(
     assert again != installation
     assert stat.S_IMODE(restored.stat().st_mode) == 0o700
     for path in restored.iterdir():
-        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+        wanted = 0o700 if path.is_dir() else 0o600
+        assert stat.S_IMODE(path.stat().st_mode) == wanted, path
+    # The scanned consent forms come back too (the ledger holds only their hashes).
+    kept = restored / FORMS_DIR / scan
+    assert hashlib.sha256(kept.read_bytes()).hexdigest() == sha
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
 
 
 def test_restore_refuses_a_wrong_passphrase_a_changed_file_and_another_agency(

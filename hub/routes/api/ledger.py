@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, status
 
-from consent import KeyStatement, as_read_by, parse_leaf
+from consent import Grant, KeyStatement, Revoke, Supersede, as_read_by, parse_leaf
 from hub.auth import require_ledger_reader
 from hub.deps import HubDep, PrincipalDep, SessionDep
 from hub.errors import Forbidden, NotFound, Unprocessable
@@ -48,6 +48,12 @@ def append_entry(
     if isinstance(entry, KeyStatement):
         agencies.project_keys(session, ledger, entry.agency_id)
     session.commit()
+    if isinstance(entry, Grant | Supersede | Revoke):
+        # A consent statement is checkpointed at once: the agency's node lists it with
+        # its proof, and a case manager's answer can be verified, without waiting for
+        # the hub's next scheduled checkpoint.
+        ledger.issue_checkpoint(session)
+        session.commit()
     return LedgerEntryOut(index=index, leaf_hash=ledger.tree.leaf_hash_at(index).hex())
 
 

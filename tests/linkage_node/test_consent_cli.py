@@ -1,0 +1,255 @@
+"""`pprl node consent grant|list|revoke|import` against a live hub: a steward records,
+finds, shortens and revokes consent without writing code, and an export imported twice
+is recorded once."""
+
+from __future__ import annotations
+
+import json
+import stat
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from consent import Grant, parse_leaf
+from keys import new_linkage_secret
+from linkage_node import load_schema, run_encoding_job
+from linkage_node.consent_terms import canonical_grant_id, grant_id
+from linkage_node.synthetic import synthetic_roster
+from pprl.cli import app
+from tests.conftest import BACKENDS
+from tests.hub.api.conftest import EPOCH
+from tests.hub.live import LiveHub, live_hub
+
+TODAY = datetime.now(UTC).date()
+
+
+@pytest.fixture(params=BACKENDS)
+def hub(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LiveHub]:
+    schema = load_schema()
+    with live_hub(request.param, tmp_path / "hub", schema_fingerprint=schema.fingerprint) as live:
+        live.register("DOC", tmp_path / "keys")
+        live.register("DCFS")
+        live.register("DWD")
+        roster = tmp_path / "roster.csv"
+        synthetic_roster(roster, 5, prefix="C")
+        run_encoding_job(
+            agency_id="DOC", schema=schema, secret=new_linkage_secret(EPOCH),
+            roster_path=roster, output=tmp_path / "doc.jsonl", state_dir=tmp_path / "node",
+            workers=1,
+        )  # fmt: skip
+        (tmp_path / "hub.vkey").write_text(live.log.verifier.vkey())
+        yield live
+
+
+def _run(tmp: Path, hub: LiveHub, command: str, *args: str) -> tuple[int, str, str]:
+    base = ["node", "consent", command, "--agency", "DOC", "--hub", hub.url,
+            "--key-dir", str(tmp / "keys"), "--state-dir", str(tmp / "node")]  # fmt: skip
+    result = CliRunner().invoke(app, [*base, *args], env={"COLUMNS": "250"})
+    return result.exit_code, result.stdout, result.stderr
+
+
+def _grant(
+    tmp: Path, hub: LiveHub, record: str, *extra: str, to: str = "child_welfare",
+    classes: str = "existence,contact,plan",
+) -> dict[str, object]:  # fmt: skip
+    code, out, err = _run(
+        tmp, hub, "grant", "--record-id", record, "--to", to,
+        "--classes", classes, "--signed-on", TODAY.isoformat(),
+        "--form", str(tmp / "form.pdf"), "--json",
+        "--log-public-key", str(tmp / "hub.vkey"), *extra,
+    )  # fmt: skip
+    assert code == 0, err
+    found: dict[str, object] = json.loads(out)
+    return found
+
+
+def _ledger_size(hub: LiveHub) -> int:
+    with hub.engine.connect() as conn:
+        return int(conn.execute(text("SELECT size FROM ledger_head")).scalar_one())
+
+
+def test_grant_list_and_revoke_from_the_command_line(hub: LiveHub, tmp_path: Path) -> None:
+    (tmp_path / "form.pdf").write_bytes(b"%PDF-1.4 signed consent form scan")
+    before = _ledger_size(hub)
+    first = _grant(tmp_path, hub, "C0000001")
+    assert first["already_recorded"] is False
+    assert first["ledger_index"] == before
+    assert canonical_grant_id(str(first["grant_id"])) == first["grant_id"]
+    # The scan stays at the node, owner-readable only; only its hash is on the ledger.
+    kept = list((tmp_path / "node" / "consent-forms").iterdir())
+    assert len(kept) == 1
+    assert stat.S_IMODE(kept[0].stat().st_mode) == 0o600
+    with hub.engine.connect() as conn:
+        leaf = conn.execute(
+            text("SELECT leaf FROM ledger_entry WHERE entry_index = :i"), {"i": before}
+        ).scalar_one()
+    entry = parse_leaf(bytes(leaf)).entry
+    assert isinstance(entry, Grant)
+    terms = entry.grant
+    assert terms.recipient_programs == ["child_welfare"]
+    assert b"C0000001" not in bytes(leaf)  # the case number never leaves the node
+
+    # The same form again (a retried command) appends nothing and names the same grant.
+    again = _grant(tmp_path, hub, "C0000001")
+    assert (again["grant_id"], again["already_recorded"]) == (first["grant_id"], True)
+    assert _ledger_size(hub) == before + 1
+
+    # A second client, and a short consent that has already run out.
+    second = _grant(
+        tmp_path, hub, "C0000002", "--signer", "guardian", "--form-version", "universal-2026.1",
+        to="child_welfare,family_employment", classes="existence",
+    )  # fmt: skip
+    code, out, err = _run(tmp_path, hub, "list", "--json")
+    assert code == 0, err
+    listed = {g["grant_id"]: g for g in json.loads(out)}
+    assert set(listed) == {first["grant_id"], second["grant_id"]}
+    mine = listed[str(first["grant_id"])]
+    assert (mine["record_id"], mine["status"]) == ("C0000001", "effective")
+    assert mine["form_on_file"] is True
+    theirs = listed[str(second["grant_id"])]
+    assert theirs["recipients"] == ["child_welfare", "family_employment"]
+    assert theirs["signer"] == "parent_or_guardian"
+    assert theirs["form_version"] == "universal-2026.1"
+
+    # One client's consents only; the table for people names the grant and its status.
+    code, out, err = _run(tmp_path, hub, "list", "--record-id", "C0000002")
+    assert code == 0, err
+    assert str(second["grant_id"]) in out
+    assert str(first["grant_id"]) not in out
+    assert "effective" in out
+
+    # Revoke now, by the id a steward reads off the list (dashes and case forgiven).
+    quoted = str(first["grant_id"]).lower().replace("-", "")
+    code, out, err = _run(tmp_path, hub, "revoke", "--grant", quoted)
+    assert code == 0, err
+    assert "revoked" in err
+    code, out, err = _run(tmp_path, hub, "list", "--record-id", "C0000001", "--json")
+    assert [g["status"] for g in json.loads(out)] == ["revoked"]
+    code, out, err = _run(tmp_path, hub, "revoke", "--grant", str(first["grant_id"]))
+    assert code == 3
+    assert "already ended (revoked)" in err
+
+    # A revocation from a later day shortens the consent: a new grant ending then.
+    later = (TODAY + timedelta(days=30)).isoformat()
+    code, out, err = _run(tmp_path, hub, "revoke", "--grant", str(second["grant_id"]),
+                          "--effective", later, "--json")  # fmt: skip
+    assert code == 0, err
+    shortened = json.loads(out)
+    assert shortened["replaces"] == second["grant_id"]
+    code, out, err = _run(tmp_path, hub, "list", "--record-id", "C0000002", "--json")
+    statuses = {g["grant_id"]: (g["status"], g["expires_at"][:10]) for g in json.loads(out)}
+    assert statuses[str(second["grant_id"])][0] == "superseded"
+    assert statuses[shortened["grant_id"]] == ("effective", later)
+
+
+def test_bad_forms_are_refused_with_the_field_and_nothing_recorded(
+    hub: LiveHub, tmp_path: Path
+) -> None:
+    (tmp_path / "form.pdf").write_bytes(b"%PDF-1.4 scan")
+    (tmp_path / "form.docx").write_bytes(b"not a scan")
+    before = _ledger_size(hub)
+    cases = [
+        (["--record-id", "C0000001", "--to", "no_such_program"], 3, "to: recipient 1 is not"),
+        (["--record-id", "C0000001", "--to", "corrections"], 3, "its own recipient"),
+        (["--record-id", "NOT-ON-ROSTER", "--to", "child_welfare"], 3, "not on this node's"),
+        (["--record-id", "C0000001", "--to", "child_welfare", "--classes", "address"], 3,
+         "classes"),
+        (["--record-id", "C0000001", "--to", "child_welfare", "--expires",
+          TODAY.isoformat()], 3, "expires"),
+        (["--record-id", "C0000001", "--to", "child_welfare", "--form-version", "Jane Doe"],
+         3, "form_version"),
+    ]  # fmt: skip
+    for args, code_wanted, said in cases:
+        code, _, err = _run(tmp_path, hub, "grant", *args, "--signed-on", TODAY.isoformat(),
+                            "--form", str(tmp_path / "form.pdf"),
+                            "--log-public-key", str(tmp_path / "hub.vkey"))  # fmt: skip
+        assert code == code_wanted, (args, err)
+        assert said in err, (args, err)
+        assert "Traceback" not in err
+    one = ["--record-id", "C0000001", "--to", "child_welfare"]
+    code, _, err = _run(tmp_path, hub, "grant", *one, "--signed-on", TODAY.isoformat(),
+                        "--form", str(tmp_path / "form.docx"))  # fmt: skip
+    assert code == 3, err
+    assert "PDF or an image" in err
+    code, _, err = _run(tmp_path, hub, "grant", *one, "--signed-on", "01/12/2026",
+                        "--form", str(tmp_path / "form.pdf"))  # fmt: skip
+    assert code == 2, err
+    assert _ledger_size(hub) == before
+
+
+def test_an_export_imported_twice_is_recorded_once(hub: LiveHub, tmp_path: Path) -> None:
+    export = tmp_path / "exports"
+    export.mkdir()
+    (export / "scan-1.pdf").write_bytes(b"%PDF-1.4 first")
+    (export / "scan-2.pdf").write_bytes(b"%PDF-1.4 second")
+    signed = (TODAY - timedelta(days=3)).isoformat()
+    (export / "consents.csv").write_text(
+        "Case Number,To,Classes,Signed On,Expires,Signer,Form File\n"
+        f"C0000001,child_welfare;family_employment,existence contact,{signed},,client,scan-1.pdf\n"
+        f"C0000002,child_welfare,existence,{signed},{(TODAY + timedelta(days=90)).isoformat()},"
+        "guardian,scan-2.pdf\n",
+        encoding="utf-8",
+    )
+    # "Case Number" is not record_id: the header is matched as for rosters.
+    code, _, err = _run(tmp_path, hub, "import", "--input", str(export / "consents.csv"),
+                        "--log-public-key", str(tmp_path / "hub.vkey"))  # fmt: skip
+    assert code == 3
+    assert "record_id" in err
+    (export / "consents.csv").write_text(
+        (export / "consents.csv").read_text().replace("Case Number", "Record ID")
+    )
+    before = _ledger_size(hub)
+    code, out, err = _run(tmp_path, hub, "import", "--input", str(export / "consents.csv"),
+                          "--json", "--log-public-key", str(tmp_path / "hub.vkey"))  # fmt: skip
+    assert code == 0, err
+    assert json.loads(out) == {"rows": 2, "recorded": 2, "already_recorded": 0, "rejected": 0}
+    assert _ledger_size(hub) == before + 2
+    code, out, err = _run(tmp_path, hub, "import", "--input", str(export / "consents.csv"),
+                          "--json")  # fmt: skip
+    assert code == 0, err
+    assert json.loads(out) == {"rows": 2, "recorded": 0, "already_recorded": 2, "rejected": 0}
+    assert _ledger_size(hub) == before + 2
+    code, out, err = _run(tmp_path, hub, "list", "--json")
+    assert sorted(g["record_id"] for g in json.loads(out)) == ["C0000001", "C0000002"]
+
+
+def test_an_export_with_bad_rows_records_nothing_and_names_line_and_column(
+    hub: LiveHub, tmp_path: Path
+) -> None:
+    (tmp_path / "consents.csv").write_text(
+        "record_id,to,classes,signed_on,form_sha256\n"
+        f"C0000001,child_welfare,existence,{TODAY.isoformat()},{'ab' * 32}\n"
+        f"C0000002,child_welfare,existence,12/01/2026,{'ab' * 32}\n"
+        f"C0000003,nowhere,existence,{TODAY.isoformat()},{'ab' * 32}\n"
+        f"C0000004,child_welfare,gossip,{TODAY.isoformat()},not-a-hash\n",
+        encoding="utf-8",
+    )
+    before = _ledger_size(hub)
+    code, _, err = _run(tmp_path, hub, "import", "--input", str(tmp_path / "consents.csv"),
+                        "--log-public-key", str(tmp_path / "hub.vkey"))  # fmt: skip
+    assert code == 3, err
+    for line, column in ((3, "signed_on"), (4, "to"), (5, "classes"), (5, "form_sha256")):
+        cells = [[c.strip() for c in row.split("│")] for row in err.splitlines()]
+        assert any(c[1:3] == [str(line), column] for c in cells if len(c) > 3), (line, column, err)
+    assert "12/01/2026" not in err  # values are never echoed
+    assert _ledger_size(hub) == before
+    # Allowing the three bad rows records the good one.
+    code, out, err = _run(tmp_path, hub, "import", "--input", str(tmp_path / "consents.csv"),
+                          "--max-rejected", "3", "--json")  # fmt: skip
+    assert code == 0, err
+    assert json.loads(out)["recorded"] == 1
+
+
+def test_grant_ids_are_short_stable_and_forgiving() -> None:
+    consent = "0f6b8d0e-1c7a-4e3b-9d2a-5b8c7e6f1a2b"
+    name = grant_id(consent)
+    assert name == grant_id(consent)
+    assert len(name) == 13
+    assert name.startswith("G-")
+    assert canonical_grant_id(name.lower().replace("-", "")) == name
+    assert canonical_grant_id("G-12345") is None
+    assert date.fromisoformat(TODAY.isoformat()) == TODAY
