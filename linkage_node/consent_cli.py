@@ -173,8 +173,9 @@ def grant(
     log_public_key: LogPublicKey = None,
     json_out: JsonOut = False,
 ) -> None:
-    """Record a client's signed consent form on the ledger; prints its grant id.
-    Recording the same form again appends nothing and prints the same id."""
+    """Record a client's signed consent form on the ledger; prints its grant id (and,
+    on stderr, its ledger entry). Recording the same form again appends nothing and
+    prints the same id."""
     from linkage_node.consent_forms import read_form, store_upload
     from linkage_node.consent_terms import ConsentForm
 
@@ -205,7 +206,7 @@ def grant(
         }))  # fmt: skip
         return
     said = "was already on the ledger" if done.already else "recorded"
-    typer.echo(f"{done.grant_id} (ledger entry {done.ledger_index})")
+    typer.echo(done.grant_id)  # stdout: the id alone, for scripts and the steward's notes
     err.print(
         f"consent {said}: {done.grant_id}, ledger entry {done.ledger_index}"
         + (f"; it replaces {done.replaces}" if done.replaces else "")

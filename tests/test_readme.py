@@ -108,7 +108,17 @@ def test_every_readme_command_runs_and_succeeds(tmp_path: Path) -> None:
     mine = (tmp_path / "doc-clusters.csv").read_text()
     assert mine.count(",DOC,DOC-") == 40
     assert ",DCFS,DCFS-" not in mine  # the other agency's rows stay opaque
+    # The steward's consent walk-through: three releases recorded (one by import), one
+    # revoked by the id `grant` printed; one scan kept at the node, owner-readable only.
+    assert re.fullmatch(r"G-[0-9A-Z]{5}-[0-9A-Z]{5}\n", (tmp_path / "grant-id.txt").read_text())
+    scans = list((tmp_path / "pprl-node" / "DOC" / "consent-forms").iterdir())
+    assert len(scans) == 1
+    assert scans[0].stat().st_mode & 0o077 == 0
     with sqlite3.connect(tmp_path / "hub.db") as db:
+        leaves = [bytes(row[0]) for row in db.execute("SELECT leaf FROM ledger_entry")]
+        assert sum(b'"type":"GRANT"' in leaf for leaf in leaves) == 3
+        assert sum(b'"type":"REVOKE"' in leaf for leaf in leaves) == 1
+        assert not any(b"DOC-000000" in leaf for leaf in leaves)  # case numbers stay home
         assert (
             db.execute("SELECT count(*) FROM encoding WHERE agency_id = 'DOC'").fetchone()[0] == 200
         )
