@@ -126,7 +126,7 @@ class ConsentDesk:
         witnesses it again at the end."""
         terms = self.prepare(form)
         ref = terms.subject
-        old = self._find(replaces) if replaces else None
+        old = self.find(replaces) if replaces else None
         if old is not None and old.terms.subject != ref:
             raise ConsentFormInvalid("replaces", f"{replaces} is about another client")
         on_file = FormOnFile(
@@ -157,7 +157,7 @@ class ConsentDesk:
                 continue
             if recipient not in self._registered:
                 raise self._unregistered(position)
-        ref = self.ref_key.ref(form.record_id)
+        ref = self.ref_of(form.record_id)
         return consent_terms(form, ref=ref, disclosing_program=program, key=self.ref_key)
 
     def revoke(
@@ -166,7 +166,7 @@ class ConsentDesk:
     ) -> Recorded:  # fmt: skip
         """End grant `grant` now (a REVOKE), or at the start of a later day `effective`
         (a SUPERSEDE with the same terms that expires then)."""
-        old = self._find(grant)
+        old = self.find(grant)
         if not old.live_at_index(self.witness.grants_of(self.identity.agency_id)[1]):
             raise ConsentFormInvalid("grant", f"{grant} already ended ({old.ended_because})")
         today = self._clock().date()
@@ -261,7 +261,7 @@ class ConsentDesk:
             self.witness.run(self.ledger)
         grants, size = self.witness.grants_of(self.identity.agency_id)
         forms = self.state.consent_forms.all()
-        wanted = None if record_id is None else self.ref_key.ref(record_id)
+        wanted = None if record_id is None else self.ref_of(record_id)
         now = self._clock()
         out = []
         for g in grants:
@@ -271,7 +271,14 @@ class ConsentDesk:
             out.append(_on_file(g, known, self.state.record_id_of(g.terms.subject), size, now))
         return out
 
-    def _find(self, text: str) -> GrantRecord:
+    def ref_of(self, record_id: str) -> str:
+        """The reference the hub knows the case number by: the directory's, or (a client
+        not exported yet) the one the next export will give it."""
+        found = self.state.client(record_id)
+        return found[0] if found is not None else self.ref_key.ref(record_id)
+
+    def find(self, text: str) -> GrantRecord:
+        """The agency's grant with grant id (or consent id) `text`."""
         wanted = canonical_grant_id(text)
         grants, _ = self.witness.grants_of(self.identity.agency_id)
         if not grants:

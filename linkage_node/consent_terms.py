@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 
 from consent import GrantTerms, format_timestamp
 from keys import canonical
@@ -43,6 +45,72 @@ class ConsentFormInvalid(NodeError):
         super().__init__(f"{field}: {what}", fix or "Correct the form's field and record it again.")
         self.field = field
         self.what = what
+
+
+@dataclass(frozen=True)
+class ConsentTemplate:
+    """A deployment's universal consent form: which programs and kinds of information one
+    signing covers, its edition, term, purposes and legal basis. The node's pages offer
+    it pre-ticked; one signing is one grant naming every program ticked."""
+
+    form_version: str | None = None
+    recipients: tuple[str, ...] = ()
+    data_classes: tuple[str, ...] = DATA_CLASSES
+    duration_days: int | None = None
+    purposes: tuple[str, ...] = ("care_coordination",)
+    basis: tuple[str, ...] = ("state_statute",)
+
+    @classmethod
+    def load(cls, path: Path | None) -> ConsentTemplate:
+        """The template in a JSON file (`PPRL_NODE_CONSENT_FORM_FILE`), or the default."""
+        if path is None:
+            return cls()
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise NodeError(
+                f"cannot read the consent form template {path} ({type(exc).__name__})",
+                'Give a JSON file such as {"form_version": "universal-2026.1", '
+                '"recipients": ["child_welfare"], "data_classes": ["existence", '
+                '"contact", "plan"], "duration_days": 365}.',
+                exit_code=2,
+            ) from None
+        if not isinstance(raw, dict) or set(raw) - _TEMPLATE_KEYS:
+            raise NodeError(
+                f"{path}: the template takes only {', '.join(sorted(_TEMPLATE_KEYS))}",
+                "Remove the other keys.", exit_code=2,
+            )  # fmt: skip
+        try:
+            template = cls(
+                form_version=raw.get("form_version"),
+                recipients=tuple(raw.get("recipients", ())),
+                data_classes=tuple(raw.get("data_classes", DATA_CLASSES)),
+                duration_days=raw.get("duration_days"),
+                purposes=tuple(raw.get("purposes", ("care_coordination",))),
+                basis=tuple(raw.get("basis", ("state_statute",))),
+            )
+        except TypeError:
+            raise NodeError(
+                f"{path}: a list is expected", "Check the template.", exit_code=2
+            ) from None
+        if any(c not in DATA_CLASSES for c in template.data_classes) or not (
+            template.duration_days is None or 1 <= int(template.duration_days) <= 5 * 365
+        ):
+            raise NodeError(
+                f"{path}: data_classes are existence, contact, plan and duration_days 1 to 1825",
+                "Check the template.", exit_code=2,
+            )  # fmt: skip
+        return template
+
+
+_TEMPLATE_KEYS = {
+    "form_version",
+    "recipients",
+    "data_classes",
+    "duration_days",
+    "purposes",
+    "basis",
+}
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from consent import WitnessAlarm, bundle_proof
 from keys import AgencyIdentity, Role, canonical, issue_token
 from keys.files import too_open
+from linkage_node.consent_terms import ConsentTemplate, canonical_grant_id
 from linkage_node.errors import StateError
 from linkage_node.hub_ledger import HubLedgerClient, HubUnreachable
 from linkage_node.job import STATE_FILE
@@ -79,6 +80,11 @@ class NodeWebSettings(BaseSettings):
         "this machine, where a TLS proxy must front it).",
     )
     token_minutes: int = Field(default=5, ge=1, le=15)
+    consent_form_file: Path | None = Field(
+        default=None,
+        description="The deployment's universal consent form (JSON): the programs and "
+        "kinds of information one signing covers, pre-ticked on the Record consent form.",
+    )
 
     @property
     def state_path(self) -> Path:
@@ -102,6 +108,7 @@ class _Node:
     throttle: SignInThrottle = field(default_factory=SignInThrottle)
     hashing: BoundedHashing = field(default_factory=BoundedHashing)
     log_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+    consent_template: ConsentTemplate = field(default_factory=ConsentTemplate)
 
     @property
     def ledger(self) -> HubLedgerClient:
@@ -156,6 +163,7 @@ def create_node_app(
         signer=SessionSigner(load_or_create_key(session_key)),
         hub=hub_client or httpx.Client(base_url=checked_hub_url(settings.hub_url), timeout=10),
         witness=NodeWitness.open(settings.state_path.parent, agency, settings.log_public_key_file),
+        consent_template=ConsentTemplate.load(settings.consent_form_file),
     )
     app = FastAPI(
         title=f"pprl node {settings.agency}", docs_url=None, redoc_url=None, openapi_url=None
@@ -163,7 +171,10 @@ def create_node_app(
     app.state.node = node
     app.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")
     app.middleware("http")(_security_headers)
+    from linkage_node.web import consent_pages  # its routes use this module's helpers
+
     app.include_router(router)
+    app.include_router(consent_pages.router)
     app.include_router(ops.router)
     install_error_pages(app, _page)
     return app
@@ -535,7 +546,10 @@ def _checked(request: Request, body: dict[str, Any]) -> AnswerCheck | Response:
 
 @router.get("/clients/{record_id}", response_class=HTMLResponse)
 def client(request: Request, record_id: str) -> Response:
-    """One client: the hub's answer about their reference, with names from the node."""
+    """One client: the hub's answer about their reference, with names from the node, and
+    the consents this agency has on file for them."""
+    from linkage_node.web import consent_pages
+
     shared = _shared(request, record_id)
     if isinstance(shared, Response):
         return shared
@@ -546,9 +560,16 @@ def client(request: Request, record_id: str) -> Response:
     conflicted = {
         (m["program"], m["milestone_id"]) for c in body["conflicts"] for m in c["milestones"]
     }
+    consent = consent_pages.section(request, rid)
+    grant = request.query_params.get("grant", "").upper()
+    notice = consent_pages.NOTICES.get(request.query_params.get("notice", ""))
     return _page(
         request, "client.html", client={"record_id": rid, "name": name, "date_of_birth": dob},
         answer=body, verified=check.verified, problems=check.problems, conflicted=conflicted,
+        consent=consent, consent_problems=getattr(request.state, "consent_problems", []),
+        notice=notice.format(grant=grant) if notice and canonical_grant_id(grant) else None,
+        dates=consent_pages.default_dates(consent.template),
+        signers=consent_pages.SIGNER_LABELS, classes=consent_pages.CLASS_LABELS,
     )  # fmt: skip
 
 

@@ -10,7 +10,8 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from linkage_node.job import STATE_FILE
+from linkage_node.job import REF_KEY_FILE, STATE_FILE
+from linkage_node.refs import RefKey
 from linkage_node.state import NodeState
 from linkage_node.web import NodeWebSettings, create_node_app, hash_password
 from tests.hub.api.conftest import Api, api  # noqa: F401  (fixtures used here)
@@ -49,6 +50,7 @@ def make_node(hub: Api, tmp_path: Path, hub_client: httpx.Client | None = None) 
     state.accounts.save("mlopez", "cm-0001", "case_manager", hash_password(PASSWORD))
     state.accounts.save("jkim", "sup-0001", "supervisor", hash_password(PASSWORD))
     state.close()
+    RefKey.generate().save(state_dir / REF_KEY_FILE)  # what consent ids are derived under
     vkey = tmp_path / "hub-log.vkey"
     vkey.write_text(hub.log.verifier.vkey())
     requests: list[str] = []

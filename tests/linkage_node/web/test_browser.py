@@ -117,3 +117,41 @@ def test_with_javascript_htmx_marks_a_notification_read_in_place(
     item.get_by_role("button", name="Mark read").click()
     expect(item).to_have_count(0)
     assert js_page.url == url  # swapped in place, no page load
+
+
+def test_consent_is_recorded_and_revoked_at_375px_by_keyboard_without_javascript(
+    served: str, page: Page, tmp_path: Path
+) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.set_viewport_size({"width": 375, "height": 800})
+    page.goto(f"{served}/sign-in")
+    page.get_by_label("Username").fill("mlopez")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="My caseload")).to_be_visible()
+    page.goto(f"{served}/clients/DCFS-0001")
+    expect(page.get_by_role("heading", name="Consent on file at DCFS")).to_be_visible()
+    scan = tmp_path / "release.pdf"
+    scan.write_bytes(b"%PDF-1.4 signed release")
+    # The form is filled from the keyboard: tick corrections with the space bar.
+    corrections = page.get_by_role("checkbox", name="corrections")
+    corrections.focus()
+    page.keyboard.press("Space")
+    expect(corrections).to_be_checked()
+    page.get_by_label("Scan of the signed form").set_input_files(str(scan))
+    page.get_by_role("button", name="Record consent").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("status")).to_contain_text("The consent form is recorded")
+    row = page.get_by_role("row").filter(has_text="effective")
+    expect(row).to_contain_text("corrections")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 375, f"the page scrolls sideways at 375 px ({width} px wide)"
+    page.screenshot(path=str(ARTIFACTS / "consent-recorded-375.png"), full_page=True)
+
+    row.get_by_role("link", name="Revoke").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Revoke consent")).to_be_visible()
+    page.get_by_role("button", name="Revoke consent").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("status")).to_contain_text("is revoked")
+    expect(page.get_by_role("row").filter(has_text="revoked")).to_have_count(1)

@@ -1,0 +1,133 @@
+"""Consent on the client page: a case manager records a signed form, the other program
+sees what it covers at once, and revoking (after a confirmation) withholds it at once."""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+
+from keys import Role
+from tests.hub.api.conftest import Api
+from tests.hub.api.test_shared import A, B
+from tests.linkage_node.web.conftest import Node
+
+TODAY = datetime.now(UTC).date()
+SCAN = ("release.pdf", b"%PDF-1.4 signed by Maria Lopez", "application/pdf")
+
+
+def _csrf(page: str) -> str:
+    return page.split('name="csrf" value="')[1].split('"')[0]
+
+
+def _record(client: TestClient, **fields: object) -> object:
+    page = client.get("/clients/DCFS-0001")
+    data = {"csrf": _csrf(page.text), "to": ["corrections"], "classes": ["existence", "contact"],
+            "signer": "client", "signed_on": TODAY.isoformat(),
+            "expires": (TODAY + timedelta(days=365)).isoformat(), **fields}  # fmt: skip
+    return client.post("/clients/DCFS-0001/consent", data=data, files={"scan": SCAN},
+                       follow_redirects=False)  # fmt: skip
+
+
+def _doc_sees(api: Api) -> dict[str, object]:
+    """What corrections' case manager of the shared client is told about child welfare."""
+    answer = api.client.get(f"/v1/clients/{B}/shared", headers=api.as_("DOC", "cm-0007", Role.CASE_MANAGER))
+    assert answer.status_code == 200, answer.text
+    (welfare,) = [p for p in answer.json()["programs"] if p["program"] == "child_welfare"]
+    return welfare
+
+
+def test_record_then_revoke_consent_from_the_client_page(
+    node: Node, api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = node.sign_in()
+    page = client.get("/clients/DCFS-0001")
+    assert page.status_code == 200, page.text
+    assert "Consent on file at DCFS" in page.text
+    assert "No consent is on file for this client yet." in page.text
+    # Recipients are the other agencies' registered programs, as checkboxes.
+    assert 'name="to" value="corrections"' in page.text
+    assert 'name="to" value="family_employment"' in page.text
+    assert 'name="to" value="child_welfare"' not in page.text
+    assert _doc_sees(api)["contact"]["allowed"] is False
+
+    with caplog.at_level(logging.INFO, logger="pprl.node.consent"):
+        recorded = _record(client)
+    assert recorded.status_code == 303, recorded.text
+    grant = re.search(r"grant=(G-[0-9A-Z]{5}-[0-9A-Z]{5})", recorded.headers["location"])[1]
+    shown = client.get(recorded.headers["location"]).text
+    assert f"The consent form is recorded: {grant}." in shown
+    row = shown.split(f"<td>{grant}</td>")[1].split("</tr>")[0]
+    assert "effective" in row
+    assert "corrections" in row
+    # Corrections sees child welfare's contact from the next question on.
+    assert _doc_sees(api)["contact"]["allowed"] is True
+    # Logged by staff id and grant id; never the client's name or case number.
+    logged = [r for r in caplog.records if getattr(r, "event", None) == "consent_recorded"]
+    assert [(r.staff_id, r.grant_id) for r in logged] == [("cm-0001", grant)]
+    assert "Maria" not in caplog.text
+    assert "DCFS-0001" not in caplog.text
+
+    # The same form again records nothing new.
+    again = _record(client)
+    assert f"grant={grant}" in again.headers["location"]
+    assert "notice=already" in again.headers["location"]
+
+    # Revoking asks first, then takes effect at once.
+    confirm = client.get(f"/clients/DCFS-0001/consent/{grant}/revoke")
+    assert confirm.status_code == 200
+    assert f"Revoke consent {grant}?" in confirm.text
+    assert _doc_sees(api)["contact"]["allowed"] is True  # asking changed nothing
+    refused = client.post(f"/clients/DCFS-0001/consent/{grant}/revoke", data={"csrf": "x"})
+    assert refused.status_code == 400
+    done = client.post(f"/clients/DCFS-0001/consent/{grant}/revoke",
+                       data={"csrf": _csrf(confirm.text), "reason": "client_request"},
+                       follow_redirects=False)  # fmt: skip
+    assert done.status_code == 303, done.text
+    after = _doc_sees(api)
+    assert after["contact"]["allowed"] is False
+    assert "revoked" in after["contact"]["reason"]
+    shown = client.get(done.headers["location"]).text
+    assert f"Consent {grant} is revoked." in shown
+    assert "revoked" in shown.split(f"<td>{grant}</td>")[1].split("</tr>")[0]
+
+
+def test_a_bad_form_records_nothing_and_says_what_to_fix(node: Node, api: Api) -> None:
+    client = node.sign_in()
+    grants = _grants(api)
+    missing = _record(client, to=[], signed_on="")
+    assert missing.status_code == 422
+    assert "The consent form was not recorded." in missing.text
+    assert "Tick at least one program" in missing.text
+    assert "Give the day the form was signed." in missing.text
+    future = _record(client, signed_on=(TODAY + timedelta(days=2)).isoformat())
+    assert "cannot be in the future" in future.text
+    short = _record(client, expires=TODAY.isoformat())
+    assert short.status_code == 422
+    assert "expires" in short.text
+    assert _grants(api) == grants
+
+
+def _grants(api: Api) -> int:
+    ledger = api.hub.ledger
+    assert ledger is not None
+    ledger.sync(api.session)
+    return len(ledger.state.grants)
+
+
+def test_consent_pages_answer_not_found_beyond_the_caseload(node: Node, api: Api) -> None:
+    client = node.sign_in()
+    page = client.get("/clients/DCFS-0001")
+    token = _csrf(page.text)
+    other = client.post("/clients/DCFS-0003/consent", data={"csrf": token, "to": ["corrections"],
+                        "classes": ["existence"], "signed_on": TODAY.isoformat()},
+                        files={"scan": SCAN})  # fmt: skip
+    assert other.status_code == 404  # another case manager's client
+    assert client.get("/clients/DCFS-0001/consent/G-00000-00000/revoke").status_code == 404
+    assert client.get("/clients/DCFS-0003/consent/G-00000-00000/revoke").status_code == 404
+    signed_out = TestClient(client.app, base_url="https://node.test")
+    assert signed_out.post("/clients/DCFS-0001/consent", follow_redirects=False).status_code == 303
+    _ = A
