@@ -296,13 +296,17 @@ class ExistenceDisclosure(SQLModel, table=True):
 
 class Notification(SQLModel, table=True):
     """The outbox: one message per case manager per linkage run that changed matches on
-    their caseload. It names no client: it says something changed and links to the
-    caseload. Email delivery is at most once (a row claimed as `sending` is never retried
-    without an operator); the in-app feed reads the same rows."""
+    their caseload (`run_id`), or per consent statement about a client on it
+    (`ledger_index`). It names no client: it says what changed and links to the caseload.
+    Email delivery is at most once (a row claimed as `sending` is never retried without
+    an operator); the in-app feed reads the same rows."""
 
     __tablename__ = "notification"
     __table_args__ = (
         UniqueConstraint("agency_id", "case_manager_id", "run_id", name="uq_notification_run"),
+        UniqueConstraint(
+            "agency_id", "case_manager_id", "ledger_index", name="uq_notification_entry"
+        ),
         Index("ix_notification_inbox", "agency_id", "case_manager_id", "notification_id"),
         Index("ix_notification_email", "email_status", "next_attempt_at"),
     )
@@ -313,7 +317,8 @@ class Notification(SQLModel, table=True):
     agency_id: str = Field(sa_column=Column(String(64), nullable=False))
     case_manager_id: str = Field(sa_column=Column(String(32), nullable=False))
     kind: str = Field(sa_column=Column(String(32), nullable=False))
-    run_id: int = Field(sa_column=Column(Integer, nullable=False))
+    run_id: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    ledger_index: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     clients: int = Field(sa_column=Column(Integer, nullable=False))
     created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     email_status: str = Field(sa_column=Column(String(16), nullable=False))

@@ -378,6 +378,7 @@ class CaseloadOut(BaseModel):
 class NotificationOut(BaseModel):
     notification_id: int
     created_at: datetime
+    kind: Literal["matches_changed", "consent_recorded", "consent_changed", "consent_revoked"]
     message: str
     read: bool
 

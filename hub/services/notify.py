@@ -36,7 +36,6 @@ Record = tuple[str, str]  # (agency_id, ref)
 MAX_ATTEMPTS = 5
 _LINK: Table = Link.__table__  # type: ignore[attr-defined]
 _NOTIFICATION: Table = Notification.__table__  # type: ignore[attr-defined]
-_SUBJECT = "pprl-hub: matches changed on your caseload"
 
 
 def confident_partners(
@@ -111,15 +110,40 @@ def queue_match_notifications(
     return len(by_staff)
 
 
-def message_text(settings: HubSettings, agency_id: str) -> str:
-    """The whole message: no client, no program, only where to look."""
+_WHAT = {
+    "matches_changed": (
+        "matches changed on your caseload",
+        "Matches changed for one or more clients on your caseload.",
+    ),
+    "consent_recorded": (
+        "consent recorded for a client on your caseload",
+        "Another program recorded a client's consent to share more with you.",
+    ),
+    "consent_changed": (
+        "consent changed for a client on your caseload",
+        "Another program recorded a new consent form that replaces an earlier one.",
+    ),
+    "consent_revoked": (
+        "consent revoked for a client on your caseload",
+        "A client withdrew consent: another program shares less with you from now on.",
+    ),
+}
+
+
+def subject_line(kind: str) -> str:
+    """The email's subject: what changed, never who."""
+    return f"pprl-hub: {_WHAT.get(kind, _WHAT['matches_changed'])[0]}"
+
+
+def message_text(settings: HubSettings, agency_id: str, kind: str = "matches_changed") -> str:
+    """The whole message: no client, no program, only what changed and where to look."""
     link = (
         settings.caseload_url.replace("{agency}", agency_id)
         if settings.caseload_url
         else "your agency's pprl caseload page"
     )
     return (
-        "Matches changed for one or more clients on your caseload.\n\n"
+        f"{_WHAT.get(kind, _WHAT['matches_changed'])[1]}\n\n"
         f"Open your caseload to see what you may see: {link}\n\n"
         "This message names no client on purpose.\n"
     )
@@ -182,14 +206,14 @@ def deliver_pending(
                 outcome["no_address"] += 1
                 continue
             row.email_status, row.email_attempts = "sending", row.email_attempts + 1
-            attempts, agency_id = row.email_attempts, row.agency_id
+            attempts, agency_id, kind = row.email_attempts, row.agency_id, row.kind
             session.commit()
         message = EmailMessage()
         message["From"] = settings.smtp_from
         message["To"] = address
-        message["Subject"] = _SUBJECT
+        message["Subject"] = subject_line(kind)
         message["Message-ID"] = f"<notification-{notification_id}@{settings.smtp_domain}>"
-        message.set_content(message_text(settings, agency_id))
+        message.set_content(message_text(settings, agency_id, kind))
         status, error = "sent", None
         try:
             send(message)

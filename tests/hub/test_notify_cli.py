@@ -64,6 +64,13 @@ def test_notify_delivers_once_and_refuses_without_a_server(
                 next_attempt_at=now,
             )
         )  # fmt: skip
+        session.add(
+            Notification(
+                agency_id="DCFS", case_manager_id="cm-0001", kind="consent_revoked",
+                ledger_index=7, clients=1, created_at=now, email_status="pending",
+                email_attempts=0, next_attempt_at=now,
+            )
+        )  # fmt: skip
         session.commit()
     engine.dispose()
 
@@ -72,7 +79,14 @@ def test_notify_delivers_once_and_refuses_without_a_server(
     assert "PPRL_SMTP_HOST" in refused.stderr
     sent = _pprl(tmp_path, PPRL_SMTP_HOST="127.0.0.1", PPRL_SMTP_PORT=str(port))
     assert sent.returncode == 0, sent.stderr
-    assert "1 sent" in sent.stderr
+    assert "2 sent" in sent.stderr
     again = _pprl(tmp_path, PPRL_SMTP_HOST="127.0.0.1", PPRL_SMTP_PORT=str(port))
     assert "nothing due" in again.stderr
-    assert len(handler.messages) == 1
+    assert len(handler.messages) == 2
+    # A withdrawn consent is mailed as such, and like every message names no client.
+    subjects = sorted(m.split(b"Subject: ")[1].split(b"\n")[0].strip() for _, m in handler.messages)
+    assert subjects == [
+        b"pprl-hub: consent revoked for a client on your caseload",
+        b"pprl-hub: matches changed on your caseload",
+    ]
+    assert not any(ref.encode() in m for _, m in handler.messages)

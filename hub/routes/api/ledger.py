@@ -21,6 +21,7 @@ from hub.schemas import (
     LedgerLeafOut,
 )
 from hub.services import agencies, cosignatures
+from hub.services.consent_notify import queue_consent_notifications
 from hub.services.ledger import stored_rows
 from keys import Role, canonical
 
@@ -47,6 +48,8 @@ def append_entry(
     index = ledger.append(session, leaf)
     if isinstance(entry, KeyStatement):
         agencies.project_keys(session, ledger, entry.agency_id)
+    if isinstance(entry, Grant | Supersede | Revoke):
+        queue_consent_notifications(session, ledger.state, entry, index)
     session.commit()
     if isinstance(entry, Grant | Supersede | Revoke):
         # A consent statement is checkpointed at once: the agency's node lists it with

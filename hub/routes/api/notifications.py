@@ -37,7 +37,8 @@ def list_notifications(
         NotificationOut(
             notification_id=row.notification_id or 0,
             created_at=row.created_at,
-            message=message_text(hub.settings, agency),
+            message=message_text(hub.settings, agency, row.kind),
+            kind=row.kind,
             read=row.read_at is not None,
         )
         for row in rows

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import re
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 import pytest
 from fastapi.testclient import TestClient
@@ -20,10 +21,10 @@ SCAN = ("release.pdf", b"%PDF-1.4 signed by Maria Lopez", "application/pdf")
 
 
 def _csrf(page: str) -> str:
-    return page.split('name="csrf" value="')[1].split('"')[0]
+    return page.split('name="csrf" value="')[1].split('"', maxsplit=1)[0]
 
 
-def _record(client: TestClient, **fields: object) -> object:
+def _record(client: TestClient, **fields: object) -> Any:
     page = client.get("/clients/DCFS-0001")
     data = {"csrf": _csrf(page.text), "to": ["corrections"], "classes": ["existence", "contact"],
             "signer": "client", "signed_on": TODAY.isoformat(),
@@ -32,12 +33,13 @@ def _record(client: TestClient, **fields: object) -> object:
                        follow_redirects=False)  # fmt: skip
 
 
-def _doc_sees(api: Api) -> dict[str, object]:
+def _doc_sees(api: Api) -> dict[str, Any]:
     """What corrections' case manager of the shared client is told about child welfare."""
-    answer = api.client.get(f"/v1/clients/{B}/shared", headers=api.as_("DOC", "cm-0007", Role.CASE_MANAGER))
+    headers = api.as_("DOC", "cm-0007", Role.CASE_MANAGER)
+    answer = api.client.get(f"/v1/clients/{B}/shared", headers=headers)
     assert answer.status_code == 200, answer.text
     (welfare,) = [p for p in answer.json()["programs"] if p["program"] == "child_welfare"]
-    return welfare
+    return cast(dict[str, Any], welfare)
 
 
 def test_record_then_revoke_consent_from_the_client_page(
@@ -57,17 +59,24 @@ def test_record_then_revoke_consent_from_the_client_page(
     with caplog.at_level(logging.INFO, logger="pprl.node.consent"):
         recorded = _record(client)
     assert recorded.status_code == 303, recorded.text
-    grant = re.search(r"grant=(G-[0-9A-Z]{5}-[0-9A-Z]{5})", recorded.headers["location"])[1]
+    found = re.search(r"grant=(G-[0-9A-Z]{5}-[0-9A-Z]{5})", recorded.headers["location"])
+    assert found is not None
+    grant = found[1]
     shown = client.get(recorded.headers["location"]).text
     assert f"The consent form is recorded: {grant}." in shown
     row = shown.split(f"<td>{grant}</td>")[1].split("</tr>")[0]
     assert "effective" in row
     assert "corrections" in row
-    # Corrections sees child welfare's contact from the next question on.
+    # Corrections sees child welfare's contact from the next question on, and its case
+    # manager of the shared client is told (family employment, not named, is not).
     assert _doc_sees(api)["contact"]["allowed"] is True
+    assert _kinds(api, "DOC", "cm-0007") == ["consent_recorded"]
+    assert _kinds(api, "DWD", "cm-0009") == []
     # Logged by staff id and grant id; never the client's name or case number.
     logged = [r for r in caplog.records if getattr(r, "event", None) == "consent_recorded"]
-    assert [(r.staff_id, r.grant_id) for r in logged] == [("cm-0001", grant)]
+    assert [(r.__dict__["staff_id"], r.__dict__["grant_id"]) for r in logged] == [
+        ("cm-0001", grant)
+    ]
     assert "Maria" not in caplog.text
     assert "DCFS-0001" not in caplog.text
 
@@ -90,6 +99,7 @@ def test_record_then_revoke_consent_from_the_client_page(
     after = _doc_sees(api)
     assert after["contact"]["allowed"] is False
     assert "revoked" in after["contact"]["reason"]
+    assert _kinds(api, "DOC", "cm-0007") == ["consent_revoked", "consent_recorded"]
     shown = client.get(done.headers["location"]).text
     assert f"Consent {grant} is revoked." in shown
     assert "revoked" in shown.split(f"<td>{grant}</td>")[1].split("</tr>")[0]
@@ -109,6 +119,15 @@ def test_a_bad_form_records_nothing_and_says_what_to_fix(node: Node, api: Api) -
     assert short.status_code == 422
     assert "expires" in short.text
     assert _grants(api) == grants
+
+
+def _kinds(api: Api, agency: str, case_manager: str) -> list[str]:
+    """The kinds of a case manager's notifications, newest first; none names a client."""
+    feed = api.client.get(
+        "/v1/notifications", headers=api.as_(agency, case_manager, Role.CASE_MANAGER)
+    ).json()
+    assert not any("Maria" in n["message"] or "DCFS-0001" in n["message"] for n in feed)
+    return [n["kind"] for n in feed]
 
 
 def _grants(api: Api) -> int:
