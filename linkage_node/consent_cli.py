@@ -398,3 +398,34 @@ def _print_issues(issues: list[Issue]) -> None:
     for issue in sorted(issues, key=lambda i: (i.line, i.column))[:50]:
         table.add_row(str(issue.line), issue.column, issue.rule)
     err.print(table)
+
+
+@app.command("export-fhir")
+def export_fhir(
+    agency: Agency,
+    hub: Hub,
+    key_dir: KeyDir,
+    output: Annotated[
+        Path | None,
+        typer.Option(help="Write the Bundle here (owner-readable only; default: stdout)."),
+    ] = None,
+    record_id: Annotated[
+        str | None, typer.Option("--record-id", help="Only this client's consents.")
+    ] = None,
+    state_dir: StateDir = None,
+    passphrase_file: Passphrase = None,
+    log_public_key: LogPublicKey = None,
+) -> None:
+    """The consents on file as an HL7 FHIR R4 Bundle of Consent resources, for your own
+    FHIR systems. It names clients by your case numbers: keep it inside the agency."""
+    from keys.files import write_private
+    from linkage_node.consent_fhir import fhir_bundle
+
+    with _desk(agency, hub, key_dir, state_dir, passphrase_file, log_public_key) as (desk, _):
+        bundle = fhir_bundle(agency, desk.on_file(record_id))
+    text = json.dumps(bundle, indent=2) + "\n"
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    write_private(output, text.encode("utf-8"), overwrite=True)
+    err.print(f"{len(bundle['entry'])} consents written to {output} (FHIR R4 Bundle)")

@@ -80,11 +80,15 @@ class GrantOnFile:
     form_version: str | None
     collected_by: str
     form_on_file: bool
+    form_sha256: str
+    purposes: tuple[str, ...]
+    basis: tuple[str, ...]
 
     def as_json(self) -> dict[str, object]:
         """The fields `--json` prints."""
         out = dict(self.__dict__)
-        out["recipients"], out["data_classes"] = list(self.recipients), list(self.data_classes)
+        for name in ("recipients", "data_classes", "purposes", "basis"):
+            out[name] = list(getattr(self, name))
         return out
 
 
@@ -345,5 +349,6 @@ def _on_file(
         signed_at=terms.signed_at, effective_from=terms.effective_from,
         expires_at=terms.expires_at, form_version=terms.form_version,
         collected_by=terms.collected_by,
-        form_on_file=bool(known and known.form_file),
+        form_on_file=bool(known and known.form_file), form_sha256=terms.form_sha256,
+        purposes=tuple(terms.purposes), basis=tuple(terms.regulatory_basis),
     )  # fmt: skip

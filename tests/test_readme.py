@@ -93,7 +93,8 @@ def test_every_readme_command_runs_and_succeeds(tmp_path: Path) -> None:
     assert (tmp_path / "hub.db").exists()
     assert (tmp_path / "token.txt").read_text().count(".") == 2
     # Tokens and encodings are readable by their owner only.
-    for private in ("token.txt", "operator-token.txt", "doc-encodings.jsonl", "doc-state.backup"):
+    for private in ("token.txt", "operator-token.txt", "doc-encodings.jsonl", "doc-state.backup",
+                    "doc-consents.fhir.json"):  # fmt: skip
         assert (tmp_path / private).stat().st_mode & 0o077 == 0, private
     # The refused exports wrote nothing; the backup restored elsewhere is the same state.
     assert not (tmp_path / "doc-today.jsonl").exists()
@@ -119,6 +120,8 @@ def test_every_readme_command_runs_and_succeeds(tmp_path: Path) -> None:
         assert sum(b'"type":"GRANT"' in leaf for leaf in leaves) == 3
         assert sum(b'"type":"REVOKE"' in leaf for leaf in leaves) == 1
         assert not any(b"DOC-000000" in leaf for leaf in leaves)  # case numbers stay home
+        fhir = (tmp_path / "doc-consents.fhir.json").read_text()
+        assert fhir.count('"resourceType": "Consent"') == 3
         assert (
             db.execute("SELECT count(*) FROM encoding WHERE agency_id = 'DOC'").fetchone()[0] == 200
         )

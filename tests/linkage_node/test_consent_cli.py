@@ -11,6 +11,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.consent import Consent
 from sqlalchemy import text
 from typer.testing import CliRunner
 
@@ -242,6 +244,35 @@ def test_an_export_with_bad_rows_records_nothing_and_names_line_and_column(
                           "--max-rejected", "3", "--json")  # fmt: skip
     assert code == 0, err
     assert json.loads(out)["recorded"] == 1
+
+
+def test_consents_export_as_fhir_r4_consent_resources(hub: LiveHub, tmp_path: Path) -> None:
+    (tmp_path / "form.pdf").write_bytes(b"%PDF-1.4 release")
+    kept = _grant(tmp_path, hub, "C0000001", to="child_welfare,family_employment")
+    ended = _grant(tmp_path, hub, "C0000002", classes="existence")
+    assert _run(tmp_path, hub, "revoke", "--grant", str(ended["grant_id"]))[0] == 0
+    code, _, err = _run(tmp_path, hub, "export-fhir", "--output", str(tmp_path / "fhir.json"))
+    assert code == 0, err
+    assert stat.S_IMODE((tmp_path / "fhir.json").stat().st_mode) == 0o600
+    raw = json.loads((tmp_path / "fhir.json").read_text())
+    bundle = Bundle.model_validate(raw)  # the FHIR models accept it
+    assert all(isinstance(entry.resource, Consent) for entry in bundle.entry or [])
+    consents = {e["resource"]["id"]: e["resource"] for e in raw["entry"]}
+    assert set(consents) == {str(kept["grant_id"]).lower(), str(ended["grant_id"]).lower()}
+    active = consents[str(kept["grant_id"]).lower()]
+    assert active["status"] == "active"
+    assert active["patient"]["identifier"]["value"] == "C0000001"
+    assert [a["reference"]["identifier"]["value"] for a in active["provision"]["actor"]] == [
+        "child_welfare", "family_employment",
+    ]  # fmt: skip
+    assert [c["code"] for c in active["provision"]["class"]] == ["existence", "contact", "plan"]
+    assert consents[str(ended["grant_id"]).lower()]["status"] == "inactive"
+    # One client only, on stdout.
+    code, out, err = _run(tmp_path, hub, "export-fhir", "--record-id", "C0000002")
+    assert code == 0, err
+    assert [e["resource"]["id"] for e in json.loads(out)["entry"]] == [
+        str(ended["grant_id"]).lower()
+    ]
 
 
 def test_grant_ids_are_short_stable_and_forgiving() -> None:
