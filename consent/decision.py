@@ -35,6 +35,11 @@ class Decision:
     state_size: int
     checkpoint_note: str | None = None
     inclusion_proof: tuple[bytes, ...] | None = None
+    # Why it was withheld, as a code a page can put in its own words: no_consent,
+    # revoked, ended (a compromised key), expired, not_yet_effective, does_not_cover,
+    # not_named; with the instant that matters (expiry or start) where there is one.
+    why: str | None = None
+    why_at: str | None = None
 
 
 def attach_proof(
@@ -115,15 +120,10 @@ def disclosure_decision(
                 grant.leaf_hash,
                 state.size,
             )
-    return Decision(
-        False,
-        data_class,
-        _denial(grants, requester_program, target_program, data_class, at, state.size),
-        None,
-        None,
-        None,
-        state.size,
-    )
+    why, reason, why_at = _denial(grants, requester_program, target_program, data_class, at,
+                                  state.size)  # fmt: skip
+    return Decision(False, data_class, reason, None, None, None, state.size, why=why,
+                    why_at=why_at)  # fmt: skip
 
 
 def grant_allows(
@@ -151,10 +151,7 @@ def grant_allows(
         return None
     if why == "revoked":  # superseded included: the cited grant no longer speaks
         return f"the client's consent to {target_program} was {grant.ended_because}"
-    return _denial([grant], requester_program, target_program, data_class, at, state.size)
-
-
-_RANK = ("revoked", "expired", "not_yet", "data_class", "recipient")
+    return _denial([grant], requester_program, target_program, data_class, at, state.size)[1]
 
 
 def _why_not(
@@ -175,34 +172,53 @@ def _why_not(
     return None
 
 
-def _denial(  # noqa: PLR0917  (private; called once)
+def _denial(  # noqa: PLR0917  (private)
     grants: list[GrantRecord],
     program: str,
     target: str,
     data_class: DataClass,
     at: datetime,
     size: int,
-) -> str:
-    # A superseded grant speaks through its replacement.
-    reasons = {
-        why: g
-        for g in grants
-        if g.ended_because != "superseded"
-        and (why := _why_not(g, program, data_class, at, size)) is not None
-    }
-    for why in _RANK:
-        grant = reasons.get(why)
-        if grant is None:
-            continue
-        if why == "revoked":
-            return f"the client's consent to {target} was {grant.ended_because}"
-        if why == "expired":
-            return f"the client's consent to {target} expired at {grant.terms.expires_at}"
-        if why == "not_yet":
-            return f"the client's consent to {target} starts at {grant.terms.effective_from}"
-        if why == "data_class":
-            return f"the client's consent to {target} does not cover {data_class} details"
-        return f"the client's consent to {target} does not name {program}"
+) -> tuple[str, str, str | None]:
+    """(code, words, instant) for a withheld level. The newest grant that names the
+    asking program and covers the data class decides (a consent renewed after one was
+    revoked, then left to expire, reads "expired", not "revoked"); a superseded grant
+    speaks through its replacement. Without one, the nearest miss is named."""
+    live = [g for g in grants if g.ended_because != "superseded"]
+    relevant = [
+        g for g in live if names_recipient(g.terms, program) and data_class in g.terms.data_classes
+    ]
+    consent = f"the client's consent to {target}"
+    if relevant:
+        decided = _decided_by(max(relevant, key=lambda g: g.index), program, data_class, at, size)
+        if decided is not None:
+            return decided[0], f"{consent} {decided[1]}", decided[2]
+    if any(names_recipient(g.terms, program) for g in live):
+        return "does_not_cover", f"{consent} does not cover {data_class} details", None
+    if live:
+        return "not_named", f"{consent} does not name {program}", None
+    when = format_timestamp(at)
     return (
-        f"no consent on record from {target} for {data_class} details (at {format_timestamp(at)})"
+        "no_consent",
+        f"no consent on record from {target} for {data_class} details (at {when})",
+        None,
     )
+
+
+def _decided_by(
+    grant: GrantRecord, program: str, data_class: DataClass, at: datetime, size: int
+) -> tuple[str, str, str | None] | None:
+    why = _why_not(grant, program, data_class, at, size)
+    if why == "revoked":
+        if grant.ended_because == "revoked":
+            return "revoked", "was revoked", None
+        return "ended", f"was ended: {grant.ended_because}", None
+    if why == "expired":
+        return "expired", f"expired at {grant.terms.expires_at}", grant.terms.expires_at
+    if why == "not_yet":
+        return (
+            "not_yet_effective",
+            f"starts at {grant.terms.effective_from}",
+            grant.terms.effective_from,
+        )
+    return None

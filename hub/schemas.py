@@ -278,6 +278,22 @@ class DisclosureLevelOut(BaseModel):
         default=None, description="The ledger's ACCESS entry recording this disclosure."
     )
     grant: GrantProofOut | None = None
+    why: (
+        Literal[
+            "no_consent",
+            "revoked",
+            "ended",
+            "expired",
+            "not_yet_effective",
+            "does_not_cover",
+            "not_named",
+            "no_case_manager",
+        ]
+        | None
+    ) = Field(default=None, description="Why it is withheld, as a code to put in your words.")
+    why_at: str | None = Field(
+        default=None, description="The instant that matters: when the consent expired or starts."
+    )
 
 
 class ContactOut(BaseModel):
@@ -303,6 +319,10 @@ class PlanMilestoneOut(BaseModel):
     dosage: str | None = None
     status: MilestoneStatus
     stuck_reason: str | None = None
+    need_served: str | None = Field(
+        default=None,
+        description="The need it serves: `need` as recorded, or implied by `service_kind`.",
+    )
 
 
 class SharedProgramOut(BaseModel):

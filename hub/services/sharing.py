@@ -53,6 +53,8 @@ class Disclosure:
     grant_leaf: str | None = None
     inclusion_proof: list[str] | None = None
     access_entry: int | None = None
+    why: str | None = None  # withheld: a code for the asking page (consent.Decision.why)
+    why_at: str | None = None
 
 
 @dataclass(frozen=True)
@@ -309,8 +311,11 @@ def decide_level(  # noqa: PLR0917  (the question has that many parts)
                 else None,
             )
         first = first or decision
-    reason = first.reason if first else f"no consent on record from {target_program}"
-    return Disclosure(level, False, reason)
+    if first is None:
+        return Disclosure(
+            level, False, f"no consent on record from {target_program}", why="no_consent"
+        )
+    return Disclosure(level, False, first.reason, why=first.why, why_at=first.why_at)
 
 
 def checkpoint_covering(
@@ -369,8 +374,9 @@ def _load_details(hub: HubContext, session: Session, entry: LinkedProgram) -> No
         assignment = session.get(Assignment, (entry.agency_id, entry.ref))
         if assignment is None:
             entry.levels["contact"] = Disclosure(
-                "contact", False, f"{entry.program} has no case manager assigned to this client"
-            )
+                "contact", False, f"{entry.program} has no case manager assigned to this client",
+                why="no_case_manager",
+            )  # fmt: skip
         else:
             entry.case_manager_id = assignment.case_manager_id
             entry.contact = json.loads(

@@ -94,8 +94,13 @@ def _level_out(level: Disclosure) -> DisclosureLevelOut:
         basis=level.basis if level.allowed else None,
         access_entry=level.access_entry,
         grant=grant,
+        why=None if level.allowed else level.why,
+        why_at=None if level.allowed else level.why_at,
     )
 
 
 def _milestone_out(item: PlanItem) -> PlanMilestoneOut:
-    return PlanMilestoneOut(program=item.program, milestone_id=item.milestone_id, **item.fields)
+    return PlanMilestoneOut(
+        program=item.program, milestone_id=item.milestone_id, need_served=item.need,
+        **item.fields,
+    )  # fmt: skip

@@ -36,7 +36,7 @@ from linkage_node.hub_ledger import HubLedgerClient, HubUnreachable
 from linkage_node.job import STATE_FILE
 from linkage_node.state import NodeState
 from linkage_node.transport import checked_hub_url
-from linkage_node.web import ops
+from linkage_node.web import answer_view, ops
 from linkage_node.web.failures import install_error_pages
 from linkage_node.web.session import (
     PRESESSION_COOKIE,
@@ -203,6 +203,7 @@ async def _security_headers(request: Request, call_next: Any) -> Response:
 
 router = APIRouter()
 _TEMPLATES = Jinja2Templates(directory=_HERE / "templates")
+_TEMPLATES.env.filters["day"] = answer_view.day
 
 
 def _node(request: Request) -> _Node:
@@ -570,6 +571,7 @@ def client(request: Request, record_id: str) -> Response:
         notice=notice.format(grant=grant) if notice and canonical_grant_id(grant) else None,
         dates=consent_pages.default_dates(consent.template),
         signers=consent_pages.SIGNER_LABELS, classes=consent_pages.CLASS_LABELS,
+        cards=answer_view.cards(body), needs=answer_view.NEEDS,
     )  # fmt: skip
 
 

@@ -304,3 +304,26 @@ class DecisionMachine(RuleBasedStateMachine):
 
 DecisionMachine.TestCase.settings = settings(max_examples=40, stateful_step_count=15, deadline=None)
 test_decision_agrees_with_the_reference_model = DecisionMachine.TestCase
+
+
+def test_the_reason_follows_the_newest_grant_that_would_have_allowed_it() -> None:
+    """A consent revoked, then signed again and left to expire, reads "expired"; one
+    left to expire, then signed again and revoked, reads "revoked". Each carries a code
+    a page can put in its own words."""
+    renewed = LedgerBuilder()
+    renewed.revoke(renewed.grant())
+    short = renewed.grant(expires_at=format_timestamp(T0 + timedelta(days=2)))
+    later = T0 + timedelta(days=3)
+    d = _decide(renewed, "corrections", record_ref("client-1"), "contact", later)
+    end = renewed.state.grants[short].terms.expires_at
+    assert (d.why, d.why_at) == ("expired", end)
+    assert "expired" in d.reason
+
+    again = LedgerBuilder()
+    again.grant(expires_at=format_timestamp(T0 + timedelta(days=2)))
+    again.revoke(again.grant())
+    d = _decide(again, "corrections", record_ref("client-1"), "contact", later)
+    assert (d.why, d.reason) == ("revoked", "the client's consent to child_welfare was revoked")
+
+    nothing = _decide(LedgerBuilder(), "corrections", record_ref("client-1"), "plan", T0)
+    assert nothing.why == "no_consent"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -9,8 +10,10 @@ from typer.testing import CliRunner
 
 from consent import check_proof_bundle
 from hub.models import Notification
+from linkage_node.web.answer_view import day
 from pprl.cli import app as pprl_app
 from tests.hub.api.conftest import Api
+from tests.hub.api.test_shared import _day
 from tests.linkage_node.web.conftest import PASSWORD, Node
 
 
@@ -62,7 +65,14 @@ def test_a_shared_client_shows_contact_milestones_conflicts_and_verified_consent
     assert "moderate-confidence match (score 0.88)" in text  # family employment
     assert "Coach Patel" in text  # family employment: contact consented
     assert "Job readiness workshop" not in text  # ... but not its plan
-    assert "does not cover plan details" in text
+    # One card per program, each reason once, in words a case manager can act on.
+    said = "The client's consent to Family employment does not cover plan milestones: ask"
+    assert html.unescape(text).count(said) == 1
+    assert "Shared with you:</strong> contact details and plan milestones." in text
+    # The combined plan names the need each milestone serves and marks what is stuck.
+    row = next(r for r in text.split("<tr") if "Job readiness class" in r)
+    assert "Self-reliance" in row  # implied by its service kind, job training
+    assert f"<td>{day(_day(60))}</td>" in row  # the target end as people write a date
     proof_link = text.split('href="/clients/DCFS-0001/proof/')[1].split('"')[0]
     proof = client.get(f"/clients/DCFS-0001/proof/{proof_link}")
     assert proof.status_code == 200

@@ -1,0 +1,113 @@
+"""The hub's answer about a client, put in words a case manager can act on: one card per
+program saying what is shared and what is withheld and why, each reason once.
+
+The hub says why a level is withheld as a code (`why`) and the instant that matters
+(`why_at`); the words are the node's, so an agency can change them without touching the
+hub. Dates are shown as people write them ("4 December 2027"), not as timestamps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+WHAT = {
+    "existence": "that they serve this client",
+    "contact": "contact details",
+    "plan": "plan milestones",
+}
+NEEDS = {
+    "basic_needs": "Basic needs",
+    "freedom": "Freedom",
+    "family": "Family",
+    "self_reliance": "Self-reliance",
+}
+
+
+@dataclass
+class ProgramCard:
+    """What one other program shares about the client, and what it withholds."""
+
+    program: str
+    shared: list[str] = field(default_factory=list)
+    withheld: list[str] = field(default_factory=list)
+
+
+def day(value: object) -> str:
+    """An ISO date or timestamp as people write it: 4 December 2027."""
+    if not value:
+        return ""
+    text = str(value)
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00")) if "T" in text else None
+        parsed = when.date() if when else date.fromisoformat(text)
+    except ValueError:
+        return text
+    return f"{parsed.day} {parsed.strftime('%B %Y')}"
+
+
+def program_name(program: str) -> str:
+    """A program id as a name: family_employment -> Family employment."""
+    return program.replace("_", " ").capitalize()
+
+
+def cards(answer: dict[str, Any]) -> list[ProgramCard]:
+    """One card per program of the answer, in its order."""
+    out = []
+    for program in answer.get("programs", []):
+        name = program_name(str(program["program"]))
+        card = ProgramCard(name)
+        reasons: dict[tuple[str, str], list[str]] = {}
+        for level in ("existence", "contact", "plan"):
+            decided = program.get(level) or {}
+            if decided.get("allowed"):
+                if level != "existence":
+                    card.shared.append(WHAT[level])
+                continue
+            key = (str(decided.get("why") or ""), str(decided.get("why_at") or ""))
+            reasons.setdefault(key, []).append(level)
+            if key == ("", ""):  # an older hub without codes: its own words, once each
+                reasons.setdefault(("text", str(decided.get("reason", ""))), []).append(level)
+                reasons.pop(key)
+        for (why, at), levels in reasons.items():
+            what = " and ".join(WHAT[level] for level in levels)
+            card.withheld.append(_sentence(name, what, why, at))
+        out.append(card)
+    return out
+
+
+def _sentence(program: str, what: str, why: str, at: str) -> str:  # noqa: PLR0911  (one per code)
+    if why == "text":
+        return f"Withheld: {at.replace('_', ' ')}."
+    if why == "no_consent":
+        return (
+            f"No release on file with {program} for {what}: ask the client to sign a "
+            f"release with {program}."
+        )
+    if why == "revoked":
+        return f"The client withdrew their consent for {program} to share {what}."
+    if why == "ended":
+        return (
+            f"{program}'s consent for {what} no longer counts (the key that signed it was "
+            f"withdrawn): {program} needs to record it again."
+        )
+    if why == "expired":
+        return (
+            f"The client's consent for {program} to share {what} expired on {day(at)}: ask "
+            "the client to renew it."
+        )
+    if why == "not_yet_effective":
+        return f"The client's consent for {program} to share {what} starts on {day(at)}."
+    if why == "does_not_cover":
+        return (
+            f"The client's consent to {program} does not cover {what}: ask the client to extend it."
+        )
+    if why == "not_named":
+        return (
+            f"The client's consent to {program} does not name your program: ask the client "
+            "to add it."
+        )
+    if why == "no_case_manager":
+        return f"{program} has no case manager assigned to this client yet."
+    return f"{program} withholds {what}."

@@ -1,0 +1,50 @@
+"""The hub's answer in a case manager's words: one card per program, each reason once,
+dates as people write them, and the hub's own words where it gave no code."""
+
+from __future__ import annotations
+
+from linkage_node.web.answer_view import cards, day
+
+
+def _level(allowed: bool, why: str | None = None, why_at: str | None = None) -> dict[str, object]:
+    return {"allowed": allowed, "reason": "the hub's words", "why": why, "why_at": why_at}
+
+
+def test_each_reason_is_said_once_in_words_to_act_on() -> None:
+    seen = _level(True)
+    answer = {"programs": [
+        {"program": "corrections", "existence": seen, "contact": _level(False, "no_consent"),
+         "plan": _level(False, "no_consent")},
+        {"program": "family_employment", "existence": seen, "contact": _level(True),
+         "plan": _level(False, "expired", "2027-01-05T00:00:00Z")},
+        {"program": "vocational_rehab", "existence": seen, "contact": _level(False, "revoked"),
+         "plan": _level(False, "does_not_cover")},
+    ]}  # fmt: skip
+    corrections, employment, rehab = cards(answer)
+    assert corrections.shared == []
+    assert corrections.withheld == [
+        "No release on file with Corrections for contact details and plan milestones: ask "
+        "the client to sign a release with Corrections."
+    ]
+    assert employment.shared == ["contact details"]
+    assert employment.withheld == [
+        "The client's consent for Family employment to share plan milestones expired on "
+        "5 January 2027: ask the client to renew it."
+    ]
+    assert len(rehab.withheld) == 2
+    assert rehab.withheld[0].startswith("The client withdrew their consent for Vocational rehab")
+
+
+def test_an_answer_without_codes_keeps_the_hubs_words() -> None:
+    answer = {"programs": [{"program": "corrections", "existence": {"allowed": True},
+              "contact": {"allowed": False, "reason": "no consent on record"},
+              "plan": {"allowed": False, "reason": "no consent on record"}}]}  # fmt: skip
+    (card,) = cards(answer)
+    assert card.withheld == ["Withheld: no consent on record."]
+
+
+def test_dates_are_written_as_people_write_them() -> None:
+    assert day("2027-12-04T00:00:00Z") == "4 December 2027"
+    assert day("2026-02-01") == "1 February 2026"
+    assert day(None) == ""
+    assert day("not a date") == "not a date"
