@@ -116,13 +116,14 @@ KeyId = Annotated[str, _pattern(_KEY_ID, "a key id such as ed25519:<32 hex digit
 Identifier = Annotated[str, AfterValidator(_identifier)]
 StaffId = Annotated[str, AfterValidator(_staff)]
 Signer = Annotated[str, AfterValidator(_signer)]
-# A form edition such as universal-2026.1: an identifier with a digit, so a name has no
-# place to go in it.
+# A form edition such as universal-2026.1: starts with a letter and holds a digit, no
+# spaces or commas, at most 32 characters; so a name ("Jane Doe", "jane.doe"), a date of
+# birth or an SSN typed into it is refused.
 FormVersion = Annotated[
     str,
     _pattern(
-        re.compile(r"(?=[A-Za-z0-9._-]*[0-9])[A-Za-z0-9][A-Za-z0-9._-]{0,31}"),
-        "a form version such as universal-2026.1 (with a digit, at most 32 characters)",
+        re.compile(r"(?=[A-Za-z0-9._-]*[0-9])[A-Za-z][A-Za-z0-9._-]{0,31}"),
+        "a form edition such as universal-2026.1 (a letter first, a digit, at most 32)",
     ),
 ]
 

@@ -505,6 +505,15 @@ def serve(
             help="File holding the keys' passphrase (or set PPRL_KEY_PASSPHRASE).",
         ),
     ] = None,
+    consent_form: Annotated[
+        Path | None,
+        typer.Option(
+            "--consent-form",
+            envvar="PPRL_NODE_CONSENT_FORM_FILE",
+            help="The deployment's universal consent form (JSON: form_version, recipients, "
+            "data_classes, duration_days): pre-ticked on the Record consent form.",
+        ),
+    ] = None,
 ) -> None:
     """Serve the case managers' pages (caseload, clients) on this node; they witness the
     hub's consent ledger and check every grant an answer relies on."""
@@ -517,7 +526,7 @@ def serve(
     # unless PPRL_NODE_COOKIE_SECURE says otherwise.
     settings = NodeWebSettings(
         agency=agency, hub_url=hub, key_dir=key_dir, state_dir=state_dir,
-        log_public_key_file=log_public_key,
+        log_public_key_file=log_public_key, consent_form_file=consent_form,
     )  # fmt: skip
     if "PPRL_NODE_COOKIE_SECURE" not in os.environ:
         settings = settings.model_copy(update={"cookie_secure": not is_loopback_host(host)})

@@ -22,6 +22,8 @@ PLANTED = [
     "1 Main St",
 ]
 GRANT_FIELDS = sorted(grant_terms())
+# Every field a value could be typed into, the optional form edition included.
+PLANTABLE_FIELDS = sorted([*GRANT_FIELDS, "form_version"])
 
 
 def _grant(builder: LedgerBuilder, **terms: Any) -> dict[str, Any]:
@@ -70,17 +72,28 @@ def test_missing_grant_field_is_an_error_naming_the_field(field: str) -> None:
         validate_entry(data)
 
 
+def test_a_form_edition_is_kept_and_older_grants_without_one_still_read() -> None:
+    b = LedgerBuilder()
+    index = b.add(
+        b.agency_entry("DCFS", type="GRANT", grant=grant_terms(form_version="universal-2026.1"))
+    )
+    assert b.state.grants[index].terms.form_version == "universal-2026.1"
+    older = b.grant()
+    assert b.state.grants[older].terms.form_version is None
+    assert b"form_version" not in b.leaves[older]
+
+
 def test_expiry_is_required_and_must_follow_the_start() -> None:
     b = LedgerBuilder()
     with pytest.raises(EntryInvalid, match="expires_at must be after effective_from"):
         validate_entry(_grant(b, expires_at="2026-11-22T00:00:00Z"))
 
 
-@pytest.mark.parametrize("field", GRANT_FIELDS)
+@pytest.mark.parametrize("field", PLANTABLE_FIELDS)
 @pytest.mark.parametrize("value", PLANTED)
 def test_pii_planted_in_any_grant_field_is_never_stored(field: str, value: str) -> None:
     b = LedgerBuilder()
-    original = grant_terms()[field]
+    original = grant_terms().get(field)
     planted = [value] if isinstance(original, list) else value
     size = b.state.size
     with pytest.raises((EntryInvalid, EntryRejected)) as info:

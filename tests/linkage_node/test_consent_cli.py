@@ -10,17 +10,23 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
+from fastapi.testclient import TestClient
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.consent import Consent
 from sqlalchemy import text
 from typer.testing import CliRunner
 
 from consent import Grant, parse_leaf
-from keys import new_linkage_secret
+from keys import Role, issue_token, new_linkage_secret
 from linkage_node import load_schema, run_encoding_job
 from linkage_node.consent_terms import canonical_grant_id, grant_id
+from linkage_node.job import STATE_FILE
+from linkage_node.state import NodeState
+from linkage_node.sync import HubClient, sync
 from linkage_node.synthetic import synthetic_roster
+from linkage_node.web import NodeWebSettings, create_node_app, hash_password
 from pprl.cli import app
 from tests.conftest import BACKENDS
 from tests.hub.api.conftest import EPOCH
@@ -284,3 +290,67 @@ def test_grant_ids_are_short_stable_and_forgiving() -> None:
     assert canonical_grant_id(name.lower().replace("-", "")) == name
     assert canonical_grant_id("G-12345") is None
     assert date.fromisoformat(TODAY.isoformat()) == TODAY
+
+
+def test_the_page_and_the_command_line_make_the_same_grant_for_the_same_form(
+    hub: LiveHub, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """A form recorded on a case manager's page and the same form recorded by the steward
+    from the command line are one grant: the command finds it and appends nothing."""
+    state = NodeState(tmp_path / "node" / STATE_FILE, "DOC")
+    found = state.client("C0000001")
+    assert found is not None
+    case_manager = found[4]
+    state.accounts.save("officer", case_manager, "case_manager", hash_password("pw pw pw pw"))
+    identity = hub.identities["DOC"]
+    node = HubClient(
+        hub.url,
+        lambda: issue_token(identity, subject="node-1", audience="pprl-hub",
+                            roles=[Role.AGENCY_NODE]),
+        retry_for=1,
+    )  # fmt: skip
+    try:
+        sync(state, "DOC", node)  # the hub knows the client before a page asks about it
+    finally:
+        node.close()
+        state.close()
+    template = tmp_path / "universal-form.json"
+    template.write_text(json.dumps({
+        "form_version": "universal-2026.1", "recipients": ["child_welfare"],
+        "data_classes": ["existence", "contact"], "duration_days": 180,
+    }))  # fmt: skip
+    settings = NodeWebSettings(
+        agency="DOC", hub_url=hub.url, state_dir=tmp_path / "node",
+        log_public_key_file=tmp_path / "hub.vkey", consent_form_file=template,
+    )  # fmt: skip
+    to_hub = httpx.Client(base_url=hub.url)
+    request.addfinalizer(to_hub.close)
+    app = create_node_app(settings, identity=hub.identities["DOC"], hub_client=to_hub)
+    pages = TestClient(app, base_url="https://node.test")
+    form = pages.get("/sign-in").text
+    csrf = form.split('name="csrf" value="')[1].split('"', maxsplit=1)[0]
+    pages.post("/sign-in", data={"username": "officer", "password": "pw pw pw pw", "csrf": csrf})
+    page = pages.get("/clients/C0000001")
+    assert page.status_code == 200, page.text
+    # The deployment's universal form comes pre-ticked, with its term.
+    assert 'value="child_welfare" checked' in page.text
+    assert 'value="plan">' in page.text
+    assert 'value="contact" checked' in page.text
+    expires = (TODAY + timedelta(days=180)).isoformat()
+    assert f'value="{expires}"' in page.text
+    scan = b"%PDF-1.4 the signed universal form"
+    (tmp_path / "form.pdf").write_bytes(scan)
+    csrf = page.text.split('name="csrf" value="')[1].split('"', maxsplit=1)[0]
+    recorded = pages.post(
+        "/clients/C0000001/consent",
+        data={"csrf": csrf, "to": ["child_welfare"], "classes": ["existence", "contact"],
+              "signer": "client", "signed_on": TODAY.isoformat(), "expires": expires},
+        files={"scan": ("form.pdf", scan, "application/pdf")}, follow_redirects=False,
+    )  # fmt: skip
+    assert recorded.status_code == 303, recorded.text
+    from_page = recorded.headers["location"].split("grant=")[1]
+    before = _ledger_size(hub)
+    from_cli = _grant(tmp_path, hub, "C0000001", "--expires", expires, "--form-version",
+                      "universal-2026.1", classes="existence,contact")  # fmt: skip
+    assert (from_cli["grant_id"], from_cli["already_recorded"]) == (from_page, True)
+    assert _ledger_size(hub) == before

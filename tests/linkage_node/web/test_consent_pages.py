@@ -150,3 +150,17 @@ def test_consent_pages_answer_not_found_beyond_the_caseload(node: Node, api: Api
     signed_out = TestClient(client.app, base_url="https://node.test")
     assert signed_out.post("/clients/DCFS-0001/consent", follow_redirects=False).status_code == 303
     _ = A
+
+
+def test_an_expired_consent_is_listed_so_and_withheld_as_expired(node: Node, api: Api) -> None:
+    client = node.sign_in()
+    signed = TODAY - timedelta(days=10)
+    recorded = _record(client, signed_on=signed.isoformat(), expires=TODAY.isoformat())
+    assert recorded.status_code == 303, recorded.text
+    grant = recorded.headers["location"].split("grant=")[1]
+    page = client.get(recorded.headers["location"]).text
+    assert "expired" in page.split(f"<td>{grant}</td>")[1].split("</tr>")[0]
+    welfare = _doc_sees(api)
+    assert welfare["contact"]["allowed"] is False
+    assert welfare["contact"]["why"] == "expired"
+    assert welfare["contact"]["why_at"].startswith(TODAY.isoformat())
