@@ -82,20 +82,25 @@ RULES: dict[str, Rule] = {
         Rule(
             "record_id.duplicate", "record_id", "record_id appears on more than one row", "reject"
         ),
-        Rule("given_name.missing", "given_name", "given name is empty", "reject"),
-        Rule("given_name.no_letters", "given_name", "given name has no letters", "reject"),
-        Rule("family_name.missing", "family_name", "family name is empty", "reject"),
-        Rule("family_name.no_letters", "family_name", "family name has no letters", "reject"),
-        Rule("date_of_birth.missing", "date_of_birth", "date of birth is empty", "reject"),
+        Rule("given_name.missing", "given_name", "given name is empty", "drop_field"),
+        Rule("given_name.no_letters", "given_name", "given name has no letters", "drop_field"),
+        Rule("family_name.missing", "family_name", "family name is empty", "drop_field"),
+        Rule("family_name.no_letters", "family_name", "family name has no letters", "drop_field"),
+        Rule("date_of_birth.missing", "date_of_birth", "date of birth is empty", "drop_field"),
         Rule(
             "date_of_birth.unparseable",
             "date_of_birth",
             "date of birth is not a date in an accepted format",
-            "reject",
+            "drop_field",
         ),
-        Rule("date_of_birth.future", "date_of_birth", "date of birth is in the future", "reject"),
         Rule(
-            "date_of_birth.implausible", "date_of_birth", "date of birth is before 1900", "reject"
+            "date_of_birth.future", "date_of_birth", "date of birth is in the future", "drop_field"
+        ),
+        Rule(
+            "date_of_birth.implausible",
+            "date_of_birth",
+            "date of birth is before 1900",
+            "drop_field",
         ),
         Rule("sex.unknown_code", "sex", "sex is not M, F, MALE or FEMALE", "drop_field"),
         Rule("ssn.shape", "ssn", "SSN is not nine digits", "drop_field"),
@@ -109,8 +114,19 @@ RULES: dict[str, Rule] = {
             "drop_field",
         ),
         Rule("cell.too_long", "*", f"a cell is over {MAX_CELL} characters", "drop_field"),
+        Rule(
+            "record.not_linkable",
+            "*",
+            "fewer than two of given name, family name, date of birth and SSN are left",
+            "reject",
+        ),
     )
 }
+# What a record needs to be linkable at all: two of these, so that no record links on a
+# name alone or a date of birth alone. Any other field may be missing: a missing field
+# is missing (it costs the record part of its score), never a reason to refuse a client.
+LINKABLE_WITH = ("given_name", "family_name", "date_of_birth", "ssn")
+MIN_LINKABLE = 2
 # Without these a row cannot be identified at all.
 _ALWAYS_REJECT = frozenset(
     {
@@ -118,6 +134,7 @@ _ALWAYS_REJECT = frozenset(
         "record_id.missing",
         "record_id.too_long",
         "record_id.duplicate",
+        "record.not_linkable",
     }
 )
 
@@ -438,6 +455,8 @@ class _RowCleaner:
         if case_manager and not is_staff_id(case_manager):
             flag("case_manager_id", "case_manager_id.shape")
             case_manager = ""
+        if sum(1 for value in (given, family, dob, ssn) if value) < MIN_LINKABLE:
+            issues.append(Issue(line, "*", "record.not_linkable", "reject"))
         if any(i.action == "reject" for i in issues):
             return None
         return CleanRecord(

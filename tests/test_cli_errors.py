@@ -205,8 +205,8 @@ def test_encode_with_most_rows_rejected_exits_3_with_the_problem_table(tmp_path:
     from linkage_node.synthetic import write_roster
 
     rows = _encode_setup(tmp_path, 5)
-    for row in rows[1:]:
-        row["date_of_birth"] = "sometime in May"
+    for row in rows[1:]:  # a date of birth nobody can read, and no name or SSN beside it
+        row.update(date_of_birth="sometime in May", given_name="", family_name="", ssn="")
     write_roster(tmp_path / "roster.csv", rows)
     result = pprl("node", "encode", "--agency", "DCFS", "--secret-file", "secret.json",
                   "--input", "roster.csv", "--output", "out.jsonl", cwd=tmp_path)  # fmt: skip

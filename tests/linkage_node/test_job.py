@@ -98,10 +98,13 @@ def test_a_known_record_with_bad_data_tonight_is_not_removed(tmp_path: Path) -> 
     roster = tmp_path / "roster.csv"
     rows = synthetic_roster(roster, 20)
     _run(tmp_path, roster)
-    rows[5]["date_of_birth"] = "not a date"
+    # Too little left to link: the row is refused tonight, and its last good encoding stays.
+    rows[5] = {**rows[5], "given_name": "", "family_name": "", "date_of_birth": "not a date",
+               "ssn": ""}  # fmt: skip
     write_roster(roster, rows)
     result = _run(tmp_path, roster, max_rejected="1")
     assert result.roster.rejected == 1
+    assert result.roster.counts_by_rule()["record.not_linkable"] == 1
     assert result.diff.empty
 
 
@@ -158,8 +161,8 @@ def test_the_scratch_copy_of_the_roster_never_outlives_the_job(tmp_path: Path) -
 def test_too_many_rejected_rows_refuse_the_run(tmp_path: Path) -> None:
     roster = tmp_path / "roster.csv"
     rows = synthetic_roster(roster, 5)
-    for row in rows[1:]:
-        row["date_of_birth"] = "not a date"
+    for row in rows[1:]:  # nothing left to link on
+        row.update(date_of_birth="not a date", given_name="", family_name="", ssn="")
     write_roster(roster, rows)
     with pytest.raises(GuardError, match="4 of 5 roster rows were rejected") as caught:
         _run(tmp_path, roster)

@@ -48,6 +48,11 @@ BAD_ROWS: list[tuple[str, set[tuple[str, str]]]] = [
         "R115,Maria,Lopez,1990-04-12,F,,Plantedaddress" + "x" * 300 + ",,,,",
         {("address", "cell.too_long")},
     ),
+    (
+        "R116,,,,F,,,,,,",
+        {("given_name", "given_name.missing"), ("family_name", "family_name.missing"),
+         ("date_of_birth", "date_of_birth.missing"), ("*", "record.not_linkable")},
+    ),  # fmt: skip
 ]
 PLANTED = [
     "Quentinax",
@@ -89,8 +94,10 @@ def test_counts_add_up_and_drop_field_rows_are_still_encoded(bad_roster: Path) -
     result = validate_roster(bad_roster)
     assert result.rows == len(BAD_ROWS) + 2
     assert result.accepted + result.rejected == result.rows
-    dropped = {i.line for i in result.issues if i.action == "drop_field"}
+    # Rows that lost a field are encoded without it, unless too little was left to link.
+    dropped = {i.line for i in result.issues if i.action == "drop_field"} - result.rejected_lines
     assert dropped <= {r.line for r in result.records}
+    assert {r.line for r in result.records} >= {8, 10, 12, 13, 14}  # a name or a date missing
     assert result.with_dropped_fields == len(dropped)
     by_line = {r.line: r for r in result.records}
     assert by_line[18].ssn == ""  # known-invalid SSN encoded as missing
