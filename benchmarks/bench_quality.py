@@ -35,6 +35,7 @@ import random
 import subprocess
 import tempfile
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
@@ -154,10 +155,11 @@ def _true_pairs(person: dict[str, str]) -> set[Pair]:
     return _pairs(people.values())
 
 
-def _pairs(groups: object) -> set[Pair]:
+def _pairs(groups: Iterable[Iterable[str]]) -> set[Pair]:
     out: set[Pair] = set()
-    for members in groups:  # type: ignore[attr-defined]
-        out.update(tuple(sorted(p)) for p in combinations(sorted(members), 2))  # type: ignore[misc]
+    for members in groups:
+        for a, b in combinations(sorted(members), 2):
+            out.add((a, b))
     return out
 
 
