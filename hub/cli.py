@@ -246,7 +246,11 @@ def link_files(
     output: Annotated[Path, typer.Option(help="The clusters CSV to write.")],
     threshold: Annotated[str, typer.Option(help="'auto' or a Dice score such as 0.8.")] = "auto",
     dedupe_within: Annotated[
-        bool, typer.Option(help="Also flag likely duplicates within an agency.")
+        bool,
+        typer.Option(
+            help="Also score pairs within each agency: an agency's own records of one "
+            "person (two case numbers) join that person's cluster."
+        ),
     ] = False,
 ) -> None:
     """Link encodings files offline (air-gapped pilots, benchmarks)."""
@@ -289,7 +293,10 @@ def link_files(
         f"{result.threshold:.3f} ({result.threshold_source})"
     )
     if dedupe_within:
-        err.print(f"{len(state.links(duplicates=True))} possible duplicates within agencies")
+        err.print(
+            f"{len(state.links(duplicates=True))} pairs of an agency's own records of one "
+            "person joined their cluster (same cluster id in the output)"
+        )
     typer.echo(str(output))
 
 

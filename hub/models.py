@@ -252,7 +252,8 @@ class RecordCluster(SQLModel, table=True):
 
 class Link(SQLModel, table=True):
     """A link the solver made now, with its score; `review` links are not disclosed
-    until an agency confirms them."""
+    until an agency confirms them. A row with `agency_a == agency_b` is an agency's own
+    two records of one person (a within-agency duplicate that joined the cluster)."""
 
     __tablename__ = "link"
     __table_args__ = (Index("ix_link_b", "agency_b", "ref_b"),)

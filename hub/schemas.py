@@ -428,6 +428,11 @@ class ReviewItemOut(BaseModel):
     score: float
     my_answer: Literal["same", "different", "unsure"] | None
     other_answered: bool
+    other_ref: str | None = Field(
+        default=None,
+        description="For the agency's own two records of one person (a within-agency "
+        "duplicate): its other record; the agency's one answer decides.",
+    )
 
 
 class ReviewAnswerIn(_In):

@@ -68,6 +68,11 @@ class HubSettings(BaseSettings):
     linkage_threads: int | None = Field(
         default=None, ge=1, description="Scoring threads of the hub (default: one per core)."
     )
+    linkage_dedupe_within: bool = Field(
+        default=False,
+        description="Also score pairs within each agency, so an agency's own records of one "
+        "person (two case numbers) join that person's cluster, flagged for its steward.",
+    )
     linkage_dask_scheduler: str | None = Field(
         default=None,
         description="An existing Dask cluster for scoring (`tcp://host:8786`; `dask` extra).",

@@ -615,15 +615,23 @@ def review_list(
     items = response.json()
     state = NodeState((state_dir or Path("pprl-node") / agency) / STATE_FILE, agency)
     try:
-        known = state.clients_by_ref([item["ref"] for item in items])
+        wanted = [r for item in items for r in (item["ref"], item.get("other_ref")) if r]
+        known = state.clients_by_ref(wanted)
     finally:
         state.close()
     table = Table("item", "score", "case number", "name", "born", "your answer", "other side")
+    gone = ("(not in your current roster)", "", "")
     for item in items:
-        record_id, name, born = known.get(item["ref"], ("(not in your current roster)", "", ""))
+        record_id, name, born = known.get(item["ref"], gone)
+        other = "answered" if item["other_answered"] else "waiting"
+        if item.get("other_ref"):  # the agency's own two records: both are shown
+            twin = known.get(item["other_ref"], gone)
+            record_id, name, born = (f"{record_id} and {twin[0]}", f"{name} / {twin[1]}",
+                                     f"{born} / {twin[2]}")  # fmt: skip
+            other = "your own two records"
         table.add_row(
             item["item_id"], f"{item['score']:.3f}", record_id, name, born,
-            item["my_answer"] or "-", "answered" if item["other_answered"] else "waiting",
+            item["my_answer"] or "-", other,
         )  # fmt: skip
     Console(soft_wrap=True).print(table)
 

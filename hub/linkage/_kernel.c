@@ -414,13 +414,29 @@ void pprl_greedy(int64_t n_nodes, const uint64_t *agency_mask, int64_t n_edges,
         parent[i] = i;
         mask[i] = agency_mask[i];
     }
+    /* An agency's own records of one person join first, best pair first: each group
+       of them then takes part in the cross-agency pass as one record of that agency. */
     for (int64_t k = 0; k < n_edges; k++) {
         int64_t e = order[k];
         int64_t a = left[e], b = right[e];
-        if (agency_mask[a] == agency_mask[b]) {
-            duplicate[e] = 1;
+        if (agency_mask[a] != agency_mask[b])
             continue;
+        duplicate[e] = 1;
+        int64_t ra = find_root(parent, a), rb = find_root(parent, b);
+        if (ra == rb)
+            continue;
+        if (ra > rb) {
+            int64_t t = ra;
+            ra = rb;
+            rb = t;
         }
+        parent[rb] = ra;
+    }
+    for (int64_t k = 0; k < n_edges; k++) {
+        int64_t e = order[k];
+        int64_t a = left[e], b = right[e];
+        if (agency_mask[a] == agency_mask[b])
+            continue;
         int64_t ra = find_root(parent, a), rb = find_root(parent, b);
         if (ra == rb || (mask[ra] & mask[rb]))
             continue;

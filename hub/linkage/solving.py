@@ -1,12 +1,15 @@
-"""Clustering scored pairs into people: greedy, one record per agency per cluster.
+"""Clustering scored pairs into people: greedy, one person per agency per cluster.
 
-Pairs are taken best first; two clusters merge through a pair unless that would put two
-records of one agency in one cluster. Ties are broken by the records' own identifiers, not
+An agency's own records scoring as one person (pairs within one agency, scored when the
+run asks for them) join first: real rosters hold some people twice, under two case
+numbers, and each such group then counts as one record of its agency. Cross-agency
+pairs are then taken best first; two clusters merge through a pair unless that would put
+two of one agency's people in one cluster. Ties are broken by the records' own identifiers, not
 by load order, so the result is a function of the data alone. A pair's fate depends only
 on the clusters of its two records, which lie in its connected component: solving each
 component on its own gives what solving everything gives, which is how an incremental
 update re-solves only the components it touched. The pairs that merged clusters are the
-links; each keeps its score. Pairs within one agency are reported as possible duplicates.
+links; each keeps its score. Pairs within one agency are reported as duplicates.
 """
 
 from __future__ import annotations
@@ -80,9 +83,17 @@ def greedy(
         return x
 
     ll, rr, sa = local_left.tolist(), local_right.tolist(), same_agency.tolist()
+    # An agency's own records of one person join first, best pair first; each group of
+    # them then takes part in the cross-agency pass as one record of that agency.
+    for e in order.tolist():
+        if not sa[e]:
+            continue
+        duplicate[e] = True
+        ra, rb = find(ll[e]), find(rr[e])
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
     for e in order.tolist():
         if sa[e]:
-            duplicate[e] = True
             continue
         ra, rb = find(ll[e]), find(rr[e])
         if ra == rb or masks[ra] & masks[rb]:
@@ -120,7 +131,9 @@ class Solution:
     duplicates: list[Link]
 
 
-def solve(pairs: Iterable[tuple[float, Node, Node]], *, threshold: float) -> Solution:
+def solve(
+    pairs: Iterable[tuple[float, Node, Node]], *, threshold: float, native: bool = True
+) -> Solution:
     """Greedy clustering of named pairs scoring at least `threshold` (for small inputs
     and tests; the engine calls `greedy` on arrays)."""
     kept = [(s, a, b) for s, a, b in pairs if s >= threshold]
@@ -140,6 +153,7 @@ def solve(pairs: Iterable[tuple[float, Node, Node]], *, threshold: float) -> Sol
         scores,
         agency=np.array([agencies[names[i][0]] for i in nodes], np.int64),
         rank=nodes,
+        native=native,
     )
 
     def as_link(e: int) -> Link:

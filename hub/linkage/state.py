@@ -359,10 +359,16 @@ class LinkageState:
         }
 
     def links_among(self, nodes: npt.NDArray[np.int64] | None = None) -> list[LinkRow]:
-        """Links with an end among the nodes (default: the last update's re-solved)."""
+        """Links and joined duplicates with an end among the nodes (default: the last
+        update's re-solved)."""
         nodes = self.last_resolved if nodes is None else nodes
-        chosen = self.edge_link & np.isin(self.edge_left, nodes)
+        chosen = (self.edge_link | self.edge_duplicate) & np.isin(self.edge_left, nodes)
         return self._link_rows(chosen)
+
+    def joined(self) -> list[LinkRow]:
+        """Every pair that holds a cluster together: the links across agencies and the
+        duplicates within one (an agency's two records of one person)."""
+        return self._link_rows(self.edge_link | self.edge_duplicate)
 
     def cluster_of(self, agency: str, ref: str) -> int:
         """A record's cluster id (0: in none, or unknown)."""

@@ -307,6 +307,7 @@ class LinkageRunner:
             [Dataset(a, x.refs, x.clks) for a, x in loaded.items()],
             LinkParams(
                 threshold=requested,
+                dedupe_within=self.settings.linkage_dedupe_within,
                 min_threshold=policy.floor_of(self.settings),
                 min_precision=self.settings.disclosure_min_precision,
             ),

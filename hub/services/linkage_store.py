@@ -186,7 +186,7 @@ def save_all(session: Session, state: LinkageState, run_id: int) -> None:
     """Replace every stored cluster and link with the state's."""
     session.execute(delete(_LINK))
     session.execute(delete(_CLUSTER))
-    clusters, links = _rows(state.clusters(), state.links(), run_id)
+    clusters, links = _rows(state.clusters(), state.joined(), run_id)
     _insert(session, _CLUSTER, clusters)
     _insert(session, _LINK, links)
 

@@ -1,5 +1,7 @@
 """The review queue: links in the review band go to both agencies, whose stewards answer
-same / different / unsure looking at their own record only (through their node).
+same / different / unsure looking at their own record only (through their node). An
+agency's own two records of one person in the band go to its steward alone, who sees
+both and whose one answer decides.
 
 An item is named by an opaque id (a hash of the pair), so neither agency learns the
 other's reference. Two "same" answers confirm the link, which then counts as confident
@@ -40,6 +42,8 @@ class ReviewItem:
     score: float
     my_answer: str | None
     other_answered: bool
+    # For the agency's own two records of one person: the other one (both are its own).
+    other_ref: str | None = None
 
 
 def _pairs_for(session: Session, agency_id: str) -> list[Link]:
@@ -85,11 +89,13 @@ def queue_for(session: Session, agency_id: str) -> list[ReviewItem]:
         given = answers.get(pair, {})
         mine = link.ref_a if link.agency_a == agency_id else link.ref_b
         other = link.agency_b if link.agency_a == agency_id else link.agency_a
+        own = link.agency_a == link.agency_b  # a duplicate: one answer decides
         items.append(
             ReviewItem(
-                item_id(pair), mine, round(link.score, 4), given.get(agency_id), other in given
+                item_id(pair), mine, round(link.score, 4), given.get(agency_id), other in given,
+                other_ref=link.ref_b if own else None,
             )
-        )
+        )  # fmt: skip
     return items
 
 

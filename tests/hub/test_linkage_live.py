@@ -133,3 +133,39 @@ def test_full_then_incremental_runs_over_http_equal_a_full_relink(
     # (The API leaves LSH positions out; a run this small scores all pairs and has none.)
     assert second["params"]["candidates"] == {"method": "all-pairs"}
     assert _stored_partition(hub) == _relinked(hub, second["params"])
+
+
+def test_an_agencys_duplicate_joins_the_cluster_when_the_hub_scores_within_agencies(
+    tmp_path: Path,
+) -> None:
+    """With PPRL_LINKAGE_DEDUPE_WITHIN the hub scores pairs within each agency too: a
+    person DCFS holds under two case numbers is one cluster with DOC's record, and the
+    second case number's case manager is told corrections serves the client too."""
+    schema = load_schema()
+    with live_hub(BACKENDS[0], tmp_path / "hub", schema_fingerprint=schema.fingerprint,
+                  linkage_dedupe_within=True) as hub:  # fmt: skip
+        for agency in AGENCIES:
+            hub.register(agency)
+        rosters = linked_rosters(list(AGENCIES), 200, shared=0.3, seed=5)
+        shared = sorted(rosters.true_pairs("DCFS", "DOC"))[0][0]
+        original = next(r for r in rosters.rows["DCFS"] if r["record_id"] == shared)
+        twin = dict(original, record_id="DCFS-again", case_manager_id="cm-0077")
+        _encode_and_sync(hub, tmp_path, "DCFS", [*rosters.rows["DCFS"], twin])
+        _encode_and_sync(hub, tmp_path, "DOC", rosters.rows["DOC"])
+        run = _run(hub, kind="full")
+        assert run["status"] == "succeeded", run
+        state = NodeState(tmp_path / "DCFS" / STATE_FILE, "DCFS")
+        ref_of = {r[1]: r[0] for r in state.directory()}  # case number -> reference
+        state.close()
+        with hub.engine.connect() as connection:
+            placed = dict(
+                connection.execute(
+                    select(RecordCluster.ref, RecordCluster.cluster_id)  # type: ignore[call-overload]
+                ).all()
+            )
+        assert placed[ref_of[shared]] == placed[ref_of["DCFS-again"]]
+        token = issue_token(hub.identities["DCFS"], subject="cm-0077", audience="pprl-hub",
+                            roles=[Role.CASE_MANAGER])  # fmt: skip
+        answer = httpx.get(f"{hub.url}/v1/clients/{ref_of['DCFS-again']}/shared",
+                           headers={"Authorization": f"Bearer {token}"}).json()  # fmt: skip
+        assert [p["program"] for p in answer["programs"]] == ["corrections"]

@@ -20,7 +20,7 @@ def _out(item: review.ReviewItem) -> ReviewItemOut:
     return ReviewItemOut(
         item_id=item.item_id, ref=item.ref, score=item.score,
         my_answer=item.my_answer,
-        other_answered=item.other_answered,
+        other_answered=item.other_answered, other_ref=item.other_ref,
     )  # fmt: skip
 
 

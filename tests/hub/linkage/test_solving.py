@@ -5,7 +5,7 @@ import random
 from hub.linkage.solving import solve
 
 
-def test_one_record_per_agency_per_cluster_best_pairs_first() -> None:
+def test_one_person_per_agency_per_cluster_best_pairs_first() -> None:
     pairs = [
         (0.95, ("A", "a1"), ("B", "b1")),
         (0.90, ("A", "a2"), ("B", "b1")),  # b1 is taken by a better pair
@@ -14,12 +14,35 @@ def test_one_record_per_agency_per_cluster_best_pairs_first() -> None:
         (0.99, ("A", "a3"), ("A", "a4")),  # same agency: a duplicate, not a link
     ]
     solution = solve(pairs, threshold=0.8)
-    assert solution.clusters == [(("A", "a1"), ("B", "b1"), ("C", "c1"))]
+    # a3 and a4 are one person recorded twice by A: they form a cluster of their own.
+    assert solution.clusters == [
+        (("A", "a1"), ("B", "b1"), ("C", "c1")),
+        (("A", "a3"), ("A", "a4")),
+    ]
     assert [(link.a, link.b, link.score) for link in solution.links] == [
         (("A", "a1"), ("B", "b1"), 0.95),
         (("B", "b1"), ("C", "c1"), 0.85),
     ]
     assert [(d.a, d.b) for d in solution.duplicates] == [(("A", "a3"), ("A", "a4"))]
+
+
+def test_an_agencys_own_duplicates_join_the_cluster_of_the_person() -> None:
+    """A person held twice by A (two case numbers) and once by B and C: both A records
+    join, and B and C link to the pair as to one A record (the case the one-record-per-
+    agency rule used to leave out)."""
+    pairs = [
+        (0.97, ("A", "a1"), ("A", "a2")),  # A's two records of the person
+        (0.95, ("A", "a1"), ("B", "b1")),
+        (0.90, ("A", "a2"), ("C", "c1")),  # reaches the person through the duplicate
+        (0.88, ("A", "a9"), ("B", "b1")),  # another A record: b1 is taken
+    ]
+    for native in (True, False):
+        solution = solve(pairs, threshold=0.8, native=native)
+        assert solution.clusters == [(("A", "a1"), ("A", "a2"), ("B", "b1"), ("C", "c1"))]
+        assert [(d.a, d.b) for d in solution.duplicates] == [(("A", "a1"), ("A", "a2"))]
+        assert [(x.a, x.b) for x in solution.links] == [
+            (("A", "a1"), ("B", "b1")), (("A", "a2"), ("C", "c1")),
+        ]  # fmt: skip
 
 
 def test_result_does_not_depend_on_input_order_even_with_ties() -> None:
