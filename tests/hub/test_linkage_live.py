@@ -158,7 +158,7 @@ def test_an_agencys_duplicate_joins_the_cluster_when_the_hub_scores_within_agenc
         ref_of = {r[1]: r[0] for r in state.directory()}  # case number -> reference
         state.close()
         with hub.engine.connect() as connection:
-            placed = dict(
+            placed: dict[str, int] = dict(
                 connection.execute(
                     select(RecordCluster.ref, RecordCluster.cluster_id)  # type: ignore[call-overload]
                 ).all()
