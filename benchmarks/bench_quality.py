@@ -45,6 +45,7 @@ from rich.table import Table
 
 from hub.linkage.engine import LinkParams, link
 from hub.linkage.files import read_compatible
+from hub.settings import HubSettings
 from keys import new_linkage_secret
 from linkage_node import load_schema, run_encoding_job
 from linkage_node.guards import Allowance
@@ -129,7 +130,13 @@ def measure(bench: BenchSet, splink: str | None) -> list[str]:
             key = RefKey.load_or_create(tmp / f"state-{agency}" / REF_KEY_FILE, create=False)
             refs.update((key.ref(r["record_id"]), r["record_id"]) for r in rows)
             paths.append(tmp / f"{agency}.jsonl")
-        result = link(read_compatible(paths), LinkParams(dedupe_within=DEDUPE))
+        # As a served run links: the disclosure policy's floor and minimum precision.
+        served = HubSettings.model_construct()
+        params = LinkParams(
+            dedupe_within=DEDUPE, min_threshold=served.disclosure_floor,
+            min_precision=served.disclosure_min_precision,
+        )  # fmt: skip
+        result = link(read_compatible(paths), params)
         groups: dict[int, list[str]] = defaultdict(list)
         for row in result.state.clusters():
             groups[row.cluster_id].append(refs[row.ref])
