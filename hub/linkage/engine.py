@@ -22,6 +22,7 @@ import numpy.typing as npt
 from hub.linkage.blocking import LshParams
 from hub.linkage.executors import Executor, ThreadExecutor
 from hub.linkage.kernel import Kernel, Matrix, Pairs, load_kernel
+from hub.linkage.runner_up import stranger_sample
 from hub.linkage.scoring import Candidates, score_between
 from hub.linkage.state import (
     LinkageState,
@@ -31,7 +32,13 @@ from hub.linkage.state import (
     keep_big_arrays_out_of_the_heap,
     release_free_memory,
 )
-from hub.linkage.threshold import GRID, ThresholdProposal, lowest_meeting, propose_threshold
+from hub.linkage.threshold import (
+    GRID,
+    StrangerSample,
+    ThresholdProposal,
+    lowest_meeting,
+    propose_threshold,
+)
 
 EXACT_LIMIT = 400_000_000
 _POSITION_SAMPLE = 20_000
@@ -125,6 +132,7 @@ def link(
     comparisons = scored = 0
     proposal = None
     if params.threshold is None:
+        strangers = StrangerSample(np.zeros(0), 0)
         for a, b in combinations(datasets, 2):
             if progress:
                 progress(f"scoring {a.agency} x {b.agency} for the threshold")
@@ -138,12 +146,16 @@ def link(
                 kernel=kernel,
                 executor=executor,
             )
+            strangers = strangers.plus(
+                stranger_sample(a.clks, b.clks, params.floor, candidates=candidates,
+                                kernel=kernel, executor=executor)
+            )  # fmt: skip
             comparisons += report.comparisons
             scored += report.candidates_scored
         release_free_memory()
         best_scores = np.concatenate([v[v >= 0] for v in best.values()])
         del best
-        proposal = propose_threshold(best_scores)
+        proposal = propose_threshold(best_scores, strangers, floor=params.floor)
         threshold, source = proposal.threshold, "proposed from the score distribution"
         meets = lowest_meeting(proposal.fit, params.min_precision) if params.min_precision else 0
         required = max(params.min_threshold, GRID[-1] if meets is None else meets)

@@ -8,6 +8,14 @@ groups, and a two-component mixture is fitted to them by EM:
 - strangers: a Gumbel distribution (the law of a maximum), fitted by weighted moments;
 - matches: a point mass at 1 (identical encodings) and a Gamma on 1 - score.
 
+Where nearly every record has a match (two agencies serving mostly the same people), the
+best scores hold too few strangers to learn their law from, and the fit can mistake the
+lower tail of the matches for it. So the strangers' law is fitted first, where it can be,
+from each record's second-best score against each other agency (`hub.linkage.runner_up`):
+a sample of strangers' best scores for every record. It is fitted from two quantiles
+(the median and the 95th percentile), which allows for the records whose runner-up
+scored under the scoring floor, and EM then fits only the matches and the mixing weight.
+
 From the fit follow, for every candidate threshold t, the expected number of false links
 (strangers scoring at least t) and of missed matches (matches scoring below t), hence
 estimated precision, recall and F1. The proposal maximises estimated F1; how sure it is
@@ -39,11 +47,19 @@ class MixtureFit:
     gumbel_location: float
     gumbel_scale: float
     records: int
+    # Best scores under this were never seen (the scoring floor): the strangers counted
+    # are those at or above it, and their law is the Gumbel's above it.
+    floor: float = 0.0
 
     def stranger_tail(self, t: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-        """P(a stranger's best score >= t)."""
+        """P(a stranger's best score >= t), among strangers scoring at least the floor."""
         z = (t - self.gumbel_location) / self.gumbel_scale
         result: npt.NDArray[np.float64] = 1.0 - np.exp(-np.exp(-z))
+        if self.floor > 0:
+            seen = 1.0 - math.exp(
+                -math.exp(-(self.floor - self.gumbel_location) / self.gumbel_scale)
+            )
+            result = np.minimum(result / max(seen, 1e-300), 1.0)
         return result
 
     def match_below(self, t: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
@@ -137,9 +153,58 @@ def _gumbel_logpdf(
     return result
 
 
-def fit_mixture(best_scores: npt.NDArray[np.float64], iterations: int = 200) -> MixtureFit:
-    """EM for the two-component model on each record's best score."""
+@dataclass(frozen=True)
+class StrangerSample:
+    """Runner-up scores: those at or above the scoring floor, and how many fell under it
+    (or had no runner-up at all)."""
+
+    values: npt.NDArray[np.float64]
+    censored: int
+
+    def plus(self, other: StrangerSample) -> StrangerSample:
+        """Both samples together."""
+        return StrangerSample(
+            np.concatenate([self.values, other.values]), self.censored + other.censored
+        )
+
+    def gumbel(self) -> tuple[float, float] | None:
+        """(location, scale) of the strangers' law from the median and the 95th percentile,
+        or None when the sample cannot give them."""
+        total = len(self.values) + self.censored
+        if len(self.values) < 100 or total == 0:
+            return None
+        censored = self.censored / total
+        low, high = max(0.5, censored + 0.05), 0.85
+        if high - low < 0.1:
+            return None
+
+        def quantile(p: float) -> float:
+            return float(np.quantile(self.values, (p - censored) / (1 - censored)))
+
+        x_low, x_high = quantile(low), quantile(high)
+        spread = math.log(-math.log(low)) - math.log(-math.log(high))
+        if x_high <= x_low:
+            return None
+        scale = (x_high - x_low) / spread
+        return x_low + scale * math.log(-math.log(low)), scale
+
+
+def fit_mixture(
+    best_scores: npt.NDArray[np.float64],
+    iterations: int = 200,
+    strangers: tuple[float, float] | None = None,
+    floor: float = 0.0,
+) -> MixtureFit:
+    """EM for the two-component model on each record's best score; with `strangers`
+    (location, scale) the strangers' law is held at it, taken above `floor` (no best
+    score under it was seen), and only the rest is fitted."""
     s = np.asarray(best_scores, dtype=np.float64)
+    # log P(a stranger scores at least the floor): the held law's density is divided by
+    # it, as only scores above the floor are here.
+    above = 0.0
+    if strangers is not None and floor > 0:
+        z_floor = (floor - strangers[0]) / strangers[1]
+        above = math.log(max(1.0 - math.exp(-math.exp(-z_floor)), 1e-300))
     identical = s >= _IDENTICAL
     cont = s[~identical]
     gap = 1.0 - cont
@@ -148,23 +213,30 @@ def fit_mixture(best_scores: npt.NDArray[np.float64], iterations: int = 200) -> 
     resp = (cont >= split).astype(np.float64)  # P(match) for continuous scores
     weight = (identical.sum() + resp.sum()) / len(s)
     shape, scale, loc, beta = 1.0, 0.05, float(np.median(cont)), 0.03
+    if strangers is not None:
+        loc, beta = strangers
+        # Start from what the fixed law says each score is.
+        log_stranger = _gumbel_logpdf(cont, loc, beta) - above
+        log_match = _gamma_logpdf(gap, 2.0, 0.05)
+        resp = 1.0 / (1.0 + np.exp(np.clip(log_stranger - log_match, -700, 700)))
     for _ in range(iterations):
         w1, w0 = resp, 1.0 - resp
         if w1.sum() > 1e-9:
             mean1 = float(np.average(gap, weights=w1))
             var1 = float(np.average((gap - mean1) ** 2, weights=w1)) or 1e-6
             shape, scale = max(mean1**2 / var1, 0.05), max(var1 / mean1, 1e-6)
-        mean0 = float(np.average(cont, weights=w0))
-        var0 = float(np.average((cont - mean0) ** 2, weights=w0)) or 1e-6
-        beta = max(math.sqrt(6 * var0) / math.pi, 1e-4)
-        loc = mean0 - _EULER * beta
+        if strangers is None and w0.sum() > 1e-9:
+            mean0 = float(np.average(cont, weights=w0))
+            var0 = float(np.average((cont - mean0) ** 2, weights=w0)) or 1e-6
+            beta = max(math.sqrt(6 * var0) / math.pi, 1e-4)
+            loc = mean0 - _EULER * beta
         matches_cont = resp.sum()
         weight = (identical.sum() + matches_cont) / len(s)
         p_identical = identical.sum() / max(identical.sum() + matches_cont, 1e-9)
         log_match = math.log(max(weight * (1 - p_identical), 1e-300)) + _gamma_logpdf(
             gap, shape, scale
         )
-        log_stranger = math.log(max(1 - weight, 1e-300)) + _gumbel_logpdf(cont, loc, beta)
+        log_stranger = math.log(max(1 - weight, 1e-300)) + _gumbel_logpdf(cont, loc, beta) - above
         new = 1.0 / (1.0 + np.exp(np.clip(log_stranger - log_match, -700, 700)))
         if np.max(np.abs(new - resp)) < 1e-7:
             resp = new
@@ -179,6 +251,7 @@ def fit_mixture(best_scores: npt.NDArray[np.float64], iterations: int = 200) -> 
         gumbel_location=loc,
         gumbel_scale=beta,
         records=len(s),
+        floor=floor if strangers is not None else 0.0,
     )
 
 
@@ -213,8 +286,13 @@ def lowest_meeting(fit: MixtureFit, min_precision: float) -> float | None:
     return float(ok.min()) if len(ok) else None
 
 
-def propose_threshold(best_scores: npt.NDArray[np.float64]) -> ThresholdProposal:
-    """Fit the mixture and pick the threshold with the best estimated F1."""
+def propose_threshold(
+    best_scores: npt.NDArray[np.float64],
+    strangers: StrangerSample | None = None,
+    floor: float = 0.0,
+) -> ThresholdProposal:
+    """Fit the mixture and pick the threshold with the best estimated F1 (the strangers'
+    law from the runner-up scores, when given and usable)."""
     if len(best_scores) < 20:
         raise ValueError("too few scored records to propose a threshold; give one explicitly")
     if np.count_nonzero(best_scores < _IDENTICAL) < 20:
@@ -222,7 +300,8 @@ def propose_threshold(best_scores: npt.NDArray[np.float64]) -> ThresholdProposal
             "the scores show too few records below a perfect match to tell strangers from "
             "matches; give a threshold explicitly"
         )
-    fit = fit_mixture(best_scores)
+    law = strangers.gumbel() if strangers else None
+    fit = fit_mixture(best_scores, strangers=law, floor=floor)
     est = estimate(fit, GRID)
     best = int(np.argmax(est["f1"]))
     near = GRID[est["f1"] >= est["f1"][best] - 0.001]

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from hub.linkage.threshold import (
+    StrangerSample,
     _gamma_cdf,
     estimate,
     fit_mixture,
@@ -73,3 +74,38 @@ def test_the_lowest_threshold_meeting_a_precision_is_where_the_estimate_crosses_
     assert estimate(fit, np.array([lowest]))["precision"][0] >= 0.99
     assert estimate(fit, np.array([lowest - 0.005]))["precision"][0] < 0.99
     assert lowest_meeting(fit, 1.0 + 1e-9) is None
+
+
+def test_where_nearly_everyone_has_a_match_the_runner_up_scores_teach_the_strangers() -> None:
+    """Two agencies serving almost the same people (FEBRL4-like): 97% of the best scores
+    are matches, so the best scores alone hold too few strangers and the fit takes the
+    matches' lower tail for them. The runner-up scores (strangers, for every record) put
+    the strangers where they are; the estimates then hold (scores under the 0.55 floor
+    are never seen, as in a run)."""
+    rng = np.random.default_rng(7)
+    floor = 0.55
+    matches = 1 - rng.gamma(1.6, 0.07, 9_700)
+    strangers = rng.gumbel(0.60, 0.02, 300)
+    best = np.concatenate([matches, strangers])
+    is_match = np.concatenate([np.ones(len(matches), bool), np.zeros(len(strangers), bool)])
+    seen = best >= floor
+    best, is_match = best[seen], is_match[seen]
+    runner_up = rng.gumbel(0.58, 0.02, 10_000)
+    sample = StrangerSample(runner_up[runner_up >= floor], int((runner_up < floor).sum()))
+    proposal = propose_threshold(best, sample, floor=floor)
+    t = proposal.threshold
+    true_precision = (is_match & (best >= t)).sum() / (best >= t).sum()
+    true_recall = (is_match & (best >= t)).sum() / is_match.sum()
+    assert proposal.estimated_precision == pytest.approx(true_precision, abs=0.02)
+    assert proposal.estimated_recall == pytest.approx(true_recall, abs=0.02)
+    assert true_precision >= 0.99
+    # Without them the same best scores mislead the fit: its estimate is further off, and
+    # its threshold, where strangers are scarce, costs matches.
+    blind = propose_threshold(best)
+    kept = best >= blind.threshold
+    blind_precision = (is_match & kept).sum() / kept.sum()
+    blind_recall = (is_match & kept).sum() / is_match.sum()
+    assert abs(blind.estimated_precision - blind_precision) > abs(
+        proposal.estimated_precision - true_precision
+    )
+    assert true_recall > blind_recall
