@@ -239,3 +239,30 @@ def test_a_proposed_threshold_is_raised_to_meet_the_disclosure_policy(
     assert raised.proposal is not None
     precise = link(datasets, LinkParams(min_precision=0.9999))
     assert precise.threshold >= auto.threshold
+
+
+def test_the_runner_up_pass_runs_where_best_scores_cannot_be_trusted(
+    encoded: tuple[Path, LinkedRosters], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Large runs whose best scores hold strangers enough skip the extra pass; small runs
+    and runs where nearly every record has a match take it."""
+    from hub.linkage import engine, runner_up
+
+    files = sorted(encoded[0].glob("*.jsonl"))
+    calls: list[int] = []
+    real = runner_up.stranger_sample
+
+    def counted(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(engine, "stranger_sample", counted)
+    link(read_compatible(files))
+    assert calls  # a small run: always
+    calls.clear()
+    monkeypatch.setattr(engine, "_SMALL_SIDE", 10)  # as if the sides were large
+    link(read_compatible(files))
+    assert not calls  # strangers enough among the best scores
+    monkeypatch.setattr(engine, "_SCARCE_STRANGERS", 0.01)  # as if nearly all matched
+    link(read_compatible(files))
+    assert calls
