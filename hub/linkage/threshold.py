@@ -13,8 +13,9 @@ best scores hold too few strangers to learn their law from, and the fit can mist
 lower tail of the matches for it. So the strangers' law is fitted first, where it can be,
 from each record's second-best score against each other agency (`hub.linkage.runner_up`):
 a sample of strangers' best scores for every record. It is fitted from two quantiles
-(the median and the 95th percentile), which allows for the records whose runner-up
-scored under the scoring floor, and EM then fits only the matches and the mixing weight.
+(the median, or higher when more runner-ups fell under the scoring floor, and the 85th
+percentile: low enough that a few own duplicates of the other agency among the runner-ups
+do not reach it), and EM then fits only the matches and the mixing weight.
 
 From the fit follow, for every candidate threshold t, the expected number of false links
 (strangers scoring at least t) and of missed matches (matches scoring below t), hence
@@ -168,8 +169,9 @@ class StrangerSample:
         )
 
     def gumbel(self) -> tuple[float, float] | None:
-        """(location, scale) of the strangers' law from the median and the 95th percentile,
-        or None when the sample cannot give them."""
+        """(location, scale) of the strangers' law from the median (or the first quantile
+        above the share under the floor) and the 85th percentile, or None when the sample
+        cannot give them."""
         total = len(self.values) + self.censored
         if len(self.values) < 100 or total == 0:
             return None
