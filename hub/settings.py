@@ -71,7 +71,8 @@ class HubSettings(BaseSettings):
     linkage_dedupe_within: bool = Field(
         default=False,
         description="Also score pairs within each agency, so an agency's own records of one "
-        "person (two case numbers) join that person's cluster, flagged for its steward.",
+        "person (two case numbers) scoring at least the disclosure bar join that person's "
+        "cluster (reviewed by that agency alone). Triples the time of a large run.",
     )
     linkage_dask_scheduler: str | None = Field(
         default=None,

@@ -717,6 +717,14 @@ class LinkageState:
         if len(component) == 0:
             return
         edges = self._edges_at(component)
+        # An agency's own two records join only at the disclosure bar (threshold plus the
+        # review margin): nothing else stops a pair of one agency's strangers, and such a
+        # join would make everything linked to either one person.
+        own = (self.edge_left[edges] >> _ROW_BITS) == (self.edge_right[edges] >> _ROW_BITS)
+        weak = own & (self.edge_score[edges] < self.config.disclose_at)
+        self.edge_link[edges[weak]] = False
+        self.edge_duplicate[edges[weak]] = False
+        edges = edges[~weak]
         old = self._cluster_ids(component)  # parallel to `component`
         for index, rec in enumerate(self.agencies):
             mine = (component >> _ROW_BITS) == index

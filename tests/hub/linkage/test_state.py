@@ -287,3 +287,24 @@ def test_a_score_at_the_end_of_the_review_band_is_past_it(
     # bits over 400 + 400 is exactly the float 0.85: it must not await review.
     assert LinkConfig(threshold, margin).disclose_at == edge
     assert 2 * 340 / (400 + 400) == 0.85
+
+
+def _clk(bits: range | list[int]) -> Matrix:
+    row = np.zeros(1024, bool)
+    row[list(bits)] = True
+    return np.packbits(row, bitorder="little").view(np.uint64)
+
+
+def test_an_agencys_own_two_records_join_only_at_the_disclosure_bar() -> None:
+    """Within one agency nothing else keeps two strangers apart, so its own two records
+    join as one person only at the threshold plus the review margin (0.86 here); a pair
+    between the threshold and that bar neither joins nor holds a cluster together."""
+    base = list(range(400))
+    close = [*range(20, 400), *range(500, 520)]  # Dice 0.95 with the base
+    loose = [*range(60, 400), *range(600, 660)]  # Dice 0.85: above 0.8, under 0.86
+    config = LinkConfig(threshold=0.8, review_margin=0.06, dedupe_within=True)
+    state = LinkageState(config)
+    refs = ["r1", "r2", "r3"]
+    state.update({"cw": (refs, np.stack([_clk(base), _clk(close), _clk(loose)]))})
+    assert state.partition() == {frozenset({("cw", "r1"), ("cw", "r2")})}
+    assert [(d.ref_a, d.ref_b) for d in state.joined()] == [("r1", "r2")]
