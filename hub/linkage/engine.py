@@ -194,6 +194,7 @@ _SCARCE_STRANGERS = 0.7
 # Up to this many records on the smaller side the runner-up pass always runs: it is
 # cheap there, and small samples of best scores alone give unsteady fits.
 _SMALL_SIDE = 50_000
+_FEW_STRANGERS = 100
 
 
 def _propose(  # noqa: PLR0917  (the run's scoring context)
@@ -217,7 +218,10 @@ def _propose(  # noqa: PLR0917  (the run's scoring context)
             stranger_sample(a.clks, b.clks, params.floor, candidates=candidates,
                             kernel=kernel, executor=executor)
         )  # fmt: skip
-    return propose_threshold(best_scores, strangers, floor=params.floor)
+    # Under about a hundred strangers among the best scores, even a law fitted to a few
+    # runner-ups beats the best scores' own fit.
+    sparse = (1 - proposal.fit.match_weight) * proposal.fit.records < _FEW_STRANGERS
+    return propose_threshold(best_scores, strangers, floor=params.floor, sparse=sparse)
 
 
 __all__ = ["Dataset", "LinkParams", "LinkResult", "UpdateReport", "choose_candidates", "link"]

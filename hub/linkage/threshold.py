@@ -168,17 +168,24 @@ class StrangerSample:
             np.concatenate([self.values, other.values]), self.censored + other.censored
         )
 
-    def gumbel(self) -> tuple[float, float] | None:
+    def gumbel(self, *, sparse: bool = False) -> tuple[float, float] | None:
         """(location, scale) of the strangers' law from the median (or the first quantile
         above the share under the floor) and the 85th percentile, or None when the sample
-        cannot give them."""
+        is too small (under 5 runner-ups seen) to give them. When most runner-ups fell
+        under the floor, only a `sparse` caller (whose best scores hold too few strangers
+        for anything better) gets a law from the few seen."""
         total = len(self.values) + self.censored
-        if len(self.values) < 100 or total == 0:
+        if len(self.values) < 5 or total == 0:
             return None
         censored = self.censored / total
         low, high = max(0.5, censored + 0.05), 0.85
         if high - low < 0.1:
-            return None
+            if not sparse:
+                return None
+            # Most runner-ups fell under the floor and the best scores hold too few
+            # strangers to do better (a small run): the law is fitted to what was seen,
+            # its lower quarter against the top of its upper part.
+            low, high = censored + 0.25 * (1 - censored), censored + 0.85 * (1 - censored)
 
         def quantile(p: float) -> float:
             return float(np.quantile(self.values, (p - censored) / (1 - censored)))
@@ -292,6 +299,8 @@ def propose_threshold(
     best_scores: npt.NDArray[np.float64],
     strangers: StrangerSample | None = None,
     floor: float = 0.0,
+    *,
+    sparse: bool = False,
 ) -> ThresholdProposal:
     """Fit the mixture and pick the threshold with the best estimated F1 (the strangers'
     law from the runner-up scores, when given and usable)."""
@@ -302,7 +311,7 @@ def propose_threshold(
             "the scores show too few records below a perfect match to tell strangers from "
             "matches; give a threshold explicitly"
         )
-    law = strangers.gumbel() if strangers else None
+    law = strangers.gumbel(sparse=sparse) if strangers else None
     fit = fit_mixture(best_scores, strangers=law, floor=floor)
     est = estimate(fit, GRID)
     best = int(np.argmax(est["f1"]))

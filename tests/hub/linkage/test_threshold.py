@@ -109,3 +109,17 @@ def test_where_nearly_everyone_has_a_match_the_runner_up_scores_teach_the_strang
         proposal.estimated_precision - true_precision
     )
     assert true_recall > blind_recall
+
+
+def test_a_small_run_learns_the_strangers_from_the_few_runner_ups_it_saw() -> None:
+    """150 records a side whose strangers almost never reach the scoring floor: eight
+    runner-ups of 300 were seen. Only a caller whose best scores hold too few strangers
+    (`sparse`) fits a law to them, and that law says strangers stay under 0.65."""
+    seen = np.array([0.553, 0.554, 0.557, 0.557, 0.559, 0.567, 0.601, 0.607])
+    sample = StrangerSample(seen, 292)
+    assert sample.gumbel() is None
+    law = sample.gumbel(sparse=True)
+    assert law is not None
+    location, scale = law
+    above = 1 - np.exp(-np.exp(-(0.65 - location) / scale))
+    assert above < 0.001
