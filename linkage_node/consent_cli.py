@@ -250,19 +250,38 @@ def list_grants(
 
 
 def _print_grants(grants: list[GrantOnFile], size: int) -> None:
+    out = Console()
+    title = f"consent on file ({len(grants)}), checked against the ledger witnessed at size {size}"
+    rows = [
+        (g.grant_id, g.record_id or "(not on the roster)",
+         g.status + (f" (entry {g.ended_at_index})" if g.ended_at_index else ""),
+         ", ".join(g.recipients), ", ".join(g.data_classes), g.signed_at[:10],
+         g.expires_at[:10], str(g.ledger_index), "kept" if g.form_on_file else "-")
+        for g in grants
+    ]  # fmt: skip
+    if out.width < 110:
+        # A narrow terminal: one block per grant, so nothing a steward copies is cut.
+        out.print(title)
+        for grant, record, status, to, what, signed, until, entry, scan in rows:
+            out.print(f"{grant}  {record}  {status}", highlight=False)
+            out.print(f"  to {to}: {what}; signed {signed}, until {until}; ledger entry "
+                      f"{entry}; scan {scan}", highlight=False)  # fmt: skip
+        return
     table = Table(
-        "grant", "case number", "status", "to", "what", "signed", "until", "entry", "scan",
-        title=f"consent on file ({len(grants)}), checked against the ledger witnessed at "
-        f"size {size}",
-    )  # fmt: skip
-    for g in grants:
-        status = g.status + (f" (entry {g.ended_at_index})" if g.ended_at_index else "")
-        table.add_row(
-            g.grant_id, g.record_id or "(not on the roster)", status, ", ".join(g.recipients),
-            ", ".join(g.data_classes), g.signed_at[:10], g.expires_at[:10], str(g.ledger_index),
-            "kept" if g.form_on_file else "-",
-        )  # fmt: skip
-    Console(soft_wrap=True).print(table)
+        "grant",
+        "case number",
+        "status",
+        "to",
+        "what",
+        "signed",
+        "until",
+        "entry",
+        "scan",
+        title=title,
+    )
+    for row in rows:
+        table.add_row(*row)
+    out.print(table)
 
 
 @app.command("revoke")

@@ -82,7 +82,9 @@ def read_consent_export(
     with open_table(
         path, expected=list(COLUMNS), encoding=encoding, option="--input"
     ) as table:  # fmt: skip
-        positions = find_columns(path, table.header, COLUMNS, REQUIRED)
+        positions = find_columns(
+            path, table.header, COLUMNS, REQUIRED, fix="Rename the column in the export"
+        )
         if positions["form_file"] is None and positions["form_sha256"] is None:
             raise RosterError(
                 str(path), "has neither a form_file nor a form_sha256 column",

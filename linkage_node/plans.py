@@ -69,7 +69,10 @@ def read_plans(path: Path) -> PlanResult:
     seen: set[tuple[str, str]] = set()
     columns = (*REQUIRED, *OPTIONAL)
     with open_table(path, expected=columns, option="--plans") as table:
-        positions = find_columns(path, table.header, {c: c for c in columns}, REQUIRED)
+        positions = find_columns(
+            path, table.header, {c: c for c in columns}, REQUIRED,
+            fix="Rename the column in the export",
+        )  # fmt: skip
         for line, cells in table.rows:
             result.rows += 1
             if cells is None or len(cells) != len(table.header):

@@ -57,10 +57,16 @@ def header_key(name: str) -> str:
 
 
 def find_columns(
-    path: Path, header: Sequence[str], wanted: dict[str, str], required: Sequence[str]
+    path: Path,
+    header: Sequence[str],
+    wanted: dict[str, str],
+    required: Sequence[str],
+    *,
+    fix: str = "Rename the column in the export or map it with --mapping",
 ) -> dict[str, int | None]:
     """Positions of each wanted column (name -> header name to look for) in `header`;
-    a missing required column is an error with a "did you mean" hint."""
+    a missing required column is an error with a "did you mean" hint and `fix` (only
+    the roster takes a --mapping)."""
     index: dict[str, int] = {}
     for place, name in enumerate(header):
         index.setdefault(header_key(name), place)
@@ -71,8 +77,7 @@ def find_columns(
             raise RosterError(
                 str(path),
                 f"has no column {source!r} (needed for {column})",
-                _did_you_mean(source, header)
-                + "Rename the column in the export or map it with --mapping",
+                _did_you_mean(source, header) + fix,
             )
         positions[column] = position
     return positions

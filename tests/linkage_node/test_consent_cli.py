@@ -53,10 +53,12 @@ def hub(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LiveHub]:
         yield live
 
 
-def _run(tmp: Path, hub: LiveHub, command: str, *args: str) -> tuple[int, str, str]:
+def _run(
+    tmp: Path, hub: LiveHub, command: str, *args: str, columns: int = 250
+) -> tuple[int, str, str]:
     base = ["node", "consent", command, "--agency", "DOC", "--hub", hub.url,
             "--key-dir", str(tmp / "keys"), "--state-dir", str(tmp / "node")]  # fmt: skip
-    result = CliRunner().invoke(app, [*base, *args], env={"COLUMNS": "250"})
+    result = CliRunner().invoke(app, [*base, *args], env={"COLUMNS": str(columns)})
     return result.exit_code, result.stdout, result.stderr
 
 
@@ -129,6 +131,10 @@ def test_grant_list_and_revoke_from_the_command_line(hub: LiveHub, tmp_path: Pat
     assert str(second["grant_id"]) in out
     assert str(first["grant_id"]) not in out
     assert "effective" in out
+    # On an 80-column terminal the ids a steward copies are still whole.
+    code, out, err = _run(tmp_path, hub, "list", "--record-id", "C0000002", columns=80)
+    assert str(second["grant_id"]) in out
+    assert "C0000002" in out
 
     # Revoke now, by the id a steward reads off the list (dashes and case forgiven).
     quoted = str(first["grant_id"]).lower().replace("-", "")
@@ -207,6 +213,7 @@ def test_an_export_imported_twice_is_recorded_once(hub: LiveHub, tmp_path: Path)
                         "--log-public-key", str(tmp_path / "hub.vkey"))  # fmt: skip
     assert code == 3
     assert "record_id" in err
+    assert "--mapping" not in err  # the import takes none: it says to rename the column
     (export / "consents.csv").write_text(
         (export / "consents.csv").read_text().replace("Case Number", "Record ID")
     )
