@@ -49,6 +49,8 @@ def test_record_then_revoke_consent_from_the_client_page(
     page = client.get("/clients/DCFS-0001")
     assert page.status_code == 200, page.text
     assert "Consent on file at DCFS" in page.text
+    assert page.text.count("Consent on file at DCFS") == 1
+    assert "<title>Maria Lopez · DCFS</title>" in page.text  # the section is not in the title
     assert "No consent is on file for this client yet." in page.text
     # Recipients are the other agencies' registered programs, as checkboxes.
     assert 'name="to" value="corrections"' in page.text
