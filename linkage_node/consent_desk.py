@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
 from consent import (
@@ -134,7 +134,7 @@ class ConsentDesk:
         if old is not None and old.terms.subject != ref:
             raise ConsentFormInvalid("replaces", f"{replaces} is about another client")
         on_file = FormOnFile(
-            terms.consent_id, form.record_id, ref, form.form_sha256, form_file, None,
+            terms.consent_id, form.record_id, ref, form.form_sha256, form_file,
             format_timestamp(self._clock()), recorded_by,
         )  # fmt: skip
         self.state.consent_forms.remember(on_file)
@@ -142,7 +142,6 @@ class ConsentDesk:
         if old is not None:
             fields["replaces"] = {"index": old.index, "leaf_hash": old.leaf_hash.hex()}
         index, already = self._append(terms, fields, refresh=refresh)
-        self.state.consent_forms.remember(replace(on_file, ledger_index=index))
         if refresh and not already:
             self.witness.run(self.ledger)
         return Recorded(
@@ -208,7 +207,7 @@ class ConsentDesk:
         self.state.consent_forms.remember(
             FormOnFile(
                 terms.consent_id, record_id or "", terms.subject, terms.form_sha256,
-                known.form_file if known else None, None,
+                known.form_file if known else None,
                 format_timestamp(self._clock()), recorded_by,
             )
         )  # fmt: skip

@@ -9,11 +9,11 @@ directory (folder 0700, file 0600): it holds a signature and a name.
 from __future__ import annotations
 
 import hashlib
-import os
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from keys.files import write_private
 from linkage_node.errors import NodeError
 from linkage_node.private_files import private_directory
 
@@ -24,7 +24,6 @@ CREATE TABLE IF NOT EXISTS consent_form (
     ref TEXT NOT NULL,
     form_sha256 TEXT NOT NULL,
     form_file TEXT,
-    ledger_index INTEGER,
     recorded_at TEXT NOT NULL,
     recorded_by TEXT NOT NULL
 );
@@ -46,7 +45,6 @@ class FormOnFile:
     ref: str
     form_sha256: str
     form_file: str | None
-    ledger_index: int | None
     recorded_at: str
     recorded_by: str
 
@@ -58,15 +56,15 @@ class ConsentForms:
         self._db = db
 
     def remember(self, form: FormOnFile) -> None:
-        """Record (or complete, once the hub gave its index) what the node knows of a
-        grant; the first record of a consent id keeps its form file and recorder."""
+        """Record what the node knows of a grant before it is appended (the ledger holds
+        its index); the first record of a consent id keeps its recorder, and a scan
+        given later fills a missing one."""
         self._db.execute(
-            "INSERT INTO consent_form VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+            "INSERT INTO consent_form VALUES (?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (consent_id) DO UPDATE SET "
-            "ledger_index = coalesce(excluded.ledger_index, consent_form.ledger_index), "
             "form_file = coalesce(consent_form.form_file, excluded.form_file)",
             (form.consent_id, form.record_id, form.ref, form.form_sha256, form.form_file,
-             form.ledger_index, form.recorded_at, form.recorded_by),
+             form.recorded_at, form.recorded_by),
         )  # fmt: skip
 
     def get(self, consent_id: str) -> FormOnFile | None:
@@ -102,19 +100,14 @@ def read_form(path: Path) -> tuple[bytes, str]:
 
 
 def store_upload(state_dir: Path, content: bytes, suffix: str) -> tuple[str, str]:
-    """Keep a scan in the state directory (0600), once per content: (sha256, stored
-    name). It is written beside its final name and renamed, so a crash leaves no half
-    form."""
+    """Keep a scan in the state directory (0600, written atomically), once per content:
+    (sha256, stored name)."""
     suffix = check_scan(content, suffix)
     sha256 = hashlib.sha256(content).hexdigest()
     folder = private_directory(state_dir / FORMS_DIR)
     name = f"{sha256}{suffix}"
     if not (folder / name).exists():
-        partial = folder / f".{name}.partial"
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            out.write(content)
-        os.replace(partial, folder / name)
+        write_private(folder / name, content)
     return sha256, name
 
 

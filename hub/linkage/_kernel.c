@@ -414,40 +414,30 @@ void pprl_greedy(int64_t n_nodes, const uint64_t *agency_mask, int64_t n_edges,
         parent[i] = i;
         mask[i] = agency_mask[i];
     }
-    /* An agency's own records of one person join first, best pair first: each group
-       of them then takes part in the cross-agency pass as one record of that agency. */
-    for (int64_t k = 0; k < n_edges; k++) {
-        int64_t e = order[k];
-        int64_t a = left[e], b = right[e];
-        if (agency_mask[a] != agency_mask[b])
-            continue;
-        duplicate[e] = 1;
-        int64_t ra = find_root(parent, a), rb = find_root(parent, b);
-        if (ra == rb)
-            continue;
-        if (ra > rb) {
-            int64_t t = ra;
-            ra = rb;
-            rb = t;
+    /* Pass 0: an agency's own records of one person join first, best pair first; each
+       group then takes part in pass 1 (across agencies) as one record of its agency. */
+    for (int pass = 0; pass < 2; pass++) {
+        for (int64_t k = 0; k < n_edges; k++) {
+            int64_t e = order[k];
+            int64_t a = left[e], b = right[e];
+            int same = agency_mask[a] == agency_mask[b];
+            if (same != (pass == 0))
+                continue;
+            if (same)
+                duplicate[e] = 1;
+            int64_t ra = find_root(parent, a), rb = find_root(parent, b);
+            if (ra == rb || (!same && (mask[ra] & mask[rb])))
+                continue;
+            if (ra > rb) {
+                int64_t t = ra;
+                ra = rb;
+                rb = t;
+            }
+            parent[rb] = ra;
+            mask[ra] |= mask[rb];
+            if (!same)
+                link[e] = 1;
         }
-        parent[rb] = ra;
-    }
-    for (int64_t k = 0; k < n_edges; k++) {
-        int64_t e = order[k];
-        int64_t a = left[e], b = right[e];
-        if (agency_mask[a] == agency_mask[b])
-            continue;
-        int64_t ra = find_root(parent, a), rb = find_root(parent, b);
-        if (ra == rb || (mask[ra] & mask[rb]))
-            continue;
-        if (ra > rb) {
-            int64_t t = ra;
-            ra = rb;
-            rb = t;
-        }
-        parent[rb] = ra;
-        mask[ra] |= mask[rb];
-        link[e] = 1;
     }
     for (int64_t i = 0; i < n_nodes; i++)
         parent[i] = find_root(parent, i);

@@ -83,26 +83,20 @@ def greedy(
         return x
 
     ll, rr, sa = local_left.tolist(), local_right.tolist(), same_agency.tolist()
-    # An agency's own records of one person join first, best pair first; each group of
+    # First an agency's own records of one person join, best pair first; each group of
     # them then takes part in the cross-agency pass as one record of that agency.
-    for e in order.tolist():
-        if not sa[e]:
-            continue
-        duplicate[e] = True
-        ra, rb = find(ll[e]), find(rr[e])
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-    for e in order.tolist():
-        if sa[e]:
-            continue
-        ra, rb = find(ll[e]), find(rr[e])
-        if ra == rb or masks[ra] & masks[rb]:
-            continue
-        if ra > rb:
-            ra, rb = rb, ra
-        parent[rb] = ra
-        masks[ra] |= masks[rb]
-        link[e] = True
+    for within in (True, False):
+        for e in order.tolist():
+            if sa[e] != within:
+                continue
+            duplicate[e] = within
+            ra, rb = find(ll[e]), find(rr[e])
+            if ra == rb or (not within and masks[ra] & masks[rb]):
+                continue
+            ra, rb = min(ra, rb), max(ra, rb)
+            parent[rb] = ra
+            masks[ra] |= masks[rb]
+            link[e] = not within
     root = np.fromiter((find(x) for x in range(len(nodes))), np.int64, len(nodes))
     return Greedy(link, duplicate, nodes, root)
 

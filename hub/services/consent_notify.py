@@ -11,16 +11,13 @@ the caseload and links to it; the caseload and the client page say what may be s
 
 from __future__ import annotations
 
-from collections import defaultdict
-from datetime import UTC, datetime
+from datetime import datetime
 
-from sqlalchemy import select, tuple_
 from sqlmodel import Session
 
 from consent import ConsentState, Grant, GrantTerms, Revoke, Supersede
 from consent.state import names_recipient
-from hub.models import Assignment, Notification
-from hub.services.notify import confident_partners
+from hub.services.notify import confident_partners, queue_for_case_managers
 
 KINDS = {Grant: "consent_recorded", Supersede: "consent_changed", Revoke: "consent_revoked"}
 
@@ -55,25 +52,9 @@ def queue_consent_notifications(
     )
     if not told:
         return 0
-    staff: dict[tuple[str, str], int] = defaultdict(int)
-    rows = session.execute(
-        select(Assignment.agency_id, Assignment.case_manager_id).where(  # type: ignore[call-overload]
-            tuple_(Assignment.agency_id, Assignment.ref).in_(told)
-        )
+    return queue_for_case_managers(
+        session, told, kind=KINDS[type(entry)], ledger_index=index, now=now
     )
-    for agency_id, case_manager in rows:
-        staff[(agency_id, case_manager)] += 1
-    at = now or datetime.now(UTC)
-    kind = KINDS[type(entry)]
-    for (agency_id, case_manager), clients in sorted(staff.items()):
-        session.add(
-            Notification(
-                agency_id=agency_id, case_manager_id=case_manager, kind=kind,
-                ledger_index=index, clients=clients, created_at=at,
-                email_status="pending", email_attempts=0, next_attempt_at=at,
-            )
-        )  # fmt: skip
-    return len(staff)
 
 
 def _terms(state: ConsentState, entry: Grant | Supersede | Revoke) -> GrantTerms | None:

@@ -82,9 +82,23 @@ def queue_match_notifications(
     """Queue one message per case manager with a record whose confident partners changed;
     returns how many were queued."""
     changed = [r for r in set(before) | set(after) if before.get(r) != after.get(r)]
+    return queue_for_case_managers(session, changed, kind="matches_changed", run_id=run_id, now=now)
+
+
+def queue_for_case_managers(
+    session: Session,
+    records: list[Record],
+    *,
+    kind: str,
+    run_id: int | None = None,
+    ledger_index: int | None = None,
+    now: datetime | None = None,
+) -> int:
+    """Queue one `kind` message per case manager assigned one of `records` (about a
+    linkage run or a ledger entry); returns how many were queued."""
     by_staff: dict[tuple[str, str], int] = defaultdict(int)
-    for start in range(0, len(changed), 500):
-        chunk = sorted(changed[start : start + 500])
+    for start in range(0, len(records), 500):
+        chunk = sorted(records[start : start + 500])
         rows = session.execute(
             select(Assignment.agency_id, Assignment.case_manager_id).where(  # type: ignore[call-overload]
                 tuple_(Assignment.agency_id, Assignment.ref).in_(chunk)
@@ -96,17 +110,11 @@ def queue_match_notifications(
     for (agency_id, staff), clients in sorted(by_staff.items()):
         session.add(
             Notification(
-                agency_id=agency_id,
-                case_manager_id=staff,
-                kind="matches_changed",
-                run_id=run_id,
-                clients=clients,
-                created_at=at,
-                email_status="pending",
-                email_attempts=0,
-                next_attempt_at=at,
+                agency_id=agency_id, case_manager_id=staff, kind=kind, run_id=run_id,
+                ledger_index=ledger_index, clients=clients, created_at=at,
+                email_status="pending", email_attempts=0, next_attempt_at=at,
             )
-        )
+        )  # fmt: skip
     return len(by_staff)
 
 
