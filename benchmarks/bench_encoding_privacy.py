@@ -1,7 +1,8 @@
 """What the encodings give away, and what hiding it costs in linkage quality.
 
-For the bundled schema (v3) and the one before it (v2: exact year, month and day tokens,
-positional SSN digits), on the same records:
+For the bundled schema (v4: v3 with the address and ZIP code and the phone number, each
+with the year of birth), v3, and v2 (exact year, month and day tokens, positional SSN
+digits), on the same records:
 
 1. the pattern-mining attack (`benchmarks.attack_patterns`) on 10,000 synthetic records
    of five agencies: accuracy per attribute on held-out records, against chance;
@@ -32,9 +33,11 @@ from linkage_node.normalise import normalise_name
 from linkage_node.schema import LinkageSchema
 from linkage_node.synthetic import linked_rosters, write_roster
 
+_FOLDER = Path(__file__).parents[1] / "linkage_node" / "schemas"
 SCHEMAS = {
-    "v3 (bundled)": None,
-    "v2 (exact parts)": Path(__file__).parents[1] / "linkage_node" / "schemas" / "default-v2.json",
+    "v4 (bundled)": None,
+    "v3 (no address or phone)": _FOLDER / "default-v3.json",
+    "v2 (exact parts)": _FOLDER / "default-v2.json",
 }
 SECRET = hashlib.sha256(b"pprl-bench encoding privacy").digest()
 Person = dict[tuple[str, str], int]
@@ -79,6 +82,9 @@ def _truth(records: list[CleanRecord]) -> dict[str, list[str]]:
         "ssn_first_digit": [r.ssn[:1] for r in records],
         "ssn_last_digit": [r.ssn[-1:] for r in records],
         "sex (from names)": [r.sex for r in records],
+        "city": [r.city for r in records],
+        "street (without the number)": [r.address.split(" ", 1)[-1] for r in records],
+        "phone area code": [r.phone[:3] for r in records],
     }
 
 

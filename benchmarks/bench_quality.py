@@ -23,7 +23,7 @@ environment (`python3 -m venv /tmp/splinkenv && /tmp/splinkenv/bin/pip install
 splink==5.0.0`); its pins do not resolve beside the project's (DEPENDENCIES.md).
 `PPRL_BENCH_QUALITY_SETS=febrl4,febrl3` picks sets; `PPRL_BENCH_SCHEMA=FILE` encodes with
 another linkage schema (to measure a candidate beside the bundled one);
-`PPRL_BENCH_DEDUPE=1` asks the engine for within-agency pairs too.
+`PPRL_BENCH_DEDUPE=0` leaves out the within-agency pairs a served run scores.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ from linkage_node.roster import ROSTER_COLUMNS
 from linkage_node.synthetic import Corruption, PeopleGenerator, corrupt, roster_row
 
 AGENCIES = ("A1", "A2", "A3", "A4", "A5")
-DEDUPE = os.environ.get("PPRL_BENCH_DEDUPE", "0") == "1"
+DEDUPE = os.environ.get("PPRL_BENCH_DEDUPE", "1") == "1"
 Pair = tuple[str, str]
 
 

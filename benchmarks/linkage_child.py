@@ -37,7 +37,7 @@ def _link(args: argparse.Namespace, report: dict[str, Any]) -> None:
     started = time.perf_counter()
     datasets = read_compatible(args.files)
     report["read_seconds"] = time.perf_counter() - started
-    result = link(datasets, LinkParams())
+    result = link(datasets, LinkParams(dedupe_within=True))  # as `pprl hub link` does
     report["link_seconds"] = result.seconds
     report["records"] = sum(result.records.values())
     report["threshold"] = result.threshold

@@ -248,10 +248,12 @@ def link_files(
     dedupe_within: Annotated[
         bool,
         typer.Option(
+            "--dedupe-within/--no-dedupe-within",
             help="Also score pairs within each agency: an agency's own records of one "
-            "person (two case numbers) join that person's cluster."
+            "person (two case numbers) join that person's cluster. Off halves the time "
+            "of a large run.",
         ),
-    ] = False,
+    ] = True,
 ) -> None:
     """Link encodings files offline (air-gapped pilots, benchmarks)."""
     from hub.linkage.engine import LinkParams, link

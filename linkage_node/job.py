@@ -90,6 +90,16 @@ def feature_values(schema: LinkageSchema, record: CleanRecord) -> tuple[str, ...
         "dob_year_monthday": year + "".join(sorted((month, day))),
         "ssn_head": ssn[:5],
         "ssn_tail": ssn[5:],
+        # Schema v4: the address whole with its ZIP code, and the phone number, each with
+        # the year of birth: one person's value, not the household's (two people of one
+        # address and phone, a parent and a child, must not score as one), and empty
+        # unless every part is there (a missing part must never become a token shared by
+        # strangers). A street, a city or sex alone would set the same bits in thousands
+        # of records, the pattern the README's attack finds.
+        "address_zip_year": f"{record.address} {record.zip} {year}"
+        if (record.address and record.zip and year)
+        else "",
+        "phone_year": record.phone + year if record.phone and year else "",
     }
     values = []
     for feature in schema.features:

@@ -35,6 +35,8 @@ from linkage_node.roster import ROSTER_COLUMNS
 # (a year and a month among 1,200) so that no bit pattern marks, say, everyone born in
 # April. Schema v2's exact year, month and day tokens and positional SSN digits did
 # (README: "What the encodings give away"); it stays readable for old encodings.
+# Schema v4 (bundled) adds, by the same rule, the address whole with its ZIP code and
+# the phone number, each with the year of birth (a person's value, not a household's).
 DERIVED_FEATURES = (
     "dob_year",
     "dob_month",
@@ -44,10 +46,12 @@ DERIVED_FEATURES = (
     "dob_year_monthday",
     "ssn_head",
     "ssn_tail",
+    "address_zip_year",
+    "phone_year",
 )
 FEATURE_NAMES = (*ROSTER_COLUMNS, *DERIVED_FEATURES)
 
-DEFAULT_SCHEMA = "default-v3.json"
+DEFAULT_SCHEMA = "default-v4.json"
 _ALLOWED_COMPARISONS = {"ngram", "exact"}
 
 

@@ -127,30 +127,13 @@ def link(
     candidates = choose_candidates(datasets, params)
     if progress:
         progress(f"candidates: {candidates.method}")
-    best = {d.agency: np.full(len(d.refs), -1.0) for d in datasets}
     kept: dict[tuple[str, str], Pairs] = {}
     comparisons = scored = 0
     proposal = None
     if params.threshold is None:
-        for a, b in combinations(datasets, 2):
-            if progress:
-                progress(f"scoring {a.agency} x {b.agency} for the threshold")
-            kept[a.agency, b.agency], report = score_between(
-                a.clks,
-                b.clks,
-                params.floor,
-                candidates=candidates,
-                keep=params.keep,
-                best=(best[a.agency], best[b.agency]),
-                kernel=kernel,
-                executor=executor,
-            )
-            comparisons += report.comparisons
-            scored += report.candidates_scored
-        release_free_memory()
-        best_scores = np.concatenate([v[v >= 0] for v in best.values()])
-        del best
-        proposal = _propose(best_scores, datasets, params, candidates, kernel, executor)
+        scoring = _ScoringContext(candidates, kernel, executor, progress)
+        kept, best_scores, comparisons, scored = _first_pass(datasets, params, scoring)
+        proposal = _propose(best_scores, datasets, params, scoring)
         threshold, source = proposal.threshold, "proposed from the score distribution"
         meets = lowest_meeting(proposal.fit, params.min_precision) if params.min_precision else 0
         required = max(params.min_threshold, GRID[-1] if meets is None else meets)
@@ -166,7 +149,7 @@ def link(
     if progress:
         progress(f"linking at threshold {threshold:.3f}")
     upserts = {d.agency: (d.refs, d.clks) for d in datasets}
-    if kept and threshold >= params.keep and not params.dedupe_within:
+    if kept and threshold >= params.keep:
         update = state.load_scored(upserts, kept, clusters)
     else:
         update = state.update(
@@ -188,6 +171,48 @@ def link(
     )
 
 
+@dataclass(frozen=True)
+class _ScoringContext:
+    candidates: Candidates
+    kernel: Kernel
+    executor: Executor
+    progress: Callable[[str], None] | None
+
+
+def _first_pass(
+    datasets: list[Dataset], params: LinkParams, ctx: _ScoringContext
+) -> tuple[dict[tuple[str, str], Pairs], npt.NDArray[np.float64], int, int]:
+    """Pairs scoring at least `keep`, each record's best score against other agencies
+    (at least `floor`), and the comparisons and candidates scored."""
+    best = {d.agency: np.full(len(d.refs), -1.0) for d in datasets}
+    kept: dict[tuple[str, str], Pairs] = {}
+    comparisons = scored = 0
+    for a, b in combinations(datasets, 2):
+        if ctx.progress:
+            ctx.progress(f"scoring {a.agency} x {b.agency} for the threshold")
+        kept[a.agency, b.agency], report = score_between(
+            a.clks, b.clks, params.floor, candidates=ctx.candidates, keep=params.keep,
+            best=(best[a.agency], best[b.agency]), kernel=ctx.kernel, executor=ctx.executor,
+        )  # fmt: skip
+        comparisons += report.comparisons
+        scored += report.candidates_scored
+    if params.dedupe_within:
+        # An agency's own pairs are kept from the same pass (so the run need not score
+        # everything again), but stay out of the best scores: the threshold is learned
+        # from pairs between agencies.
+        for d in datasets:
+            if ctx.progress:
+                ctx.progress(f"scoring {d.agency} against itself")
+            kept[d.agency, d.agency], report = score_between(
+                d.clks, d.clks, params.keep, candidates=ctx.candidates, same=True,
+                kernel=ctx.kernel, executor=ctx.executor,
+            )  # fmt: skip
+            comparisons += report.comparisons
+            scored += report.candidates_scored
+    release_free_memory()
+    return kept, np.concatenate([v[v >= 0] for v in best.values()]), comparisons, scored
+
+
 # Above this share of records with a match, the best scores hold too few strangers to
 # learn their law from (two agencies serving nearly the same people).
 _SCARCE_STRANGERS = 0.7
@@ -197,13 +222,11 @@ _SMALL_SIDE = 50_000
 _FEW_STRANGERS = 100
 
 
-def _propose(  # noqa: PLR0917  (the run's scoring context)
+def _propose(
     best_scores: npt.NDArray[np.float64],
     datasets: list[Dataset],
     params: LinkParams,
-    candidates: Candidates,
-    kernel: Kernel,
-    executor: Executor,
+    ctx: _ScoringContext,
 ) -> ThresholdProposal:
     """The threshold from the best scores, with the strangers' law learned from runner-up
     scores where the best scores alone cannot be trusted (few strangers, or few records);
@@ -215,8 +238,8 @@ def _propose(  # noqa: PLR0917  (the run's scoring context)
     strangers = StrangerSample(np.zeros(0), 0)
     for a, b in combinations(datasets, 2):
         strangers = strangers.plus(
-            stranger_sample(a.clks, b.clks, params.floor, candidates=candidates,
-                            kernel=kernel, executor=executor)
+            stranger_sample(a.clks, b.clks, params.floor, candidates=ctx.candidates,
+                            kernel=ctx.kernel, executor=ctx.executor)
         )  # fmt: skip
     # Under about a hundred strangers among the best scores, even a law fitted to a few
     # runner-ups beats the best scores' own fit.

@@ -496,7 +496,8 @@ class LinkageState:
     ) -> UpdateReport:
         """The first build of an empty state from pairs already scored, between each two
         agencies, at or below this state's threshold (rows index the upserts). Gives what
-        `update` gives, without scoring twice. The state adopts the upserts' arrays and
+        `update` gives, without scoring twice (pairs within one agency too, when the
+        state links them: `(x, x)`, left < right). The state adopts the upserts' arrays and
         consumes `pairs` (the dict is left empty)."""
         started = time.perf_counter()
         if self.agencies:
@@ -508,8 +509,8 @@ class LinkageState:
             ids = clusters.get(name, np.zeros(len(refs), np.int32))
             self.agency(name).append(refs, clks, np.asarray(ids), adopt=True)
         report = UpdateReport(added=sum(len(r) for r, _, _ in prepared.values()))
-        if any(x == y for x, y in pairs):
-            raise StateError("load_scored takes pairs between two agencies")
+        if any(x == y for x, y in pairs) and not self.config.dedupe_within:
+            raise StateError("pairs within an agency, but this state does not link them")
         # The pairs are consumed as they become edges, so both are never held whole.
         while pairs:
             (x, y), found = pairs.popitem()

@@ -4,15 +4,18 @@ and each steward's `pprl node resolve` of the clusters CSV."""
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from hub.linkage.engine import LinkParams, link
+from hub.linkage.engine import Dataset, LinkParams, link
 from hub.linkage.files import EncodingsFileError, read_compatible, read_encodings_file
+from hub.linkage.state import RAW_REF
 from keys import new_linkage_secret
 from linkage_node import load_schema, run_encoding_job
 from linkage_node.synthetic import LinkedRosters, linked_rosters, write_roster
@@ -136,6 +139,28 @@ def test_the_auto_threshold_reuses_its_first_pass_and_matches_a_fixed_run(
     fixed = link(datasets, LinkParams(threshold=auto.threshold))
     assert auto.state.partition() == fixed.state.partition()
     assert auto.state.links() == fixed.state.links()
+
+
+def test_with_within_agency_scoring_the_auto_threshold_still_scores_once(
+    encoded: tuple[Path, LinkedRosters],
+) -> None:
+    root, _ = encoded
+    datasets = read_compatible([root / f"{a}.jsonl" for a in AGENCIES])
+    # Twenty of cw's records again under new case numbers: its own duplicates.
+    cw = datasets[0]
+    again = np.frombuffer(hashlib.sha256(b"again").digest() * 20, RAW_REF)
+    again = again.copy()
+    again.view(np.uint8).reshape(20, 32)[:, 0] = np.arange(20)  # twenty distinct refs
+    refs = np.concatenate([cw.refs, again])
+    datasets[0] = Dataset(cw.agency, refs, np.concatenate([cw.clks, cw.clks[:20]]))
+    auto = link(datasets, LinkParams(dedupe_within=True, min_threshold=0.8))  # as served
+    fixed = link(datasets, LinkParams(threshold=auto.threshold, dedupe_within=True))
+    assert auto.state.partition() == fixed.state.partition()
+    assert len(auto.state.links(duplicates=True)) == 20
+    assert auto.state.links(duplicates=True) == fixed.state.links(duplicates=True)
+    # The pairs kept from the threshold pass are linked as they are: nothing is scored
+    # a second time (the run scores what a run at a fixed threshold scores).
+    assert auto.candidates_scored == fixed.candidates_scored
 
 
 def _rewrite_header(source: Path, target: Path, **changes: object) -> None:
