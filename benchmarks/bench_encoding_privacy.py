@@ -1,8 +1,9 @@
 """What the encodings give away, and what hiding it costs in linkage quality.
 
-For the bundled schema (v4: v3 with the address and ZIP code and the phone number, each
-with the year of birth), v3, and v2 (exact year, month and day tokens, positional SSN
-digits), on the same records:
+For the bundled schema (v5: v4 with the two names hashed as one value in alphabetical
+order), v4 (v3 with the address and ZIP code and the phone number, each with the year of
+birth), v3, and v2 (exact year, month and day tokens, positional SSN digits), on the
+same records:
 
 1. the pattern-mining attack (`benchmarks.attack_patterns`) on 10,000 synthetic records
    of five agencies: accuracy per attribute on held-out records, against chance;
@@ -35,7 +36,8 @@ from linkage_node.synthetic import linked_rosters, write_roster
 
 _FOLDER = Path(__file__).parents[1] / "linkage_node" / "schemas"
 SCHEMAS = {
-    "v4 (bundled)": None,
+    "v5 (bundled)": None,
+    "v4 (names apart)": _FOLDER / "default-v4.json",
     "v3 (no address or phone)": _FOLDER / "default-v3.json",
     "v2 (exact parts)": _FOLDER / "default-v2.json",
 }
