@@ -35,10 +35,11 @@ from linkage_node.roster import ROSTER_COLUMNS
 # (a year and a month among 1,200) so that no bit pattern marks, say, everyone born in
 # April. Schema v2's exact year, month and day tokens and positional SSN digits did
 # (README: "What the encodings give away"); it stays readable for old encodings.
-# Schema v4 adds, by the same rule, the address whole with its ZIP code and the phone
-# number, each with the year of birth (a person's value, not a household's). Schema v5
-# (bundled) hashes the two names as one value in alphabetical order, so that a client
-# entered family name first by one agency still looks like themself.
+# Schema v4 (the default) adds, by the same rule, the address whole with its ZIP code and
+# the phone number, each with the year of birth (a person's value, not a household's).
+# Schema v5 (bundled, not yet the default: README) hashes the two names as one value in
+# alphabetical order, so that a client entered family name first by one agency still
+# looks like themself, and the date of birth with a quarter fewer bits.
 DERIVED_FEATURES = (
     "names_any_order",
     "dob_year",
@@ -54,7 +55,7 @@ DERIVED_FEATURES = (
 )
 FEATURE_NAMES = (*ROSTER_COLUMNS, *DERIVED_FEATURES)
 
-DEFAULT_SCHEMA = "default-v5.json"
+DEFAULT_SCHEMA = "default-v4.json"
 _ALLOWED_COMPARISONS = {"ngram", "exact"}
 
 
