@@ -15,7 +15,9 @@ FEBRL's values keep their errors; its 7-digit social security ids become 9 digit
 both linkers see the same fields. Each agency's roster is encoded by `run_encoding_job`
 with the bundled schema and linked by the hub's engine at the threshold it proposes
 without labels. Pairs are judged on clusters: every pair of records in one cluster is a
-link, every pair of records of one person is a true link.
+link, every pair of records of one person is a true link. The estimated recall counts
+records (the share of records with a match that are linked to one); "R (records)" is
+that share's truth, beside the pairwise R.
 
 Splink (plaintext, EM without labels, match probability >= 0.5, clustered) runs when
 `PPRL_BENCH_SPLINK_PYTHON` names an interpreter with Splink 5 installed in its own
@@ -94,7 +96,7 @@ def run() -> None:
     splink = os.environ.get("PPRL_BENCH_SPLINK_PYTHON")
     table = Table(
         "set", "records", "true pairs", "refused", "threshold", "P", "R", "F1",
-        "est. P", "est. R", "Splink F1", "F1 / Splink",
+        "est. P", "est. R", "R (records)", "Splink F1", "F1 / Splink",
         title="Linkage quality at the hub's own threshold (clusters judged pair by pair)",
     )  # fmt: skip
     for name in chosen:
@@ -143,6 +145,7 @@ def measure(bench: BenchSet, splink: str | None) -> list[str]:
         for row in result.state.clusters():
             groups[row.cluster_id].append(refs[row.ref])
         score = Score.of(_pairs(groups.values()), truth)
+        by_records = _record_recall(groups.values(), bench.person)
         proposal = result.proposal
         # The estimates at the threshold the clusters were solved at (the proposal's own
         # are at the proposed one, which the disclosure policy may have raised).
@@ -155,6 +158,7 @@ def measure(bench: BenchSet, splink: str | None) -> list[str]:
         f"{score.f1:.4f}",
         f"{at_threshold['precision'][0]:.4f}" if at_threshold else "-",
         f"{at_threshold['recall'][0]:.4f}" if at_threshold else "-",
+        f"{by_records:.4f}",
         f"{splink_f1:.4f}" if splink_f1 is not None else "-",
         f"{score.f1 / splink_f1:.3f}" if splink_f1 else "-",
     ]  # fmt: skip
@@ -165,6 +169,19 @@ def _true_pairs(person: dict[str, str]) -> set[Pair]:
     for record, who in person.items():
         people[who].append(record)
     return _pairs(people.values())
+
+
+def _record_recall(groups: Iterable[list[str]], person: dict[str, str]) -> float:
+    """The share of records with a match elsewhere in the set that share a cluster with
+    at least one of them: what the estimated recall counts (records, not pairs, which
+    weigh a record missed from a person's cluster of k by k - 1)."""
+    counts: dict[str, int] = defaultdict(int)
+    for who in person.values():
+        counts[who] += 1
+    found = {r for members in groups for r in members
+             if sum(person[o] == person[r] for o in members) > 1}  # fmt: skip
+    wanted = [r for r, who in person.items() if counts[who] > 1]
+    return sum(r in found for r in wanted) / max(1, len(wanted))
 
 
 def _pairs(groups: Iterable[Iterable[str]]) -> set[Pair]:
