@@ -36,7 +36,7 @@ import os
 import random
 import subprocess
 import tempfile
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import combinations
@@ -175,9 +175,7 @@ def _record_recall(groups: Iterable[list[str]], person: dict[str, str]) -> float
     """The share of records with a match elsewhere in the set that share a cluster with
     at least one of them: what the estimated recall counts (records, not pairs, which
     weigh a record missed from a person's cluster of k by k - 1)."""
-    counts: dict[str, int] = defaultdict(int)
-    for who in person.values():
-        counts[who] += 1
+    counts = Counter(person.values())
     found = {r for members in groups for r in members
              if sum(person[o] == person[r] for o in members) > 1}  # fmt: skip
     wanted = [r for r, who in person.items() if counts[who] > 1]
