@@ -102,11 +102,14 @@ def serve(
     import uvicorn
 
     from hub.settings import get_settings
-    from hub.setup_checks import require_migrated
+    from hub.setup_checks import require_key_files, require_migrated
 
-    # Checked here, once, so a bad setting or an unmigrated database is one line of
-    # advice instead of a traceback from every worker (and no empty SQLite file appears).
-    require_migrated(get_settings().database_url)
+    # Checked here, once, so a bad setting, key file or an unmigrated database is one
+    # line of advice instead of a traceback from every worker (and no empty SQLite file
+    # appears).
+    settings = get_settings()
+    require_key_files(settings)
+    require_migrated(settings.database_url)
     err.print(f"pprl hub listening on http://{host}:{port} (stop with Ctrl+C)")
     uvicorn.run(
         "hub.app:create_app",
@@ -257,7 +260,7 @@ def link_files(
 ) -> None:
     """Link encodings files offline (air-gapped pilots, benchmarks)."""
     from hub.linkage.engine import LinkParams, link
-    from hub.linkage.files import EncodingsFileError, read_compatible, write_clusters
+    from hub.linkage.files import read_compatible, write_clusters
 
     if len(files) < 2:
         raise typer.BadParameter(
@@ -275,11 +278,7 @@ def link_files(
             raise typer.BadParameter(
                 "a Dice threshold is between 0 and 1", param_hint="--threshold"
             )
-    try:
-        datasets = read_compatible(files)
-    except EncodingsFileError as exc:
-        err.print(f"error: {exc}")
-        raise typer.Exit(3) from None
+    datasets = read_compatible(files)  # a bad file: EncodingsFileError, exit status 3
     result = link(
         datasets, LinkParams(threshold=value, dedupe_within=dedupe_within), progress=err.print
     )

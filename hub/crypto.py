@@ -11,14 +11,24 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from hub.failures import HubError, IntegrityFault
 from keys.files import too_open
 
 _VERSION = b"\x01"
+_MAKE_KEY = (
+    "Point PPRL_DATA_KEY_FILE at the hub's data key; a new hub makes one with "
+    "`head -c 32 /dev/urandom > hub-data.key && chmod 600 hub-data.key` (a lost key "
+    "loses the sealed contacts and plans: restore it from backup instead)"
+)
 _NONCE = 12
 
 
-class DataKeyError(Exception):
+class DataKeyError(HubError):
     """The data key file is missing, readable by others, or not 32 bytes."""
+
+
+class SealedValueAltered(DataKeyError, IntegrityFault):
+    """A stored sealed value does not open: it was altered, or moved to another row."""
 
 
 class DataCipher:
@@ -26,7 +36,7 @@ class DataCipher:
 
     def __init__(self, key: bytes) -> None:
         if len(key) != 32:
-            raise DataKeyError("the data key must be 32 bytes (AES-256)")
+            raise DataKeyError("the data key must be 32 bytes (AES-256)", _MAKE_KEY, exit_code=2)
         self._aead = AESGCM(key)
 
     def __repr__(self) -> str:
@@ -38,9 +48,13 @@ class DataCipher:
         try:
             key = path.read_bytes()
         except OSError as exc:
-            raise DataKeyError(f"cannot read data key {path}: {exc.strerror}") from None
+            raise DataKeyError(
+                f"cannot read data key {path}: {exc.strerror}", _MAKE_KEY, exit_code=2
+            ) from None
         if too_open(path):
-            raise DataKeyError(f"data key {path} is readable by other users; chmod 600 it")
+            raise DataKeyError(
+                f"data key {path} is readable by other users", f"Run chmod 600 {path}", exit_code=2
+            )
         return cls(key)
 
     def seal(self, plaintext: bytes, context: bytes) -> bytes:
@@ -49,11 +63,11 @@ class DataCipher:
         return _VERSION + nonce + self._aead.encrypt(nonce, plaintext, _VERSION + context)
 
     def open(self, sealed: bytes, context: bytes) -> bytes:
-        """The plaintext, or DataKeyError if the value was altered or moved."""
+        """The plaintext, or SealedValueAltered if the value was altered or moved."""
         if sealed[:1] != _VERSION or len(sealed) < 1 + _NONCE + 16:
-            raise DataKeyError("not a sealed value of this version")
+            raise SealedValueAltered("not a sealed value of this version")
         nonce = sealed[1 : 1 + _NONCE]
         try:
             return self._aead.decrypt(nonce, sealed[1 + _NONCE :], _VERSION + context)
         except InvalidTag:
-            raise DataKeyError("a sealed value was altered or moved to another row") from None
+            raise SealedValueAltered("a sealed value was altered or moved to another row") from None

@@ -4,6 +4,12 @@ Domain errors from `keys` and `consent` map to statuses here; routes raise `ApiE
 subclasses for their own refusals. Validation errors never echo the submitted values
 (they might be PII sent to the wrong place); unexpected errors are logged with the
 request id and answered with a bare 500.
+
+Integrity faults are the hub's, never the caller's: a ledger whose stored entries do not
+replay (`LedgerTampered`), a split view a witness caught (`WitnessAlarm`), a sealed value
+that no longer opens (`IntegrityFault`). They are logged at CRITICAL for the operators and
+answered 503 (the ledger: the service cannot vouch for anything until it is restored) or
+500, never 4xx, so no client retries a request it was told was its own mistake.
 """
 
 from __future__ import annotations
@@ -25,7 +31,9 @@ from consent import (
     EntryRejected,
     LedgerTampered,
     ProofInvalid,
+    WitnessAlarm,
 )
+from hub.failures import HubError, IntegrityFault
 from keys import KeysError, MalformedDocument, RegistryError, TokenRejected
 
 log = logging.getLogger("pprl.hub")
@@ -75,7 +83,7 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 COMMON_PROBLEMS = problem_responses(400, 401, 403, 404, 409, 413, 415, 422, 503)
 
 
-class ApiError(Exception):
+class ApiError(HubError):
     """A refusal with a status and a message for the caller."""
 
     status = 400
@@ -144,18 +152,36 @@ def problem(status: int, detail: str | None = None, request: Request | None = No
     )
 
 
+# Which domain error is which answer (the first that matches; otherwise 400).
+_DOMAIN_STATUSES: tuple[tuple[tuple[type[Exception], ...], int], ...] = (
+    ((TokenRejected,), 401),  # hub.auth answers these itself; kept for completeness
+    ((EntryInvalid, MalformedDocument, ProofInvalid, CheckpointInvalid), 422),
+    ((EntryRejected, RegistryError), 409),
+    # The hub's own ledger is damaged: nothing the caller can fix.
+    ((LedgerTampered, WitnessAlarm), 503),
+    ((IntegrityFault,), 500),
+)
+
+
 def _domain_status(exc: Exception) -> int:
-    if isinstance(exc, TokenRejected):  # pragma: no cover - hub.auth answers these itself
-        return 401
-    if isinstance(exc, EntryInvalid | MalformedDocument):
-        return 422
-    if isinstance(exc, EntryRejected | RegistryError):
-        return 409
-    if isinstance(exc, ProofInvalid | CheckpointInvalid):
-        return 422
-    if isinstance(exc, LedgerTampered):
-        return 503  # the hub's own ledger is damaged: nothing the caller can fix
-    return 400
+    return next((status for kinds, status in _DOMAIN_STATUSES if isinstance(exc, kinds)), 400)
+
+
+def _integrity_fault(request: Request, exc: Exception) -> JSONResponse:
+    """Log the fault for the operators; tell the caller only that it is the hub's."""
+    status = _domain_status(exc)
+    log.critical(
+        "integrity fault: %s: %s",
+        type(exc).__name__,
+        exc,
+        extra={"request_id": getattr(request.state, "request_id", None)},
+    )
+    detail = (
+        "the hub's consent ledger failed its integrity check; operators have been alerted"
+        if status == 503
+        else None
+    )
+    return problem(status, detail, request)
 
 
 _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
@@ -184,7 +210,13 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(KeysError)
     @app.exception_handler(ConsentError)
+    @app.exception_handler(HubError)
     async def _domain(request: Request, exc: Exception) -> JSONResponse:
+        if isinstance(exc, LedgerTampered | WitnessAlarm | IntegrityFault):
+            return _integrity_fault(request, exc)
+        if isinstance(exc, HubError):
+            # A hub refusal no route turned into an answer: the server's fault.
+            return await _unexpected(request, exc)
         return problem(_domain_status(exc), str(exc), request)
 
     @app.exception_handler(RequestValidationError)

@@ -7,10 +7,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from keys import IDENTIFIER_PATTERN, STAFF_ID_PATTERN
+
 RecordRef = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 Base64 = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9+/]*={0,2}$", max_length=1024)]
-StaffId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{0,8}[-_.]?[0-9]{1,16}$")]
-Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+# The same rules as the key library's, from the one place they are written.
+StaffId = Annotated[str, StringConstraints(pattern=f"^{STAFF_ID_PATTERN}$")]
+Identifier = Annotated[str, StringConstraints(pattern=f"^{IDENTIFIER_PATTERN}$")]
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 
@@ -53,7 +56,7 @@ class RecoverAgencyIn(_In):
     """New keys for an agency that lost every signing key, from an incident."""
 
     public: dict[str, Any] = Field(description="The agency's new agency.json.")
-    incident: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+    incident: Identifier
 
 
 # --- ledger -------------------------------------------------------------------------

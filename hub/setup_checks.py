@@ -5,21 +5,16 @@ empty database file created where the real one was expected."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from hub.failures import HubError
+
+if TYPE_CHECKING:
+    from hub.settings import HubSettings
 
 
-class HubSetupError(Exception):
+class HubSetupError(HubError):
     """The hub's database or settings are not ready for the command."""
-
-    exit_code = 1
-
-    def __init__(self, what: str, fix: str, *, exit_code: int = 1) -> None:
-        super().__init__(what)
-        self.fix = fix
-        self.exit_code = exit_code
-
-    def advice(self) -> str:
-        """What to do about it."""
-        return f"{self}. {self.fix}"
 
 
 def shown_url(url: str) -> str:
@@ -96,3 +91,15 @@ def require_empty(url: str) -> None:
             "The demo builds a hub of its own: give --database-url an empty database",
             exit_code=2,
         )
+
+
+def require_key_files(settings: HubSettings) -> None:
+    """Open the key files the settings name, so a missing, short or too widely readable
+    key is one line of advice before any worker starts, not a traceback from each."""
+    from consent import LogKey
+    from hub.crypto import DataCipher
+
+    if settings.data_key_file:
+        DataCipher.from_file(settings.data_key_file)
+    if settings.log_key_file:
+        LogKey.load(settings.log_key_file)

@@ -2,7 +2,7 @@
 bearer tokens. A plain library: no web framework, no database."""
 
 from keys._internal.fingerprint import key_id as public_key_id
-from keys._internal.names import is_identifier, is_staff_id
+from keys._internal.names import IDENTIFIER_PATTERN, STAFF_ID_PATTERN, is_identifier, is_staff_id
 from keys.errors import (
     KeyFileError,
     KeysError,
@@ -37,7 +37,9 @@ from keys.tokens import (
 __all__ = [
     "AGENCY_ROLES",
     "HUB_ROLES",
+    "IDENTIFIER_PATTERN",
     "MIN_SECRET_BITS",
+    "STAFF_ID_PATTERN",
     "AgencyIdentity",
     "AgencyPublicKeys",
     "AgencyRecord",

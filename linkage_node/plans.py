@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from keys import IDENTIFIER_PATTERN
 from linkage_node.roster import Issue
 from linkage_node.roster_input import find_columns, open_table
 
@@ -31,7 +32,7 @@ OPTIONAL = (
 STATUSES = ("not_started", "in_progress", "complete", "stuck")
 NEEDS = ("basic_needs", "freedom", "family", "self_reliance")
 _DATES = ("target_start", "target_end", "actual_start", "actual_end")
-_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+_ID = re.compile(IDENTIFIER_PATTERN)
 MAX_TEXT = 200
 
 

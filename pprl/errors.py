@@ -17,12 +17,12 @@ import sys
 from dataclasses import dataclass
 
 from consent.errors import ConsentError
-from hub.setup_checks import HubSetupError
+from hub.failures import HubError
 from keys.errors import KeysError
 from linkage_node.errors import NodeError
 
 # Every package's error base. Each has advice() and exit_code.
-DOMAIN_ERRORS: tuple[type[Exception], ...] = (KeysError, ConsentError, NodeError, HubSetupError)
+DOMAIN_ERRORS: tuple[type[Exception], ...] = (KeysError, ConsentError, NodeError, HubError)
 
 USAGE = 2
 

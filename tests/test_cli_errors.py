@@ -46,6 +46,17 @@ def test_serving_before_migrating_says_migrate_and_creates_no_database(tmp_path:
     assert not (tmp_path / "hub.db").exists()
 
 
+def test_a_data_key_others_can_read_is_refused_before_serving(tmp_path: Path) -> None:
+    key = tmp_path / "hub-data.key"
+    key.write_bytes(bytes(32))
+    key.chmod(0o644)
+    result = pprl("hub", "serve", "--port", str(free_port()), cwd=tmp_path,
+                  env={"PPRL_DATABASE_URL": f"sqlite:///{tmp_path / 'hub.db'}",
+                       "PPRL_DATA_KEY_FILE": str(key)})  # fmt: skip
+    one_error(result, 2, "readable by other users", "chmod 600")
+    assert not (tmp_path / "hub.db").exists()
+
+
 def test_a_bad_setting_is_named_without_its_value(tmp_path: Path) -> None:
     result = pprl("hub", "serve", cwd=tmp_path,
                   env={"PPRL_MAX_REQUEST_BYTES": "lots-of-bytes-1234"})  # fmt: skip

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hub.failures import HubError
 from hub.linkage.engine import Dataset
 from hub.linkage.state import (
     LinkageState,
@@ -29,8 +30,10 @@ from keys import canonical
 FORMAT = "pprl.encodings.v2"
 
 
-class EncodingsFileError(ValueError):
+class EncodingsFileError(HubError, ValueError):
     """An encodings file is malformed or does not fit with the others."""
+
+    exit_code = 3  # invalid input data
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from hub.failures import HubError
 from hub.linkage.executors import Executor, ThreadExecutor
 from hub.linkage.kernel import Kernel, Matrix, Pairs, load_kernel
 from hub.linkage.scoring import Candidates, score_between
@@ -42,7 +43,7 @@ _EdgeIndex = tuple[
 ]
 
 
-class StateError(ValueError):
+class StateError(HubError, ValueError):
     """An update that cannot be applied as given (nothing was changed)."""
 
 

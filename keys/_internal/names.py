@@ -6,11 +6,13 @@ import re
 
 # Short, path- and header-safe, and with no room for a person's name to ride along
 # (no spaces, 64 characters at most).
-_IDENTIFIER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+IDENTIFIER_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}"
+_IDENTIFIER = re.compile(IDENTIFIER_PATTERN)
 # Staff ids as agencies issue them: an optional short letter prefix and a number
 # ("cm-0042", "E004512", "77"). The required digits and the length limits keep a name
 # ("Jane Doe", "jane.doe", "JaneDoe") out of every place a staff id goes.
-_STAFF_ID = re.compile(r"[A-Za-z]{0,8}[-_.]?[0-9]{1,16}")
+STAFF_ID_PATTERN = r"[A-Za-z]{0,8}[-_.]?[0-9]{1,16}"
+_STAFF_ID = re.compile(STAFF_ID_PATTERN)
 
 
 def is_identifier(value: object) -> bool:

@@ -9,6 +9,7 @@ record `d` is linked to corrections' record `e` only by a link in the review ban
 from __future__ import annotations
 
 import json
+import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,7 +18,7 @@ from sqlalchemy import select
 
 from consent import check_decision_proof, format_timestamp, parse_leaf
 from consent.decision import Decision
-from hub.models import LedgerEntry, Link, LinkageRun, RecordCluster
+from hub.models import Assignment, LedgerEntry, Link, LinkageRun, RecordCluster
 from hub.services.sharing import shared_answer
 from keys import Role
 from tests.factories import grant_terms
@@ -626,3 +627,18 @@ def test_a_third_agency_reading_the_ledger_learns_no_pair_it_is_not_in(
     text = json.dumps(read)
     for record in (A, C, D):  # DCFS's and DWD's records: named in no entry DJJ reads
         assert record not in text
+
+
+def test_a_contact_altered_at_rest_is_a_logged_server_fault_not_a_wrong_answer(
+    api: Api, scenario: dict[str, int], caplog: pytest.LogCaptureFixture
+) -> None:
+    row = api.session.get(Assignment, ("DOC", B))
+    assert row is not None
+    row.contact = row.contact[:-1] + bytes([row.contact[-1] ^ 1])
+    api.session.flush()
+    with caplog.at_level(logging.CRITICAL, logger="pprl.hub"):
+        response = _ask(api, A)
+    assert response.status_code == 500
+    assert "Reyes" not in response.text
+    assert "detail" not in response.json()
+    assert any("SealedValueAltered" in r.getMessage() for r in caplog.records)
