@@ -16,7 +16,7 @@ BIN := $(VENV)/bin
 export UV_PYTHON_DOWNLOADS ?= never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help setup demo test lint typecheck pytest bench clean
+.PHONY: help setup demo test test-fast lint typecheck pytest bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -88,11 +88,20 @@ $(CHROMIUM) $(DOCKER_COMPOSE):
 	  exit 1; \
 	fi
 
-pytest: setup $(CHROMIUM) $(DOCKER_COMPOSE)  ## the test suite (also on PostgreSQL when PPRL_TEST_DATABASE_URL is set)
-	$(BIN)/pytest
+# Two tiers (markers in pyproject.toml): the fast one (unit and in-process API tests) runs
+# under branch coverage with its floor; the rest (e2e, browser, live) runs after it.
+FAST := not e2e and not browser and not live
+COVERAGE := --cov --cov-report=term
+
+test-fast: setup  ## unit and API tests with branch coverage: the development loop (about 2 min)
+	$(BIN)/pytest -m "$(FAST)" $(COVERAGE)
+
+pytest: setup $(CHROMIUM) $(DOCKER_COMPOSE)  ## the whole test suite (also on PostgreSQL when PPRL_TEST_DATABASE_URL is set)
+	$(BIN)/pytest -m "$(FAST)" $(COVERAGE)
+	$(BIN)/pytest -m "not ($(FAST))"
 
 bench: setup  ## benchmarks, printing rates and ratios against references
 	$(BIN)/python -m benchmarks
 
 clean:  ## remove the environment and caches
-	rm -rf $(VENV) .tools .mypy_cache .ruff_cache .pytest_cache $(KERNEL) $(HTMX) $(dir $(SWAGGER))
+	rm -rf $(VENV) .tools .mypy_cache .ruff_cache .pytest_cache .coverage $(KERNEL) $(HTMX) $(dir $(SWAGGER))

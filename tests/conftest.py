@@ -51,12 +51,6 @@ def empty_database(backend: str, tmp_dir: Path) -> Iterator[Engine]:
         admin.dispose()
 
 
-def clean_env() -> dict[str, str]:
-    """This process's environment without any `PPRL_` setting: for a child process that
-    must see only the settings a test gives it."""
-    return {k: v for k, v in os.environ.items() if not k.startswith("PPRL_")}
-
-
 def database_url(engine: Engine) -> str:
     """The URL of `engine`, password included, for commands run in a subprocess."""
     return engine.url.render_as_string(hide_password=False)
@@ -69,6 +63,13 @@ def db_engine(
     """A migrated database per backend, shared by the session's tests."""
     with empty_database(request.param, tmp_path_factory.mktemp("db")) as engine:
         upgrade(engine)
+        yield engine
+
+
+@pytest.fixture(params=BACKENDS)
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """An empty database of this test's own (not migrated), per backend."""
+    with empty_database(request.param, tmp_path) as engine:
         yield engine
 
 

@@ -5,18 +5,14 @@ by a command that only reads. Each case below was a traceback or a wrong status 
 from __future__ import annotations
 
 import subprocess
-import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 from typer.testing import CliRunner
 
-from tests.conftest import clean_env
-from tests.hub.live import free_port
+from tests.processes import PPRL, clean_env, free_port, running, start, stop, wait_ready
 
-PPRL = str(Path(sys.executable).parent / "pprl")
+pytestmark = pytest.mark.e2e
 
 
 def pprl(
@@ -243,48 +239,28 @@ def test_a_plan_file_with_every_row_invalid_exits_3(tmp_path: Path) -> None:
     assert "Jane" not in result.stderr
 
 
-def _wait_for(url: str, process: subprocess.Popen[str]) -> httpx.Response:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert process.poll() is None, process.communicate()[1]
-        try:
-            return httpx.get(url, timeout=2)
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise AssertionError(f"{url} never answered")
-
-
 def test_the_servers_say_where_they_listen_and_take_a_passphrase_file(tmp_path: Path) -> None:
     env = {"PPRL_DATABASE_URL": f"sqlite:///{tmp_path / 'hub.db'}"}
     assert pprl("hub", "migrate", cwd=tmp_path, env=env).returncode == 0
     hub_port = free_port()
-    hub = subprocess.Popen(  # noqa: S603  (our own entry point)
-        [PPRL, "hub", "serve", "--port", str(hub_port)], cwd=tmp_path,
-        env={**clean_env(), **env}, stderr=subprocess.PIPE, text=True, start_new_session=True,
-    )  # fmt: skip
-    try:
-        assert _wait_for(f"http://127.0.0.1:{hub_port}/healthz", hub).status_code == 200
-        assert hub.stderr is not None
-        assert f"listening on http://127.0.0.1:{hub_port}" in hub.stderr.readline()
+    hub_log, node_log = tmp_path / "hub.log", tmp_path / "node.log"
+    with running([PPRL, "hub", "serve", "--port", str(hub_port)], cwd=tmp_path,
+                 env={**clean_env(), **env}, ready=f"http://127.0.0.1:{hub_port}/healthz",
+                 log=hub_log):  # fmt: skip
+        assert f"listening on http://127.0.0.1:{hub_port}" in hub_log.read_text()
         (tmp_path / "passphrase").write_text("a long enough passphrase\n", encoding="utf-8")
         made = pprl("keys", "init-agency", "--agency", "DCFS", "--programs", "child_welfare",
                     "--key-dir", "keys", "--passphrase-file", "passphrase",
                     cwd=tmp_path)  # fmt: skip
         assert made.returncode == 0, made.stderr
         node_port = free_port()
-        node = subprocess.Popen(  # noqa: S603  (our own entry point)
+        node = start(
             [PPRL, "node", "serve", "--agency", "DCFS", "--key-dir", "keys",
              "--passphrase-file", "passphrase", "--hub", f"http://127.0.0.1:{hub_port}",
-             "--port", str(node_port)], cwd=tmp_path, env=clean_env(),
-            stderr=subprocess.PIPE, text=True, start_new_session=True,
+             "--port", str(node_port)], cwd=tmp_path, env=clean_env(), log=node_log,
         )  # fmt: skip
         try:
-            ready = _wait_for(f"http://127.0.0.1:{node_port}/readyz", node)
-            assert ready.status_code == 200, ready.text
+            ready = wait_ready(f"http://127.0.0.1:{node_port}/readyz", process=node, log=node_log)
             assert ready.json()["hub"] == "ok"
         finally:
-            node.terminate()
-            node.communicate(timeout=30)
-    finally:
-        hub.terminate()
-        hub.communicate(timeout=30)
+            stop(node)

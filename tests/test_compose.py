@@ -7,9 +7,12 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 
-from tests.conftest import clean_env
+from tests.processes import clean_env
+
+pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = "/usr/bin/docker-compose"

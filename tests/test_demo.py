@@ -13,6 +13,7 @@ from pprl.demo import DEMO_AGENCIES
 from tests.conftest import BACKENDS, database_url, empty_database
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_demo_does_what_it_reports(backend: str, tmp_path: Path) -> None:
     with empty_database(backend, tmp_path) as engine:

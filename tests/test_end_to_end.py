@@ -15,14 +15,9 @@ import base64
 import hashlib
 import json
 import os
-import signal
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -32,10 +27,11 @@ from keys import AgencyIdentity, LinkageSecret, Role, issue_token
 from linkage_node.job import STATE_FILE
 from linkage_node.state import NodeState
 from linkage_node.synthetic import linked_rosters, write_roster
-from tests.conftest import BACKENDS, clean_env, database_url, empty_database
-from tests.hub.live import free_port
+from tests.conftest import database_url
+from tests.processes import PPRL, clean_env, free_port, run_pprl, start, start_hub, stop, wait_ready
 
-PPRL = str(Path(sys.executable).parent / "pprl")
+pytestmark = pytest.mark.e2e
+
 # One person served by both agencies, with details nobody else has.
 CANARY = {
     "given_name": "Quillonette",
@@ -70,21 +66,6 @@ def encoded_forms(value: bytes) -> list[bytes]:
         digest = hashlib.new(algorithm, value)
         forms += [digest.digest(), digest.hexdigest().encode()]
     return [form for form in forms if len(form) >= 6]
-
-
-def _run(cwd: Path, *args: str, env: dict[str, str] | None = None, stderr: bool = True) -> str:
-    result = subprocess.run(  # noqa: S603  (our own entry point)
-        [PPRL, *args], cwd=cwd, env={**clean_env(), **(env or {})}, capture_output=True, text=True,
-        timeout=300, check=False,
-    )  # fmt: skip
-    assert result.returncode == 0, f"pprl {' '.join(args)}\n{result.stdout}\n{result.stderr}"
-    return result.stdout + (result.stderr if stderr else "")
-
-
-@pytest.fixture(params=BACKENDS)
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    with empty_database(request.param, tmp_path) as engine:
-        yield engine
 
 
 def _dump(engine: Engine) -> bytes:
@@ -129,26 +110,26 @@ def test_nothing_identifying_and_no_secret_reaches_the_hub(
 
     # Keys, registry, linkage secret (sealed through nobody: files here).
     for agency, program in (("DCFS", "child_welfare"), ("DOC", "corrections")):
-        _run(work, "keys", "init-agency", "--agency", agency, "--programs", program,
+        run_pprl(work, "keys", "init-agency", "--agency", agency, "--programs", program,
              "--key-dir", f"keys/{agency}")  # fmt: skip
-        _run(work, "keys", "registry", "add", "--registry", "registry.json",
+        run_pprl(work, "keys", "registry", "add", "--registry", "registry.json",
              "--public", f"keys/{agency}/agency.json")  # fmt: skip
-    _run(work, "keys", "new-linkage-secret", "--key-dir", "keys/DCFS", "--registry",
+    run_pprl(work, "keys", "new-linkage-secret", "--key-dir", "keys/DCFS", "--registry",
          "registry.json", "--epoch", "2026-11", "--output", "sealed.json")  # fmt: skip
     for agency in ("DCFS", "DOC"):
-        _run(work, "keys", "unseal", "--key-dir", f"keys/{agency}", "--registry",
+        run_pprl(work, "keys", "unseal", "--key-dir", f"keys/{agency}", "--registry",
              "registry.json", "--input", "sealed.json",
              "--output", f"keys/{agency}/linkage-secret.json")  # fmt: skip
     secret = LinkageSecret.load(work / "keys" / "DCFS" / "linkage-secret.json").secret
 
     # The hub, as its own process.
     url = database_url(database)
-    _run(work, "hub", "migrate", "--database-url", url)
-    _run(work, "hub", "init-log-key", "--output", "hub-log.key", "--name", "hub.test/ledger")
+    run_pprl(work, "hub", "migrate", "--database-url", url)
+    run_pprl(work, "hub", "init-log-key", "--output", "hub-log.key", "--name", "hub.test/ledger")
     (work / "hub-data.key").write_bytes(os.urandom(32))
     (work / "hub-data.key").chmod(0o600)
-    _run(work, "keys", "init-issuer", "--issuer", "https://idp.test", "--output-dir", "idp")
-    fingerprint = _run(work, "node", "schema", "--fingerprint").strip().splitlines()[0]
+    run_pprl(work, "keys", "init-issuer", "--issuer", "https://idp.test", "--output-dir", "idp")
+    fingerprint = run_pprl(work, "node", "schema", "--fingerprint").strip().splitlines()[0]
     port = free_port()
     env = {
         "PPRL_DATABASE_URL": url, "PPRL_LOG_KEY_FILE": str(work / "hub-log.key"),
@@ -157,25 +138,24 @@ def test_nothing_identifying_and_no_secret_reaches_the_hub(
         "PPRL_SCHEMA_FINGERPRINT": fingerprint, "PPRL_CHECKPOINT_INTERVAL_SECONDS": "1",
     }  # fmt: skip
     base_env = clean_env()
-    log = (tmp_path / "hub.log").open("wb")
+    log = tmp_path / "hub.log"
     hub = start_hub(work, env, port, log)
     base = f"http://127.0.0.1:{port}"
     node_pages = None
     responses: list[bytes] = []
     try:
-        _wait(f"{base}/readyz")
-        operator = _run(work, "keys", "issue-operator-token", "--issuer-dir", "idp", "--subject",
-                        "op-0001").strip().splitlines()[0]  # fmt: skip
+        operator = run_pprl(work, "keys", "issue-operator-token", "--issuer-dir", "idp",
+                            "--subject", "op-0001").strip().splitlines()[0]  # fmt: skip
         (work / "op.txt").write_text(operator)
         for agency in ("DCFS", "DOC"):
-            _run(work, "hub", "register-agency", "--hub", base, "--token-file", "op.txt",
+            run_pprl(work, "hub", "register-agency", "--hub", base, "--token-file", "op.txt",
                  "--public", f"keys/{agency}/agency.json")  # fmt: skip
-            _run(work, "node", "encode", "--agency", agency, "--secret-file",
+            run_pprl(work, "node", "encode", "--agency", agency, "--secret-file",
                  f"keys/{agency}/linkage-secret.json", "--input", f"{agency}.csv",
                  "--output", f"{agency}.jsonl")  # fmt: skip
-            _run(work, "node", "sync", "--agency", agency, "--hub", base, "--key-dir",
+            run_pprl(work, "node", "sync", "--agency", agency, "--hub", base, "--key-dir",
                  f"keys/{agency}")  # fmt: skip
-        _run(work, "hub", "run-linkage", "--hub", base, "--token-file", "op.txt", "--full")
+        run_pprl(work, "hub", "run-linkage", "--hub", base, "--token-file", "op.txt", "--full")
 
         # DOC's steward records the canary client's signed consent form to child welfare
         # from the command line; the scan (with the client's name on it) stays at the node.
@@ -191,14 +171,14 @@ def test_nothing_identifying_and_no_secret_reaches_the_hub(
             b"%PDF-1.4 I, Quillonette Zarbowicz (born 1983-07-19, SSN 517-38-2964), agree"
         )
         doc_node = ["--agency", "DOC", "--hub", base, "--key-dir", "keys/DOC"]
-        granted = json.loads(_run(
+        granted = json.loads(run_pprl(
             work, "node", "consent", "grant", *doc_node, "--record-id",
             rosters.rows["DOC"][0]["record_id"], "--to", "child_welfare",
             "--classes", "existence,contact,plan", "--signed-on",
             datetime.now(UTC).date().isoformat(), "--form", "consent-scan.pdf",
             "--log-public-key", "hub-log.key.vkey", "--json", stderr=False,
         ))  # fmt: skip
-        listed = json.loads(_run(work, "node", "consent", "list", *doc_node, "--json",
+        listed = json.loads(run_pprl(work, "node", "consent", "list", *doc_node, "--json",
                                  stderr=False))  # fmt: skip
         assert [(g["grant_id"], g["status"]) for g in listed] == [
             (granted["grant_id"], "effective")
@@ -225,15 +205,15 @@ def test_nothing_identifying_and_no_secret_reaches_the_hub(
                 assert response.status_code == 200, (path, response.text)
                 responses.append(response.content)
         (work / "pw.txt").write_text("correct horse battery staple\n")
-        _run(work, "node", "add-user", "--agency", "DCFS", "--username", "cm", "--staff-id",
+        run_pprl(work, "node", "add-user", "--agency", "DCFS", "--username", "cm", "--staff-id",
              manager, "--password-file", "pw.txt")  # fmt: skip
         node_port = free_port()
-        node_pages = subprocess.Popen(  # noqa: S603
+        node_pages = start(
             [PPRL, "node", "serve", "--agency", "DCFS", "--hub", base, "--port", str(node_port),
              "--key-dir", "keys/DCFS", "--log-public-key", "hub-log.key.vkey"],
-            cwd=work, env=base_env, stdout=log, stderr=log, start_new_session=True,
+            cwd=work, env=base_env, log=log,
         )  # fmt: skip
-        _wait(f"http://127.0.0.1:{node_port}/sign-in")
+        wait_ready(f"http://127.0.0.1:{node_port}/sign-in", process=node_pages, log=log)
         with httpx.Client(base_url=f"http://127.0.0.1:{node_port}", follow_redirects=True) as pages:
             form = pages.get("/sign-in").text
             csrf = form.split('name="csrf" value="')[1].split('"')[0]
@@ -245,7 +225,7 @@ def test_nothing_identifying_and_no_secret_reaches_the_hub(
             assert "Quillonette Zarbowicz" in page.text  # the node knows its client's name
             assert "Consent verified" in page.text
         # The client withdraws consent: from the next question on, contact is withheld.
-        _run(work, "node", "consent", "revoke", *doc_node, "--grant", granted["grant_id"])
+        run_pprl(work, "node", "consent", "revoke", *doc_node, "--grant", granted["grant_id"])
         with httpx.Client(base_url=base, headers=headers) as api:
             after = api.get(f"/v1/clients/{refs['DCFS']}/shared").json()
             assert after["programs"][0]["contact"]["allowed"] is False
@@ -254,9 +234,7 @@ def test_nothing_identifying_and_no_secret_reaches_the_hub(
     finally:
         for process in (node_pages, hub):
             if process is not None:
-                os.killpg(process.pid, signal.SIGTERM)
-                process.wait(timeout=30)
-        log.close()
+                stop(process)
 
     # Case numbers stay at the agencies too: the hub knows HMAC references only.
     case_numbers = [rosters.rows[agency][0]["record_id"] for agency in ("DCFS", "DOC")]
@@ -265,26 +243,6 @@ def test_nothing_identifying_and_no_secret_reaches_the_hub(
     assert b"ACCESS" in stored  # the disclosures were recorded
     haystacks = {"database": stored, "logs": logs, "responses": b"\n".join(responses)}
     assert_absent(haystacks, [*CANARY_FORMS, *case_numbers], secret)
-
-
-def start_hub(work: Path, env: dict[str, str], port: int, log: Any) -> subprocess.Popen[bytes]:
-    """`pprl hub serve` in its own process group, with only the `PPRL_` variables given."""
-    return subprocess.Popen(  # noqa: S603  (our own entry point)
-        [PPRL, "hub", "serve", "--port", str(port)], cwd=work, env={**clean_env(), **env},
-        stdout=log, stderr=log, start_new_session=True,
-    )  # fmt: skip
-
-
-def _wait(url: str) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"{url} did not come up")
 
 
 @pytest.mark.parametrize("before", [b"", b"x", b'{"ref": "', b"\x00\xff\x10"])

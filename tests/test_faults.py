@@ -10,13 +10,13 @@ ledger holds every entry once and still verifies.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
@@ -24,9 +24,18 @@ from consent import LogKey, verify_ledger
 from hub.models import Encoding, LedgerEntry, Link, RecordCluster, UploadBatch
 from hub.services.ledger import stored_checkpoints, stored_rows
 from linkage_node.synthetic import linked_rosters, write_roster
-from tests.conftest import clean_env
-from tests.hub.live import free_port
-from tests.test_end_to_end import PPRL, _run, _wait, database, start_hub  # noqa: F401  (fixture)
+from tests.processes import (
+    PPRL,
+    clean_env,
+    deadline,
+    free_port,
+    run_pprl,
+    seconds,
+    start_hub,
+    stop,
+)
+
+pytestmark = pytest.mark.e2e
 
 SIZE = 1500
 SYNC_BATCH = 100
@@ -34,12 +43,7 @@ AGENCIES = {"DCFS": "child_welfare", "DOC": "corrections"}
 
 
 def _pprl(work: Path, command: str) -> str:
-    return _run(work, *command.split())
-
-
-def _kill(hub: subprocess.Popen[bytes]) -> None:
-    os.killpg(hub.pid, signal.SIGKILL)  # no shutdown, no cleanup
-    hub.wait(timeout=30)
+    return run_pprl(work, *command.split())
 
 
 def _count(engine: Engine, model: Any, *where: Any) -> int:
@@ -93,7 +97,7 @@ def _prepare(work: Path, url: str) -> dict[str, str]:
 
 
 def test_a_hub_killed_during_a_sync_and_a_linkage_run_loses_and_duplicates_nothing(
-    database: Engine,  # noqa: F811
+    database: Engine,
     tmp_path: Path,
 ) -> None:
     work = tmp_path / "work"
@@ -102,11 +106,11 @@ def test_a_hub_killed_during_a_sync_and_a_linkage_run_loses_and_duplicates_nothi
     env = _prepare(work, url)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    log = (tmp_path / "hub.log").open("wb")
+    log = tmp_path / "hub.log"
     hub = start_hub(work, env, port, log)
     sync = f"node sync --hub {base} --batch-size {SYNC_BATCH} --retry-for 120"
+    doc_sync = None
     try:
-        _wait(f"{base}/readyz")
         operator = _pprl(work, "keys issue-operator-token --issuer-dir idp --subject op-0001")
         (work / "op.txt").write_text(operator.strip().splitlines()[0])
         headers = {"Authorization": f"Bearer {operator.strip().splitlines()[0]}"}
@@ -120,14 +124,13 @@ def test_a_hub_killed_during_a_sync_and_a_linkage_run_loses_and_duplicates_nothi
             [PPRL, *f"{sync} --agency DOC --key-dir keys/DOC".split()],
             cwd=work, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         )  # fmt: skip
-        deadline = time.monotonic() + 120
-        while (stored := _count(database, Encoding)) <= SIZE and time.monotonic() < deadline:
+        end = deadline(120)
+        while (stored := _count(database, Encoding)) <= SIZE and time.monotonic() < end:
             time.sleep(0.002)
-        _kill(hub)
+        stop(hub, kill=True)  # no shutdown, no clean-up
         assert SIZE < _count(database, Encoding) < 2 * SIZE, "the kill came mid-sync"
         hub = start_hub(work, env, port, log)
-        _wait(f"{base}/readyz")
-        output, _ = doc_sync.communicate(timeout=120)
+        output, _ = doc_sync.communicate(timeout=seconds(120))
         assert doc_sync.returncode == 0, output  # the node kept retrying until the hub was back
         assert stored > SIZE
         doc_batches = (UploadBatch.agency_id == "DOC", UploadBatch.kind == "encodings")
@@ -143,9 +146,8 @@ def test_a_hub_killed_during_a_sync_and_a_linkage_run_loses_and_duplicates_nothi
         started = httpx.post(f"{base}/v1/linkage/runs", json={"kind": "full"}, headers=headers)
         assert started.status_code == 202, started.text
         time.sleep(0.05)
-        _kill(hub)  # mid-run (or just after: both must hold)
+        stop(hub, kill=True)  # mid-run (or just after: both must hold)
         hub = start_hub(work, env, port, log)
-        _wait(f"{base}/readyz")
         first = httpx.get(f"{base}/v1/linkage/runs/1", headers=headers).json()
         assert first["status"] in ("failed", "succeeded"), first
         if first["status"] == "failed":
@@ -153,17 +155,17 @@ def test_a_hub_killed_during_a_sync_and_a_linkage_run_loses_and_duplicates_nothi
         again = httpx.post(f"{base}/v1/linkage/runs", json={"kind": "full"}, headers=headers)
         assert again.status_code == 202, again.text
         location = f"{base}{again.headers['Location']}"
-        deadline = time.monotonic() + 120
+        end = deadline(120)
         while (run := httpx.get(location, headers=headers).json())["status"] not in (
             "succeeded",
             "failed",
-        ) and time.monotonic() < deadline:
+        ) and time.monotonic() < end:
             time.sleep(0.2)
         assert run["status"] == "succeeded", run
     finally:
-        os.killpg(hub.pid, signal.SIGTERM)
-        hub.wait(timeout=30)
-        log.close()
+        stop(hub)
+        if doc_sync is not None:
+            stop(doc_sync)
 
     after = _counts(database)
     assert after["encodings"] == before["encodings"] == 2 * SIZE  # nothing lost or doubled

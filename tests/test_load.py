@@ -6,15 +6,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, text
 
 from benchmarks.bench_load import measure
 from tests.conftest import database_url
-from tests.test_end_to_end import database  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.e2e
 
 
 def test_questions_sync_and_linkage_at_once_all_succeed(
-    database: Engine,  # noqa: F811
+    database: Engine,
     tmp_path: Path,
 ) -> None:
     result = measure(tmp_path, database_url(database), size=300, new=60, seconds=4, threads=4)

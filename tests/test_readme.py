@@ -5,16 +5,15 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
+import pytest
 
-from tests.conftest import clean_env
+from tests.processes import clean_env, free_port, start, stop, wait_ready
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -40,6 +39,21 @@ def test_make_test_is_what_ci_runs_on_both_databases() -> None:
     assert "PPRL_TEST_DATABASE_URL=postgresql+psycopg://" in readme
 
 
+def _on_free_ports(commands: list[str]) -> list[str]:
+    """The README's commands with its ports (8765 for the hub, 8780 for the node's pages)
+    moved to free ones, so a hub a reader left running never answers this test."""
+    ports = {"8765": str(free_port()), "8780": str(free_port())}
+    moved = []
+    for command in commands:
+        line = command
+        for usual, free in ports.items():
+            line = line.replace(f"--port {usual}", f"--port {free}")
+            line = line.replace(f"127.0.0.1:{usual}", f"127.0.0.1:{free}")
+        moved.append(line)
+    return moved
+
+
+@pytest.mark.e2e
 def test_every_readme_command_runs_and_succeeds(tmp_path: Path) -> None:
     env = {
         **clean_env(),
@@ -50,17 +64,16 @@ def test_every_readme_command_runs_and_succeeds(tmp_path: Path) -> None:
     servers: list[subprocess.Popen[bytes]] = []
     ran = 0
     try:
-        for command in _console_commands():
+        for command in _on_free_ports(_console_commands()):
             if command == "make test":
                 continue
             cwd = ROOT if command.startswith("make ") else tmp_path
             if " pprl hub serve " in f" {command} " or " pprl node serve " in f" {command} ":
-                servers.append(_start_server(command, cwd, env, tmp_path / "server.log"))
+                server, url = _start_server(command, cwd, env, tmp_path / "server.log")
+                servers.append(server)
                 if " node serve " in command:
                     # The node's pages answer, and the README's account can sign in.
-                    with httpx.Client(
-                        base_url="http://127.0.0.1:8780", follow_redirects=True
-                    ) as pages:
+                    with httpx.Client(base_url=url, follow_redirects=True) as pages:
                         form = pages.get("/sign-in").text
                         token = form.split('name="csrf" value="')[1].split('"')[0]
                         signed_in = pages.post(
@@ -85,8 +98,7 @@ def test_every_readme_command_runs_and_succeeds(tmp_path: Path) -> None:
             ran += 1
     finally:
         for server in servers:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=30)
+            stop(server)
     assert ran >= 20
     # And they did what the README says they do.
     assert (tmp_path / "pprl-keys" / "DOC" / "linkage-secret.json").exists()
@@ -150,29 +162,19 @@ def test_every_readme_command_runs_and_succeeds(tmp_path: Path) -> None:
 
 def _start_server(
     command: str, cwd: Path, env: dict[str, str], log: Path
-) -> subprocess.Popen[bytes]:
+) -> tuple[subprocess.Popen[bytes], str]:
+    """The README's serve command, once it answers; and its base URL."""
     port = re.search(r"--port (\d+)", command)
     assert port is not None, "the README's serve command names its port"
-    with log.open("wb") as output:
-        server = subprocess.Popen(  # noqa: S603
-            [BASH, "-c", command],
-            cwd=cwd,
-            env=env,
-            stdout=output,
-            stderr=output,
-            start_new_session=True,
-        )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            probe = "/sign-in" if " node serve " in command else "/readyz"
-            if httpx.get(f"http://127.0.0.1:{port.group(1)}{probe}", timeout=1).status_code == 200:
-                return server
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    os.killpg(server.pid, signal.SIGTERM)
-    raise AssertionError(f"the README's hub did not become ready: {log.read_text()[-2000:]}")
+    url = f"http://127.0.0.1:{port.group(1)}"
+    server = start([BASH, "-c", command], cwd=cwd, env=env, log=log)
+    probe = "/sign-in" if " node serve " in command else "/readyz"
+    try:
+        wait_ready(f"{url}{probe}", process=server, log=log)
+    except AssertionError:
+        stop(server)
+        raise
+    return server, url
 
 
 def test_the_configuration_reference_is_generated_from_the_settings() -> None:

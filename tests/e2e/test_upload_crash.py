@@ -6,13 +6,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -27,37 +23,13 @@ from linkage_node.job import STATE_FILE
 from linkage_node.state import NodeState
 from linkage_node.sync import _encodings_body
 from linkage_node.synthetic import synthetic_roster
-from tests.conftest import BACKENDS, clean_env, database_url, empty_database
-from tests.hub.live import free_port
+from tests.conftest import BACKENDS, database_url, empty_database
+from tests.processes import PPRL, clean_env, free_port, running, stop
 
-PPRL = str(Path(sys.executable).parent / "pprl")
+pytestmark = pytest.mark.e2e
+
 ISSUER = "https://idp.test/realms/pprl"
 BATCH = 10_000
-
-
-@contextmanager
-def hub_process(env: dict[str, str], port: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    with log.open("ab") as output:
-        process = subprocess.Popen(  # noqa: S603  (our own entry point)
-            [PPRL, "hub", "serve", "--port", str(port)], env=env, stdout=output, stderr=output
-        )
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline or process.poll() is not None:
-            process.kill()
-            raise RuntimeError(f"hub did not start: {log.read_text()[-2000:]}")
-        time.sleep(0.1)
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            process.wait(timeout=20)
 
 
 def _counts(engine: Engine) -> tuple[int, int]:
@@ -93,7 +65,7 @@ def test_killed_mid_upload_then_the_same_sync_completes_it(backend: str, tmp_pat
     with empty_database(backend, tmp_path) as engine:
         upgrade(engine)
         env = {
-            **os.environ,
+            **clean_env(),
             "PPRL_DATABASE_URL": database_url(engine),
             "PPRL_LOG_KEY_FILE": str(tmp_path / "log.key"),
             "PPRL_DATA_KEY_FILE": str(tmp_path / "data.key"),
@@ -105,8 +77,9 @@ def test_killed_mid_upload_then_the_same_sync_completes_it(backend: str, tmp_pat
         }
         port = free_port()
         url = f"http://127.0.0.1:{port}"
+        hub = [PPRL, "hub", "serve", "--port", str(port)]
         operator = issuer.issue(subject="op-1", audience="pprl-hub", roles=[Role.HUB_OPERATOR])
-        with hub_process(env, port, tmp_path / "hub.log"):
+        with running(hub, env=env, ready=f"{url}/healthz", log=tmp_path / "hub.log"):
             registered = httpx.post(
                 f"{url}/v1/agencies",
                 json=identity.public_keys().model_dump(),
@@ -131,17 +104,16 @@ def test_killed_mid_upload_then_the_same_sync_completes_it(backend: str, tmp_pat
 
         for sent in (len(body) // 2, len(body)):  # halfway through the body; all of it
             with (
-                hub_process(env, port, tmp_path / "hub.log") as process,
+                running(hub, env=env, ready=f"{url}/healthz", log=tmp_path / "hub.log") as process,
                 socket.create_connection(("127.0.0.1", port)) as sock,
             ):
                 sock.sendall(head + body[:sent])
                 time.sleep(0.05)
-                process.kill()  # SIGKILL: no shutdown, no cleanup
-                process.wait(timeout=10)
+                stop(process, kill=True)  # no shutdown, no clean-up
             encodings, batches = _counts(engine)
             assert (encodings, batches) in ((0, 0), (BATCH, 1)), "a batch was half-written"
 
-        with hub_process(env, port, tmp_path / "hub.log"):
+        with running(hub, env=env, ready=f"{url}/healthz", log=tmp_path / "hub.log"):
             result = subprocess.run(  # noqa: S603
                 [
                     PPRL, "node", "sync", "--agency", "DCFS", "--hub", url,

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -12,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 from sqlalchemy import Engine
 
 from consent import LogKey
@@ -23,12 +19,7 @@ from keys import AgencyIdentity, LocalIssuer, Role
 from tests.conftest import database_url, empty_database
 from tests.factories import PROGRAMS
 from tests.hub.api.conftest import make_settings
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.processes import serve_in_thread
 
 
 @dataclass
@@ -59,31 +50,11 @@ class LiveHub:
 
 
 @contextmanager
-def serve(app: Any, port: int) -> Iterator[str]:
-    """Run `app` with uvicorn in a thread until the block ends."""
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test hub did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=20)
-
-
-@contextmanager
 def live_hub(backend: str, tmp: Path, **overrides: Any) -> Iterator[LiveHub]:
     """A migrated database of its own and a hub serving it."""
     tmp.mkdir(parents=True, exist_ok=True)
     with empty_database(backend, tmp) as engine:
         upgrade(engine)
         settings, log, operators = make_settings(tmp, database_url(engine), **overrides)
-        with serve(create_app(settings), free_port()) as url:
+        with serve_in_thread(create_app(settings)) as url:
             yield LiveHub(url, engine, settings, log, operators)

@@ -24,6 +24,9 @@ from linkage_node.synthetic import linked_rosters, write_roster
 from tests.conftest import BACKENDS
 from tests.hub.api.conftest import EPOCH
 from tests.hub.live import LiveHub, live_hub
+from tests.processes import deadline
+
+pytestmark = pytest.mark.live
 
 SECRET = new_linkage_secret(EPOCH)
 AGENCIES = ("DCFS", "DOC")
@@ -67,8 +70,8 @@ def _run(hub: LiveHub, **body: Any) -> dict[str, Any]:
     started = httpx.post(f"{hub.url}/v1/linkage/runs", json=body, headers=headers)
     assert started.status_code == 202, started.text
     location = f"{hub.url}{started.headers['Location']}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+    end = deadline(60)
+    while time.monotonic() < end:
         run: dict[str, Any] = httpx.get(location, headers=headers).json()
         if run["status"] in {"succeeded", "failed"}:
             return run

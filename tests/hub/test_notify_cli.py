@@ -9,6 +9,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from sqlmodel import Session
 
 from hub.crypto import DataCipher
@@ -16,11 +17,13 @@ from hub.db import create_db_engine
 from hub.migrate import upgrade
 from hub.models import Agency, Assignment, Notification
 from hub.services.uploads import contact_context
-from tests.conftest import clean_env
 from tests.hub.api.test_notifications import (
     _Inbox,
     inbox,  # noqa: F401  (fixture)
 )
+from tests.processes import clean_env
+
+pytestmark = pytest.mark.e2e
 
 
 def _pprl(tmp: Path, **env: str) -> subprocess.CompletedProcess[str]:

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import select
 
 from hub.models import Link
@@ -17,9 +18,11 @@ from keys import Role, issue_token
 from linkage_node.job import STATE_FILE
 from linkage_node.state import NodeState
 from linkage_node.synthetic import linked_rosters
-from tests.conftest import clean_env
 from tests.hub.live import LiveHub
 from tests.hub.test_linkage_live import _encode_and_sync, _run, hub  # noqa: F401  (fixture)
+from tests.processes import clean_env
+
+pytestmark = [pytest.mark.e2e, pytest.mark.live]
 
 
 def _node(tmp: Path, hub_url: str, *args: str) -> subprocess.CompletedProcess[str]:

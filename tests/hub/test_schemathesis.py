@@ -21,6 +21,8 @@ from schemathesis.specs.openapi.checks import (
 from keys import Role, issue_token
 from tests.hub.live import LiveHub, live_hub
 
+pytestmark = pytest.mark.live
+
 CHECKS = [
     not_a_server_error,
     status_code_conformance,

@@ -104,6 +104,7 @@ def test_restore_over_a_state_needs_replace_and_keeps_the_old_one_aside(
     assert (state_dir / STATE_FILE).exists()
 
 
+@pytest.mark.e2e
 def test_the_commands_back_up_and_restore(state_dir: Path, tmp_path: Path) -> None:
     pprl = str(Path(sys.executable).parent / "pprl")
     (tmp_path / "passphrase").write_text(PASSPHRASE, encoding="utf-8")

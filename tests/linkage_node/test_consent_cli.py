@@ -32,6 +32,8 @@ from tests.conftest import BACKENDS
 from tests.hub.api.conftest import EPOCH
 from tests.hub.live import LiveHub, live_hub
 
+pytestmark = pytest.mark.live
+
 TODAY = datetime.now(UTC).date()
 
 

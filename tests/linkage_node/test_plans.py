@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
 from keys import new_linkage_secret
@@ -84,6 +85,7 @@ def test_plan_changes_are_per_milestone(tmp_path: Path) -> None:
     assert _run(tmp_path, roster, tmp_path / "plans.csv") == (1, 1)
 
 
+@pytest.mark.live
 def test_sync_delivers_milestones(hub: LiveHub, tmp_path: Path) -> None:  # noqa: F811
     hub.register("DCFS")
     roster = tmp_path / "roster.csv"

@@ -57,6 +57,7 @@ def test_an_old_world_readable_state_is_repaired_with_a_warning(
     assert str(directory / STATE_FILE) in warned
 
 
+@pytest.mark.e2e
 def test_the_repair_is_shown_on_a_terminal_without_any_logging_set_up(tmp_path: Path) -> None:
     directory = tmp_path / "state"
     NodeState(directory / STATE_FILE, "DCFS").close()

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from keys import new_linkage_secret
 from linkage_node import load_schema, run_encoding_job
 from linkage_node.progress import _Lines
@@ -50,6 +52,7 @@ def test_a_slow_step_without_a_total_still_says_it_is_alive() -> None:
     assert written[-1] == "reading: 4,900, 100 rows/s, done in 49.0 s"
 
 
+@pytest.mark.e2e
 def test_validate_without_a_terminal_writes_plain_progress_lines(tmp_path: Path) -> None:
     roster = tmp_path / "roster.csv"
     synthetic_roster(roster, 12_000)

@@ -16,6 +16,8 @@ from pprl.cli import app
 from tests.conftest import BACKENDS, database_url
 from tests.hub.live import LiveHub, live_hub
 
+pytestmark = pytest.mark.live
+
 
 @pytest.fixture(params=BACKENDS)
 def hub(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LiveHub]:

@@ -4,6 +4,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
@@ -13,6 +14,7 @@ from hub.settings import HubSettings
 from tests.conftest import database_url
 from tests.hub.api.conftest import Api
 from tests.hub.live import live_hub
+from tests.processes import deadline
 
 
 def test_health_ready_and_metrics(api: Api) -> None:
@@ -86,12 +88,13 @@ def test_every_route_declares_its_error_statuses(api: Api) -> None:
             )
 
 
+@pytest.mark.live
 def test_checkpoints_are_signed_on_a_schedule(tmp_path: Path) -> None:
     with live_hub("sqlite", tmp_path / "hub", checkpoint_interval_seconds=0.2) as hub:
         hub.register("DCFS")  # one ledger entry, and no checkpoint asked for
-        deadline = time.monotonic() + 10
+        end = deadline(10)
         response = httpx.get(f"{hub.url}/v1/ledger/checkpoint", headers=hub.operator_headers())
-        while response.status_code == 404 and time.monotonic() < deadline:
+        while response.status_code == 404 and time.monotonic() < end:
             time.sleep(0.1)
             response = httpx.get(f"{hub.url}/v1/ledger/checkpoint", headers=hub.operator_headers())
         assert response.status_code == 200
@@ -111,7 +114,7 @@ def test_an_unexpected_error_is_a_problem_document_and_the_connection_stays_open
     import http.client
 
     from tests.hub.api.conftest import make_settings
-    from tests.hub.live import free_port, serve
+    from tests.processes import serve_in_thread
 
     settings, _, _ = make_settings(tmp_path, database_url(db_engine))
     app = create_app(settings)
@@ -120,7 +123,7 @@ def test_an_unexpected_error_is_a_problem_document_and_the_connection_stays_open
         raise RuntimeError("a bug")
 
     app.add_api_route("/broken", broken)
-    with serve(app, free_port()) as url:
+    with serve_in_thread(app) as url:
         host, port = url.removeprefix("http://").split(":")
         conn = http.client.HTTPConnection(host, int(port), timeout=10)
         conn.request("GET", "/broken")

@@ -19,7 +19,11 @@ from tests.hub.live import LiveHub
 from tests.hub.test_linkage_live import _encode_and_sync, _run, hub  # noqa: F401  (fixture)
 from tests.linkage_node.web.test_browser import ARTIFACTS, _browser_page
 
-pytestmark = pytest.mark.parametrize("hub", ["sqlite"], indirect=True)
+pytestmark = [
+    pytest.mark.parametrize("hub", ["sqlite"], indirect=True),
+    pytest.mark.browser,
+    pytest.mark.live,
+]
 
 
 @pytest.fixture

@@ -5,20 +5,19 @@ JavaScript switched off: the pages must work without it. Screenshots are kept in
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from playwright.sync_api import Page, expect, sync_playwright
 
 from linkage_node.web.app import _HTMX as HTMX
 from tests.hub.api.conftest import Api
 from tests.linkage_node.web.conftest import PASSWORD, Node
 from tests.linkage_node.web.test_pages import _notify
+from tests.processes import serve_in_thread
+
+pytestmark = pytest.mark.browser
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(os.environ.get("PPRL_TEST_ARTIFACTS", "test-artifacts"))
@@ -26,23 +25,8 @@ ARTIFACTS = Path(os.environ.get("PPRL_TEST_ARTIFACTS", "test-artifacts"))
 
 @pytest.fixture
 def served(node: Node) -> Iterator[str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(node.client.app, host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "the node's pages did not start"
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serve_in_thread(node.client.app, lifespan="auto") as url:
+        yield url
 
 
 @pytest.fixture

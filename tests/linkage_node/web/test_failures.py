@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 
 from tests.hub.api.conftest import Api, api  # noqa: F401  (fixture)
 from tests.hub.api.test_shared import scenario  # noqa: F401  (fixture)
-from tests.hub.live import free_port
 from tests.linkage_node.web.conftest import Node, make_node
+from tests.processes import free_port
 
 
 @pytest.fixture
