@@ -9,6 +9,7 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import Engine, text
@@ -16,6 +17,10 @@ from sqlmodel import Session
 
 from hub.db import create_db_engine
 from hub.migrate import upgrade
+from tests.browser import browser_page
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 POSTGRES_URL = os.environ.get("PPRL_TEST_DATABASE_URL", "").strip()
 BACKENDS = ["sqlite", *(["postgresql"] if POSTGRES_URL else [])]
@@ -85,3 +90,15 @@ def session(db_engine: Engine) -> Iterator[Session]:
         db_session.close()
         outer.rollback()
         connection.close()
+
+
+@pytest.fixture
+def page() -> Iterator[Page]:
+    """A browser page with JavaScript off: the pages must work without it."""
+    yield from browser_page(javascript=False)
+
+
+@pytest.fixture
+def js_page() -> Iterator[Page]:
+    """A browser page with JavaScript on."""
+    yield from browser_page(javascript=True)

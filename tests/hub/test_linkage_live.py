@@ -3,8 +3,6 @@ run, a sync of changes, an incremental run, and the result against a full re-lin
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,68 +13,17 @@ from sqlalchemy import select
 
 from hub.linkage.state import LinkageState, LinkConfig
 from hub.models import Encoding, RecordCluster
-from keys import Role, issue_token, new_linkage_secret
-from linkage_node import load_schema, run_encoding_job
+from keys import Role, issue_token
+from linkage_node import load_schema
 from linkage_node.job import STATE_FILE
 from linkage_node.state import NodeState
-from linkage_node.sync import HubClient, sync
-from linkage_node.synthetic import linked_rosters, write_roster
+from linkage_node.synthetic import linked_rosters
 from tests.conftest import BACKENDS
-from tests.hub.api.conftest import EPOCH
-from tests.hub.live import LiveHub, live_hub
-from tests.processes import deadline
+from tests.hub.live import LiveHub, encode_and_sync, live_hub, run_linkage
 
 pytestmark = pytest.mark.live
 
-SECRET = new_linkage_secret(EPOCH)
 AGENCIES = ("DCFS", "DOC")
-
-
-@pytest.fixture(params=BACKENDS)
-def hub(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LiveHub]:
-    schema = load_schema()
-    with live_hub(request.param, tmp_path / "hub", schema_fingerprint=schema.fingerprint) as live:
-        for agency in AGENCIES:
-            live.register(agency)
-        yield live
-
-
-def _encode_and_sync(hub: LiveHub, tmp: Path, agency: str, rows: list[dict[str, str]]) -> None:
-    write_roster(tmp / f"{agency}.csv", rows)
-    run_encoding_job(
-        agency_id=agency,
-        schema=load_schema(),
-        secret=SECRET,
-        roster_path=tmp / f"{agency}.csv",
-        output=tmp / f"{agency}.jsonl",
-        state_dir=tmp / agency,
-        workers=1,
-    )
-    identity = hub.identities[agency]
-    client = HubClient(
-        hub.url,
-        lambda: issue_token(
-            identity, subject="node-1", audience="pprl-hub", roles=[Role.AGENCY_NODE]
-        ),
-    )
-    try:
-        sync(NodeState(tmp / agency / STATE_FILE, agency), agency, client, batch_size=200)
-    finally:
-        client.close()
-
-
-def _run(hub: LiveHub, **body: Any) -> dict[str, Any]:
-    headers = hub.operator_headers()
-    started = httpx.post(f"{hub.url}/v1/linkage/runs", json=body, headers=headers)
-    assert started.status_code == 202, started.text
-    location = f"{hub.url}{started.headers['Location']}"
-    end = deadline(60)
-    while time.monotonic() < end:
-        run: dict[str, Any] = httpx.get(location, headers=headers).json()
-        if run["status"] in {"succeeded", "failed"}:
-            return run
-        time.sleep(0.05)
-    raise AssertionError("the linkage run did not finish")
 
 
 def _stored_partition(hub: LiveHub) -> set[frozenset[tuple[str, str]]]:
@@ -115,8 +62,8 @@ def test_full_then_incremental_runs_over_http_equal_a_full_relink(
 ) -> None:
     rosters = linked_rosters(list(AGENCIES), 300, shared=0.3, seed=17)
     for agency in AGENCIES:
-        _encode_and_sync(hub, tmp_path, agency, rosters.rows[agency])
-    first = _run(hub, kind="full")
+        encode_and_sync(hub, tmp_path, agency, rosters.rows[agency])
+    first = run_linkage(hub, kind="full")
     assert first["status"] == "succeeded", first
     assert first["counts"]["clusters"] >= 80
     assert first["through_seq"] >= 2
@@ -127,8 +74,8 @@ def test_full_then_incremental_runs_over_http_equal_a_full_relink(
     for row in changed[:5]:
         row["family_name"] = row["family_name"] + "-Lee"
     arrivals = [dict(r, record_id=f"DOC-new-{i}") for i, r in enumerate(rosters.rows["DCFS"][-10:])]
-    _encode_and_sync(hub, tmp_path, "DOC", changed + arrivals)
-    second = _run(hub)
+    encode_and_sync(hub, tmp_path, "DOC", changed + arrivals)
+    second = run_linkage(hub)
     assert second["status"] == "succeeded", second
     counts = second["counts"]
     assert counts["mode"] == "incremental"
@@ -153,9 +100,9 @@ def test_an_agencys_duplicate_joins_the_cluster_when_the_hub_scores_within_agenc
         shared = sorted(rosters.true_pairs("DCFS", "DOC"))[0][0]
         original = next(r for r in rosters.rows["DCFS"] if r["record_id"] == shared)
         twin = dict(original, record_id="DCFS-again", case_manager_id="cm-0077")
-        _encode_and_sync(hub, tmp_path, "DCFS", [*rosters.rows["DCFS"], twin])
-        _encode_and_sync(hub, tmp_path, "DOC", rosters.rows["DOC"])
-        run = _run(hub, kind="full")
+        encode_and_sync(hub, tmp_path, "DCFS", [*rosters.rows["DCFS"], twin])
+        encode_and_sync(hub, tmp_path, "DOC", rosters.rows["DOC"])
+        run = run_linkage(hub, kind="full")
         assert run["status"] == "succeeded", run
         state = NodeState(tmp_path / "DCFS" / STATE_FILE, "DCFS")
         ref_of = {r[1]: r[0] for r in state.directory()}  # case number -> reference

@@ -17,10 +17,7 @@ from hub.db import create_db_engine
 from hub.migrate import upgrade
 from hub.models import Agency, Assignment, Notification
 from hub.services.uploads import contact_context
-from tests.hub.api.test_notifications import (
-    _Inbox,
-    inbox,  # noqa: F401  (fixture)
-)
+from tests.hub.api.factories import Inbox
 from tests.processes import clean_env
 
 pytestmark = pytest.mark.e2e
@@ -38,7 +35,7 @@ def _pprl(tmp: Path, **env: str) -> subprocess.CompletedProcess[str]:
 
 def test_notify_delivers_once_and_refuses_without_a_server(
     tmp_path: Path,
-    inbox: tuple[_Inbox, int],  # noqa: F811
+    inbox: tuple[Inbox, int],
 ) -> None:
     handler, port = inbox
     (tmp_path / "data.key").write_bytes(os.urandom(32))

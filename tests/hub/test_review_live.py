@@ -18,8 +18,7 @@ from keys import Role, issue_token
 from linkage_node.job import STATE_FILE
 from linkage_node.state import NodeState
 from linkage_node.synthetic import linked_rosters
-from tests.hub.live import LiveHub
-from tests.hub.test_linkage_live import _encode_and_sync, _run, hub  # noqa: F401  (fixture)
+from tests.hub.live import LiveHub, encode_and_sync, run_linkage
 from tests.processes import clean_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.live]
@@ -35,18 +34,18 @@ def _node(tmp: Path, hub_url: str, *args: str) -> subprocess.CompletedProcess[st
 
 
 def test_both_stewards_confirm_a_borderline_pair_and_it_becomes_disclosable(
-    hub: LiveHub,  # noqa: F811
+    hub: LiveHub,
     tmp_path: Path,
 ) -> None:
     rosters = linked_rosters(["DCFS", "DOC"], 60, shared=0.5, seed=23)
     for agency in ("DCFS", "DOC"):
-        _encode_and_sync(hub, tmp_path, agency, rosters.rows[agency])
+        encode_and_sync(hub, tmp_path, agency, rosters.rows[agency])
         hub.identities[agency].save(tmp_path / "keys" / agency)
-    assert _run(hub, kind="full", threshold=0.8)["status"] == "succeeded"
+    assert run_linkage(hub, kind="full", threshold=0.8)["status"] == "succeeded"
     with hub.engine.connect() as db:
         scores = sorted(s for (s,) in db.execute(select(Link.score)))  # type: ignore[call-overload]
     # Re-link so that the weakest link sits in the review band [threshold, +0.05).
-    assert _run(hub, kind="full", threshold=scores[0] - 0.01)["status"] == "succeeded"
+    assert run_linkage(hub, kind="full", threshold=scores[0] - 0.01)["status"] == "succeeded"
     with hub.engine.connect() as db:
         link = db.execute(select(Link).where(Link.review == True)).first()  # type: ignore[arg-type]  # noqa: E712
     assert link is not None

@@ -29,7 +29,7 @@ from linkage_node.synthetic import synthetic_roster
 from linkage_node.web import NodeWebSettings, create_node_app, hash_password
 from pprl.cli import app
 from tests.conftest import BACKENDS
-from tests.hub.api.conftest import EPOCH
+from tests.hub.api.factories import EPOCH
 from tests.hub.live import LiveHub, live_hub
 
 pytestmark = pytest.mark.live

@@ -12,8 +12,7 @@ from keys import new_linkage_secret
 from linkage_node import load_schema, run_encoding_job
 from linkage_node.plans import read_plans
 from linkage_node.synthetic import synthetic_roster
-from tests.hub.live import LiveHub
-from tests.linkage_node.test_sync import _sync, hub  # noqa: F401  (the live hub fixture)
+from tests.hub.live import LiveHub, node_sync
 
 COLUMNS = [
     "record_id",
@@ -64,7 +63,7 @@ def test_bad_plan_rows_are_named_without_values(tmp_path: Path) -> None:
     assert all("Jane" not in f"{i.line}{i.column}{i.rule}" for i in result.issues)
 
 
-def _run(tmp: Path, roster: Path, plans: Path) -> tuple[int, int]:
+def run_linkage(tmp: Path, roster: Path, plans: Path) -> tuple[int, int]:
     result = run_encoding_job(
         agency_id="DCFS", schema=load_schema(), secret=SECRET, roster_path=roster,
         output=tmp / "out.jsonl", state_dir=tmp / "DCFS", workers=1, plans_path=plans,
@@ -77,16 +76,16 @@ def test_plan_changes_are_per_milestone(tmp_path: Path) -> None:
     ids = [r["record_id"] for r in synthetic_roster(roster, 5)]
     rows = _plans(ids)
     _write(tmp_path / "plans.csv", rows)
-    assert _run(tmp_path, roster, tmp_path / "plans.csv") == (10, 0)
-    assert _run(tmp_path, roster, tmp_path / "plans.csv") == (0, 0)
+    assert run_linkage(tmp_path, roster, tmp_path / "plans.csv") == (10, 0)
+    assert run_linkage(tmp_path, roster, tmp_path / "plans.csv") == (0, 0)
     rows[3]["status"] = "stuck"
     rows[3]["stuck_reason"] = "Waiting list"
     _write(tmp_path / "plans.csv", rows[:-1])
-    assert _run(tmp_path, roster, tmp_path / "plans.csv") == (1, 1)
+    assert run_linkage(tmp_path, roster, tmp_path / "plans.csv") == (1, 1)
 
 
 @pytest.mark.live
-def test_sync_delivers_milestones(hub: LiveHub, tmp_path: Path) -> None:  # noqa: F811
+def test_sync_delivers_milestones(hub: LiveHub, tmp_path: Path) -> None:
     hub.register("DCFS")
     roster = tmp_path / "roster.csv"
     ids = [r["record_id"] for r in synthetic_roster(roster, 5)]
@@ -96,7 +95,7 @@ def test_sync_delivers_milestones(hub: LiveHub, tmp_path: Path) -> None:  # noqa
         roster_path=roster, output=tmp_path / "out.jsonl", state_dir=tmp_path / "DCFS",
         workers=1, plans_path=tmp_path / "plans.csv",
     )  # fmt: skip
-    report = _sync(hub, tmp_path)
+    report = node_sync(hub, tmp_path)
     assert report.records["milestones"] == 10
     with hub.engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM milestone")).scalar_one() == 10

@@ -3,34 +3,25 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text
 
 from hub.models import Encoding
-from keys import LinkageSecret, Role, issue_token, new_linkage_secret
+from keys import LinkageSecret, new_linkage_secret
 from linkage_node import load_schema, run_encoding_job
 from linkage_node.backup import create_backup, restore_backup
 from linkage_node.job import STATE_FILE, JobResult
 from linkage_node.state import NodeState
-from linkage_node.sync import HubClient, SyncError, SyncReport, sync
+from linkage_node.sync import SyncError
 from linkage_node.synthetic import synthetic_roster, write_roster
-from tests.conftest import BACKENDS
-from tests.hub.api.conftest import EPOCH
-from tests.hub.live import LiveHub, live_hub
+from tests.hub.api.factories import EPOCH
+from tests.hub.live import LiveHub, node_sync
 
 pytestmark = pytest.mark.live
 
 SECRET = new_linkage_secret(EPOCH)
-
-
-@pytest.fixture(params=BACKENDS)
-def hub(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LiveHub]:
-    schema = load_schema()
-    with live_hub(request.param, tmp_path / "hub", schema_fingerprint=schema.fingerprint) as live:
-        yield live
 
 
 def _encode(
@@ -45,26 +36,6 @@ def _encode(
         state_dir=tmp / agency,
         workers=1,
     )
-
-
-def _sync(
-    hub: LiveHub, tmp: Path, agency: str = "DCFS", batch_size: int = 100, *, reset: bool = False
-) -> SyncReport:
-    identity = hub.identities[agency]
-
-    state = NodeState(tmp / agency / STATE_FILE, agency)
-    client = HubClient(
-        hub.url,
-        lambda: issue_token(
-            identity, subject="node-1", audience="pprl-hub", roles=[Role.AGENCY_NODE]
-        ),
-        retry_for=1,
-    )
-    try:
-        return sync(state, agency, client, batch_size=batch_size, reset=reset)
-    finally:
-        client.close()
-        state.close()
 
 
 def _stored(hub: LiveHub, agency: str) -> int:
@@ -82,14 +53,14 @@ def test_sync_sends_everything_once_and_then_only_changes(hub: LiveHub, tmp_path
     roster = tmp_path / "roster.csv"
     rows = synthetic_roster(roster, 250)
     _encode(tmp_path, roster)
-    report = _sync(hub, tmp_path)
+    report = node_sync(hub, tmp_path)
     assert (report.runs, report.batches_sent, report.records["encodings"]) == (1, 6, 250)
     assert _stored(hub, "DCFS") == 250
-    assert _sync(hub, tmp_path).batches_sent == 0
+    assert node_sync(hub, tmp_path).batches_sent == 0
     rows[10]["family_name"] += "-Ortiz"
     write_roster(roster, rows[:-1])
     _encode(tmp_path, roster)
-    report = _sync(hub, tmp_path)
+    report = node_sync(hub, tmp_path)
     assert report.records["encodings"] == 2  # one change, one removal
     assert _stored(hub, "DCFS") == 249
 
@@ -101,13 +72,13 @@ def test_a_batch_the_hub_applied_but_the_node_did_not_record_is_a_replay(
     roster = tmp_path / "roster.csv"
     synthetic_roster(roster, 150)
     _encode(tmp_path, roster)
-    _sync(hub, tmp_path)
+    node_sync(hub, tmp_path)
     # As if the node died after the hub answered but before it wrote that down.
     state = NodeState(tmp_path / "DCFS" / STATE_FILE, "DCFS")
     state._db.execute("DELETE FROM sent_batch WHERE batch_no = 1 AND kind = 'encodings'")
     state._db.execute("UPDATE run SET synced_at = NULL")
     state.close()
-    report = _sync(hub, tmp_path)
+    report = node_sync(hub, tmp_path)
     assert (report.batches_sent, report.batches_replayed) == (1, 1)
     assert _stored(hub, "DCFS") == 150
     with hub.engine.connect() as conn:
@@ -122,10 +93,10 @@ def test_a_node_with_another_secret_is_refused_and_stores_nothing(
     roster = tmp_path / "roster.csv"
     synthetic_roster(roster, 30)
     _encode(tmp_path, roster, "DCFS")
-    _sync(hub, tmp_path, "DCFS")
+    node_sync(hub, tmp_path, "DCFS")
     _encode(tmp_path, roster, "DOC", secret=new_linkage_secret(EPOCH))
     with pytest.raises(SyncError, match="differently here than at DCFS") as info:
-        _sync(hub, tmp_path, "DOC")
+        node_sync(hub, tmp_path, "DOC")
     assert "run the same command again" in info.value.advice()
     assert _stored(hub, "DOC") == 0
 
@@ -141,24 +112,24 @@ def test_a_lost_state_is_refused_until_restored_or_reset(hub: LiveHub, tmp_path:
     roster = tmp_path / "roster.csv"
     synthetic_roster(roster, 120)
     _encode(tmp_path, roster)
-    _sync(hub, tmp_path)
+    node_sync(hub, tmp_path)
     before = _refs(hub, "DCFS")
     # The state directory is lost (no backup); the next run makes a new one, with a new
     # record-reference key: every client would be uploaded a second time.
     shutil.rmtree(tmp_path / "DCFS")
     _encode(tmp_path, roster)
     with pytest.raises(SyncError, match="this node's state was reset") as refused:
-        _sync(hub, tmp_path)
+        node_sync(hub, tmp_path)
     assert "pprl node state restore" in refused.value.advice()
     assert "--reset" in refused.value.advice()
     assert _refs(hub, "DCFS") == before
     # The steward chooses to replace: the hub drops the old records and keeps the new.
-    report = _sync(hub, tmp_path, reset=True)
+    report = node_sync(hub, tmp_path, reset=True)
     assert report.replaced == 120
     after = _refs(hub, "DCFS")
     assert len(after) == 120
     assert not after & before
-    assert _sync(hub, tmp_path).batches_sent == 0
+    assert node_sync(hub, tmp_path).batches_sent == 0
 
 
 def test_a_restored_state_syncs_without_reusing_an_idempotency_key(
@@ -168,19 +139,19 @@ def test_a_restored_state_syncs_without_reusing_an_idempotency_key(
     roster = tmp_path / "roster.csv"
     rows = synthetic_roster(roster, 60)
     _encode(tmp_path, roster)
-    _sync(hub, tmp_path)
+    node_sync(hub, tmp_path)
     backup = tmp_path / "dcfs.backup"
     create_backup(tmp_path / "DCFS", "DCFS", backup, "a long enough passphrase")
     # Run 2 after the backup, synced; then the machine dies and the backup comes back.
     write_roster(roster, rows[:-5])
     _encode(tmp_path, roster)
-    _sync(hub, tmp_path)
+    node_sync(hub, tmp_path)
     restore_backup(backup, tmp_path / "DCFS", "DCFS", "a long enough passphrase", replace=True)
     # The restored state's next run is number 2 again, with different changes.
     rows[0]["family_name"] += "-Reyes"
     write_roster(roster, rows[:-2])
     _encode(tmp_path, roster)
-    report = _sync(hub, tmp_path)
+    report = node_sync(hub, tmp_path)
     assert report.batches_replayed == 0
     assert report.records["encodings"] == 58 + 2  # everything again, and two removals
     assert _stored(hub, "DCFS") == 58  # the 3 removed after the backup are back

@@ -2,101 +2,35 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from consent import LogKey
 from hub.app import create_app
-from hub.context import HubContext
 from hub.deps import get_session
-from hub.settings import HubSettings
-from keys import AgencyIdentity, LocalIssuer, Role, issue_token
+from hub.models import LinkageRun
 from tests.conftest import database_url
-from tests.factories import PROGRAMS
-
-OPERATOR_ISSUER = "https://idp.test/realms/pprl"
-FINGERPRINT = "ab" * 32
-EPOCH = "2026-11"
-
-
-@dataclass
-class Api:
-    client: TestClient
-    session: Session
-    settings: HubSettings
-    log: LogKey
-    operators: LocalIssuer
-    identities: dict[str, AgencyIdentity] = field(default_factory=dict)
-
-    @property
-    def hub(self) -> HubContext:
-        hub: HubContext = self.client.app.state.hub  # type: ignore[attr-defined]
-        return hub
-
-    def checkpoint(self) -> str | None:
-        """Sign a checkpoint now, as the hub's schedule would."""
-        ledger = self.hub.ledger
-        assert ledger is not None
-        return ledger.issue_checkpoint(self.session)
-
-    def operator(self, role: Role = Role.HUB_OPERATOR) -> dict[str, str]:
-        token = self.operators.issue(subject="op-1", audience="pprl-hub", roles=[role])
-        return {"Authorization": f"Bearer {token}"}
-
-    def as_(self, agency: str, subject: str = "node-1", *roles: Role) -> dict[str, str]:
-        token = issue_token(
-            self.identities[agency],
-            subject=subject,
-            audience="pprl-hub",
-            roles=roles or (Role.AGENCY_NODE,),
-        )
-        return {"Authorization": f"Bearer {token}"}
-
-    def register(self, *names: str) -> None:
-        for name in names:
-            identity = AgencyIdentity.create(name, (PROGRAMS.get(name, name.lower()),))
-            response = self.client.post(
-                "/v1/agencies", json=identity.public_keys().model_dump(), headers=self.operator()
-            )
-            assert response.status_code == 201, response.text
-            self.identities[name] = identity
-
-    def post(self, path: str, body: Any, headers: dict[str, str], key: str | None = None) -> Any:
-        if key is not None:
-            headers = {**headers, "Idempotency-Key": key}
-        return self.client.post(path, json=body, headers=headers)
-
-
-def make_settings(tmp: Path, url: str, **overrides: Any) -> tuple[HubSettings, LogKey, LocalIssuer]:
-    log = LogKey.generate("hub.test/consent-ledger")
-    log.save(tmp / "log.key")
-    data_key = tmp / "data.key"
-    data_key.write_bytes(os.urandom(32))
-    data_key.chmod(0o600)
-    operators = LocalIssuer.create(OPERATOR_ISSUER)
-    operators.save(tmp / "idp")
-    values: dict[str, Any] = {
-        "database_url": url,
-        "log_key_file": tmp / "log.key",
-        "data_key_file": data_key,
-        "operator_issuer": OPERATOR_ISSUER,
-        "operator_jwks_file": tmp / "idp" / "jwks.json",
-        "schema_fingerprint": FINGERPRINT,
-        "secret_epoch": EPOCH,
-        "max_batch_records": 500,
-        "max_request_bytes": 2 * 1024 * 1024,
-    }
-    values.update(overrides)
-    return HubSettings(**values), log, operators
+from tests.hub.api.factories import (
+    AGENCIES,
+    A,
+    Api,
+    B,
+    C,
+    D,
+    E,
+    days_from_today,
+    grant,
+    link,
+    make_settings,
+    milestones,
+    upload,
+)
 
 
 @pytest.fixture
@@ -108,3 +42,123 @@ def api(db_engine: Engine, session: Session, tmp_path: Path) -> Iterator[Api]:
     app.state.hub.linkage.sessions = lambda: nullcontext(session)
     with TestClient(app, raise_server_exceptions=True) as client:
         yield Api(client, session, settings, log, operators)
+
+
+@pytest.fixture
+def scenario(api: Api) -> dict[str, int]:
+    api.register(*AGENCIES)
+    upload(api, "DCFS", [A, D], {A: ("cm-0001", {}), D: ("cm-0001", {})})
+    upload(
+        api,
+        "DOC",
+        [B, E],
+        {
+            B: (
+                "cm-0007",
+                {
+                    "display_name": "Officer Reyes",
+                    "phone": "(555) 010-0007",
+                    "email": "reyes@doc.example.gov",
+                },
+            ),
+            E: ("cm-0008", {"display_name": "Officer Lam"}),
+        },
+    )
+    upload(
+        api,
+        "DWD",
+        [C],
+        {C: ("cm-0009", {"display_name": "Coach Patel", "email": "patel@dwd.example.gov"})},
+    )
+    milestones(
+        api,
+        "DCFS",
+        [
+            {
+                "ref": A,
+                "milestone_id": "m1",
+                "goal": "Stable housing",
+                "milestone": "Lease signed",
+                "service_kind": "housing",
+                "status": "in_progress",
+                "target_end": days_from_today(20),
+            },
+        ],
+    )
+    milestones(
+        api,
+        "DOC",
+        [
+            {
+                "ref": B,
+                "milestone_id": "p1",
+                "goal": "Complete supervision",
+                "milestone": "Report to officer",
+                "service_kind": "probation",
+                "status": "in_progress",
+                "target_end": days_from_today(25),
+            },
+            {
+                "ref": B,
+                "milestone_id": "p2",
+                "goal": "Work",
+                "milestone": "Job readiness class",
+                "service_kind": "job_training",
+                "status": "not_started",
+                "target_start": days_from_today(5),
+                "target_end": days_from_today(60),
+            },
+        ],
+    )
+    milestones(
+        api,
+        "DWD",
+        [
+            {
+                "ref": C,
+                "milestone_id": "w1",
+                "goal": "Work",
+                "milestone": "Job readiness workshop",
+                "service_kind": "job_training",
+                "status": "in_progress",
+                "target_start": days_from_today(10),
+                "target_end": days_from_today(40),
+            },
+        ],
+    )
+    run = LinkageRun(
+        kind="full",
+        status="succeeded",
+        requested_by="op-1",
+        progress=1.0,
+        stage="done",
+        created_at=datetime.now(UTC),
+        finished_at=datetime.now(UTC),
+    )
+    api.session.add(run)
+    api.session.flush()
+    assert run.run_id is not None
+    link(
+        api, run.run_id, 1, [("DCFS", A, "DOC", B, 0.93, False), ("DCFS", A, "DWD", C, 0.88, False)]
+    )
+    link(api, run.run_id, 2, [("DCFS", D, "DOC", E, 0.76, True)])
+    grants = {
+        "doc": grant(
+            api,
+            "DOC",
+            subject=B,
+            disclosing_program="corrections",
+            recipient_programs=["child_welfare"],
+            data_classes=["existence", "contact", "plan"],
+        ),
+        "dwd": grant(
+            api,
+            "DWD",
+            subject=C,
+            disclosing_program="family_employment",
+            recipient_programs=["child_welfare"],
+            data_classes=["existence", "contact"],
+        ),
+    }
+    api.checkpoint()
+    return grants

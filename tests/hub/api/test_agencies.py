@@ -5,7 +5,7 @@ from typing import Any
 
 from consent import format_timestamp, key_request, public_key_fields, sign_entry, validate_entry
 from keys import AgencyIdentity, Role, canonical, issue_token
-from tests.hub.api.conftest import Api
+from tests.hub.api.factories import Api
 
 
 def test_operator_registers_agencies_and_anyone_signed_in_reads_their_keys(api: Api) -> None:

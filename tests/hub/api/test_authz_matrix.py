@@ -11,8 +11,7 @@ import itertools
 from typing import Any
 
 from keys import Role
-from tests.hub.api.conftest import Api
-from tests.hub.api.test_uploads import encodings, ref
+from tests.hub.api.factories import Api, encodings, ref
 
 AGENCIES = ("DCFS", "DJJ", "DOC")
 USERS = (("cm-1", Role.CASE_MANAGER), ("cm-2", Role.CASE_MANAGER), ("sup-1", Role.SUPERVISOR))

@@ -9,9 +9,7 @@ from typing import Any
 
 from hub.models import LinkageRun
 from keys import Role
-from tests.hub.api.conftest import Api
-from tests.hub.api.test_shared import _link, _upload
-from tests.hub.api.test_uploads import ref
+from tests.hub.api.factories import Api, link, ref, upload
 
 FIRST, SECOND, THEIRS, OTHER = (ref(f"dup-{x}") for x in ("first", "second", "theirs", "other"))
 
@@ -36,15 +34,15 @@ def _asks(api: Api, agency: str, staff: str, record: str) -> dict[str, Any]:
 
 def test_a_person_held_twice_by_one_agency_is_one_person_to_the_others(api: Api) -> None:
     api.register("DCFS", "DOC")
-    _upload(api, "DCFS", [FIRST, SECOND, OTHER],
+    upload(api, "DCFS", [FIRST, SECOND, OTHER],
             {FIRST: ("cm-0001", {}), SECOND: ("cm-0002", {}), OTHER: ("cm-0003", {})})  # fmt: skip
-    _upload(api, "DOC", [THEIRS], {THEIRS: ("cm-0007", {"display_name": "Officer Reyes"})})
+    upload(api, "DOC", [THEIRS], {THEIRS: ("cm-0007", {"display_name": "Officer Reyes"})})
     run = _run(api)
     # DCFS holds the person twice: the duplicate pair holds the cluster together with
     # DOC's record, which linked to the first of them.
-    _link(api, run, 1, [("DCFS", FIRST, "DOC", THEIRS, 0.93, False),
+    link(api, run, 1, [("DCFS", FIRST, "DOC", THEIRS, 0.93, False),
                         ("DCFS", FIRST, "DCFS", SECOND, 0.95, False)])  # fmt: skip
-    _link(api, run, 2, [("DCFS", OTHER, "DCFS", OTHER[:-1] + "0", 0.72, True)])
+    link(api, run, 2, [("DCFS", OTHER, "DCFS", OTHER[:-1] + "0", 0.72, True)])
     api.session.commit()
 
     # The second case number's case manager learns of corrections too.
@@ -63,9 +61,9 @@ def test_a_person_held_twice_by_one_agency_is_one_person_to_the_others(api: Api)
 def test_the_agencys_steward_alone_reviews_its_own_two_records(api: Api) -> None:
     api.register("DCFS", "DOC")
     twin = OTHER[:-1] + "0"
-    _upload(api, "DCFS", [OTHER, twin], {OTHER: ("cm-0003", {}), twin: ("cm-0004", {})})
+    upload(api, "DCFS", [OTHER, twin], {OTHER: ("cm-0003", {}), twin: ("cm-0004", {})})
     run = _run(api)
-    _link(api, run, 2, [("DCFS", OTHER, "DCFS", twin, 0.72, True)])
+    link(api, run, 2, [("DCFS", OTHER, "DCFS", twin, 0.72, True)])
     api.session.commit()
     steward = api.as_("DCFS", "st-0001")
     (item,) = api.client.get("/v1/agencies/DCFS/review", headers=steward).json()

@@ -8,8 +8,7 @@ import numpy as np
 
 from hub.models import LinkageRun, RecordCluster
 from keys import canonical
-from tests.hub.api.conftest import Api
-from tests.hub.api.test_uploads import encodings, ref
+from tests.hub.api.factories import Api, encodings, ref
 
 
 def _clks(n: int, density: float, seed: int) -> list[str]:

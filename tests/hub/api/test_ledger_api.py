@@ -1,45 +1,19 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from consent import (
     cosign,
     cosigners,
-    format_timestamp,
     leaf_hash,
     open_checkpoint,
     open_withheld,
-    sign_entry,
-    validate_entry,
     verify_consistency,
     verify_inclusion,
     witness_name,
 )
 from keys import Role, canonical
-from tests.factories import grant_terms
-from tests.hub.api.conftest import Api
-
-
-def _grant_leaf(api: Api, agency: str = "DCFS", **terms: Any) -> bytes:
-    identity = api.identities[agency]
-    now = datetime.now(UTC)
-    when = {
-        "signed_at": format_timestamp(now - timedelta(days=1)),
-        "effective_from": format_timestamp(now - timedelta(days=1)),
-        "expires_at": format_timestamp(now + timedelta(days=365)),
-    }
-    entry = validate_entry(
-        {
-            "v": 1,
-            "type": "GRANT",
-            "signer": agency,
-            "key_id": identity.signing_key_id,
-            "made_at": format_timestamp(now),
-            "grant": grant_terms(**{**when, **terms}),
-        }
-    )
-    return sign_entry(entry, identity).leaf
+from tests.hub.api.factories import Api, grant_leaf
 
 
 def _stored_leaf(api: Api, index: int) -> bytes:
@@ -48,7 +22,7 @@ def _stored_leaf(api: Api, index: int) -> bytes:
     return stored_leaf(api.session, index)
 
 
-def _append(api: Api, leaf: bytes, agency: str = "DCFS") -> Any:
+def append(api: Api, leaf: bytes, agency: str = "DCFS") -> Any:
     return api.client.post(
         "/v1/ledger/entries", json={"leaf": canonical.b64encode(leaf)}, headers=api.as_(agency)
     )
@@ -56,8 +30,8 @@ def _append(api: Api, leaf: bytes, agency: str = "DCFS") -> Any:
 
 def test_agency_appends_its_grant_and_proves_it_under_a_checkpoint(api: Api) -> None:
     api.register("DCFS", "DOC")
-    leaf = _grant_leaf(api)
-    response = _append(api, leaf)
+    leaf = grant_leaf(api)
+    response = append(api, leaf)
     assert response.status_code == 201, response.text
     index = response.json()["index"]
     assert index == 2  # after the two registrations
@@ -74,7 +48,7 @@ def test_agency_appends_its_grant_and_proves_it_under_a_checkpoint(api: Api) -> 
     hashes = [canonical.b64decode(p) for p in proof["proof"]]
     verify_inclusion(index, 3, leaf_hash(leaf), hashes, checkpoint.root)
     first = open_checkpoint(note, api.log.verifier)
-    _append(api, _grant_leaf(api))
+    append(api, grant_leaf(api))
     later = open_checkpoint(
         api.client.get("/v1/ledger/checkpoint", headers=api.as_("DOC")).json()["note"],
         api.log.verifier,
@@ -98,15 +72,15 @@ def test_proofs_for_sizes_the_tree_does_not_have_are_not_found(api: Api) -> None
 
 def test_an_agency_cannot_append_another_agencys_statement(api: Api) -> None:
     api.register("DCFS", "DOC")
-    assert _append(api, _grant_leaf(api), agency="DOC").status_code == 403
+    assert append(api, grant_leaf(api), agency="DOC").status_code == 403
 
 
 def test_invalid_and_rejected_entries(api: Api) -> None:
     api.register("DCFS", "DOC")
-    assert _append(api, b"not a leaf").status_code == 422
-    rejected = _append(
+    assert append(api, b"not a leaf").status_code == 422
+    rejected = append(
         api,
-        _grant_leaf(api, disclosing_program="corrections", recipient_programs=["child_welfare"]),
+        grant_leaf(api, disclosing_program="corrections", recipient_programs=["child_welfare"]),
     )
     assert rejected.status_code == 409
     assert "not a program of agency DCFS" in rejected.json()["detail"]
@@ -114,9 +88,9 @@ def test_invalid_and_rejected_entries(api: Api) -> None:
 
 def test_a_replayed_entry_is_refused(api: Api) -> None:
     api.register("DCFS", "DOC")
-    leaf = _grant_leaf(api)
-    assert _append(api, leaf).status_code == 201
-    again = _append(api, leaf)
+    leaf = grant_leaf(api)
+    assert append(api, leaf).status_code == 201
+    again = append(api, leaf)
     assert again.status_code == 409
     assert "consent_id was already used" in again.json()["detail"]
 
@@ -134,7 +108,7 @@ def test_entries_are_for_auditors_and_agency_nodes_not_operators(api: Api) -> No
 
 def test_an_agency_reads_only_the_entries_it_is_a_party_to(api: Api) -> None:
     api.register("DCFS", "DOC", "DJJ")
-    index = _append(api, _grant_leaf(api)).json()["index"]  # DCFS -> corrections (DOC)
+    index = append(api, grant_leaf(api)).json()["index"]  # DCFS -> corrections (DOC)
 
     def read(headers: dict[str, str]) -> dict[str, Any]:
         page = api.client.get("/v1/ledger/entries", params={"start": index}, headers=headers)

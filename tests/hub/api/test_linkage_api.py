@@ -13,59 +13,11 @@ from sqlmodel import col
 from hub.linkage.threshold import estimate
 from hub.models import LinkageRun, RecordCluster
 from hub.services import linkage_store
-from keys import Role, canonical
-from tests.hub.api.conftest import EPOCH, FINGERPRINT, Api
-from tests.hub.api.test_uploads import CANARY, ref
+from keys import Role
+from tests.hub.api.factories import Api, ref, run, sync
 
-RNG = np.random.default_rng(20261123)
+
 # Dense enough that strangers score about 0.55, as real encodings do.
-PEOPLE = RNG.random((200, 1024)) < 0.55
-
-
-def clk(person: int, noise: float = 0.04, seed: int = 0) -> str:
-    rng = np.random.default_rng(person * 1000 + seed)
-    bits = PEOPLE[person] ^ (rng.random(1024) < noise)
-    return canonical.b64encode(np.packbits(bits).tobytes())
-
-
-def sync(
-    api: Api,
-    agency: str,
-    key: str,
-    upserts: dict[str, int | tuple[int, int]],
-    removals: list[str] = [],  # noqa: B006  (never mutated)
-) -> None:
-    """Upload {label: person} (or (person, seed) for a re-encoding) and removals."""
-    body = {
-        "epoch": EPOCH,
-        "schema_fingerprint": FINGERPRINT,
-        "canary_digest": CANARY,
-        "upserts": [
-            {
-                "ref": ref(label),
-                "clk": clk(*(person if isinstance(person, tuple) else (person, 0))),
-            }
-            for label, person in upserts.items()
-        ],
-        "removals": [ref(label) for label in removals],
-    }
-    response = api.post(
-        f"/v1/agencies/{agency}/encodings/batches", body, api.as_(agency), key=f"batch-{key}"
-    )
-    assert response.status_code == 200, response.text
-
-
-def run(api: Api, **body: Any) -> dict[str, Any]:
-    response = api.client.post("/v1/linkage/runs", json=body, headers=api.operator())
-    assert response.status_code == 202, response.text
-    location = response.headers["Location"]
-    assert response.json()["status"] == "queued"
-    done = api.client.get(location, headers=api.operator())
-    assert done.status_code == 200
-    result: dict[str, Any] = done.json()
-    return result
-
-
 def clusters(api: Api) -> dict[str, int]:
     """label-free view: ref -> cluster id."""
     rows = api.session.execute(select(col(RecordCluster.ref), col(RecordCluster.cluster_id))).all()

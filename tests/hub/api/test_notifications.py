@@ -4,23 +4,18 @@ read in the in-app feed, and never naming a client."""
 from __future__ import annotations
 
 import smtplib
-import socket
-from collections.abc import Iterator
 from contextlib import nullcontext
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default
-from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from hub.models import Notification
 from hub.services import notify
 from keys import Role
-from tests.hub.api.conftest import Api
-from tests.hub.api.test_shared import A, B, C, _upload
+from tests.hub.api.factories import A, Api, B, C, Inbox, upload
 
 MATCHED = {
     ("DCFS", A): frozenset({("DOC", B)}),
@@ -28,35 +23,12 @@ MATCHED = {
 }
 
 
-class _Inbox:
-    def __init__(self) -> None:
-        self.messages: list[tuple[list[str], bytes]] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append((list(envelope.rcpt_tos), bytes(envelope.content)))
-        return "250 OK"
-
-
-@pytest.fixture
-def inbox() -> Iterator[tuple[_Inbox, int]]:
-    handler = _Inbox()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield handler, port
-    finally:
-        controller.stop()
-
-
 @pytest.fixture
 def queued(api: Api) -> Api:
     api.register("DCFS", "DOC", "DWD")
-    _upload(api, "DCFS", [A], {A: ("cm-0001", {"email": "cm1@dcfs.example.gov"})})
-    _upload(api, "DOC", [B], {B: ("cm-0007", {"email": "cm7@doc.example.gov"})})
-    _upload(api, "DWD", [C], {C: ("cm-0009", {})})  # no address: feed only
+    upload(api, "DCFS", [A], {A: ("cm-0001", {"email": "cm1@dcfs.example.gov"})})
+    upload(api, "DOC", [B], {B: ("cm-0007", {"email": "cm7@doc.example.gov"})})
+    upload(api, "DWD", [C], {C: ("cm-0009", {})})  # no address: feed only
     queued = notify.queue_match_notifications(api.session, run_id=7, before={}, after=MATCHED)
     assert queued == 2  # DWD's record did not change
     api.session.flush()
@@ -81,7 +53,7 @@ def _deliver(api: Api, port: int, send: notify.Sender | None = None) -> dict[str
 
 
 def test_changed_matches_are_mailed_once_and_name_no_client(
-    queued: Api, inbox: tuple[_Inbox, int]
+    queued: Api, inbox: tuple[Inbox, int]
 ) -> None:
     handler, port = inbox
     assert _deliver(queued, port) == {"sent": 2}
@@ -105,7 +77,7 @@ def test_changed_matches_are_mailed_once_and_name_no_client(
 
 
 def test_a_refused_message_is_retried_and_an_uncertain_one_never(
-    queued: Api, inbox: tuple[_Inbox, int]
+    queued: Api, inbox: tuple[Inbox, int]
 ) -> None:
     _, port = inbox
     calls: list[str] = []
@@ -130,7 +102,7 @@ def test_a_refused_message_is_retried_and_an_uncertain_one_never(
 
 
 def test_a_message_claimed_before_a_crash_is_not_resent(
-    queued: Api, inbox: tuple[_Inbox, int]
+    queued: Api, inbox: tuple[Inbox, int]
 ) -> None:
     handler, port = inbox
     rows = queued.session.execute(select(Notification)).scalars().all()

@@ -12,7 +12,7 @@ from consent import open_checkpoint
 from hub.app import create_app
 from hub.settings import HubSettings
 from tests.conftest import database_url
-from tests.hub.api.conftest import Api
+from tests.hub.api.factories import Api
 from tests.hub.live import live_hub
 from tests.processes import deadline
 
@@ -113,7 +113,7 @@ def test_an_unexpected_error_is_a_problem_document_and_the_connection_stays_open
 ) -> None:
     import http.client
 
-    from tests.hub.api.conftest import make_settings
+    from tests.hub.api.factories import make_settings
     from tests.processes import serve_in_thread
 
     settings, _, _ = make_settings(tmp_path, database_url(db_engine))
@@ -145,7 +145,7 @@ def test_an_unexpected_error_is_a_problem_document_and_the_connection_stays_open
 
 
 def test_metrics_need_the_scrapers_token_when_one_is_set(db_engine: Engine, tmp_path: Path) -> None:
-    from tests.hub.api.conftest import make_settings
+    from tests.hub.api.factories import make_settings
 
     token_file = tmp_path / "metrics.token"
     token_file.write_text("scrape-me-please-0123456789\n")

@@ -8,9 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from hub.models import LinkageRun, RecordCluster
-from tests.hub.api.conftest import Api
-from tests.hub.api.test_shared import _upload
-from tests.hub.api.test_uploads import ref
+from tests.hub.api.factories import Api, ref, upload
 
 GROUPS = {("DCFS", "DOC"): 25, ("DCFS", "DOC", "DWD"): 12, ("DOC", "DWD"): 5, ("DCFS", "DWD"): 14}
 
@@ -18,7 +16,7 @@ GROUPS = {("DCFS", "DOC"): 25, ("DCFS", "DOC", "DWD"): 12, ("DOC", "DWD"): 5, ("
 def test_overlap_report_matches_a_direct_count(api: Api) -> None:
     api.register("DCFS", "DOC", "DWD")
     for agency in ("DCFS", "DOC", "DWD"):
-        _upload(api, agency, [ref(f"{agency}-{i}") for i in range(80)], {})
+        upload(api, agency, [ref(f"{agency}-{i}") for i in range(80)], {})
     run = LinkageRun(kind="full", status="succeeded", requested_by="op", progress=1.0,
                      stage="done", created_at=datetime.now(UTC))  # fmt: skip
     api.session.add(run)
@@ -72,7 +70,7 @@ def test_overlap_report_matches_a_direct_count(api: Api) -> None:
 
 def test_the_report_is_computed_after_each_run_and_served_from_storage(api: Api) -> None:
     from hub.models import OverlapSnapshot
-    from tests.hub.api.test_linkage_api import run, sync
+    from tests.hub.api.factories import run, sync
 
     api.register("DCFS", "DOC")
     sync(api, "DCFS", "d-1", {f"d{p}": p for p in range(60)})

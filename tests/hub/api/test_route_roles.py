@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 
 from keys import Role, canonical
-from tests.hub.api.conftest import Api
-from tests.hub.api.test_uploads import encodings, ref
+from tests.hub.api.factories import Api, encodings, grant_leaf, ref
 
 CALLERS = ("anonymous", "node", "other_node", "case_manager", "supervisor", "operator", "auditor")
 
@@ -27,10 +26,8 @@ def _headers(api: Api, who: str) -> dict[str, str]:
     }[who]
 
 
-def _grant_leaf(api: Api) -> str:
-    from tests.hub.api.test_ledger_api import _grant_leaf as make
-
-    return canonical.b64encode(make(api))
+def _grant_leaf_b64(api: Api) -> str:
+    return canonical.b64encode(grant_leaf(api))
 
 
 Call = Callable[[Api, dict[str, str], int], Any]
@@ -86,7 +83,7 @@ ROUTES: dict[tuple[str, str], tuple[Call, set[str], int]] = {
         403,
     ),
     ("POST", "/v1/ledger/entries"): (
-        _call("POST", "/v1/ledger/entries", lambda api: {"leaf": _grant_leaf(api)}),
+        _call("POST", "/v1/ledger/entries", lambda api: {"leaf": _grant_leaf_b64(api)}),
         {"node"},
         403,
     ),

@@ -16,247 +16,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from consent import check_decision_proof, format_timestamp, parse_leaf
+from consent import check_decision_proof, parse_leaf
 from consent.decision import Decision
-from hub.models import Assignment, LedgerEntry, Link, LinkageRun, RecordCluster
+from hub.models import Assignment, LedgerEntry, Link, LinkageRun
 from hub.services.sharing import shared_answer
 from keys import Role
-from tests.factories import grant_terms
-from tests.hub.api.conftest import Api
-from tests.hub.api.test_uploads import encodings, ref
-
-A, B, C, D, E = (ref(f"client-{x}") for x in "abcde")
-AGENCIES = ("DCFS", "DOC", "DWD")
-TODAY = datetime.now(UTC).date()
-
-
-def _day(offset: int) -> str:
-    return (TODAY + timedelta(days=offset)).isoformat()
-
-
-def _upload(
-    api: Api, agency: str, refs: list[str], assigned: dict[str, tuple[str, dict[str, Any]]]
-) -> None:
-    body = encodings(0)
-    body["upserts"] = [{"ref": r, "clk": encodings(1)["upserts"][0]["clk"]} for r in refs]
-    node = api.as_(agency)
-    assert (
-        api.post(f"/v1/agencies/{agency}/encodings/batches", body, node, "enc-00001").status_code
-        == 200
-    )
-    upserts = [
-        {"ref": r, "case_manager_id": cm, "contact": contact}
-        for r, (cm, contact) in assigned.items()
-    ]
-    response = api.post(
-        f"/v1/agencies/{agency}/assignments/batches", {"upserts": upserts}, node, "asg-00001"
-    )
-    assert response.status_code == 200, response.text
-
-
-def _milestones(api: Api, agency: str, items: list[dict[str, Any]]) -> None:
-    response = api.post(
-        f"/v1/agencies/{agency}/milestones/batches",
-        {"upserts": items},
-        api.as_(agency),
-        "pln-00001",
-    )
-    assert response.status_code == 200, response.text
-
-
-def _link(
-    api: Api, run_id: int, cluster: int, pairs: list[tuple[str, str, str, str, float, bool]]
-) -> None:
-    for agency_a, ref_a, agency_b, ref_b, score, review in pairs:
-        api.session.add(
-            Link(
-                agency_a=agency_a,
-                ref_a=ref_a,
-                agency_b=agency_b,
-                ref_b=ref_b,
-                score=score,
-                review=review,
-                cluster_id=cluster,
-                run_id=run_id,
-            )
-        )
-        for agency, record in ((agency_a, ref_a), (agency_b, ref_b)):
-            if api.session.get(RecordCluster, (agency, record)) is None:
-                api.session.add(
-                    RecordCluster(agency_id=agency, ref=record, cluster_id=cluster, run_id=run_id)
-                )
-    api.session.flush()
-
-
-def _grant(api: Api, agency: str, **terms: Any) -> int:
-    identity = api.identities[agency]
-    now = datetime.now(UTC).replace(microsecond=0)
-    data = {
-        "v": 1,
-        "type": "GRANT",
-        "signer": agency,
-        "key_id": identity.signing_key_id,
-        "made_at": format_timestamp(now),
-        "grant": grant_terms(
-            signed_at=format_timestamp(now - timedelta(hours=1)),
-            effective_from=format_timestamp(now - timedelta(hours=1)),
-            expires_at=format_timestamp(now + timedelta(days=365)),
-            **terms,
-        ),
-    }
-    return _append(api, agency, data)
-
-
-def _append(api: Api, agency: str, data: dict[str, Any]) -> int:
-    from consent import sign_entry, validate_entry
-    from keys import canonical
-
-    signed = sign_entry(validate_entry(data), api.identities[agency])
-    response = api.post(
-        "/v1/ledger/entries", {"leaf": canonical.b64encode(signed.leaf)}, api.as_(agency)
-    )
-    assert response.status_code == 201, response.text
-    return int(response.json()["index"])
-
-
-def _revoke(api: Api, agency: str, grant: int) -> int:
-    ledger = api.hub.ledger
-    assert ledger is not None
-    ledger.sync(api.session)
-    return _append(
-        api,
-        agency,
-        {
-            "v": 1,
-            "type": "REVOKE",
-            "signer": agency,
-            "key_id": api.identities[agency].signing_key_id,
-            "made_at": format_timestamp(datetime.now(UTC).replace(microsecond=0)),
-            "revokes": {"index": grant, "leaf_hash": ledger.tree.leaf_hash_at(grant).hex()},
-            "consent_id": ledger.state.grants[grant].terms.consent_id,
-            "reason": "client_request",
-        },
-    )
-
-
-@pytest.fixture
-def scenario(api: Api) -> dict[str, int]:
-    api.register(*AGENCIES)
-    _upload(api, "DCFS", [A, D], {A: ("cm-0001", {}), D: ("cm-0001", {})})
-    _upload(
-        api,
-        "DOC",
-        [B, E],
-        {
-            B: (
-                "cm-0007",
-                {
-                    "display_name": "Officer Reyes",
-                    "phone": "(555) 010-0007",
-                    "email": "reyes@doc.example.gov",
-                },
-            ),
-            E: ("cm-0008", {"display_name": "Officer Lam"}),
-        },
-    )
-    _upload(
-        api,
-        "DWD",
-        [C],
-        {C: ("cm-0009", {"display_name": "Coach Patel", "email": "patel@dwd.example.gov"})},
-    )
-    _milestones(
-        api,
-        "DCFS",
-        [
-            {
-                "ref": A,
-                "milestone_id": "m1",
-                "goal": "Stable housing",
-                "milestone": "Lease signed",
-                "service_kind": "housing",
-                "status": "in_progress",
-                "target_end": _day(20),
-            },
-        ],
-    )
-    _milestones(
-        api,
-        "DOC",
-        [
-            {
-                "ref": B,
-                "milestone_id": "p1",
-                "goal": "Complete supervision",
-                "milestone": "Report to officer",
-                "service_kind": "probation",
-                "status": "in_progress",
-                "target_end": _day(25),
-            },
-            {
-                "ref": B,
-                "milestone_id": "p2",
-                "goal": "Work",
-                "milestone": "Job readiness class",
-                "service_kind": "job_training",
-                "status": "not_started",
-                "target_start": _day(5),
-                "target_end": _day(60),
-            },
-        ],
-    )
-    _milestones(
-        api,
-        "DWD",
-        [
-            {
-                "ref": C,
-                "milestone_id": "w1",
-                "goal": "Work",
-                "milestone": "Job readiness workshop",
-                "service_kind": "job_training",
-                "status": "in_progress",
-                "target_start": _day(10),
-                "target_end": _day(40),
-            },
-        ],
-    )
-    run = LinkageRun(
-        kind="full",
-        status="succeeded",
-        requested_by="op-1",
-        progress=1.0,
-        stage="done",
-        created_at=datetime.now(UTC),
-        finished_at=datetime.now(UTC),
-    )
-    api.session.add(run)
-    api.session.flush()
-    assert run.run_id is not None
-    _link(
-        api, run.run_id, 1, [("DCFS", A, "DOC", B, 0.93, False), ("DCFS", A, "DWD", C, 0.88, False)]
-    )
-    _link(api, run.run_id, 2, [("DCFS", D, "DOC", E, 0.76, True)])
-    grants = {
-        "doc": _grant(
-            api,
-            "DOC",
-            subject=B,
-            disclosing_program="corrections",
-            recipient_programs=["child_welfare"],
-            data_classes=["existence", "contact", "plan"],
-        ),
-        "dwd": _grant(
-            api,
-            "DWD",
-            subject=C,
-            disclosing_program="family_employment",
-            recipient_programs=["child_welfare"],
-            data_classes=["existence", "contact"],
-        ),
-    }
-    api.checkpoint()
-    return grants
+from tests.hub.api.factories import A, Api, B, C, D, E, grant, link, ref, revoke
 
 
 def _ask(
@@ -387,7 +152,7 @@ def test_every_disclosure_has_exactly_one_access_entry_and_a_checkable_proof(
 
 def test_after_a_revoke_the_next_answer_withholds(api: Api, scenario: dict[str, int]) -> None:
     assert _by_program(_ask(api, A).json())["corrections"]["contact"]["allowed"]
-    _revoke(api, "DOC", scenario["doc"])
+    revoke(api, "DOC", scenario["doc"])
     body = _ask(api, A).json()
     doc = _by_program(body)["corrections"]
     # existence still by the agreement; nothing the revoked grant covered
@@ -416,7 +181,7 @@ def test_under_a_consent_policy_a_program_without_consent_is_not_even_named(
     api: Api, scenario: dict[str, int]
 ) -> None:
     api.hub.settings = api.hub.settings.model_copy(update={"existence_policy": "consent"})
-    _revoke(api, "DWD", scenario["dwd"])
+    revoke(api, "DWD", scenario["dwd"])
     before = len(_access_entries(api))
     body = _ask(api, A).json()
     assert set(_by_program(body)) == {"corrections"}
@@ -488,8 +253,8 @@ def test_a_link_under_the_disclosure_floor_is_never_disclosed_whatever_the_run_s
     run = api.session.execute(select(LinkageRun)).scalars().first()
     assert run is not None
     assert run.run_id is not None
-    _link(api, run.run_id, 2, [("DCFS", D, "DWD", C, 0.59, False)])
-    _grant(api, "DWD", subject=C, disclosing_program="family_employment",
+    link(api, run.run_id, 2, [("DCFS", D, "DWD", C, 0.59, False)])
+    grant(api, "DWD", subject=C, disclosing_program="family_employment",
            recipient_programs=["child_welfare"], data_classes=["existence", "contact"])  # fmt: skip
     body = _ask(api, D).json()
     assert body["shared"] is False
@@ -597,7 +362,7 @@ def test_a_third_agency_reading_the_ledger_learns_no_pair_it_is_not_in(
     from keys import canonical
 
     api.register("DJJ")
-    _grant(api, "DOC", subject=E, disclosing_program="corrections",
+    grant(api, "DOC", subject=E, disclosing_program="corrections",
            recipient_classes=["any_linked_program"], recipient_programs=[])  # fmt: skip
     assert _ask(api, A).json()["shared"] is True
     api.client.get("/v1/caseload", headers=api.as_("DCFS", "cm-0001", Role.CASE_MANAGER))

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 from typing import Any
 
 import pytest
@@ -9,28 +8,7 @@ from sqlalchemy import func, select, text
 
 from hub.models import Encoding
 from keys import Role, canonical
-from tests.hub.api.conftest import EPOCH, FINGERPRINT, Api
-
-CANARY = canonical.b64encode(hashlib.sha256(b"canary").digest())
-
-
-def ref(label: str) -> str:
-    return hashlib.sha256(label.encode()).hexdigest()
-
-
-def encodings(n: int, *, start: int = 0, canary: str = CANARY, **changes: Any) -> dict[str, Any]:
-    body = {
-        "epoch": EPOCH,
-        "schema_fingerprint": FINGERPRINT,
-        "canary_digest": canary,
-        "upserts": [
-            {"ref": ref(f"r{i}"), "clk": canonical.b64encode(os.urandom(128))}
-            for i in range(start, start + n)
-        ],
-        "removals": [],
-    }
-    body.update(changes)
-    return body
+from tests.hub.api.factories import Api, encodings, ref
 
 
 def stored(api: Api, agency: str) -> int:

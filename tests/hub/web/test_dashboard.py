@@ -5,7 +5,6 @@ changing the counts; and the pages' sign-in rules."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -15,9 +14,8 @@ from sqlalchemy import text
 
 from keys import Role, issue_token
 from linkage_node.synthetic import linked_rosters
-from tests.hub.live import LiveHub
-from tests.hub.test_linkage_live import _encode_and_sync, _run, hub  # noqa: F401  (fixture)
-from tests.linkage_node.web.test_browser import ARTIFACTS, _browser_page
+from tests.browser import ARTIFACTS
+from tests.hub.live import LiveHub, encode_and_sync, run_linkage
 
 pytestmark = [
     pytest.mark.parametrize("hub", ["sqlite"], indirect=True),
@@ -27,16 +25,11 @@ pytestmark = [
 
 
 @pytest.fixture
-def page() -> Iterator[Page]:
-    yield from _browser_page(javascript=False)
-
-
-@pytest.fixture
-def linked(hub: LiveHub, tmp_path: Path) -> LiveHub:  # noqa: F811
+def linked(hub: LiveHub, tmp_path: Path) -> LiveHub:
     rosters = linked_rosters(["DCFS", "DOC"], 400, shared=0.4, seed=29)
     for agency in ("DCFS", "DOC"):
-        _encode_and_sync(hub, tmp_path, agency, rosters.rows[agency])
-    run = _run(hub, kind="full")
+        encode_and_sync(hub, tmp_path, agency, rosters.rows[agency])
+    run = run_linkage(hub, kind="full")
     assert run["status"] == "succeeded", run
     return hub
 

@@ -14,8 +14,8 @@ from linkage_node.job import REF_KEY_FILE, STATE_FILE
 from linkage_node.refs import RefKey
 from linkage_node.state import NodeState
 from linkage_node.web import NodeWebSettings, create_node_app, hash_password
-from tests.hub.api.conftest import Api, api  # noqa: F401  (fixtures used here)
-from tests.hub.api.test_shared import A, B, D, scenario  # noqa: F401
+from tests.hub.api.conftest import api, scenario  # noqa: F401  (fixtures used here)
+from tests.hub.api.factories import A, Api, D
 
 PASSWORD = "correct horse battery staple"
 

@@ -4,56 +4,25 @@ JavaScript switched off: the pages must work without it. Screenshots are kept in
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from linkage_node.web.app import _HTMX as HTMX
-from tests.hub.api.conftest import Api
+from tests.browser import ARTIFACTS
+from tests.hub.api.factories import Api, add_notification
 from tests.linkage_node.web.conftest import PASSWORD, Node
-from tests.linkage_node.web.test_pages import _notify
 from tests.processes import serve_in_thread
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(os.environ.get("PPRL_TEST_ARTIFACTS", "test-artifacts"))
 
 
 @pytest.fixture
 def served(node: Node) -> Iterator[str]:
     with serve_in_thread(node.client.app, lifespan="auto") as url:
         yield url
-
-
-@pytest.fixture
-def page() -> Iterator[Page]:
-    yield from _browser_page(javascript=False)
-
-
-@pytest.fixture
-def js_page() -> Iterator[Page]:
-    yield from _browser_page(javascript=True)
-
-
-def _browser_page(*, javascript: bool) -> Iterator[Page]:
-    assert CHROMIUM.exists(), "make test installs Debian's chromium for the browser tests"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        context = browser.new_context(
-            java_script_enabled=javascript, viewport={"width": 1200, "height": 900}
-        )
-        try:
-            yield context.new_page()
-        finally:
-            context.close()
-            browser.close()
 
 
 def test_a_case_manager_signs_in_and_sees_the_shared_client(served: str, page: Page) -> None:
@@ -90,7 +59,7 @@ def test_with_javascript_htmx_marks_a_notification_read_in_place(
     api: Api, served: str, js_page: Page
 ) -> None:
     assert HTMX.exists(), "make setup fetches htmx from the npm registry"
-    _notify(api)
+    add_notification(api)
     js_page.goto(f"{served}/sign-in")
     js_page.get_by_label("Username").fill("mlopez")
     js_page.get_by_label("Password").fill(PASSWORD)

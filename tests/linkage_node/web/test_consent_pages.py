@@ -12,8 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from keys import Role
-from tests.hub.api.conftest import Api
-from tests.hub.api.test_shared import A, B
+from tests.hub.api.factories import A, Api, B
 from tests.linkage_node.web.conftest import Node
 
 TODAY = datetime.now(UTC).date()

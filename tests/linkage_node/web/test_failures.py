@@ -11,14 +11,13 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.hub.api.conftest import Api, api  # noqa: F401  (fixture)
-from tests.hub.api.test_shared import scenario  # noqa: F401  (fixture)
+from tests.hub.api.factories import Api
 from tests.linkage_node.web.conftest import Node, make_node
 from tests.processes import free_port
 
 
 @pytest.fixture
-def hub_away(api: Api, scenario: dict[str, int], tmp_path: Path) -> Node:  # noqa: F811
+def hub_away(api: Api, scenario: dict[str, int], tmp_path: Path) -> Node:
     """The DCFS node, its hub not answering (nothing listens on the port)."""
     away = httpx.Client(base_url=f"http://127.0.0.1:{free_port()}", timeout=2)
     return make_node(api, tmp_path / "away", hub_client=away)

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import html
-from datetime import UTC, datetime
 from pathlib import Path
 
 from typer.testing import CliRunner
 
 from consent import check_proof_bundle
-from hub.models import Notification
 from linkage_node.web.answer_view import day
 from pprl.cli import app as pprl_app
-from tests.hub.api.conftest import Api
-from tests.hub.api.test_shared import _day
+from tests.hub.api.factories import Api, add_notification, days_from_today
 from tests.linkage_node.web.conftest import PASSWORD, Node
 
 
@@ -72,7 +69,7 @@ def test_a_shared_client_shows_contact_milestones_conflicts_and_verified_consent
     # The combined plan names the need each milestone serves and marks what is stuck.
     row = next(r for r in text.split("<tr") if "Job readiness class" in r)
     assert "Self-reliance" in row  # implied by its service kind, job training
-    assert f"<td>{day(_day(60))}</td>" in row  # the target end as people write a date
+    assert f"<td>{day(days_from_today(60))}</td>" in row  # the target end as people write a date
     proof_link = text.split('href="/clients/DCFS-0001/proof/')[1].split('"')[0]
     proof = client.get(f"/clients/DCFS-0001/proof/{proof_link}")
     assert proof.status_code == 200
@@ -109,20 +106,8 @@ def test_sign_out_needs_the_form_token(node: Node) -> None:
     assert client.get("/caseload", follow_redirects=False).status_code == 303
 
 
-def _notify(api: Api, run_id: int = 1) -> None:
-    now = datetime.now(UTC)
-    api.session.add(
-        Notification(
-            agency_id="DCFS", case_manager_id="cm-0001", kind="matches_changed", run_id=run_id,
-            clients=1, created_at=now, email_status="pending", email_attempts=0,
-            next_attempt_at=now,
-        )
-    )  # fmt: skip
-    api.session.flush()
-
-
 def test_notifications_show_on_the_caseload_and_can_be_marked_read(api: Api, node: Node) -> None:
-    _notify(api)
+    add_notification(api)
     client = node.sign_in()
     page = client.get("/caseload").text
     assert "Matches changed for one or more clients" in page
@@ -132,7 +117,7 @@ def test_notifications_show_on_the_caseload_and_can_be_marked_read(api: Api, nod
     assert done.status_code == 303
     assert "Matches changed for one or more clients" not in client.get("/caseload").text
     # The same through htmx answers with nothing to swap in.
-    _notify(api, run_id=2)
+    add_notification(api, run_id=2)
     page = client.get("/caseload").text
     action = page.split('action="/notifications/')[1].split('"')[0]
     swapped = client.post(

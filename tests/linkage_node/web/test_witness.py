@@ -15,8 +15,7 @@ from consent import parse_leaf
 from hub.services.ledger import stored_leaf
 from keys import canonical
 from linkage_node.witness import WITNESS_FILE
-from tests.hub.api.conftest import Api
-from tests.hub.api.test_shared import _revoke
+from tests.hub.api.factories import Api, revoke
 from tests.linkage_node.web.conftest import Node, make_node
 
 
@@ -51,13 +50,13 @@ def test_a_ledger_rolled_back_to_before_a_revocation_is_refused(
     first = client.get("/clients/DCFS-0001").text
     assert "Consent verified" in first
     assert _officer_shown(first)
-    revoke = _revoke(api, "DOC", scenario["doc"])
+    revocation = revoke(api, "DOC", scenario["doc"])
     api.checkpoint()  # the hub's schedule signs the tree with the REVOKE in it
     after = client.get("/clients/DCFS-0001").text
     assert not _officer_shown(after)
     assert client.get("/caseload").status_code == 200  # the node witnesses the new tree
 
-    _restore_ledger_to(api, revoke)  # back to before the REVOKE
+    _restore_ledger_to(api, revocation)  # back to before the REVOKE
     page = client.get("/clients/DCFS-0001")
     assert page.status_code == 503
     assert "Consent ledger alarm" in page.text
@@ -155,7 +154,7 @@ def test_a_lying_proxy_replaying_an_answer_from_before_a_revocation_is_not_verif
     node = make_node(api, tmp_path, _proxy(api, replay))
     client = node.sign_in()
     assert "Consent verified" in client.get("/clients/DCFS-0001").text
-    _revoke(api, "DOC", scenario["doc"])
+    revoke(api, "DOC", scenario["doc"])
     api.checkpoint()
     assert client.get("/caseload").status_code == 200  # the node witnesses the REVOKE
     page = client.get("/clients/DCFS-0001").text

@@ -1,0 +1,329 @@
+"""Builders for the hub API tests: encodings batches, uploads, links, grants and the
+three-program scenario's pieces. Each call makes fresh rows in the test's own session."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from fastapi.testclient import TestClient
+from sqlmodel import Session
+
+from consent import LogKey, format_timestamp, sign_entry, validate_entry
+from hub.context import HubContext
+from hub.models import Link, Notification, RecordCluster
+from hub.settings import HubSettings
+from keys import AgencyIdentity, LocalIssuer, Role, canonical, issue_token
+from tests.factories import PROGRAMS, grant_terms
+
+OPERATOR_ISSUER = "https://idp.test/realms/pprl"
+FINGERPRINT = "ab" * 32
+EPOCH = "2026-11"
+
+
+@dataclass
+class Api:
+    client: TestClient
+    session: Session
+    settings: HubSettings
+    log: LogKey
+    operators: LocalIssuer
+    identities: dict[str, AgencyIdentity] = field(default_factory=dict)
+
+    @property
+    def hub(self) -> HubContext:
+        hub: HubContext = self.client.app.state.hub  # type: ignore[attr-defined]
+        return hub
+
+    def checkpoint(self) -> str | None:
+        """Sign a checkpoint now, as the hub's schedule would."""
+        ledger = self.hub.ledger
+        assert ledger is not None
+        return ledger.issue_checkpoint(self.session)
+
+    def operator(self, role: Role = Role.HUB_OPERATOR) -> dict[str, str]:
+        token = self.operators.issue(subject="op-1", audience="pprl-hub", roles=[role])
+        return {"Authorization": f"Bearer {token}"}
+
+    def as_(self, agency: str, subject: str = "node-1", *roles: Role) -> dict[str, str]:
+        token = issue_token(
+            self.identities[agency],
+            subject=subject,
+            audience="pprl-hub",
+            roles=roles or (Role.AGENCY_NODE,),
+        )
+        return {"Authorization": f"Bearer {token}"}
+
+    def register(self, *names: str) -> None:
+        for name in names:
+            identity = AgencyIdentity.create(name, (PROGRAMS.get(name, name.lower()),))
+            response = self.client.post(
+                "/v1/agencies", json=identity.public_keys().model_dump(), headers=self.operator()
+            )
+            assert response.status_code == 201, response.text
+            self.identities[name] = identity
+
+    def post(self, path: str, body: Any, headers: dict[str, str], key: str | None = None) -> Any:
+        if key is not None:
+            headers = {**headers, "Idempotency-Key": key}
+        return self.client.post(path, json=body, headers=headers)
+
+
+def make_settings(tmp: Path, url: str, **overrides: Any) -> tuple[HubSettings, LogKey, LocalIssuer]:
+    log = LogKey.generate("hub.test/consent-ledger")
+    log.save(tmp / "log.key")
+    data_key = tmp / "data.key"
+    data_key.write_bytes(os.urandom(32))
+    data_key.chmod(0o600)
+    operators = LocalIssuer.create(OPERATOR_ISSUER)
+    operators.save(tmp / "idp")
+    values: dict[str, Any] = {
+        "database_url": url,
+        "log_key_file": tmp / "log.key",
+        "data_key_file": data_key,
+        "operator_issuer": OPERATOR_ISSUER,
+        "operator_jwks_file": tmp / "idp" / "jwks.json",
+        "schema_fingerprint": FINGERPRINT,
+        "secret_epoch": EPOCH,
+        "max_batch_records": 500,
+        "max_request_bytes": 2 * 1024 * 1024,
+    }
+    values.update(overrides)
+    return HubSettings(**values), log, operators
+
+
+CANARY = canonical.b64encode(hashlib.sha256(b"canary").digest())
+
+
+def ref(label: str) -> str:
+    return hashlib.sha256(label.encode()).hexdigest()
+
+
+def encodings(n: int, *, start: int = 0, canary: str = CANARY, **changes: Any) -> dict[str, Any]:
+    body = {
+        "epoch": EPOCH,
+        "schema_fingerprint": FINGERPRINT,
+        "canary_digest": canary,
+        "upserts": [
+            {"ref": ref(f"r{i}"), "clk": canonical.b64encode(os.urandom(128))}
+            for i in range(start, start + n)
+        ],
+        "removals": [],
+    }
+    body.update(changes)
+    return body
+
+
+RNG = np.random.default_rng(20261123)
+
+
+PEOPLE = RNG.random((200, 1024)) < 0.55
+
+
+def clk(person: int, noise: float = 0.04, seed: int = 0) -> str:
+    rng = np.random.default_rng(person * 1000 + seed)
+    bits = PEOPLE[person] ^ (rng.random(1024) < noise)
+    return canonical.b64encode(np.packbits(bits).tobytes())
+
+
+def sync(
+    api: Api,
+    agency: str,
+    key: str,
+    upserts: dict[str, int | tuple[int, int]],
+    removals: list[str] = [],  # noqa: B006  (never mutated)
+) -> None:
+    """Upload {label: person} (or (person, seed) for a re-encoding) and removals."""
+    body = {
+        "epoch": EPOCH,
+        "schema_fingerprint": FINGERPRINT,
+        "canary_digest": CANARY,
+        "upserts": [
+            {
+                "ref": ref(label),
+                "clk": clk(*(person if isinstance(person, tuple) else (person, 0))),
+            }
+            for label, person in upserts.items()
+        ],
+        "removals": [ref(label) for label in removals],
+    }
+    response = api.post(
+        f"/v1/agencies/{agency}/encodings/batches", body, api.as_(agency), key=f"batch-{key}"
+    )
+    assert response.status_code == 200, response.text
+
+
+def run(api: Api, **body: Any) -> dict[str, Any]:
+    response = api.client.post("/v1/linkage/runs", json=body, headers=api.operator())
+    assert response.status_code == 202, response.text
+    location = response.headers["Location"]
+    assert response.json()["status"] == "queued"
+    done = api.client.get(location, headers=api.operator())
+    assert done.status_code == 200
+    result: dict[str, Any] = done.json()
+    return result
+
+
+def grant_leaf(api: Api, agency: str = "DCFS", **terms: Any) -> bytes:
+    identity = api.identities[agency]
+    now = datetime.now(UTC)
+    when = {
+        "signed_at": format_timestamp(now - timedelta(days=1)),
+        "effective_from": format_timestamp(now - timedelta(days=1)),
+        "expires_at": format_timestamp(now + timedelta(days=365)),
+    }
+    entry = validate_entry(
+        {
+            "v": 1,
+            "type": "GRANT",
+            "signer": agency,
+            "key_id": identity.signing_key_id,
+            "made_at": format_timestamp(now),
+            "grant": grant_terms(**{**when, **terms}),
+        }
+    )
+    return sign_entry(entry, identity).leaf
+
+
+A, B, C, D, E = (ref(f"client-{x}") for x in "abcde")
+
+
+AGENCIES = ("DCFS", "DOC", "DWD")
+
+
+TODAY = datetime.now(UTC).date()
+
+
+def days_from_today(offset: int) -> str:
+    return (TODAY + timedelta(days=offset)).isoformat()
+
+
+def upload(
+    api: Api, agency: str, refs: list[str], assigned: dict[str, tuple[str, dict[str, Any]]]
+) -> None:
+    body = encodings(0)
+    body["upserts"] = [{"ref": r, "clk": encodings(1)["upserts"][0]["clk"]} for r in refs]
+    node = api.as_(agency)
+    assert (
+        api.post(f"/v1/agencies/{agency}/encodings/batches", body, node, "enc-00001").status_code
+        == 200
+    )
+    upserts = [
+        {"ref": r, "case_manager_id": cm, "contact": contact}
+        for r, (cm, contact) in assigned.items()
+    ]
+    response = api.post(
+        f"/v1/agencies/{agency}/assignments/batches", {"upserts": upserts}, node, "asg-00001"
+    )
+    assert response.status_code == 200, response.text
+
+
+def milestones(api: Api, agency: str, items: list[dict[str, Any]]) -> None:
+    response = api.post(
+        f"/v1/agencies/{agency}/milestones/batches",
+        {"upserts": items},
+        api.as_(agency),
+        "pln-00001",
+    )
+    assert response.status_code == 200, response.text
+
+
+def link(
+    api: Api, run_id: int, cluster: int, pairs: list[tuple[str, str, str, str, float, bool]]
+) -> None:
+    for agency_a, ref_a, agency_b, ref_b, score, review in pairs:
+        api.session.add(
+            Link(
+                agency_a=agency_a,
+                ref_a=ref_a,
+                agency_b=agency_b,
+                ref_b=ref_b,
+                score=score,
+                review=review,
+                cluster_id=cluster,
+                run_id=run_id,
+            )
+        )
+        for agency, record in ((agency_a, ref_a), (agency_b, ref_b)):
+            if api.session.get(RecordCluster, (agency, record)) is None:
+                api.session.add(
+                    RecordCluster(agency_id=agency, ref=record, cluster_id=cluster, run_id=run_id)
+                )
+    api.session.flush()
+
+
+def grant(api: Api, agency: str, **terms: Any) -> int:
+    identity = api.identities[agency]
+    now = datetime.now(UTC).replace(microsecond=0)
+    data = {
+        "v": 1,
+        "type": "GRANT",
+        "signer": agency,
+        "key_id": identity.signing_key_id,
+        "made_at": format_timestamp(now),
+        "grant": grant_terms(
+            signed_at=format_timestamp(now - timedelta(hours=1)),
+            effective_from=format_timestamp(now - timedelta(hours=1)),
+            expires_at=format_timestamp(now + timedelta(days=365)),
+            **terms,
+        ),
+    }
+    return append(api, agency, data)
+
+
+def append(api: Api, agency: str, data: dict[str, Any]) -> int:
+    from consent import sign_entry, validate_entry
+    from keys import canonical
+
+    signed = sign_entry(validate_entry(data), api.identities[agency])
+    response = api.post(
+        "/v1/ledger/entries", {"leaf": canonical.b64encode(signed.leaf)}, api.as_(agency)
+    )
+    assert response.status_code == 201, response.text
+    return int(response.json()["index"])
+
+
+def revoke(api: Api, agency: str, grant: int) -> int:
+    ledger = api.hub.ledger
+    assert ledger is not None
+    ledger.sync(api.session)
+    return append(
+        api,
+        agency,
+        {
+            "v": 1,
+            "type": "REVOKE",
+            "signer": agency,
+            "key_id": api.identities[agency].signing_key_id,
+            "made_at": format_timestamp(datetime.now(UTC).replace(microsecond=0)),
+            "revokes": {"index": grant, "leaf_hash": ledger.tree.leaf_hash_at(grant).hex()},
+            "consent_id": ledger.state.grants[grant].terms.consent_id,
+            "reason": "client_request",
+        },
+    )
+
+
+def add_notification(api: Api, run_id: int = 1) -> None:
+    now = datetime.now(UTC)
+    api.session.add(
+        Notification(
+            agency_id="DCFS", case_manager_id="cm-0001", kind="matches_changed", run_id=run_id,
+            clients=1, created_at=now, email_status="pending", email_attempts=0,
+            next_attempt_at=now,
+        )
+    )  # fmt: skip
+    api.session.flush()
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list[tuple[list[str], bytes]] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append((list(envelope.rcpt_tos), bytes(envelope.content)))
+        return "250 OK"
