@@ -167,9 +167,8 @@ def _domain_status(exc: Exception) -> int:
     return next((status for kinds, status in _DOMAIN_STATUSES if isinstance(exc, kinds)), 400)
 
 
-def _integrity_fault(request: Request, exc: Exception) -> JSONResponse:
+def _integrity_fault(request: Request, exc: Exception, status: int) -> JSONResponse:
     """Log the fault for the operators; tell the caller only that it is the hub's."""
-    status = _domain_status(exc)
     log.critical(
         "integrity fault: %s: %s",
         type(exc).__name__,
@@ -212,12 +211,13 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ConsentError)
     @app.exception_handler(HubError)
     async def _domain(request: Request, exc: Exception) -> JSONResponse:
-        if isinstance(exc, LedgerTampered | WitnessAlarm | IntegrityFault):
-            return _integrity_fault(request, exc)
+        status = _domain_status(exc)
+        if status >= 500:
+            return _integrity_fault(request, exc, status)
         if isinstance(exc, HubError):
             # A hub refusal no route turned into an answer: the server's fault.
             return await _unexpected(request, exc)
-        return problem(_domain_status(exc), str(exc), request)
+        return problem(status, str(exc), request)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from keys import IDENTIFIER_PATTERN
+from keys import is_identifier
 from linkage_node.roster import Issue
 from linkage_node.roster_input import find_columns, open_table
 
@@ -32,7 +31,6 @@ OPTIONAL = (
 STATUSES = ("not_started", "in_progress", "complete", "stuck")
 NEEDS = ("basic_needs", "freedom", "family", "self_reliance")
 _DATES = ("target_start", "target_end", "actual_start", "actual_end")
-_ID = re.compile(IDENTIFIER_PATTERN)
 MAX_TEXT = 200
 
 
@@ -105,9 +103,9 @@ def _check(line: int, row: Mapping[str, str | None]) -> list[Issue]:
     for column in REQUIRED:
         if not cells.get(column):
             flag(column, f"{column}.missing")
-    if cells.get("milestone_id") and not _ID.fullmatch(cells["milestone_id"]):
+    if cells.get("milestone_id") and not is_identifier(cells["milestone_id"]):
         flag("milestone_id", "milestone_id.shape")
-    if cells.get("service_kind") and not _ID.fullmatch(cells["service_kind"]):
+    if cells.get("service_kind") and not is_identifier(cells["service_kind"]):
         flag("service_kind", "service_kind.shape")
     if cells.get("status") and cells["status"] not in STATUSES:
         flag("status", "status.unknown")

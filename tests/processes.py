@@ -125,17 +125,26 @@ def start(
         )
 
 
+def start_ready(
+    args: Sequence[str], *, env: dict[str, str], ready: str, cwd: Path | None = None, log: Path
+) -> subprocess.Popen[bytes]:
+    """`start`, then wait until URL `ready` answers 200; a server that never does is
+    stopped (and waited for) before the failure is raised."""
+    process = start(args, env=env, cwd=cwd, log=log)
+    try:
+        wait_ready(ready, process=process, log=log)
+    except AssertionError:
+        stop(process)
+        raise
+    return process
+
+
 def start_hub(cwd: Path, settings: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
     """`pprl hub serve --port PORT` in `cwd` with only the `PPRL_` variables in `settings`;
     returns once it answers /readyz (stop it with `stop`)."""
-    hub = start([PPRL, "hub", "serve", "--port", str(port)], cwd=cwd,
-                env={**clean_env(), **settings}, log=log)  # fmt: skip
-    try:
-        wait_ready(f"http://127.0.0.1:{port}/readyz", process=hub, log=log)
-    except AssertionError:
-        stop(hub)
-        raise
-    return hub
+    return start_ready([PPRL, "hub", "serve", "--port", str(port)], cwd=cwd,
+                       env={**clean_env(), **settings}, log=log,
+                       ready=f"http://127.0.0.1:{port}/readyz")  # fmt: skip
 
 
 @contextmanager
@@ -148,9 +157,8 @@ def running(
     log: Path,
 ) -> Iterator[subprocess.Popen[bytes]]:
     """A server process, ready at URL `ready`, stopped and waited for when the block ends."""
-    process = start(args, env=env, cwd=cwd, log=log)
+    process = start_ready(args, env=env, ready=ready, cwd=cwd, log=log)
     try:
-        wait_ready(ready, process=process, log=log)
         yield process
     finally:
         stop(process)

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.processes import clean_env, free_port, start, stop, wait_ready
+from tests.processes import clean_env, free_port, start_ready, stop
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -167,13 +167,8 @@ def _start_server(
     port = re.search(r"--port (\d+)", command)
     assert port is not None, "the README's serve command names its port"
     url = f"http://127.0.0.1:{port.group(1)}"
-    server = start([BASH, "-c", command], cwd=cwd, env=env, log=log)
     probe = "/sign-in" if " node serve " in command else "/readyz"
-    try:
-        wait_ready(f"{url}{probe}", process=server, log=log)
-    except AssertionError:
-        stop(server)
-        raise
+    server = start_ready([BASH, "-c", command], cwd=cwd, env=env, log=log, ready=f"{url}{probe}")
     return server, url
 
 
