@@ -51,10 +51,16 @@ def run() -> None:
     synthetic = _synthetic()
     febrl = _febrl()
     floor = HubSettings().disclosure_floor
-    attack = Table("attribute", *SCHEMAS, title="pattern-mining attack, 10,000 records: "
-                   "accuracy on held-out records (chance)")  # fmt: skip
-    quality = Table("data", *SCHEMAS, title=f"linkage: threshold, precision, recall, F1 "
-                    f"(proposed, at least the floor {floor})")  # fmt: skip
+    attack = Table(
+        "attribute",
+        *SCHEMAS,
+        title="pattern-mining attack, 10,000 records: accuracy on held-out records (chance)",
+    )
+    quality = Table(
+        "data",
+        *SCHEMAS,
+        title=f"linkage: threshold, precision, recall, F1 (proposed, at least the floor {floor})",
+    )
     found: dict[str, dict[str, str]] = {}
     scores: dict[str, list[str]] = {"synthetic, 5 x 2,000": [], "FEBRL4, 4,000 a side": []}
     for name, path in SCHEMAS.items():
@@ -128,11 +134,19 @@ def _febrl_record(index: str, row: object) -> CleanRecord:
     dob = text("date_of_birth")
     iso = f"{dob[:4]}-{dob[4:6]}-{dob[6:8]}" if len(dob) == 8 and dob.isdigit() else ""
     return CleanRecord(
-        line=0, record_id=index, given_name=normalise_name(text("given_name")),
-        family_name=normalise_name(text("surname")), date_of_birth=iso, sex="",
-        ssn="".join(c for c in text("soc_sec_id") if c.isdigit()), address="", city="",
-        zip=text("postcode"), phone="", case_manager_id="",
-    )  # fmt: skip
+        line=0,
+        record_id=index,
+        given_name=normalise_name(text("given_name")),
+        family_name=normalise_name(text("surname")),
+        date_of_birth=iso,
+        sex="",
+        ssn="".join(c for c in text("soc_sec_id") if c.isdigit()),
+        address="",
+        city="",
+        zip=text("postcode"),
+        phone="",
+        case_manager_id="",
+    )
 
 
 def _quality(

@@ -83,10 +83,13 @@ def run() -> None:
     makers = {"febrl4": _febrl4, "febrl3": _febrl3, "generated": _generated}
     splink = os.environ.get("PPRL_BENCH_SPLINK_PYTHON")
     table = Table(
-        "set", "one filter per record (served)", "one filter per field + EM",
-        "plaintext Splink", "given name recovered by frequency: record / field",
+        "set",
+        "one filter per record (served)",
+        "one filter per field + EM",
+        "plaintext Splink",
+        "given name recovered by frequency: record / field",
         title="Two designs on the same rows (pairwise F1 on clusters)",
-    )  # fmt: skip
+    )
     for name in chosen:
         bench = makers[name.strip()]()
         served = measure(bench, splink)

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import insert, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from consent import (
     HUB_SIGNER,
@@ -145,7 +145,7 @@ def _build(size: int, db: Path, console: Console) -> tuple[LogKey, MerkleTree]:
                         [{"size": len(tree), "root": tree.root(), "note": note, "issued_at": T0}],
                     )
             session.execute(insert(LedgerEntry), rows)
-        session.execute(update(LedgerHead).where(LedgerHead.id == 1).values(size=len(tree)))  # type: ignore[arg-type]
+        session.execute(update(LedgerHead).where(col(LedgerHead.id) == 1).values(size=len(tree)))
         session.commit()
     engine.dispose()
     seconds = time.perf_counter() - started

@@ -84,8 +84,14 @@ def measure(
         result = LoadResult()
         started = time.monotonic()
         stop = threading.Event()
-        common = {"base": hub.base, "dcfs": identities["DCFS"], "clients": clients,
-                  "stop": stop, "result": result, "lock": threading.Lock()}  # fmt: skip
+        common = {
+            "base": hub.base,
+            "dcfs": identities["DCFS"],
+            "clients": clients,
+            "stop": stop,
+            "result": result,
+            "lock": threading.Lock(),
+        }
         workers = [threading.Thread(target=_ask, args=(n,), kwargs=common) for n in range(threads)]
         for worker in workers:
             worker.start()

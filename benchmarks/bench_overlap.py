@@ -31,9 +31,16 @@ REFERENCE_UP_TO = int(os.environ.get("PPRL_BENCH_OVERLAP_REFERENCE_UP_TO", "7"))
 def run() -> None:
     """Measure and print."""
     console = Console(width=120)
-    table = Table("programs", "cells published", "suppressed", "time", "reference time",
-                  "reference suppressed", "ratio",
-                  title=f"overlap report, {PEOPLE:,} people, limit 11")  # fmt: skip
+    table = Table(
+        "programs",
+        "cells published",
+        "suppressed",
+        "time",
+        "reference time",
+        "reference suppressed",
+        "ratio",
+        title=f"overlap report, {PEOPLE:,} people, limit 11",
+    )
     for n in (5, 7, 10, 15, 20):
         table.add_row(*_row(n))
     console.print(table)

@@ -95,10 +95,21 @@ def run() -> None:
     makers = {"febrl4": _febrl4, "febrl3": _febrl3, "generated": _generated}
     splink = os.environ.get("PPRL_BENCH_SPLINK_PYTHON")
     table = Table(
-        "set", "records", "true pairs", "refused", "threshold", "P", "R", "F1",
-        "est. P", "est. R", "R (records)", "Splink F1", "F1 / Splink",
+        "set",
+        "records",
+        "true pairs",
+        "refused",
+        "threshold",
+        "P",
+        "R",
+        "F1",
+        "est. P",
+        "est. R",
+        "R (records)",
+        "Splink F1",
+        "F1 / Splink",
         title="Linkage quality at the hub's own threshold (clusters judged pair by pair)",
-    )  # fmt: skip
+    )
     for name in chosen:
         bench = makers[name.strip()]()
         row = measure(bench, splink)
@@ -126,10 +137,15 @@ def measure(bench: BenchSet, splink: str | None) -> list[str]:
             roster = tmp / f"{agency}.csv"
             _write(roster, rows)
             job = run_encoding_job(
-                agency_id=agency, schema=schema, secret=secret, roster_path=roster,
-                output=tmp / f"{agency}.jsonl", state_dir=tmp / f"state-{agency}",
-                max_rejected=Allowance.parse("100%", "--max-rejected"), workers=2,
-            )  # fmt: skip
+                agency_id=agency,
+                schema=schema,
+                secret=secret,
+                roster_path=roster,
+                output=tmp / f"{agency}.jsonl",
+                state_dir=tmp / f"state-{agency}",
+                max_rejected=Allowance.parse("100%", "--max-rejected"),
+                workers=2,
+            )
             refused += job.roster.rejected
             key = RefKey.load_or_create(tmp / f"state-{agency}" / REF_KEY_FILE, create=False)
             refs.update((key.ref(r["record_id"]), r["record_id"]) for r in rows)
@@ -137,9 +153,10 @@ def measure(bench: BenchSet, splink: str | None) -> list[str]:
         # As a served run links: the disclosure policy's floor and minimum precision.
         served = HubSettings.model_construct()
         params = LinkParams(
-            dedupe_within=DEDUPE, min_threshold=served.disclosure_floor,
+            dedupe_within=DEDUPE,
+            min_threshold=served.disclosure_floor,
             min_precision=served.disclosure_min_precision,
-        )  # fmt: skip
+        )
         result = link(read_compatible(paths), params)
         groups: dict[int, list[str]] = defaultdict(list)
         for row in result.state.clusters():
@@ -153,15 +170,20 @@ def measure(bench: BenchSet, splink: str | None) -> list[str]:
         splink_f1 = _splink(bench, tmp, splink, truth) if splink else None
     records = sum(len(rows) for rows in bench.rosters.values())
     return [
-        bench.name, f"{records:,}", f"{len(truth):,}", f"{refused:,}",
-        f"{result.threshold:.3f}", f"{score.precision:.4f}", f"{score.recall:.4f}",
+        bench.name,
+        f"{records:,}",
+        f"{len(truth):,}",
+        f"{refused:,}",
+        f"{result.threshold:.3f}",
+        f"{score.precision:.4f}",
+        f"{score.recall:.4f}",
         f"{score.f1:.4f}",
         f"{at_threshold['precision'][0]:.4f}" if at_threshold else "-",
         f"{at_threshold['recall'][0]:.4f}" if at_threshold else "-",
         f"{by_records:.4f}",
         f"{splink_f1:.4f}" if splink_f1 is not None else "-",
         f"{score.f1 / splink_f1:.3f}" if splink_f1 else "-",
-    ]  # fmt: skip
+    ]
 
 
 def _true_pairs(person: dict[str, str]) -> set[Pair]:
@@ -176,8 +198,9 @@ def _record_recall(groups: Iterable[list[str]], person: dict[str, str]) -> float
     at least one of them: what the estimated recall counts (records, not pairs, which
     weigh a record missed from a person's cluster of k by k - 1)."""
     counts = Counter(person.values())
-    found = {r for members in groups for r in members
-             if sum(person[o] == person[r] for o in members) > 1}  # fmt: skip
+    found = {
+        r for members in groups for r in members if sum(person[o] == person[r] for o in members) > 1
+    }
     wanted = [r for r, who in person.items() if counts[who] > 1]
     return sum(r in found for r in wanted) / max(1, len(wanted))
 
@@ -210,13 +233,18 @@ def _febrl_row(record_id: str, row: object) -> dict[str, str]:
     ssn = cell("soc_sec_id")
     postcode = cell("postcode")
     return {
-        "record_id": record_id, "given_name": cell("given_name"),
+        "record_id": record_id,
+        "given_name": cell("given_name"),
         "family_name": cell("surname"),
         "date_of_birth": f"{dob[:4]}-{dob[4:6]}-{dob[6:8]}" if len(dob) == 8 else dob,
-        "sex": "", "ssn": f"12{ssn}" if len(ssn) == 7 else "", "address": street,
-        "city": cell("suburb"), "zip": f"0{postcode}" if len(postcode) == 4 else "",
-        "phone": "", "case_manager_id": "cm-0001",
-    }  # fmt: skip
+        "sex": "",
+        "ssn": f"12{ssn}" if len(ssn) == 7 else "",
+        "address": street,
+        "city": cell("suburb"),
+        "zip": f"0{postcode}" if len(postcode) == 4 else "",
+        "phone": "",
+        "case_manager_id": "cm-0001",
+    }
 
 
 def _febrl4() -> BenchSet:
@@ -245,9 +273,16 @@ def _febrl3(seed: int = 3) -> BenchSet:
 
 
 HARDER = Corruption(
-    name_typo=0.10, nickname=0.04, family_name_change=0.08, dob_day_month_swap=0.04,
-    dob_digit=0.04, ssn_missing=0.40, ssn_typo=0.03, sex_missing=0.05, moved=0.35,
-)  # fmt: skip
+    name_typo=0.10,
+    nickname=0.04,
+    family_name_change=0.08,
+    dob_day_month_swap=0.04,
+    dob_digit=0.04,
+    ssn_missing=0.40,
+    ssn_typo=0.03,
+    sex_missing=0.05,
+    moved=0.35,
+)
 
 
 def _generated(seed: int = 17, size: int = 2000, shared: float = 0.3) -> BenchSet:
@@ -339,8 +374,9 @@ def _splink(bench: BenchSet, tmp: Path, python: str, truth: set[Pair]) -> float:
     script.write_text(_SPLINK, encoding="utf-8")
     subprocess.run(  # noqa: S603  (the interpreter the caller named)
         [python, str(script), str(source), str(tmp / "splink.json")],
-        check=True, capture_output=True,
-    )  # fmt: skip
+        check=True,
+        capture_output=True,
+    )
     assigned = json.loads((tmp / "splink.json").read_text())
     groups: dict[str, list[str]] = defaultdict(list)
     for record, cluster in assigned.items():

@@ -50,6 +50,7 @@ from hub.models import (
     LinkageRun,
     Milestone,
     RecordCluster,
+    table_of,
 )
 from hub.services.registry import register_agency
 from hub.services.uploads import contact_context, milestone_context
@@ -70,7 +71,7 @@ def _ref(agency: str, i: int) -> str:
 
 
 def _insert(db: Connection, model: Any, rows: list[dict[str, Any]]) -> None:
-    table = model.__table__
+    table = table_of(model)
     for start in range(0, len(rows), 20_000):
         db.execute(table.insert(), rows[start : start + 20_000])
 
@@ -80,24 +81,57 @@ def _populate(engine: Engine, cipher: DataCipher, per_agency: int, clusters: int
     now = datetime.now(UTC)
     clk = bytes(128)
     with engine.begin() as db:
-        _insert(db, LinkageRun, [{"run_id": 1, "kind": "full", "status": "succeeded",
-                "requested_by": "bench", "progress": 1.0, "stage": "done", "created_at": now,
-                "finished_at": now}])  # fmt: skip
+        _insert(
+            db,
+            LinkageRun,
+            [
+                {
+                    "run_id": 1,
+                    "kind": "full",
+                    "status": "succeeded",
+                    "requested_by": "bench",
+                    "progress": 1.0,
+                    "stage": "done",
+                    "created_at": now,
+                    "finished_at": now,
+                }
+            ],
+        )
         for agency in AGENCIES:
-            _insert(db, Encoding, [
-                {"agency_id": agency, "ref": _ref(agency, i), "clk": clk, "epoch": "2026-11",
-                 "schema_fingerprint": "bench", "updated_at": now, "seq": i}
-                for i in range(per_agency)
-            ])  # fmt: skip
+            _insert(
+                db,
+                Encoding,
+                [
+                    {
+                        "agency_id": agency,
+                        "ref": _ref(agency, i),
+                        "clk": clk,
+                        "epoch": "2026-11",
+                        "schema_fingerprint": "bench",
+                        "updated_at": now,
+                        "seq": i,
+                    }
+                    for i in range(per_agency)
+                ],
+            )
             assignments = []
             for i in range(per_agency):
                 ref = _ref(agency, i)
-                contact = {"display_name": f"Staff {i % 997}", "phone": "(555) 010-0000",
-                           "email": f"cm{i % 2000}@{agency.lower()}.example.gov"}  # fmt: skip
+                contact = {
+                    "display_name": f"Staff {i % 997}",
+                    "phone": "(555) 010-0000",
+                    "email": f"cm{i % 2000}@{agency.lower()}.example.gov",
+                }
                 sealed = cipher.seal(json.dumps(contact).encode(), contact_context(agency, ref))
-                assignments.append({"agency_id": agency, "ref": ref, "contact": sealed,
-                                    "case_manager_id": f"cm-{i % 2000:04d}",
-                                    "updated_at": now})  # fmt: skip
+                assignments.append(
+                    {
+                        "agency_id": agency,
+                        "ref": ref,
+                        "contact": sealed,
+                        "case_manager_id": f"cm-{i % 2000:04d}",
+                        "updated_at": now,
+                    }
+                )
             _insert(db, Assignment, assignments)
         members: list[dict[str, Any]] = []
         links: list[dict[str, Any]] = []
@@ -105,21 +139,43 @@ def _populate(engine: Engine, cipher: DataCipher, per_agency: int, clusters: int
         for c in range(clusters):
             group = [("DCFS", c), ("DOC", c)] + ([("DWD", c)] if c % 3 == 0 else [])
             for agency, i in group:
-                members.append({"agency_id": agency, "ref": _ref(agency, i), "cluster_id": c + 1,
-                                "run_id": 1})  # fmt: skip
+                members.append(
+                    {"agency_id": agency, "ref": _ref(agency, i), "cluster_id": c + 1, "run_id": 1}
+                )
             for agency, i in group[1:]:
-                links.append({"agency_a": "DCFS", "ref_a": _ref("DCFS", c), "agency_b": agency,
-                              "ref_b": _ref(agency, i), "score": 0.9, "review": False,
-                              "cluster_id": c + 1, "run_id": 1})  # fmt: skip
+                links.append(
+                    {
+                        "agency_a": "DCFS",
+                        "ref_a": _ref("DCFS", c),
+                        "agency_b": agency,
+                        "ref_b": _ref(agency, i),
+                        "score": 0.9,
+                        "review": False,
+                        "cluster_id": c + 1,
+                        "run_id": 1,
+                    }
+                )
         for c in range(min(clusters, 20_000)):
             for agency, goal in (("DCFS", "Stable housing"), ("DOC", "Complete supervision")):
                 ref = _ref(agency, c)
-                plan = {"goal": goal, "milestone": "Next step", "status": "in_progress",
-                        "service_kind": "housing" if agency == "DCFS" else "probation",
-                        "target_end": "2027-01-15"}  # fmt: skip
-                milestones.append({"agency_id": agency, "ref": ref, "milestone_id": "m1",
-                                   "updated_at": now, "plan": cipher.seal(json.dumps(plan).encode(),
-                                   milestone_context(agency, ref, "m1"))})  # fmt: skip
+                plan = {
+                    "goal": goal,
+                    "milestone": "Next step",
+                    "status": "in_progress",
+                    "service_kind": "housing" if agency == "DCFS" else "probation",
+                    "target_end": "2027-01-15",
+                }
+                milestones.append(
+                    {
+                        "agency_id": agency,
+                        "ref": ref,
+                        "milestone_id": "m1",
+                        "updated_at": now,
+                        "plan": cipher.seal(
+                            json.dumps(plan).encode(), milestone_context(agency, ref, "m1")
+                        ),
+                    }
+                )
         _insert(db, RecordCluster, members)
         _insert(db, Link, links)
         _insert(db, Milestone, milestones)
@@ -133,34 +189,52 @@ def _ledger(
     now = datetime.now(UTC).replace(microsecond=0)
     leaves = []
     for identity in identities.values():
-        fields = {"v": 1, "signer": HUB_SIGNER, "key_id": log.signing_key_id,
-                  "made_at": format_timestamp(now - timedelta(days=2)),
-                  **registration_statement(identity.public_keys())}  # fmt: skip
+        fields = {
+            "v": 1,
+            "signer": HUB_SIGNER,
+            "key_id": log.signing_key_id,
+            "made_at": format_timestamp(now - timedelta(days=2)),
+            **registration_statement(identity.public_keys()),
+        }
         leaves.append(sign_entry(validate_entry(fields), log).leaf)
     for n in range(entries - len(leaves)):
         agency = "DOC" if n % 3 else "DWD"
         c = (n // 2) % clusters if agency == "DOC" else (3 * (n // 3)) % clusters
         terms = {
-            "consent_id": str(uuid.UUID(int=n)), "subject": _ref(agency, c),
-            "disclosing_program": AGENCIES[agency], "recipient_programs": ["child_welfare"],
-            "recipient_classes": [], "data_classes": ["existence", "contact", "plan"],
-            "purposes": ["care_coordination"], "actions": ["view"],
+            "consent_id": str(uuid.UUID(int=n)),
+            "subject": _ref(agency, c),
+            "disclosing_program": AGENCIES[agency],
+            "recipient_programs": ["child_welfare"],
+            "recipient_classes": [],
+            "data_classes": ["existence", "contact", "plan"],
+            "purposes": ["care_coordination"],
+            "actions": ["view"],
             "effective_from": format_timestamp(now - timedelta(days=1)),
             "expires_at": format_timestamp(now + timedelta(days=365)),
-            "regulatory_basis": ["state_statute"], "form_sha256": "ab" * 32,
-            "signer_type": "client", "signed_at": format_timestamp(now - timedelta(days=1)),
+            "regulatory_basis": ["state_statute"],
+            "form_sha256": "ab" * 32,
+            "signer_type": "client",
+            "signed_at": format_timestamp(now - timedelta(days=1)),
             "collected_by": "cm-0042",
-        }  # fmt: skip
-        fields = {"v": 1, "type": "GRANT", "signer": agency,
-                  "key_id": identities[agency].signing_key_id,
-                  "made_at": format_timestamp(now - timedelta(hours=1)),
-                  "grant": terms}  # fmt: skip
+        }
+        fields = {
+            "v": 1,
+            "type": "GRANT",
+            "signer": agency,
+            "key_id": identities[agency].signing_key_id,
+            "made_at": format_timestamp(now - timedelta(hours=1)),
+            "grant": terms,
+        }
         leaves.append(sign_entry(validate_entry(fields), identities[agency]).leaf)
     with engine.begin() as db:
-        _insert(db, LedgerEntry, [
-            {"entry_index": i, "leaf": leaf, "leaf_hash": leaf_hash(leaf), "appended_at": now}
-            for i, leaf in enumerate(leaves)
-        ])  # fmt: skip
+        _insert(
+            db,
+            LedgerEntry,
+            [
+                {"entry_index": i, "leaf": leaf, "leaf_hash": leaf_hash(leaf), "appended_at": now}
+                for i, leaf in enumerate(leaves)
+            ],
+        )
         db.execute(text("UPDATE ledger_head SET size = :n WHERE id = 1"), {"n": len(leaves)})
     with Session(engine) as session:
         for identity in identities.values():
@@ -216,9 +290,12 @@ def _ask(base: str, dcfs: AgencyIdentity, clusters: int) -> tuple[list[float], i
         for n, i in enumerate(sample):
             staff = f"cm-{i % 2000:04d}"
             token = tokens.get(staff) or issue_token(
-                dcfs, subject=staff, audience="pprl-hub", roles=[Role.CASE_MANAGER],
+                dcfs,
+                subject=staff,
+                audience="pprl-hub",
+                roles=[Role.CASE_MANAGER],
                 lifetime=timedelta(minutes=30),
-            )  # fmt: skip
+            )
             tokens[staff] = token
             started = time.perf_counter()
             response = client.get(

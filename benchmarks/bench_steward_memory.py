@@ -37,9 +37,13 @@ def _measure(args: list[str], cwd: Path) -> tuple[float, float]:
     """Seconds and peak MB of one command."""
     started = time.perf_counter()
     done = subprocess.run(  # noqa: S603  (our own entry point)
-        [sys.executable, "-c", _PEAK, *args], cwd=cwd, check=True, capture_output=True,
-        text=True, timeout=3600,
-    )  # fmt: skip
+        [sys.executable, "-c", _PEAK, *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=3600,
+    )
     return time.perf_counter() - started, int(done.stdout.strip()) / 1024
 
 
@@ -55,8 +59,19 @@ def run() -> None:
         work = Path(tmp)
         synthetic_roster(work / "roster.csv", rows, seed=5)
         new_linkage_secret("bench").save(work / "secret.json")
-        encode = [pprl, "node", "encode", "--agency", "BENCH", "--secret-file", "secret.json",
-                  "--input", "roster.csv", "--output", "out.jsonl"]  # fmt: skip
+        encode = [
+            pprl,
+            "node",
+            "encode",
+            "--agency",
+            "BENCH",
+            "--secret-file",
+            "secret.json",
+            "--input",
+            "roster.csv",
+            "--output",
+            "out.jsonl",
+        ]
         for label, args in (
             ("validate", [pprl, "node", "validate", "roster.csv"]),
             ("encode (first run)", encode),
@@ -65,7 +80,11 @@ def run() -> None:
             seconds, peak = _measure(args, work)
             projected = peak / rows * 1_000_000
             table.add_row(
-                label, f"{seconds:.1f}", f"{rows / seconds:,.0f}", f"{peak:,.0f}",
-                f"{peak * 1024 / rows:.2f}", f"{projected / TARGET_MB_PER_MILLION:.2f}",
-            )  # fmt: skip
+                label,
+                f"{seconds:.1f}",
+                f"{rows / seconds:,.0f}",
+                f"{peak:,.0f}",
+                f"{peak * 1024 / rows:.2f}",
+                f"{projected / TARGET_MB_PER_MILLION:.2f}",
+            )
     console.print(table)

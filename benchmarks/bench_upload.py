@@ -40,9 +40,13 @@ def run() -> None:
         roster = tmp / "roster.csv"
         synthetic_roster(roster, size, seed=5)
         run_encoding_job(
-            agency_id="BENCH", schema=schema, secret=secret, roster_path=roster,
-            output=tmp / "out.jsonl", state_dir=tmp / "node",
-        )  # fmt: skip
+            agency_id="BENCH",
+            schema=schema,
+            secret=secret,
+            roster_path=roster,
+            output=tmp / "out.jsonl",
+            state_dir=tmp / "node",
+        )
 
         url = f"sqlite:///{tmp / 'hub.db'}"
         engine = create_db_engine(url)

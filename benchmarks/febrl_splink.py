@@ -83,8 +83,16 @@ def _rosters(tmp: Path, seed: int = 4, drop: int = 1000) -> dict[str, Path]:
                 dob = str(row["date_of_birth"]) if isinstance(row["date_of_birth"], str) else ""
                 iso = f"{dob[:4]}-{dob[4:6]}-{dob[6:8]}" if len(dob) == 8 else dob
                 street = " ".join(cell(row[c]) for c in ("street_number", "address_1")).strip()
-                writer.writerow([index, cell(row["given_name"]), cell(row["surname"]), iso,
-                                 street, cell(row["suburb"])])  # fmt: skip
+                writer.writerow(
+                    [
+                        index,
+                        cell(row["given_name"]),
+                        cell(row["surname"]),
+                        iso,
+                        street,
+                        cell(row["suburb"]),
+                    ]
+                )
         paths[name] = path
     return paths
 
@@ -119,11 +127,15 @@ def main(splink_python: str) -> None:
         ref_to_id: dict[str, str] = {}
         for name, path in rosters.items():
             job = run_encoding_job(
-                agency_id=name, schema=schema, secret=secret, roster_path=path,
-                output=tmp / f"{name}.jsonl", state_dir=tmp / f"state-{name}",
+                agency_id=name,
+                schema=schema,
+                secret=secret,
+                roster_path=path,
+                output=tmp / f"{name}.jsonl",
+                state_dir=tmp / f"state-{name}",
                 # Rows without a name or date of birth are refused today (issue 17).
                 max_rejected=Allowance.parse("100%", "--max-rejected"),
-            )  # fmt: skip
+            )
             with path.open(encoding="utf-8") as handle:
                 ids[name] = [row["record_id"] for row in csv.DictReader(handle)]
             key = RefKey.load_or_create(tmp / f"state-{name}" / REF_KEY_FILE, create=False)
@@ -136,14 +148,23 @@ def main(splink_python: str) -> None:
             for r in result.state.links()
         }
         p, r, f = _score(found, ids["A"], ids["B"])
-        print(f"pprl node + hub, threshold {result.threshold:.3f} ({result.threshold_source}): "
-              f"P {p:.4f} R {r:.4f} F1 {f:.4f}")  # fmt: skip
+        print(
+            f"pprl node + hub, threshold {result.threshold:.3f} ({result.threshold_source}): "
+            f"P {p:.4f} R {r:.4f} F1 {f:.4f}"
+        )
         script = tmp / "splink_run.py"
         script.write_text(_SPLINK, encoding="utf-8")
         subprocess.run(  # noqa: S603  (the interpreter the caller named)
-            [splink_python, str(script), str(rosters["A"]), str(rosters["B"]),
-             str(tmp / "splink.json")], check=True, capture_output=True,
-        )  # fmt: skip
+            [
+                splink_python,
+                str(script),
+                str(rosters["A"]),
+                str(rosters["B"]),
+                str(tmp / "splink.json"),
+            ],
+            check=True,
+            capture_output=True,
+        )
         pairs = json.loads((tmp / "splink.json").read_text())
         p, r, f = _score({(x, y) for x, y in pairs}, ids["A"], ids["B"])
         print(f"Splink (plaintext, EM, p >= 0.5): P {p:.4f} R {r:.4f} F1 {f:.4f}")

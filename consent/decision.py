@@ -120,10 +120,10 @@ def disclosure_decision(
                 grant.leaf_hash,
                 state.size,
             )
-    why, reason, why_at = _denial(grants, requester_program, target_program, data_class, at,
-                                  state.size)  # fmt: skip
-    return Decision(False, data_class, reason, None, None, None, state.size, why=why,
-                    why_at=why_at)  # fmt: skip
+    why, reason, why_at = _denial(
+        grants, requester_program, target_program, data_class, at, state.size
+    )
+    return Decision(False, data_class, reason, None, None, None, state.size, why=why, why_at=why_at)
 
 
 def grant_allows(

@@ -49,8 +49,9 @@ def audience(entry: AnyEntry, state: ConsentState) -> frozenset[str] | None:
         return _owners(state, [entry.disclosing_program, entry.requester_program])
     if isinstance(entry, Revoke):
         return _parties(state.grants.get(entry.revokes.index), entry.signer, state)
-    parties = _grant_parties(entry.signer, entry.grant.recipient_programs,
-                             entry.grant.recipient_classes, state)  # fmt: skip
+    parties = _grant_parties(
+        entry.signer, entry.grant.recipient_programs, entry.grant.recipient_classes, state
+    )
     if isinstance(entry, Supersede):
         earlier = _parties(state.grants.get(entry.replaces.index), entry.signer, state)
         if parties is None or earlier is None:
@@ -81,8 +82,7 @@ def _parties(grant: GrantRecord | None, signer: str, state: ConsentState) -> fro
     if grant is None:  # cannot happen in a valid log; only the signer, to be safe
         return frozenset({signer})
     terms = grant.terms
-    return _grant_parties(grant.agency_id, terms.recipient_programs,
-                          terms.recipient_classes, state)  # fmt: skip
+    return _grant_parties(grant.agency_id, terms.recipient_programs, terms.recipient_classes, state)
 
 
 def ends(entry: AnyEntry) -> int | None:

@@ -92,9 +92,18 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
         name="operator-static",
     )
     for module in (
-        agencies, ledger, uploads, records, linkage, clients, caseload, notifications, reports,
-        review, probes,
-    ):  # fmt: skip
+        agencies,
+        ledger,
+        uploads,
+        records,
+        linkage,
+        clients,
+        caseload,
+        notifications,
+        reports,
+        review,
+        probes,
+    ):
         app.include_router(module.router, responses=COMMON_PROBLEMS)
     return app
 

@@ -348,17 +348,22 @@ def sync_command(
     identity = load_identity(key_dir, passphrase_file, passphrase_prompt)
     if identity.agency_id != agency:
         raise typer.BadParameter(f"the keys in {key_dir} are agency {identity.agency_id}'s")
-    cached: dict[str, object] = {}
+    cached = ("", datetime.min.replace(tzinfo=UTC))  # (token, renew after)
 
     def token() -> str:
+        nonlocal cached
         now = datetime.now(UTC)
-        if cached.get("until", now) <= now:  # type: ignore[operator]
-            cached["token"] = issue_token(
-                identity, subject="node-0001", audience=audience, roles=[Role.AGENCY_NODE],
-                lifetime=timedelta(minutes=10), now=now,
-            )  # fmt: skip
-            cached["until"] = now + timedelta(minutes=8)
-        return str(cached["token"])
+        if cached[1] <= now:
+            fresh = issue_token(
+                identity,
+                subject="node-0001",
+                audience=audience,
+                roles=[Role.AGENCY_NODE],
+                lifetime=timedelta(minutes=10),
+                now=now,
+            )
+            cached = (fresh, now + timedelta(minutes=8))
+        return cached[0]
 
     directory = state_dir or Path("pprl-node") / agency
     if not (directory / STATE_FILE).exists():
@@ -525,9 +530,13 @@ def serve(
     # Pages served beyond this machine sit behind a TLS proxy: their cookies are Secure
     # unless PPRL_NODE_COOKIE_SECURE says otherwise.
     settings = NodeWebSettings(
-        agency=agency, hub_url=hub, key_dir=key_dir, state_dir=state_dir,
-        log_public_key_file=log_public_key, consent_form_file=consent_form,
-    )  # fmt: skip
+        agency=agency,
+        hub_url=hub,
+        key_dir=key_dir,
+        state_dir=state_dir,
+        log_public_key_file=log_public_key,
+        consent_form_file=consent_form,
+    )
     if "PPRL_NODE_COOKIE_SECURE" not in os.environ:
         settings = settings.model_copy(update={"cookie_secure": not is_loopback_host(host)})
     from keys.cli import read_passphrase
@@ -605,9 +614,14 @@ def review_list(
     from linkage_node.state import NodeState
 
     with _review_client(
-        agency, hub, key_dir, steward, passphrase_file,
-        state_dir=state_dir, log_public_key=log_public_key,
-    ) as client:  # fmt: skip
+        agency,
+        hub,
+        key_dir,
+        steward,
+        passphrase_file,
+        state_dir=state_dir,
+        log_public_key=log_public_key,
+    ) as client:
         response = client.get(f"/v1/agencies/{agency}/review")
     if response.status_code != 200:
         err.print(f"the hub refused: {response.status_code}")
@@ -626,13 +640,21 @@ def review_list(
         other = "answered" if item["other_answered"] else "waiting"
         if item.get("other_ref"):  # the agency's own two records: both are shown
             twin = known.get(item["other_ref"], gone)
-            record_id, name, born = (f"{record_id} and {twin[0]}", f"{name} / {twin[1]}",
-                                     f"{born} / {twin[2]}")  # fmt: skip
+            record_id, name, born = (
+                f"{record_id} and {twin[0]}",
+                f"{name} / {twin[1]}",
+                f"{born} / {twin[2]}",
+            )
             other = "your own two records"
         table.add_row(
-            item["item_id"], f"{item['score']:.3f}", record_id, name, born,
-            item["my_answer"] or "-", other,
-        )  # fmt: skip
+            item["item_id"],
+            f"{item['score']:.3f}",
+            record_id,
+            name,
+            born,
+            item["my_answer"] or "-",
+            other,
+        )
     Console(soft_wrap=True).print(table)
 
 
@@ -656,9 +678,14 @@ def review_answer(
 ) -> None:
     """Say whether your record and the other agency's are the same person."""
     with _review_client(
-        agency, hub, key_dir, steward, passphrase_file,
-        state_dir=state_dir, log_public_key=log_public_key,
-    ) as client:  # fmt: skip
+        agency,
+        hub,
+        key_dir,
+        steward,
+        passphrase_file,
+        state_dir=state_dir,
+        log_public_key=log_public_key,
+    ) as client:
         response = client.post(f"/v1/agencies/{agency}/review/{item}", json={"answer": answer})
     if response.status_code != 200:
         err.print(f"the hub refused: {response.status_code} (is the item id from your list?)")

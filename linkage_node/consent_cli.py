@@ -183,8 +183,9 @@ def grant(
     if (form is None) == (form_sha256 is None):
         raise typer.BadParameter("give the scan with --form, or its --form-sha256")
     with _desk(agency, hub, key_dir, state_dir, passphrase_file, log_public_key) as (
-        desk, directory,
-    ):  # fmt: skip
+        desk,
+        directory,
+    ):
         stored, sha = None, (form_sha256 or "").lower()
         if form is not None:
             content, suffix = read_form(form)
@@ -192,18 +193,32 @@ def grant(
         collector = collected_by or _case_manager(desk, record_id)
         assert signed is not None  # noqa: S101  (a required option)
         consent_form = ConsentForm(
-            record_id=record_id, recipients=_split(to), data_classes=_split(classes),
-            signed_on=signed, form_sha256=sha, collected_by=collector,
-            expires_on=_day(expires, "--expires"), signer=signer, form_version=form_version,
-            purposes=_split(purpose), basis=_split(basis), program=program,
-        )  # fmt: skip
+            record_id=record_id,
+            recipients=_split(to),
+            data_classes=_split(classes),
+            signed_on=signed,
+            form_sha256=sha,
+            collected_by=collector,
+            expires_on=_day(expires, "--expires"),
+            signer=signer,
+            form_version=form_version,
+            purposes=_split(purpose),
+            basis=_split(basis),
+            program=program,
+        )
         done = desk.record(consent_form, recorded_by=collector, form_file=stored, replaces=replaces)
     if json_out:
-        typer.echo(json.dumps({
-            "grant_id": done.grant_id, "ledger_index": done.ledger_index,
-            "consent_id": done.consent_id, "already_recorded": done.already,
-            "replaces": done.replaces,
-        }))  # fmt: skip
+        typer.echo(
+            json.dumps(
+                {
+                    "grant_id": done.grant_id,
+                    "ledger_index": done.ledger_index,
+                    "consent_id": done.consent_id,
+                    "already_recorded": done.already,
+                    "replaces": done.replaces,
+                }
+            )
+        )
         return
     said = "was already on the ledger" if done.already else "recorded"
     typer.echo(done.grant_id)  # stdout: the id alone, for scripts and the steward's notes
@@ -253,19 +268,29 @@ def _print_grants(grants: list[GrantOnFile], size: int) -> None:
     out = Console()
     title = f"consent on file ({len(grants)}), checked against the ledger witnessed at size {size}"
     rows = [
-        (g.grant_id, g.record_id or "(not on the roster)",
-         g.status + (f" (entry {g.ended_at_index})" if g.ended_at_index else ""),
-         ", ".join(g.recipients), ", ".join(g.data_classes), g.signed_at[:10],
-         g.expires_at[:10], str(g.ledger_index), "kept" if g.form_on_file else "-")
+        (
+            g.grant_id,
+            g.record_id or "(not on the roster)",
+            g.status + (f" (entry {g.ended_at_index})" if g.ended_at_index else ""),
+            ", ".join(g.recipients),
+            ", ".join(g.data_classes),
+            g.signed_at[:10],
+            g.expires_at[:10],
+            str(g.ledger_index),
+            "kept" if g.form_on_file else "-",
+        )
         for g in grants
-    ]  # fmt: skip
+    ]
     if out.width < 110:
         # A narrow terminal: one block per grant, so nothing a steward copies is cut.
         out.print(title)
         for grant, record, status, to, what, signed, until, entry, scan in rows:
             out.print(f"{grant}  {record}  {status}", highlight=False)
-            out.print(f"  to {to}: {what}; signed {signed}, until {until}; ledger entry "
-                      f"{entry}; scan {scan}", highlight=False)  # fmt: skip
+            out.print(
+                f"  to {to}: {what}; signed {signed}, until {until}; ledger entry "
+                f"{entry}; scan {scan}",
+                highlight=False,
+            )
         return
     table = Table(
         "grant",
@@ -317,10 +342,15 @@ def revoke(
             grant_id, effective=_day(effective, "--effective"), reason=reason, recorded_by="cli"
         )
     if json_out:
-        typer.echo(json.dumps({
-            "grant_id": done.grant_id, "ledger_index": done.ledger_index,
-            "replaces": done.replaces,
-        }))  # fmt: skip
+        typer.echo(
+            json.dumps(
+                {
+                    "grant_id": done.grant_id,
+                    "ledger_index": done.ledger_index,
+                    "replaces": done.replaces,
+                }
+            )
+        )
         return
     if done.replaces:
         err.print(
@@ -359,15 +389,17 @@ def import_forms(
 
     allowance = Allowance.parse(max_rejected, "--max-rejected")
     with _desk(agency, hub, key_dir, state_dir, passphrase_file, log_public_key) as (
-        desk, directory,
-    ):  # fmt: skip
+        desk,
+        directory,
+    ):
         collectors = {row[1]: row[4] for row in desk.state.directory()}
         result = read_consent_export(input_path, default_collector=collectors, encoding=encoding)
         if result.rows == 0:
             raise NodeError(
                 f"{input_path} holds no consent forms (a header only)",
-                "Export the signed forms with one row each.", exit_code=3,
-            )  # fmt: skip
+                "Export the signed forms with one row each.",
+                exit_code=3,
+            )
         desk.witness.run(desk.ledger)
         ready = []
         for row in result.valid:
@@ -398,9 +430,11 @@ def import_forms(
         result.issues.extend(refused)
         check_rejected("consent", result.rejected, result.rows, allowance)
     summary = {
-        "rows": result.rows, "recorded": recorded, "already_recorded": already,
+        "rows": result.rows,
+        "recorded": recorded,
+        "already_recorded": already,
         "rejected": result.rejected,
-    }  # fmt: skip
+    }
     if json_out:
         typer.echo(json.dumps(summary))
         return

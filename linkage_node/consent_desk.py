@@ -134,9 +134,14 @@ class ConsentDesk:
         if old is not None and old.terms.subject != ref:
             raise ConsentFormInvalid("replaces", f"{replaces} is about another client")
         on_file = FormOnFile(
-            terms.consent_id, form.record_id, ref, form.form_sha256, form_file,
-            format_timestamp(self._clock()), recorded_by,
-        )  # fmt: skip
+            terms.consent_id,
+            form.record_id,
+            ref,
+            form.form_sha256,
+            form_file,
+            format_timestamp(self._clock()),
+            recorded_by,
+        )
         self.state.consent_forms.remember(on_file)
         fields: dict[str, object] = {"type": "SUPERSEDE" if old else "GRANT"}
         if old is not None:
@@ -145,9 +150,12 @@ class ConsentDesk:
         if refresh and not already:
             self.witness.run(self.ledger)
         return Recorded(
-            grant_id(terms.consent_id), terms.consent_id, index, already,
+            grant_id(terms.consent_id),
+            terms.consent_id,
+            index,
+            already,
             grant_id(old.terms.consent_id) if old else None,
-        )  # fmt: skip
+        )
 
     def prepare(self, form: ConsentForm) -> GrantTerms:
         """The grant `form` makes, its recipients checked against the programs the hub
@@ -164,9 +172,13 @@ class ConsentDesk:
         return consent_terms(form, ref=ref, disclosing_program=program, key=self.ref_key)
 
     def revoke(
-        self, grant: str, *, recorded_by: str, effective: date | None = None,
+        self,
+        grant: str,
+        *,
+        recorded_by: str,
+        effective: date | None = None,
         reason: str = "client_request",
-    ) -> Recorded:  # fmt: skip
+    ) -> Recorded:
         """End grant `grant` now (a REVOKE), or at the start of a later day `effective`
         (a SUPERSEDE with the same terms that expires then)."""
         old = self.find(grant)
@@ -175,10 +187,11 @@ class ConsentDesk:
         today = self._clock().date()
         if effective is not None and effective < today:
             raise ConsentFormInvalid(
-                "effective", "a revocation cannot take effect in the past",
+                "effective",
+                "a revocation cannot take effect in the past",
                 "Disclosures made before today were allowed by the consent then; "
                 "revoke from today (leave out --effective).",
-            )  # fmt: skip
+            )
         if effective is not None and effective > today:
             return self._end_later(old, effective, recorded_by)
         fields = {
@@ -206,18 +219,24 @@ class ConsentDesk:
         record_id = known.record_id if known else self.state.record_id_of(old.terms.subject)
         self.state.consent_forms.remember(
             FormOnFile(
-                terms.consent_id, record_id or "", terms.subject, terms.form_sha256,
+                terms.consent_id,
+                record_id or "",
+                terms.subject,
+                terms.form_sha256,
                 known.form_file if known else None,
-                format_timestamp(self._clock()), recorded_by,
+                format_timestamp(self._clock()),
+                recorded_by,
             )
-        )  # fmt: skip
+        )
         replaces = {"index": old.index, "leaf_hash": old.leaf_hash.hex()}
         index, _ = self._append(terms, {"type": "SUPERSEDE", "replaces": replaces})
         self.witness.run(self.ledger)
         return Recorded(
-            grant_id(terms.consent_id), terms.consent_id, index,
+            grant_id(terms.consent_id),
+            terms.consent_id,
+            index,
             replaces=grant_id(old.terms.consent_id),
-        )  # fmt: skip
+        )
 
     def _append(
         self, terms: GrantTerms, fields: dict[str, object], *, refresh: bool = True
@@ -238,11 +257,15 @@ class ConsentDesk:
 
     def _sign_and_append(self, fields: Mapping[str, object]) -> int:
         try:
-            entry = validate_entry({
-                "v": 1, "signer": self.identity.agency_id,
-                "key_id": self.identity.signing_key_id,
-                "made_at": format_timestamp(self._clock()), **fields,
-            })  # fmt: skip
+            entry = validate_entry(
+                {
+                    "v": 1,
+                    "signer": self.identity.agency_id,
+                    "key_id": self.identity.signing_key_id,
+                    "made_at": format_timestamp(self._clock()),
+                    **fields,
+                }
+            )
         except EntryInvalid as exc:  # the form's dates against today
             raise ConsentFormInvalid("signed_on", exc.rule) from None
         index, why = self.ledger.append(sign_entry(entry, self.identity).leaf)
@@ -291,9 +314,10 @@ class ConsentDesk:
             if g.terms.consent_id == text.strip().lower() or grant_id(g.terms.consent_id) == wanted:
                 return g
         raise ConsentFormInvalid(
-            "grant", "no grant of this agency has that id",
+            "grant",
+            "no grant of this agency has that id",
             "Use a grant id from `pprl node consent list` (G-XXXXX-XXXXX).",
-        )  # fmt: skip
+        )
 
     def _by_consent_id(self, consent_id: str, *, refresh: bool) -> GrantRecord | None:
         if refresh:
@@ -304,9 +328,10 @@ class ConsentDesk:
     def _unregistered(self, position: int) -> ConsentFormInvalid:
         others = sorted(set(self._registered or {}) - set(self.identity.programs))
         return ConsentFormInvalid(
-            "to", f"recipient {position + 1} is not a program registered at the hub",
+            "to",
+            f"recipient {position + 1} is not a program registered at the hub",
             f"Registered programs: {', '.join(others) or 'none'}.",
-        )  # fmt: skip
+        )
 
     def _program(self, wanted: str | None) -> str:
         programs = self.identity.programs
@@ -339,15 +364,25 @@ def _on_file(
     else:
         status = "effective"
     return GrantOnFile(
-        grant_id=grant_id(terms.consent_id), consent_id=terms.consent_id,
-        ledger_index=g.index, record_id=record_id or (known.record_id if known else None),
-        ref=terms.subject, program=terms.disclosing_program, status=status,
-        ended_at_index=g.ended_at_index, ended_because=g.ended_because,
+        grant_id=grant_id(terms.consent_id),
+        consent_id=terms.consent_id,
+        ledger_index=g.index,
+        record_id=record_id or (known.record_id if known else None),
+        ref=terms.subject,
+        program=terms.disclosing_program,
+        status=status,
+        ended_at_index=g.ended_at_index,
+        ended_because=g.ended_because,
         recipients=(*terms.recipient_programs, *terms.recipient_classes),
-        data_classes=tuple(terms.data_classes), signer=terms.signer_type,
-        signed_at=terms.signed_at, effective_from=terms.effective_from,
-        expires_at=terms.expires_at, form_version=terms.form_version,
+        data_classes=tuple(terms.data_classes),
+        signer=terms.signer_type,
+        signed_at=terms.signed_at,
+        effective_from=terms.effective_from,
+        expires_at=terms.expires_at,
+        form_version=terms.form_version,
         collected_by=terms.collected_by,
-        form_on_file=bool(known and known.form_file), form_sha256=terms.form_sha256,
-        purposes=tuple(terms.purposes), basis=tuple(terms.regulatory_basis),
-    )  # fmt: skip
+        form_on_file=bool(known and known.form_file),
+        form_sha256=terms.form_sha256,
+        purposes=tuple(terms.purposes),
+        basis=tuple(terms.regulatory_basis),
+    )

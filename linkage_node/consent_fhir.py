@@ -105,9 +105,11 @@ def _consent(agency_id: str, g: GrantOnFile) -> dict[str, Any]:
     }
     if g.record_id:
         resource["patient"] = {
-            "identifier": {"system": f"{SYSTEM}:agency:{agency_id}:case-number",
-                           "value": g.record_id}
-        }  # fmt: skip
+            "identifier": {
+                "system": f"{SYSTEM}:agency:{agency_id}:case-number",
+                "value": g.record_id,
+            }
+        }
     else:
         resource["patient"] = {"display": "a client no longer on the roster"}
     return resource

@@ -63,9 +63,16 @@ class ConsentForms:
             "INSERT INTO consent_form VALUES (?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (consent_id) DO UPDATE SET "
             "form_file = coalesce(consent_form.form_file, excluded.form_file)",
-            (form.consent_id, form.record_id, form.ref, form.form_sha256, form.form_file,
-             form.recorded_at, form.recorded_by),
-        )  # fmt: skip
+            (
+                form.consent_id,
+                form.record_id,
+                form.ref,
+                form.form_sha256,
+                form.form_file,
+                form.recorded_at,
+                form.recorded_by,
+            ),
+        )
 
     def get(self, consent_id: str) -> FormOnFile | None:
         """What the node recorded with one grant, if it recorded it."""
@@ -93,9 +100,10 @@ def read_form(path: Path) -> tuple[bytes, str]:
         ) from None
     if too_large:
         raise NodeError(
-            f"{path.name} is larger than 25 MB", "Give the scan of the signed form itself.",
+            f"{path.name} is larger than 25 MB",
+            "Give the scan of the signed form itself.",
             exit_code=3,
-        )  # fmt: skip
+        )
     return content, path.suffix
 
 

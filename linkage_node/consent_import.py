@@ -40,11 +40,20 @@ from linkage_node.roster import Issue
 from linkage_node.roster_input import find_columns, open_table
 
 COLUMNS = {
-    "record_id": "record_id", "to": "to", "classes": "classes", "signed_on": "signed_on",
-    "expires": "expires", "signer": "signer", "form_file": "form_file",
-    "form_sha256": "form_sha256", "form_version": "form_version", "purpose": "purpose",
-    "basis": "basis", "collected_by": "collected_by", "program": "program",
-}  # fmt: skip
+    "record_id": "record_id",
+    "to": "to",
+    "classes": "classes",
+    "signed_on": "signed_on",
+    "expires": "expires",
+    "signer": "signer",
+    "form_file": "form_file",
+    "form_sha256": "form_sha256",
+    "form_version": "form_version",
+    "purpose": "purpose",
+    "basis": "basis",
+    "collected_by": "collected_by",
+    "program": "program",
+}
 REQUIRED = ("record_id", "to", "classes", "signed_on")
 _LIST = re.compile(r"[;|,\s]+")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -79,17 +88,16 @@ def read_consent_export(
     """Every row of the export, checked (nothing is written). `default_collector` maps
     case numbers to their case managers."""
     result = ImportResult()
-    with open_table(
-        path, expected=list(COLUMNS), encoding=encoding, option="--input"
-    ) as table:  # fmt: skip
+    with open_table(path, expected=list(COLUMNS), encoding=encoding, option="--input") as table:
         positions = find_columns(
             path, table.header, COLUMNS, REQUIRED, fix="Rename the column in the export"
         )
         if positions["form_file"] is None and positions["form_sha256"] is None:
             raise RosterError(
-                str(path), "has neither a form_file nor a form_sha256 column",
+                str(path),
+                "has neither a form_file nor a form_sha256 column",
                 "Name each row's scan (form_file) or give its SHA-256 (form_sha256)",
-            )  # fmt: skip
+            )
         for line, cells in _rows(table.rows):
             result.rows += 1
             if cells is None:
@@ -144,14 +152,21 @@ def _check_row(
         result.issues.extend(Issue(line, column, rule, "reject") for column, rule in problems)
         return None
     form = ConsentForm(
-        record_id=record_id, recipients=tuple(RECIPIENT_CLASSES.get(r, r) for r in recipients),
-        data_classes=classes, signed_on=signed, form_sha256=sha, collected_by=collector,
-        expires_on=expires, signer=signer, form_version=values["form_version"] or None,
-        purposes=tuple(_LIST.split(values["purpose"])) if values["purpose"] else
-        ("care_coordination",),
+        record_id=record_id,
+        recipients=tuple(RECIPIENT_CLASSES.get(r, r) for r in recipients),
+        data_classes=classes,
+        signed_on=signed,
+        form_sha256=sha,
+        collected_by=collector,
+        expires_on=expires,
+        signer=signer,
+        form_version=values["form_version"] or None,
+        purposes=tuple(_LIST.split(values["purpose"]))
+        if values["purpose"]
+        else ("care_coordination",),
         basis=tuple(_LIST.split(values["basis"])) if values["basis"] else ("state_statute",),
         program=values["program"] or None,
-    )  # fmt: skip
+    )
     return ImportRow(line, form, source)
 
 

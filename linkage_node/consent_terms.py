@@ -78,8 +78,9 @@ class ConsentTemplate:
         if not isinstance(raw, dict) or set(raw) - _TEMPLATE_KEYS:
             raise NodeError(
                 f"{path}: the template takes only {', '.join(sorted(_TEMPLATE_KEYS))}",
-                "Remove the other keys.", exit_code=2,
-            )  # fmt: skip
+                "Remove the other keys.",
+                exit_code=2,
+            )
         try:
             template = cls(
                 form_version=raw.get("form_version"),
@@ -98,8 +99,9 @@ class ConsentTemplate:
         ):
             raise NodeError(
                 f"{path}: data_classes are existence, contact, plan and duration_days 1 to 1825",
-                "Check the template.", exit_code=2,
-            )  # fmt: skip
+                "Check the template.",
+                exit_code=2,
+            )
         return template
 
 
@@ -197,11 +199,18 @@ def _form_error(exc: ValueError) -> ConsentFormInvalid:
         return ConsentFormInvalid("form", str(exc))
     first = errors(include_input=False, include_url=False)[0]
     names = {
-        "recipient_programs": "to", "recipient_classes": "to", "data_classes": "classes",
-        "signer_type": "signer", "regulatory_basis": "basis", "purposes": "purpose",
-        "expires_at": "expires", "effective_from": "signed_on", "signed_at": "signed_on",
-        "collected_by": "collected_by", "form_sha256": "form",
-    }  # fmt: skip
+        "recipient_programs": "to",
+        "recipient_classes": "to",
+        "data_classes": "classes",
+        "signer_type": "signer",
+        "regulatory_basis": "basis",
+        "purposes": "purpose",
+        "expires_at": "expires",
+        "effective_from": "signed_on",
+        "signed_at": "signed_on",
+        "collected_by": "collected_by",
+        "form_sha256": "form",
+    }
     loc = [str(p) for p in first["loc"]]
     field = names.get(loc[0], loc[0]) if loc else "form"
     message = str(first["msg"]).removeprefix("Value error, ")

@@ -33,9 +33,16 @@ from linkage_node.errors import RosterError
 
 FORMAT = "pprl.encodings.v2"
 _HEADER_FIELDS = {
-    "format", "agency_id", "epoch", "schema_fingerprint", "normalisation", "clk_bits",
-    "record_count", "canary_digest", "created_at",
-}  # fmt: skip
+    "format",
+    "agency_id",
+    "epoch",
+    "schema_fingerprint",
+    "normalisation",
+    "clk_bits",
+    "record_count",
+    "canary_digest",
+    "created_at",
+}
 
 
 @dataclass(frozen=True)

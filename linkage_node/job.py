@@ -182,9 +182,11 @@ def run_encoding_job(
     )
     context = f"{secret.epoch}|{schema.fingerprint}"
     records = iter_roster(
-        roster_path, roster, ReadOptions(mapping, policies, today, delimiter, encoding),
+        roster_path,
+        roster,
+        ReadOptions(mapping, policies, today, delimiter, encoding),
         _renamed(progress, {"validating": "validating and encoding"}),
-    )  # fmt: skip
+    )
     with (
         Staging(private_directory(state_dir), state_file) as staging,
         EncoderPool(schema, secret.secret, workers) as pool,
@@ -210,9 +212,12 @@ def run_encoding_job(
         reassigned = staging.find_assignments()
         counts = staging.counts()
         diff = Diff(
-            new=counts["new"], changed=counts["changed"], removed=counts["removed"],
-            unchanged=counts["unchanged"], reassigned=reassigned,
-        )  # fmt: skip
+            new=counts["new"],
+            changed=counts["changed"],
+            removed=counts["removed"],
+            unchanged=counts["unchanged"],
+            reassigned=reassigned,
+        )
         canary = canary_digest(
             secret.secret, Encoder(schema, secret.secret).encode(feature_values(schema, CANARY))
         )
@@ -239,13 +244,17 @@ def run_encoding_job(
                 schema_fingerprint=schema.fingerprint,
                 canary=canary,
                 counts={
-                    "rows": roster.rows, "accepted": roster.accepted,
-                    "rejected": roster.rejected, "new": diff.new, "changed": diff.changed,
-                    "removed": diff.removed, "unchanged": diff.unchanged,
+                    "rows": roster.rows,
+                    "accepted": roster.accepted,
+                    "rejected": roster.rejected,
+                    "new": diff.new,
+                    "changed": diff.changed,
+                    "removed": diff.removed,
+                    "unchanged": diff.unchanged,
                 },
                 plans=plan_changes,
                 plan_removals=plan_removals,
-            )  # fmt: skip
+            )
             saving = (
                 (lambda done, total: progress("saving state", done, total)) if progress else None
             )
@@ -253,9 +262,17 @@ def run_encoding_job(
         finally:
             state.close()
     return JobResult(
-        roster, diff, header, run_id, diff.new + diff.changed, popcount.mean,
-        time.perf_counter() - started, plans, len(plan_changes), len(plan_removals),
-    )  # fmt: skip
+        roster,
+        diff,
+        header,
+        run_id,
+        diff.new + diff.changed,
+        popcount.mean,
+        time.perf_counter() - started,
+        plans,
+        len(plan_changes),
+        len(plan_removals),
+    )
 
 
 def _plan_diff(
@@ -324,11 +341,18 @@ def _stage_chunk(
     staging.add(
         number,
         [
-            (r.line, ref, r.record_id, r.content_hash(), r.case_manager_id, r.display_name,
-             r.date_of_birth)
+            (
+                r.line,
+                ref,
+                r.record_id,
+                r.content_hash(),
+                r.case_manager_id,
+                r.display_name,
+                r.date_of_birth,
+            )
             for ref, r in by_ref.items()
         ],
-    )  # fmt: skip
+    )
     todo = staging.todo(number, context)
     clks = pool.encode(_Features(schema, [by_ref[ref] for ref, _ in todo]))
     staging.encoded([(clk, status, ref) for (ref, status), clk in zip(todo, clks, strict=True)])

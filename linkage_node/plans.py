@@ -25,9 +25,16 @@ from linkage_node.roster_input import find_columns, open_table
 
 REQUIRED = ("record_id", "milestone_id", "goal", "milestone", "status")
 OPTIONAL = (
-    "activity", "service_kind", "need", "target_start", "target_end", "actual_start",
-    "actual_end", "dosage", "stuck_reason",
-)  # fmt: skip
+    "activity",
+    "service_kind",
+    "need",
+    "target_start",
+    "target_end",
+    "actual_start",
+    "actual_end",
+    "dosage",
+    "stuck_reason",
+)
 STATUSES = ("not_started", "in_progress", "complete", "stuck")
 NEEDS = ("basic_needs", "freedom", "family", "self_reliance")
 _DATES = ("target_start", "target_end", "actual_start", "actual_end")
@@ -69,9 +76,12 @@ def read_plans(path: Path) -> PlanResult:
     columns = (*REQUIRED, *OPTIONAL)
     with open_table(path, expected=columns, option="--plans") as table:
         positions = find_columns(
-            path, table.header, {c: c for c in columns}, REQUIRED,
+            path,
+            table.header,
+            {c: c for c in columns},
+            REQUIRED,
             fix="Rename the column in the export",
-        )  # fmt: skip
+        )
         for line, cells in table.rows:
             result.rows += 1
             if cells is None or len(cells) != len(table.header):

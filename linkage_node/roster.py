@@ -173,9 +173,16 @@ class CleanRecord:
     def content_hash(self) -> bytes:
         """Hash of the normalised identifying fields: what decides "changed"."""
         parts = (
-            self.given_name, self.family_name, self.date_of_birth, self.sex, self.ssn,
-            self.address, self.city, self.zip, self.phone,
-        )  # fmt: skip
+            self.given_name,
+            self.family_name,
+            self.date_of_birth,
+            self.sex,
+            self.ssn,
+            self.address,
+            self.city,
+            self.zip,
+            self.phone,
+        )
         return hashlib.sha256("\x1f".join(parts).encode()).digest()
 
 

@@ -160,9 +160,11 @@ def _codec(encoding: str) -> str:
         name = codecs.lookup(encoding).name
     except LookupError:
         raise RosterError(
-            "--encoding", f"{encoding!r} is not an encoding Python knows", "E.g. utf-8 or cp1252",
+            "--encoding",
+            f"{encoding!r} is not an encoding Python knows",
+            "E.g. utf-8 or cp1252",
             exit_code=2,
-        ) from None  # fmt: skip
+        ) from None
     return "utf-8-sig" if name == "utf-8" else name
 
 

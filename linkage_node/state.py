@@ -319,11 +319,19 @@ class NodeState:
             "INSERT INTO run (finished_at, epoch, schema_fingerprint, canary, rows, accepted, "
             "rejected, new, changed, removed, unchanged) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                datetime.now(UTC).isoformat(timespec="seconds"), run.epoch,
-                run.schema_fingerprint, run.canary, c["rows"], c["accepted"], c["rejected"],
-                c["new"], c["changed"], c["removed"], c["unchanged"],
+                datetime.now(UTC).isoformat(timespec="seconds"),
+                run.epoch,
+                run.schema_fingerprint,
+                run.canary,
+                c["rows"],
+                c["accepted"],
+                c["rejected"],
+                c["new"],
+                c["changed"],
+                c["removed"],
+                c["unchanged"],
             ),
-        )  # fmt: skip
+        )
         return int(cursor.lastrowid or 0)
 
     def known_plans(self) -> dict[tuple[str, str], tuple[bytes, bool]]:

@@ -179,9 +179,15 @@ def sync(
         ("milestones", ("plan", "unplan")),
     )
     sender = _Sender(
-        state, client, agency_id, staff or {}, progress, reset,
-        installation=state.installation_id, new_to_hub=not state.ever_sent(),
-    )  # fmt: skip
+        state,
+        client,
+        agency_id,
+        staff or {},
+        progress,
+        reset,
+        installation=state.installation_id,
+        new_to_hub=not state.ever_sent(),
+    )
     for run in state.pending_runs():
         changes = state.changes(run.run_id)
         for kind, ops in kinds:

@@ -18,15 +18,41 @@ from pathlib import Path
 from linkage_node.roster import ROSTER_COLUMNS
 
 _STREETS = (
-    "Main", "Oak", "Maple", "Cedar", "Elm", "Washington", "Lake", "Hill", "Park", "Pine",
-    "Walnut", "Lincoln", "Jackson", "Church", "River", "Center", "Spring", "Ridge", "Mill",
-)  # fmt: skip
+    "Main",
+    "Oak",
+    "Maple",
+    "Cedar",
+    "Elm",
+    "Washington",
+    "Lake",
+    "Hill",
+    "Park",
+    "Pine",
+    "Walnut",
+    "Lincoln",
+    "Jackson",
+    "Church",
+    "River",
+    "Center",
+    "Spring",
+    "Ridge",
+    "Mill",
+)
 _KINDS = ("Street", "Avenue", "Road", "Drive", "Lane", "Court", "Boulevard")
 _CITIES = (
-    ("Springfield", "627"), ("Peoria", "616"), ("Rockford", "611"), ("Joliet", "604"),
-    ("Naperville", "605"), ("Aurora", "605"), ("Champaign", "618"), ("Decatur", "625"),
-    ("Chicago", "606"), ("Elgin", "601"), ("Waukegan", "600"), ("Cicero", "608"),
-)  # fmt: skip
+    ("Springfield", "627"),
+    ("Peoria", "616"),
+    ("Rockford", "611"),
+    ("Joliet", "604"),
+    ("Naperville", "605"),
+    ("Aurora", "605"),
+    ("Champaign", "618"),
+    ("Decatur", "625"),
+    ("Chicago", "606"),
+    ("Elgin", "601"),
+    ("Waukegan", "600"),
+    ("Cicero", "608"),
+)
 
 
 @dataclass(frozen=True)
@@ -139,12 +165,29 @@ def synthetic_roster(
 # --- realistic corruption, for linkage quality ------------------------------------------
 
 _NICKNAMES = {
-    "Robert": "Bob", "William": "Bill", "Richard": "Dick", "James": "Jim", "Elizabeth": "Liz",
-    "Katherine": "Kate", "Margaret": "Peggy", "Michael": "Mike", "Christopher": "Chris",
-    "Jennifer": "Jen", "Joseph": "Joe", "Thomas": "Tom", "Patricia": "Pat", "Daniel": "Dan",
-    "Anthony": "Tony", "Jessica": "Jess", "Matthew": "Matt", "Nicholas": "Nick",
-    "Alexander": "Alex", "Samantha": "Sam", "Benjamin": "Ben", "Rebecca": "Becky",
-}  # fmt: skip
+    "Robert": "Bob",
+    "William": "Bill",
+    "Richard": "Dick",
+    "James": "Jim",
+    "Elizabeth": "Liz",
+    "Katherine": "Kate",
+    "Margaret": "Peggy",
+    "Michael": "Mike",
+    "Christopher": "Chris",
+    "Jennifer": "Jen",
+    "Joseph": "Joe",
+    "Thomas": "Tom",
+    "Patricia": "Pat",
+    "Daniel": "Dan",
+    "Anthony": "Tony",
+    "Jessica": "Jess",
+    "Matthew": "Matt",
+    "Nicholas": "Nick",
+    "Alexander": "Alex",
+    "Samantha": "Sam",
+    "Benjamin": "Ben",
+    "Rebecca": "Becky",
+}
 _KEYBOARD = "qwertyuiopasdfghjklzxcvbnm"
 
 

@@ -189,8 +189,9 @@ class NodeWitness:
         try:
             shown = open_checkpoint(note, self._verifier)
         except CheckpointInvalid as exc:
-            raise WitnessAlarm(f"the hub showed a checkpoint that does not open: {exc}",
-                               None, kind="tampered") from None  # fmt: skip
+            raise WitnessAlarm(
+                f"the hub showed a checkpoint that does not open: {exc}", None, kind="tampered"
+            ) from None
         old = view.witnessed
         proof: list[bytes] = []
         if old is not None and shown.size != old.size:
@@ -309,9 +310,14 @@ class NodeWitness:
             db.execute(
                 "INSERT INTO alarm (at, kind, detail, witnessed_note, shown_note) "
                 "VALUES (?, ?, ?, ?, ?)",
-                (datetime.now(UTC).isoformat(timespec="seconds"), alarm.kind, alarm.what,
-                 witnessed, shown),
-            )  # fmt: skip
+                (
+                    datetime.now(UTC).isoformat(timespec="seconds"),
+                    alarm.kind,
+                    alarm.what,
+                    witnessed,
+                    shown,
+                ),
+            )
 
     def alarms(self) -> list[Alarm]:
         """Every alarm this node recorded, newest first."""
@@ -396,12 +402,17 @@ def _check_grants(
             leaf = canonical.b64decode(grant.get("leaf", ""))
             proof = [bytes.fromhex(h) for h in grant.get("inclusion_proof", [])]
             why = view.check_grant(
-                index=int(grant["index"]), leaf=leaf, inclusion_proof=proof,
-                checkpoint=checkpoint, requester_programs=programs,
-                target_agency=str(program["agency_id"]), target_program=str(program["program"]),
-                target_record=str(program["record_ref"]), data_class=cast(DataClass, level),
+                index=int(grant["index"]),
+                leaf=leaf,
+                inclusion_proof=proof,
+                checkpoint=checkpoint,
+                requester_programs=programs,
+                target_agency=str(program["agency_id"]),
+                target_program=str(program["program"]),
+                target_record=str(program["record_ref"]),
+                data_class=cast(DataClass, level),
                 at=decided,
-            )  # fmt: skip
+            )
         except (KeyError, TypeError, ValueError, canonical.EncodingError, ConsentError):
             why = "the grant it cites is malformed"
         if why is not None:

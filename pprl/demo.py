@@ -117,9 +117,14 @@ def run_demo(
     from pprl.demo_story import hub_story
 
     story = hub_story(
-        out, root=root, identities=identities, programs={a: p for a, p, _ in DEMO_AGENCIES},
-        secret=secret, now=now, database_url=database_url,
-    )  # fmt: skip
+        out,
+        root=root,
+        identities=identities,
+        programs={a: p for a, p, _ in DEMO_AGENCIES},
+        secret=secret,
+        now=now,
+        database_url=database_url,
+    )
     password = _demo_account(root, story["asked"]["consented"])
 
     _closing(out, root, story, password)

@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from consent import LogKey, verify_ledger
 from hub.app import create_app
@@ -305,8 +305,10 @@ def _consent_and_ask(  # noqa: PLR0917
             "who will change their mind"
         )
         for g in desk.on_file(refresh=False):
-            out.print(f"  on file at corrections: {g.grant_id} {g.record_id} {g.status} "
-                      f"to {', '.join(g.recipients)} until {g.expires_at[:10]}")  # fmt: skip
+            out.print(
+                f"  on file at corrections: {g.grant_id} {g.record_id} {g.status} "
+                f"to {', '.join(g.recipients)} until {g.expires_at[:10]}"
+            )
         milestones = [
             {
                 "ref": doc_ref,
@@ -360,10 +362,15 @@ def _consent_and_ask(  # noqa: PLR0917
             ("still consented", consented),
         ):
             record = _assigned(dcfs, ref)
-            token = issue_token(identities["DCFS"], subject=record[1], audience="pprl-hub",
-                                roles=[Role.CASE_MANAGER])  # fmt: skip
-            after = api.get(f"/v1/clients/{ref}/shared",
-                            headers={"Authorization": f"Bearer {token}"}).json()  # fmt: skip
+            token = issue_token(
+                identities["DCFS"],
+                subject=record[1],
+                audience="pprl-hub",
+                roles=[Role.CASE_MANAGER],
+            )
+            after = api.get(
+                f"/v1/clients/{ref}/shared", headers={"Authorization": f"Bearer {token}"}
+            ).json()
             check = witness.check_answer(ledger, after, dcfs_programs)
             _print_answer(out, label, record, after, check)
     finally:
@@ -378,9 +385,13 @@ def _shared_with(url: str, a: str, b: str) -> list[tuple[str, str]]:
     try:
         with engine.connect() as db:
             rows = db.execute(
-                select(RecordCluster.cluster_id, RecordCluster.agency_id, RecordCluster.ref)  # type: ignore[call-overload]
-                .where(RecordCluster.agency_id.in_([a, b]))  # type: ignore[attr-defined]
-                .order_by(RecordCluster.cluster_id)
+                select(
+                    col(RecordCluster.cluster_id),
+                    col(RecordCluster.agency_id),
+                    col(RecordCluster.ref),
+                )
+                .where(col(RecordCluster.agency_id).in_([a, b]))
+                .order_by(col(RecordCluster.cluster_id))
             ).all()
     finally:
         engine.dispose()
@@ -418,10 +429,14 @@ def _record_form(
     scan = f"%PDF-1.4 demo consent form for case {record_id}".encode()
     sha, stored = store_upload(root / "nodes" / "DOC", scan, ".pdf")
     form = ConsentForm(
-        record_id=record_id, recipients=("child_welfare",),
-        data_classes=("existence", "contact", "plan"), signed_on=now.date(),
-        form_sha256=sha, collected_by=found[4], form_version="universal-2026.1",
-    )  # fmt: skip
+        record_id=record_id,
+        recipients=("child_welfare",),
+        data_classes=("existence", "contact", "plan"),
+        signed_on=now.date(),
+        form_sha256=sha,
+        collected_by=found[4],
+        form_version="universal-2026.1",
+    )
     return desk.record(form, recorded_by=found[4], form_file=stored)
 
 

@@ -52,9 +52,14 @@ def run_pprl(cwd: Path, *args: str, env: dict[str, str] | None = None, stderr: b
     """Run `pprl ARGS` with only the `PPRL_` settings in `env`; fail the test unless it
     succeeds. Returns its output (standard error too unless `stderr=False`)."""
     result = subprocess.run(  # noqa: S603  (our own entry point)
-        [PPRL, *args], cwd=cwd, env={**clean_env(), **(env or {})}, capture_output=True,
-        text=True, timeout=seconds(300), check=False,
-    )  # fmt: skip
+        [PPRL, *args],
+        cwd=cwd,
+        env={**clean_env(), **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=seconds(300),
+        check=False,
+    )
     assert result.returncode == 0, f"pprl {' '.join(args)}\n{result.stdout}\n{result.stderr}"
     return result.stdout + (result.stderr if stderr else "")
 
@@ -142,9 +147,13 @@ def start_ready(
 def start_hub(cwd: Path, settings: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
     """`pprl hub serve --port PORT` in `cwd` with only the `PPRL_` variables in `settings`;
     returns once it answers /readyz (stop it with `stop`)."""
-    return start_ready([PPRL, "hub", "serve", "--port", str(port)], cwd=cwd,
-                       env={**clean_env(), **settings}, log=log,
-                       ready=f"http://127.0.0.1:{port}/readyz")  # fmt: skip
+    return start_ready(
+        [PPRL, "hub", "serve", "--port", str(port)],
+        cwd=cwd,
+        env={**clean_env(), **settings},
+        log=log,
+        ready=f"http://127.0.0.1:{port}/readyz",
+    )
 
 
 @contextmanager

@@ -19,9 +19,14 @@ def pprl(
     *args: str, cwd: Path, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(  # noqa: S603  (our own entry point)
-        [PPRL, *args], cwd=cwd, env={**clean_env(), "COLUMNS": "200", **(env or {})},
-        capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+        [PPRL, *args],
+        cwd=cwd,
+        env={**clean_env(), "COLUMNS": "200", **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def one_error(result: subprocess.CompletedProcess[str], status: int, *words: str) -> str:
@@ -36,8 +41,14 @@ def one_error(result: subprocess.CompletedProcess[str], status: int, *words: str
 
 
 def test_serving_before_migrating_says_migrate_and_creates_no_database(tmp_path: Path) -> None:
-    result = pprl("hub", "serve", "--port", str(free_port()), cwd=tmp_path,
-                  env={"PPRL_DATABASE_URL": f"sqlite:///{tmp_path / 'hub.db'}"})  # fmt: skip
+    result = pprl(
+        "hub",
+        "serve",
+        "--port",
+        str(free_port()),
+        cwd=tmp_path,
+        env={"PPRL_DATABASE_URL": f"sqlite:///{tmp_path / 'hub.db'}"},
+    )
     one_error(result, 1, "no hub database", "pprl hub migrate")
     assert not (tmp_path / "hub.db").exists()
 
@@ -46,16 +57,25 @@ def test_a_data_key_others_can_read_is_refused_before_serving(tmp_path: Path) ->
     key = tmp_path / "hub-data.key"
     key.write_bytes(bytes(32))
     key.chmod(0o644)
-    result = pprl("hub", "serve", "--port", str(free_port()), cwd=tmp_path,
-                  env={"PPRL_DATABASE_URL": f"sqlite:///{tmp_path / 'hub.db'}",
-                       "PPRL_DATA_KEY_FILE": str(key)})  # fmt: skip
+    result = pprl(
+        "hub",
+        "serve",
+        "--port",
+        str(free_port()),
+        cwd=tmp_path,
+        env={
+            "PPRL_DATABASE_URL": f"sqlite:///{tmp_path / 'hub.db'}",
+            "PPRL_DATA_KEY_FILE": str(key),
+        },
+    )
     one_error(result, 2, "readable by other users", "chmod 600")
     assert not (tmp_path / "hub.db").exists()
 
 
 def test_a_bad_setting_is_named_without_its_value(tmp_path: Path) -> None:
-    result = pprl("hub", "serve", cwd=tmp_path,
-                  env={"PPRL_MAX_REQUEST_BYTES": "lots-of-bytes-1234"})  # fmt: skip
+    result = pprl(
+        "hub", "serve", cwd=tmp_path, env={"PPRL_MAX_REQUEST_BYTES": "lots-of-bytes-1234"}
+    )
     line = one_error(result, 2, "PPRL_MAX_REQUEST_BYTES")
     assert "lots-of-bytes-1234" not in result.stderr, line
 
@@ -71,19 +91,47 @@ def test_operator_commands_with_the_hub_down_say_so(tmp_path: Path) -> None:
 
 def test_a_missing_token_file_is_a_usage_error(tmp_path: Path) -> None:
     (tmp_path / "agency.json").write_text("{}", encoding="utf-8")
-    result = pprl("hub", "register-agency", "--hub", "http://127.0.0.1:9",
-                  "--token-file", "missing.token", "--public", "agency.json",
-                  cwd=tmp_path)  # fmt: skip
+    result = pprl(
+        "hub",
+        "register-agency",
+        "--hub",
+        "http://127.0.0.1:9",
+        "--token-file",
+        "missing.token",
+        "--public",
+        "agency.json",
+        cwd=tmp_path,
+    )
     one_error(result, 2, "missing.token", "does not exist")
 
 
 def test_review_list_with_the_hub_down_says_so(tmp_path: Path) -> None:
-    made = pprl("keys", "init-agency", "--agency", "DCFS", "--programs", "child_welfare",
-                "--key-dir", "keys", cwd=tmp_path)  # fmt: skip
+    made = pprl(
+        "keys",
+        "init-agency",
+        "--agency",
+        "DCFS",
+        "--programs",
+        "child_welfare",
+        "--key-dir",
+        "keys",
+        cwd=tmp_path,
+    )
     assert made.returncode == 0, made.stderr
-    result = pprl("node", "review", "list", "--agency", "DCFS", "--key-dir", "keys",
-                  "--steward", "s-1", "--hub", f"http://127.0.0.1:{free_port()}",
-                  cwd=tmp_path)  # fmt: skip
+    result = pprl(
+        "node",
+        "review",
+        "list",
+        "--agency",
+        "DCFS",
+        "--key-dir",
+        "keys",
+        "--steward",
+        "s-1",
+        "--hub",
+        f"http://127.0.0.1:{free_port()}",
+        cwd=tmp_path,
+    )
     one_error(result, 1, "cannot reach")
 
 
@@ -95,8 +143,19 @@ def test_encode_output_that_cannot_be_written_fails_before_any_work(
     (tmp_path / "secret.key").write_bytes(b"x" * 32)
     (tmp_path / "secret.key").chmod(0o600)
     (tmp_path / "roster.csv").write_text("record_id\n", encoding="utf-8")
-    result = pprl("node", "encode", "--agency", "DCFS", "--secret-file", "secret.key",
-                  "--input", "roster.csv", "--output", target, cwd=tmp_path)  # fmt: skip
+    result = pprl(
+        "node",
+        "encode",
+        "--agency",
+        "DCFS",
+        "--secret-file",
+        "secret.key",
+        "--input",
+        "roster.csv",
+        "--output",
+        target,
+        cwd=tmp_path,
+    )
     one_error(result, 2, "--output")
     assert sorted(p.name for p in (tmp_path / "a-folder").iterdir()) == []
     assert not (tmp_path / "pprl-node").exists(), "nothing is written before the check"
@@ -112,19 +171,34 @@ def test_linking_one_file_is_a_usage_error(tmp_path: Path) -> None:
 
 def test_verifying_a_wrong_database_path_creates_nothing(tmp_path: Path) -> None:
     (tmp_path / "log.vkey").write_text("hub.example+0a0b0c0d+AAAA\n", encoding="ascii")
-    result = pprl("consent", "verify", "--database-url", "sqlite:///typo.db",
-                  "--log-public-key", "log.vkey", cwd=tmp_path)  # fmt: skip
+    result = pprl(
+        "consent",
+        "verify",
+        "--database-url",
+        "sqlite:///typo.db",
+        "--log-public-key",
+        "log.vkey",
+        cwd=tmp_path,
+    )
     assert result.returncode in (1, 3), result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "typo.db").exists()
 
 
 def test_verifying_an_unmigrated_database_path_creates_nothing(tmp_path: Path) -> None:
-    made = pprl("hub", "init-log-key", "--output", "log.key", "--name", "hub.example/log",
-                cwd=tmp_path)  # fmt: skip
+    made = pprl(
+        "hub", "init-log-key", "--output", "log.key", "--name", "hub.example/log", cwd=tmp_path
+    )
     assert made.returncode == 0, made.stderr
-    result = pprl("consent", "verify", "--database-url", "sqlite:///typo.db",
-                  "--log-public-key", "log.key.vkey", cwd=tmp_path)  # fmt: skip
+    result = pprl(
+        "consent",
+        "verify",
+        "--database-url",
+        "sqlite:///typo.db",
+        "--log-public-key",
+        "log.key.vkey",
+        cwd=tmp_path,
+    )
     one_error(result, 1, "no hub database", "typo.db")
     assert not (tmp_path / "typo.db").exists()
 
@@ -132,8 +206,7 @@ def test_verifying_an_unmigrated_database_path_creates_nothing(tmp_path: Path) -
 def test_the_demo_refuses_a_database_that_is_not_empty(tmp_path: Path) -> None:
     migrated = pprl("hub", "migrate", "--database-url", "sqlite:///used.db", cwd=tmp_path)
     assert migrated.returncode == 0, migrated.stderr
-    result = pprl("demo", "--database-url", "sqlite:///used.db", "--workdir", "demo",
-                  cwd=tmp_path)  # fmt: skip
+    result = pprl("demo", "--database-url", "sqlite:///used.db", "--workdir", "demo", cwd=tmp_path)
     one_error(result, 2, "not empty", "empty database")
 
 
@@ -192,9 +265,24 @@ def test_version_short_help_and_plain_placeholders(tmp_path: Path) -> None:
     assert "8765" in serve.stdout
     answer = pprl("node", "review", "answer", "-h", cwd=tmp_path)
     assert "<same|different|unsure>" in answer.stdout  # a choice, shown as one
-    wrong = pprl("node", "review", "answer", "--agency", "DCFS", "--hub", "http://127.0.0.1:9",
-                 "--key-dir", "keys", "--steward", "s-1", "--item", "1", "--answer", "maybe",
-                 cwd=tmp_path)  # fmt: skip
+    wrong = pprl(
+        "node",
+        "review",
+        "answer",
+        "--agency",
+        "DCFS",
+        "--hub",
+        "http://127.0.0.1:9",
+        "--key-dir",
+        "keys",
+        "--steward",
+        "s-1",
+        "--item",
+        "1",
+        "--answer",
+        "maybe",
+        cwd=tmp_path,
+    )
     assert wrong.returncode == 2
     assert "maybe" in wrong.stderr
     assert "same" in wrong.stderr
@@ -215,8 +303,19 @@ def test_encode_with_most_rows_rejected_exits_3_with_the_problem_table(tmp_path:
     for row in rows[1:]:  # a date of birth nobody can read, and no name or SSN beside it
         row.update(date_of_birth="sometime in May", given_name="", family_name="", ssn="")
     write_roster(tmp_path / "roster.csv", rows)
-    result = pprl("node", "encode", "--agency", "DCFS", "--secret-file", "secret.json",
-                  "--input", "roster.csv", "--output", "out.jsonl", cwd=tmp_path)  # fmt: skip
+    result = pprl(
+        "node",
+        "encode",
+        "--agency",
+        "DCFS",
+        "--secret-file",
+        "secret.json",
+        "--input",
+        "roster.csv",
+        "--output",
+        "out.jsonl",
+        cwd=tmp_path,
+    )
     one_error(result, 3, "4 of 5 roster rows were rejected", "--max-rejected")
     assert "date_of_birth" in result.stderr  # the table names the column and the rule
     assert "sometime in May" not in result.stderr  # and never the value
@@ -231,9 +330,21 @@ def test_a_plan_file_with_every_row_invalid_exits_3(tmp_path: Path) -> None:
         + "".join(f"{r['record_id']},m1,Housing,Lease,Jane Planter\n" for r in rows),
         encoding="utf-8",
     )
-    result = pprl("node", "encode", "--agency", "DCFS", "--secret-file", "secret.json",
-                  "--input", "roster.csv", "--output", "out.jsonl", "--plans", "plans.csv",
-                  cwd=tmp_path)  # fmt: skip
+    result = pprl(
+        "node",
+        "encode",
+        "--agency",
+        "DCFS",
+        "--secret-file",
+        "secret.json",
+        "--input",
+        "roster.csv",
+        "--output",
+        "out.jsonl",
+        "--plans",
+        "plans.csv",
+        cwd=tmp_path,
+    )
     one_error(result, 3, "plan rows were rejected")
     assert "status.unknown" in result.stderr
     assert "Jane" not in result.stderr
@@ -244,21 +355,50 @@ def test_the_servers_say_where_they_listen_and_take_a_passphrase_file(tmp_path: 
     assert pprl("hub", "migrate", cwd=tmp_path, env=env).returncode == 0
     hub_port = free_port()
     hub_log, node_log = tmp_path / "hub.log", tmp_path / "node.log"
-    with running([PPRL, "hub", "serve", "--port", str(hub_port)], cwd=tmp_path,
-                 env={**clean_env(), **env}, ready=f"http://127.0.0.1:{hub_port}/healthz",
-                 log=hub_log):  # fmt: skip
+    with running(
+        [PPRL, "hub", "serve", "--port", str(hub_port)],
+        cwd=tmp_path,
+        env={**clean_env(), **env},
+        ready=f"http://127.0.0.1:{hub_port}/healthz",
+        log=hub_log,
+    ):
         assert f"listening on http://127.0.0.1:{hub_port}" in hub_log.read_text()
         (tmp_path / "passphrase").write_text("a long enough passphrase\n", encoding="utf-8")
-        made = pprl("keys", "init-agency", "--agency", "DCFS", "--programs", "child_welfare",
-                    "--key-dir", "keys", "--passphrase-file", "passphrase",
-                    cwd=tmp_path)  # fmt: skip
+        made = pprl(
+            "keys",
+            "init-agency",
+            "--agency",
+            "DCFS",
+            "--programs",
+            "child_welfare",
+            "--key-dir",
+            "keys",
+            "--passphrase-file",
+            "passphrase",
+            cwd=tmp_path,
+        )
         assert made.returncode == 0, made.stderr
         node_port = free_port()
         node = start(
-            [PPRL, "node", "serve", "--agency", "DCFS", "--key-dir", "keys",
-             "--passphrase-file", "passphrase", "--hub", f"http://127.0.0.1:{hub_port}",
-             "--port", str(node_port)], cwd=tmp_path, env=clean_env(), log=node_log,
-        )  # fmt: skip
+            [
+                PPRL,
+                "node",
+                "serve",
+                "--agency",
+                "DCFS",
+                "--key-dir",
+                "keys",
+                "--passphrase-file",
+                "passphrase",
+                "--hub",
+                f"http://127.0.0.1:{hub_port}",
+                "--port",
+                str(node_port),
+            ],
+            cwd=tmp_path,
+            env=clean_env(),
+            log=node_log,
+        )
         try:
             ready = wait_ready(f"http://127.0.0.1:{node_port}/readyz", process=node, log=node_log)
             assert ready.json()["hub"] == "ok"

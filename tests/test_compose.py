@@ -31,8 +31,13 @@ def _config(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     base = clean_env()
     return subprocess.run(  # noqa: S603  (a fixed binary and our own file)
         [COMPOSE, "-f", str(ROOT / "docker-compose.yml"), "config", *args],
-        cwd=ROOT, env={**base, **env}, capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        cwd=ROOT,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def test_the_compose_file_is_valid_and_wired_as_documented() -> None:

@@ -13,6 +13,13 @@ from pprl.demo import DEMO_AGENCIES
 from tests.conftest import BACKENDS, database_url, empty_database
 
 
+def _number(pattern: str, text: str) -> str:
+    """The first group of `pattern` in the demo's output, commas dropped."""
+    found = re.search(pattern, text)
+    assert found is not None, f"{pattern!r} not in the demo's output"
+    return found.group(1).replace(",", "")
+
+
 @pytest.mark.e2e
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_demo_does_what_it_reports(backend: str, tmp_path: Path) -> None:
@@ -41,7 +48,7 @@ def test_demo_does_what_it_reports(backend: str, tmp_path: Path) -> None:
         # The story: encoded, synced, linked, a consented and a non-consented answer, the
         # revocation, the overlap table and the verified ledger.
         assert text.count("1,000 encodings, 1,000") == 5
-        clusters = int(re.search(r"run 1: ([\d,]+) clusters", text).group(1).replace(",", ""))  # type: ignore[union-attr]
+        clusters = int(_number(r"run 1: ([\d,]+) clusters", text))
         assert clusters > 150
         consented = text.split("consented):")[1].split("asks about")[0]
         assert "corrections: contact Case manager" in consented
@@ -54,14 +61,20 @@ def test_demo_does_what_it_reports(backend: str, tmp_path: Path) -> None:
         assert "corrections: contact Case manager" in still
         assert "consent verified" in still
         assert "overlap (cells under 11 suppressed)" in text
-        entries = int(re.search(r"(\d+) entries, \d+ signed checkpoints", text).group(1))  # type: ignore[union-attr]
+        entries = int(_number(r"(\d+) entries, \d+ signed checkpoints", text))
         assert result.stdout == ""  # human output goes to stderr
         # The commands the demo prints: the ledger re-check, and the page sign-in it set up.
         verify = CliRunner().invoke(
             app,
-            ["consent", "verify", "--database-url", url or f"sqlite:///{root / 'hub.db'}",
-             "--log-public-key", str(root / "hub-log.key.vkey")],
-        )  # fmt: skip
+            [
+                "consent",
+                "verify",
+                "--database-url",
+                url or f"sqlite:///{root / 'hub.db'}",
+                "--log-public-key",
+                str(root / "hub-log.key.vkey"),
+            ],
+        )
         assert verify.exit_code == 0, verify.stderr
         assert f"ledger ok: {entries} entries" in verify.stderr
         assert (root / "nodes" / "DCFS-demo-password.txt").stat().st_mode & 0o777 == 0o600

@@ -42,10 +42,22 @@ CANARY = {
     "phone": "(312) 555-0199",
 }
 CANARY_FORMS = [
-    "Quillonette", "QUILLONETTE", "quillonette", "Zarbowicz", "ZARBOWICZ", "zarbowicz",
-    "1983-07-19", "19830719", "517-38-2964", "517382964", "Canarywood", "canarywood",
-    "CANARYWOOD", "555-0199", "5550199",
-]  # fmt: skip
+    "Quillonette",
+    "QUILLONETTE",
+    "quillonette",
+    "Zarbowicz",
+    "ZARBOWICZ",
+    "zarbowicz",
+    "1983-07-19",
+    "19830719",
+    "517-38-2964",
+    "517382964",
+    "Canarywood",
+    "canarywood",
+    "CANARYWOOD",
+    "555-0199",
+    "5550199",
+]
 
 
 def encoded_forms(value: bytes) -> list[bytes]:
@@ -110,16 +122,54 @@ def test_nothing_identifying_and_no_secret_reaches_the_hub(
 
     # Keys, registry, linkage secret (sealed through nobody: files here).
     for agency, program in (("DCFS", "child_welfare"), ("DOC", "corrections")):
-        run_pprl(work, "keys", "init-agency", "--agency", agency, "--programs", program,
-             "--key-dir", f"keys/{agency}")  # fmt: skip
-        run_pprl(work, "keys", "registry", "add", "--registry", "registry.json",
-             "--public", f"keys/{agency}/agency.json")  # fmt: skip
-    run_pprl(work, "keys", "new-linkage-secret", "--key-dir", "keys/DCFS", "--registry",
-         "registry.json", "--epoch", "2026-11", "--output", "sealed.json")  # fmt: skip
+        run_pprl(
+            work,
+            "keys",
+            "init-agency",
+            "--agency",
+            agency,
+            "--programs",
+            program,
+            "--key-dir",
+            f"keys/{agency}",
+        )
+        run_pprl(
+            work,
+            "keys",
+            "registry",
+            "add",
+            "--registry",
+            "registry.json",
+            "--public",
+            f"keys/{agency}/agency.json",
+        )
+    run_pprl(
+        work,
+        "keys",
+        "new-linkage-secret",
+        "--key-dir",
+        "keys/DCFS",
+        "--registry",
+        "registry.json",
+        "--epoch",
+        "2026-11",
+        "--output",
+        "sealed.json",
+    )
     for agency in ("DCFS", "DOC"):
-        run_pprl(work, "keys", "unseal", "--key-dir", f"keys/{agency}", "--registry",
-             "registry.json", "--input", "sealed.json",
-             "--output", f"keys/{agency}/linkage-secret.json")  # fmt: skip
+        run_pprl(
+            work,
+            "keys",
+            "unseal",
+            "--key-dir",
+            f"keys/{agency}",
+            "--registry",
+            "registry.json",
+            "--input",
+            "sealed.json",
+            "--output",
+            f"keys/{agency}/linkage-secret.json",
+        )
     secret = LinkageSecret.load(work / "keys" / "DCFS" / "linkage-secret.json").secret
 
     # The hub, as its own process.
@@ -132,11 +182,15 @@ def test_nothing_identifying_and_no_secret_reaches_the_hub(
     fingerprint = run_pprl(work, "node", "schema", "--fingerprint").strip().splitlines()[0]
     port = free_port()
     env = {
-        "PPRL_DATABASE_URL": url, "PPRL_LOG_KEY_FILE": str(work / "hub-log.key"),
-        "PPRL_DATA_KEY_FILE": str(work / "hub-data.key"), "PPRL_OPERATOR_ISSUER": "https://idp.test",
-        "PPRL_OPERATOR_JWKS_FILE": str(work / "idp" / "jwks.json"), "PPRL_SECRET_EPOCH": "2026-11",
-        "PPRL_SCHEMA_FINGERPRINT": fingerprint, "PPRL_CHECKPOINT_INTERVAL_SECONDS": "1",
-    }  # fmt: skip
+        "PPRL_DATABASE_URL": url,
+        "PPRL_LOG_KEY_FILE": str(work / "hub-log.key"),
+        "PPRL_DATA_KEY_FILE": str(work / "hub-data.key"),
+        "PPRL_OPERATOR_ISSUER": "https://idp.test",
+        "PPRL_OPERATOR_JWKS_FILE": str(work / "idp" / "jwks.json"),
+        "PPRL_SECRET_EPOCH": "2026-11",
+        "PPRL_SCHEMA_FINGERPRINT": fingerprint,
+        "PPRL_CHECKPOINT_INTERVAL_SECONDS": "1",
+    }
     base_env = clean_env()
     log = tmp_path / "hub.log"
     hub = start_hub(work, env, port, log)
@@ -144,17 +198,50 @@ def test_nothing_identifying_and_no_secret_reaches_the_hub(
     node_pages = None
     responses: list[bytes] = []
     try:
-        operator = run_pprl(work, "keys", "issue-operator-token", "--issuer-dir", "idp",
-                            "--subject", "op-0001").strip().splitlines()[0]  # fmt: skip
+        operator = (
+            run_pprl(
+                work, "keys", "issue-operator-token", "--issuer-dir", "idp", "--subject", "op-0001"
+            )
+            .strip()
+            .splitlines()[0]
+        )
         (work / "op.txt").write_text(operator)
         for agency in ("DCFS", "DOC"):
-            run_pprl(work, "hub", "register-agency", "--hub", base, "--token-file", "op.txt",
-                 "--public", f"keys/{agency}/agency.json")  # fmt: skip
-            run_pprl(work, "node", "encode", "--agency", agency, "--secret-file",
-                 f"keys/{agency}/linkage-secret.json", "--input", f"{agency}.csv",
-                 "--output", f"{agency}.jsonl")  # fmt: skip
-            run_pprl(work, "node", "sync", "--agency", agency, "--hub", base, "--key-dir",
-                 f"keys/{agency}")  # fmt: skip
+            run_pprl(
+                work,
+                "hub",
+                "register-agency",
+                "--hub",
+                base,
+                "--token-file",
+                "op.txt",
+                "--public",
+                f"keys/{agency}/agency.json",
+            )
+            run_pprl(
+                work,
+                "node",
+                "encode",
+                "--agency",
+                agency,
+                "--secret-file",
+                f"keys/{agency}/linkage-secret.json",
+                "--input",
+                f"{agency}.csv",
+                "--output",
+                f"{agency}.jsonl",
+            )
+            run_pprl(
+                work,
+                "node",
+                "sync",
+                "--agency",
+                agency,
+                "--hub",
+                base,
+                "--key-dir",
+                f"keys/{agency}",
+            )
         run_pprl(work, "hub", "run-linkage", "--hub", base, "--token-file", "op.txt", "--full")
 
         # DOC's steward records the canary client's signed consent form to child welfare
@@ -171,15 +258,32 @@ def test_nothing_identifying_and_no_secret_reaches_the_hub(
             b"%PDF-1.4 I, Quillonette Zarbowicz (born 1983-07-19, SSN 517-38-2964), agree"
         )
         doc_node = ["--agency", "DOC", "--hub", base, "--key-dir", "keys/DOC"]
-        granted = json.loads(run_pprl(
-            work, "node", "consent", "grant", *doc_node, "--record-id",
-            rosters.rows["DOC"][0]["record_id"], "--to", "child_welfare",
-            "--classes", "existence,contact,plan", "--signed-on",
-            datetime.now(UTC).date().isoformat(), "--form", "consent-scan.pdf",
-            "--log-public-key", "hub-log.key.vkey", "--json", stderr=False,
-        ))  # fmt: skip
-        listed = json.loads(run_pprl(work, "node", "consent", "list", *doc_node, "--json",
-                                 stderr=False))  # fmt: skip
+        granted = json.loads(
+            run_pprl(
+                work,
+                "node",
+                "consent",
+                "grant",
+                *doc_node,
+                "--record-id",
+                rosters.rows["DOC"][0]["record_id"],
+                "--to",
+                "child_welfare",
+                "--classes",
+                "existence,contact,plan",
+                "--signed-on",
+                datetime.now(UTC).date().isoformat(),
+                "--form",
+                "consent-scan.pdf",
+                "--log-public-key",
+                "hub-log.key.vkey",
+                "--json",
+                stderr=False,
+            )
+        )
+        listed = json.loads(
+            run_pprl(work, "node", "consent", "list", *doc_node, "--json", stderr=False)
+        )
         assert [(g["grant_id"], g["status"]) for g in listed] == [
             (granted["grant_id"], "effective")
         ]
@@ -196,23 +300,58 @@ def test_nothing_identifying_and_no_secret_reaches_the_hub(
             assert shared.status_code == 200, shared.text
             assert shared.json()["shared"] is True
             assert shared.json()["programs"][0]["contact"]["allowed"] is True
-            responses += [shared.content, api.get("/v1/caseload").content,
-                          api.get("/v1/notifications").content]  # fmt: skip
+            responses += [
+                shared.content,
+                api.get("/v1/caseload").content,
+                api.get("/v1/notifications").content,
+            ]
         with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {operator}"}) as ops:
-            for path in ("/v1/linkage/runs", "/v1/reports/overlap", "/v1/reports/encoding-health",
-                         "/v1/agencies", "/openapi.json", "/metrics"):  # fmt: skip
+            for path in (
+                "/v1/linkage/runs",
+                "/v1/reports/overlap",
+                "/v1/reports/encoding-health",
+                "/v1/agencies",
+                "/openapi.json",
+                "/metrics",
+            ):
                 response = ops.get(path)
                 assert response.status_code == 200, (path, response.text)
                 responses.append(response.content)
         (work / "pw.txt").write_text("correct horse battery staple\n")
-        run_pprl(work, "node", "add-user", "--agency", "DCFS", "--username", "cm", "--staff-id",
-             manager, "--password-file", "pw.txt")  # fmt: skip
+        run_pprl(
+            work,
+            "node",
+            "add-user",
+            "--agency",
+            "DCFS",
+            "--username",
+            "cm",
+            "--staff-id",
+            manager,
+            "--password-file",
+            "pw.txt",
+        )
         node_port = free_port()
         node_pages = start(
-            [PPRL, "node", "serve", "--agency", "DCFS", "--hub", base, "--port", str(node_port),
-             "--key-dir", "keys/DCFS", "--log-public-key", "hub-log.key.vkey"],
-            cwd=work, env=base_env, log=log,
-        )  # fmt: skip
+            [
+                PPRL,
+                "node",
+                "serve",
+                "--agency",
+                "DCFS",
+                "--hub",
+                base,
+                "--port",
+                str(node_port),
+                "--key-dir",
+                "keys/DCFS",
+                "--log-public-key",
+                "hub-log.key.vkey",
+            ],
+            cwd=work,
+            env=base_env,
+            log=log,
+        )
         wait_ready(f"http://127.0.0.1:{node_port}/sign-in", process=node_pages, log=log)
         with httpx.Client(base_url=f"http://127.0.0.1:{node_port}", follow_redirects=True) as pages:
             form = pages.get("/sign-in").text

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import Engine, func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from consent import LogKey, verify_ledger
 from hub.models import Encoding, LedgerEntry, Link, RecordCluster, UploadBatch
@@ -73,13 +73,22 @@ def _prepare(work: Path, url: str) -> dict[str, str]:
         _pprl(
             work, f"keys registry add --registry registry.json --public keys/{agency}/agency.json"
         )
-    _pprl(work, "keys new-linkage-secret --key-dir keys/DCFS --registry registry.json "
-                "--epoch 2026-11 --output sealed.json")  # fmt: skip
+    _pprl(
+        work,
+        "keys new-linkage-secret --key-dir keys/DCFS --registry registry.json "
+        "--epoch 2026-11 --output sealed.json",
+    )
     for agency in AGENCIES:
-        _pprl(work, f"keys unseal --key-dir keys/{agency} --registry registry.json "
-                    f"--input sealed.json --output keys/{agency}/linkage-secret.json")  # fmt: skip
-        _pprl(work, f"node encode --agency {agency} --input {agency}.csv --output "
-                    f"{agency}.jsonl --secret-file keys/{agency}/linkage-secret.json")  # fmt: skip
+        _pprl(
+            work,
+            f"keys unseal --key-dir keys/{agency} --registry registry.json "
+            f"--input sealed.json --output keys/{agency}/linkage-secret.json",
+        )
+        _pprl(
+            work,
+            f"node encode --agency {agency} --input {agency}.csv --output "
+            f"{agency}.jsonl --secret-file keys/{agency}/linkage-secret.json",
+        )
     _pprl(work, f"hub migrate --database-url {url}")
     _pprl(work, "hub init-log-key --output hub-log.key --name hub.test/ledger")
     (work / "hub-data.key").write_bytes(os.urandom(32))
@@ -115,15 +124,21 @@ def test_a_hub_killed_during_a_sync_and_a_linkage_run_loses_and_duplicates_nothi
         (work / "op.txt").write_text(operator.strip().splitlines()[0])
         headers = {"Authorization": f"Bearer {operator.strip().splitlines()[0]}"}
         for agency in AGENCIES:
-            _pprl(work, f"hub register-agency --hub {base} --token-file op.txt "
-                        f"--public keys/{agency}/agency.json")  # fmt: skip
+            _pprl(
+                work,
+                f"hub register-agency --hub {base} --token-file op.txt "
+                f"--public keys/{agency}/agency.json",
+            )
         _pprl(work, f"{sync} --agency DCFS --key-dir keys/DCFS")
 
         # DOC's sync, with the hub killed once some but not all of its batches are in.
         doc_sync = subprocess.Popen(  # noqa: S603
             [PPRL, *f"{sync} --agency DOC --key-dir keys/DOC".split()],
-            cwd=work, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            cwd=work,
+            env=clean_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
         end = deadline(120)
         while (stored := _count(database, Encoding)) <= SIZE and time.monotonic() < end:
             time.sleep(0.002)
@@ -133,10 +148,10 @@ def test_a_hub_killed_during_a_sync_and_a_linkage_run_loses_and_duplicates_nothi
         output, _ = doc_sync.communicate(timeout=seconds(120))
         assert doc_sync.returncode == 0, output  # the node kept retrying until the hub was back
         assert stored > SIZE
-        doc_batches = (UploadBatch.agency_id == "DOC", UploadBatch.kind == "encodings")
+        doc_batches = (col(UploadBatch.agency_id) == "DOC", col(UploadBatch.kind) == "encodings")
         assert _count(database, UploadBatch, *doc_batches) == SIZE // SYNC_BATCH
         with Session(database) as session:
-            accepted = select(func.sum(UploadBatch.accepted)).where(*doc_batches)  # type: ignore[arg-type]
+            accepted = select(func.sum(col(UploadBatch.accepted))).where(*doc_batches)
             assert session.execute(accepted).scalar_one() == SIZE  # no batch applied twice
 
         # A full linkage run, with the hub killed right after it was asked for.
@@ -174,7 +189,7 @@ def test_a_hub_killed_during_a_sync_and_a_linkage_run_loses_and_duplicates_nothi
     assert len(set(ledger_after)) == len(ledger_after) == after["ledger"]  # nothing doubled
     assert after["clustered"] == 2 * after["links"]  # two agencies: each link, one pair
     with Session(database) as session:
-        refs = session.execute(select(RecordCluster.agency_id, RecordCluster.ref)).all()  # type: ignore[call-overload]
+        refs = session.execute(select(col(RecordCluster.agency_id), col(RecordCluster.ref))).all()
         assert len(refs) == len(set(refs))
         verified = verify_ledger(
             stored_rows(session),

@@ -78,9 +78,12 @@ def test_every_readme_command_runs_and_succeeds(tmp_path: Path) -> None:
                         token = form.split('name="csrf" value="')[1].split('"')[0]
                         signed_in = pages.post(
                             "/sign-in",
-                            data={"username": "rreyes", "csrf": token,
-                                  "password": "correct horse battery staple"},
-                        )  # fmt: skip
+                            data={
+                                "username": "rreyes",
+                                "csrf": token,
+                                "password": "correct horse battery staple",
+                            },
+                        )
                     assert signed_in.status_code == 200, signed_in.text
                     assert "My caseload" in signed_in.text
                 ran += 1
@@ -105,8 +108,13 @@ def test_every_readme_command_runs_and_succeeds(tmp_path: Path) -> None:
     assert (tmp_path / "hub.db").exists()
     assert (tmp_path / "token.txt").read_text().count(".") == 2
     # Tokens and encodings are readable by their owner only.
-    for private in ("token.txt", "operator-token.txt", "doc-encodings.jsonl", "doc-state.backup",
-                    "doc-consents.fhir.json"):  # fmt: skip
+    for private in (
+        "token.txt",
+        "operator-token.txt",
+        "doc-encodings.jsonl",
+        "doc-state.backup",
+        "doc-consents.fhir.json",
+    ):
         assert (tmp_path / private).stat().st_mode & 0o077 == 0, private
     # The refused exports wrote nothing; the backup restored elsewhere is the same state.
     assert not (tmp_path / "doc-today.jsonl").exists()

@@ -191,9 +191,15 @@ def _first_pass(
         if ctx.progress:
             ctx.progress(f"scoring {a.agency} x {b.agency} for the threshold")
         kept[a.agency, b.agency], report = score_between(
-            a.clks, b.clks, params.floor, candidates=ctx.candidates, keep=params.keep,
-            best=(best[a.agency], best[b.agency]), kernel=ctx.kernel, executor=ctx.executor,
-        )  # fmt: skip
+            a.clks,
+            b.clks,
+            params.floor,
+            candidates=ctx.candidates,
+            keep=params.keep,
+            best=(best[a.agency], best[b.agency]),
+            kernel=ctx.kernel,
+            executor=ctx.executor,
+        )
         comparisons += report.comparisons
         scored += report.candidates_scored
     if params.dedupe_within:
@@ -204,9 +210,14 @@ def _first_pass(
             if ctx.progress:
                 ctx.progress(f"scoring {d.agency} against itself")
             kept[d.agency, d.agency], report = score_between(
-                d.clks, d.clks, params.keep, candidates=ctx.candidates, same=True,
-                kernel=ctx.kernel, executor=ctx.executor,
-            )  # fmt: skip
+                d.clks,
+                d.clks,
+                params.keep,
+                candidates=ctx.candidates,
+                same=True,
+                kernel=ctx.kernel,
+                executor=ctx.executor,
+            )
             comparisons += report.comparisons
             scored += report.candidates_scored
     release_free_memory()
@@ -238,9 +249,15 @@ def _propose(
     strangers = StrangerSample(np.zeros(0), 0)
     for a, b in combinations(datasets, 2):
         strangers = strangers.plus(
-            stranger_sample(a.clks, b.clks, params.floor, candidates=ctx.candidates,
-                            kernel=ctx.kernel, executor=ctx.executor)
-        )  # fmt: skip
+            stranger_sample(
+                a.clks,
+                b.clks,
+                params.floor,
+                candidates=ctx.candidates,
+                kernel=ctx.kernel,
+                executor=ctx.executor,
+            )
+        )
     # Under about a hundred strangers among the best scores, even a law fitted to a few
     # runner-ups beats the best scores' own fit.
     sparse = (1 - proposal.fit.match_weight) * proposal.fit.records < _FEW_STRANGERS

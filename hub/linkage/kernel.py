@@ -165,19 +165,54 @@ class NativeKernel(Kernel):
         lib.pprl_popcounts.argtypes = [_U64, ctypes.c_int64, ctypes.c_int32, _U32]
         lib.pprl_dice_block.restype = ctypes.c_int64
         lib.pprl_dice_block.argtypes = [
-            _U64, _U32, ctypes.c_int64, _U64, _U32, ctypes.c_int64, ctypes.c_int32,
-            ctypes.c_double, ctypes.c_int32, _I64, _I64, _F64, ctypes.c_int64,
-        ]  # fmt: skip
+            _U64,
+            _U32,
+            ctypes.c_int64,
+            _U64,
+            _U32,
+            ctypes.c_int64,
+            ctypes.c_int32,
+            ctypes.c_double,
+            ctypes.c_int32,
+            _I64,
+            _I64,
+            _F64,
+            ctypes.c_int64,
+        ]
         lib.pprl_dice_pairs.argtypes = [
-            _U64, _U32, _U64, _U32, _I64, _I64, ctypes.c_int64, ctypes.c_int32,
-            ctypes.c_int32, _F64,
-        ]  # fmt: skip
+            _U64,
+            _U32,
+            _U64,
+            _U32,
+            _I64,
+            _I64,
+            ctypes.c_int64,
+            ctypes.c_int32,
+            ctypes.c_int32,
+            _F64,
+        ]
         lib.pprl_band_keys.argtypes = [
-            _U64, ctypes.c_int64, ctypes.c_int32, _I32, _I32, ctypes.c_int32, ctypes.c_int32, _U32,
-        ]  # fmt: skip
+            _U64,
+            ctypes.c_int64,
+            ctypes.c_int32,
+            _I32,
+            _I32,
+            ctypes.c_int32,
+            ctypes.c_int32,
+            _U32,
+        ]
         lib.pprl_greedy.argtypes = [
-            ctypes.c_int64, _U64, ctypes.c_int64, _I64, _I64, _I64, _I64, _U64, _U8, _U8,
-        ]  # fmt: skip
+            ctypes.c_int64,
+            _U64,
+            ctypes.c_int64,
+            _I64,
+            _I64,
+            _I64,
+            _I64,
+            _U64,
+            _U8,
+            _U8,
+        ]
         self._lib = lib
         best = int(lib.pprl_simd())
         self._simd = best if simd is True else min(best, int(simd))

@@ -67,9 +67,13 @@ def stranger_sample(
     for mine, theirs in ((a, b), (b, a)):
         rows = sampled_rows(len(mine), sample)
         pairs, _ = score_between(
-            np.ascontiguousarray(mine[rows]), theirs, floor, candidates=candidates,
-            kernel=kernel, executor=executor,
-        )  # fmt: skip
+            np.ascontiguousarray(mine[rows]),
+            theirs,
+            floor,
+            candidates=candidates,
+            kernel=kernel,
+            executor=executor,
+        )
         second = second_best(pairs.left, pairs.scores, len(rows))
         values.append(second[second >= 0])
         censored += int(np.count_nonzero(second < 0))

@@ -80,24 +80,39 @@ def record_access(
             groups[(level.basis, level.grant_index, level.requester_program)].append(level)
     for (basis, grant, _), levels in groups.items():
         key = (
-            staff, requester_record, entry.program, entry.ref, basis or "",
-            -1 if grant is None else grant, ",".join(level.data_class for level in levels),
+            staff,
+            requester_record,
+            entry.program,
+            entry.ref,
+            basis or "",
+            -1 if grant is None else grant,
+            ",".join(level.data_class for level in levels),
             entry.path.run_id,
-        )  # fmt: skip
+        )
         seen = session.get(RecentDisclosure, key)
         if seen is not None and at - seen.disclosed_at < timedelta(seconds=window):
             index = seen.access_entry
         else:
             fields = access_statement(
-                entry, levels, staff=staff, requester_record=requester_record,
+                entry,
+                levels,
+                staff=staff,
+                requester_record=requester_record,
                 checkpoint_size=checkpoint[0],
-            )  # fmt: skip
+            )
             index, _ = ledger.append_hub_entry(session, fields, now=at)
             row = seen or RecentDisclosure(
-                staff_id=key[0], ref=key[1], disclosing_program=key[2], subject=key[3],
-                basis=key[4], grant_index=key[5], data_classes=key[6], run_id=key[7],
-                access_entry=index, disclosed_at=at,
-            )  # fmt: skip
+                staff_id=key[0],
+                ref=key[1],
+                disclosing_program=key[2],
+                subject=key[3],
+                basis=key[4],
+                grant_index=key[5],
+                data_classes=key[6],
+                run_id=key[7],
+                access_entry=index,
+                disclosed_at=at,
+            )
             row.access_entry, row.disclosed_at = index, at
             session.add(row)
         for level in levels:

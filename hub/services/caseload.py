@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from hub.context import HubContext
 from hub.errors import Unavailable
@@ -60,8 +60,8 @@ def caseload(
     visit = session.get(CaseloadVisit, (agency_id, staff))
     previous = visit.visited_at if visit else None
     assigned = session.execute(
-        select(Assignment.ref, Assignment.updated_at)  # type: ignore[call-overload]
-        .where(Assignment.agency_id == agency_id, Assignment.case_manager_id == staff)
+        select(col(Assignment.ref), col(Assignment.updated_at))
+        .where(col(Assignment.agency_id) == agency_id, col(Assignment.case_manager_id) == staff)
         .order_by(Assignment.ref)
     ).all()
     changed_at = _cluster_changes(session, agency_id, [ref for ref, _ in assigned])
@@ -77,9 +77,14 @@ def caseload(
     items = []
     for ref, updated_at in assigned:
         entries = linked_programs(
-            ledger, linked[ref], programs, mine, levels=("existence",), at=at,
+            ledger,
+            linked[ref],
+            programs,
+            mine,
+            levels=("existence",),
+            at=at,
             existence_by_agreement=agreement,
-        )  # fmt: skip
+        )
         item = CaseloadItem(ref, bool(entries), sorted({e.program for e in entries}))
         if previous is None or updated_at > previous:
             item.changes.append("newly assigned to you")
@@ -91,9 +96,13 @@ def caseload(
     _record_new_disclosures(hub, session, agency_id=agency_id, staff=staff, shown=shown, at=at)
     for ref in {ref for ref, _ in shown}:
         probing.flag_probes(
-            session, hub.settings, asking_agency=agency_id, asking_ref=ref,
-            shown=[entry for r, entry in shown if r == ref], at=at,
-        )  # fmt: skip
+            session,
+            hub.settings,
+            asking_agency=agency_id,
+            asking_ref=ref,
+            shown=[entry for r, entry in shown if r == ref],
+            at=at,
+        )
     if visit is None:
         session.add(CaseloadVisit(agency_id=agency_id, staff_id=staff, visited_at=at))
     else:
@@ -107,11 +116,11 @@ def _cluster_changes(session: Session, agency_id: str, refs: list[str]) -> dict[
     out: dict[str, datetime] = {}
     for start in range(0, len(refs), 500):
         rows = session.execute(
-            select(RecordCluster.ref, LinkageRun.finished_at)  # type: ignore[call-overload]
-            .join(LinkageRun, LinkageRun.run_id == RecordCluster.run_id)
+            select(col(RecordCluster.ref), col(LinkageRun.finished_at))
+            .join(LinkageRun, col(LinkageRun.run_id) == col(RecordCluster.run_id))
             .where(
-                RecordCluster.agency_id == agency_id,
-                RecordCluster.ref.in_(refs[start : start + 500]),  # type: ignore[attr-defined]
+                col(RecordCluster.agency_id) == agency_id,
+                col(RecordCluster.ref).in_(refs[start : start + 500]),
             )
         ).all()
         out.update({ref: when for ref, when in rows if when is not None})
@@ -133,9 +142,14 @@ def _record_new_disclosures(
     for ref, entry in shown:
         level = entry.levels["existence"]
         key = (
-            agency_id, staff, ref, entry.program, entry.ref, level.basis or "",
+            agency_id,
+            staff,
+            ref,
+            entry.program,
+            entry.ref,
+            level.basis or "",
             -1 if level.grant_index is None else level.grant_index,
-        )  # fmt: skip
+        )
         if session.get(ExistenceDisclosure, key) is None:
             fresh.append((key, ref, entry))
     if not fresh:
@@ -150,8 +164,14 @@ def _record_new_disclosures(
         index, _ = ledger.append_hub_entry(session, fields, now=at)
         session.add(
             ExistenceDisclosure(
-                agency_id=key[0], staff_id=key[1], ref=key[2], disclosing_program=key[3],
-                subject=key[4], basis=key[5], grant_index=key[6], access_entry=index,
+                agency_id=key[0],
+                staff_id=key[1],
+                ref=key[2],
+                disclosing_program=key[3],
+                subject=key[4],
+                basis=key[5],
+                grant_index=key[6],
+                access_entry=index,
                 disclosed_at=at,
             )
-        )  # fmt: skip
+        )

@@ -26,14 +26,14 @@ from consent import (
     witness_name,
 )
 from hub.errors import NotFound, Unprocessable
-from hub.models import LedgerCheckpoint, LedgerCosignature
+from hub.models import LedgerCheckpoint, LedgerCosignature, table_of
 from hub.schemas import CheckpointOut
 from hub.services.ledger import HubLedger, latest_checkpoint
 from hub.services.registry import agency_record
 from keys import RegisteredKey
 
-_CHECKPOINT = LedgerCheckpoint.__table__  # type: ignore[attr-defined]
-_COSIGNATURE = LedgerCosignature.__table__  # type: ignore[attr-defined]
+_CHECKPOINT = table_of(LedgerCheckpoint)
+_COSIGNATURE = table_of(LedgerCosignature)
 
 
 def served_checkpoint(

@@ -22,7 +22,7 @@ import numpy.typing as npt
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
-from hub.models import Canary, Encoding, RecordCluster
+from hub.models import Canary, Encoding, RecordCluster, table_of
 
 DRIFT_LIMIT = 0.02  # share of bits set
 UNLINKED_FACTOR = 0.5  # linked share under half the other agencies' median
@@ -51,13 +51,16 @@ class AgencyHealth:
 def encoding_health(session: Session) -> list[AgencyHealth]:
     """Every agency that has uploaded encodings."""
     agencies = [
-        a for (a,) in session.execute(
-            select(Encoding.agency_id).distinct().order_by(Encoding.agency_id)  # type: ignore[call-overload]
+        a
+        for (a,) in session.execute(
+            select(col(Encoding.agency_id)).distinct().order_by(col(Encoding.agency_id))
         )
-    ]  # fmt: skip
+    ]
     linked: dict[str, int] = dict(
         session.execute(
-            select(RecordCluster.agency_id, func.count()).group_by(RecordCluster.agency_id)  # type: ignore[call-overload]
+            select(col(RecordCluster.agency_id), func.count()).group_by(
+                col(RecordCluster.agency_id)
+            )
         ).all()
     )
     canaries = _canary_status(session)
@@ -87,7 +90,7 @@ def _one(
     if recent.any() and (~recent).any():
         drift = float(share[recent].mean() - share[~recent].mean())
     contexts = session.execute(
-        select(Encoding.epoch, Encoding.schema_fingerprint).where(mine).distinct()  # type: ignore[call-overload]
+        select(col(Encoding.epoch), col(Encoding.schema_fingerprint)).where(mine).distinct()
     ).all()
     epochs = sorted({e for e, _ in contexts})
     fingerprints = sorted({f for _, f in contexts})
@@ -129,7 +132,7 @@ def _bit_shares(
     """Each encoding's share of bits set, and whether the latest sync wrote it. Streamed
     in chunks and counted with a vectorised popcount: an operator's page view over a
     million encodings must neither hold them all as Python objects nor unpack their bits."""
-    table = Encoding.__table__  # type: ignore[attr-defined]
+    table = table_of(Encoding)
     query = (
         select(table.c.clk, table.c.updated_at == latest)
         .where(table.c.agency_id == agency)

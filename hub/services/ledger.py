@@ -45,11 +45,11 @@ from consent import (
     sign_entry,
     validate_entry,
 )
-from hub.models import LedgerCheckpoint, LedgerEntry, LedgerHead
+from hub.models import LedgerCheckpoint, LedgerEntry, LedgerHead, table_of
 
-_ENTRY = LedgerEntry.__table__  # type: ignore[attr-defined]
-_CHECKPOINT = LedgerCheckpoint.__table__  # type: ignore[attr-defined]
-_HEAD = LedgerHead.__table__  # type: ignore[attr-defined]
+_ENTRY = table_of(LedgerEntry)
+_CHECKPOINT = table_of(LedgerCheckpoint)
+_HEAD = table_of(LedgerHead)
 
 
 def head_size(session: Session) -> int:

@@ -15,13 +15,13 @@ from sqlmodel import Session
 from hub.errors import Conflict
 from hub.linkage.kernel import Matrix
 from hub.linkage.state import RAW_REF, ClusterRow, LinkageState, LinkRow, Refs
-from hub.models import Encoding, EncodingCounter, EncodingRemoval, Link, RecordCluster
+from hub.models import Encoding, EncodingCounter, EncodingRemoval, Link, RecordCluster, table_of
 
-_ENCODING: Table = Encoding.__table__  # type: ignore[attr-defined]
-_REMOVAL: Table = EncodingRemoval.__table__  # type: ignore[attr-defined]
-_COUNTER: Table = EncodingCounter.__table__  # type: ignore[attr-defined]
-_CLUSTER: Table = RecordCluster.__table__  # type: ignore[attr-defined]
-_LINK: Table = Link.__table__  # type: ignore[attr-defined]
+_ENCODING: Table = table_of(Encoding)
+_REMOVAL: Table = table_of(EncodingRemoval)
+_COUNTER: Table = table_of(EncodingCounter)
+_CLUSTER: Table = table_of(RecordCluster)
+_LINK: Table = table_of(Link)
 _STREAM = 20_000
 _CHUNK = 500
 

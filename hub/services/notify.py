@@ -25,17 +25,17 @@ from email.message import EmailMessage
 from typing import Any
 
 from sqlalchemy import Table, or_, select, tuple_
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from hub.crypto import DataCipher
-from hub.models import Assignment, Link, Notification
+from hub.models import Assignment, Link, Notification, table_of
 from hub.services.uploads import contact_context
 from hub.settings import HubSettings
 
 Record = tuple[str, str]  # (agency_id, ref)
 MAX_ATTEMPTS = 5
-_LINK: Table = Link.__table__  # type: ignore[attr-defined]
-_NOTIFICATION: Table = Notification.__table__  # type: ignore[attr-defined]
+_LINK: Table = table_of(Link)
+_NOTIFICATION: Table = table_of(Notification)
 
 
 def confident_partners(
@@ -100,7 +100,7 @@ def queue_for_case_managers(
     for start in range(0, len(records), 500):
         chunk = sorted(records[start : start + 500])
         rows = session.execute(
-            select(Assignment.agency_id, Assignment.case_manager_id).where(  # type: ignore[call-overload]
+            select(col(Assignment.agency_id), col(Assignment.case_manager_id)).where(
                 tuple_(Assignment.agency_id, Assignment.ref).in_(chunk)
             )
         )
@@ -110,11 +110,18 @@ def queue_for_case_managers(
     for (agency_id, staff), clients in sorted(by_staff.items()):
         session.add(
             Notification(
-                agency_id=agency_id, case_manager_id=staff, kind=kind, run_id=run_id,
-                ledger_index=ledger_index, clients=clients, created_at=at,
-                email_status="pending", email_attempts=0, next_attempt_at=at,
+                agency_id=agency_id,
+                case_manager_id=staff,
+                kind=kind,
+                run_id=run_id,
+                ledger_index=ledger_index,
+                clients=clients,
+                created_at=at,
+                email_status="pending",
+                email_attempts=0,
+                next_attempt_at=at,
             )
-        )  # fmt: skip
+        )
     return len(by_staff)
 
 
@@ -256,9 +263,9 @@ def email_from_contacts(cipher: DataCipher) -> Callable[[Session, str, str], str
 
     def email_of(session: Session, agency_id: str, staff: str) -> str | None:
         rows = session.execute(
-            select(Assignment.ref, Assignment.contact)  # type: ignore[call-overload]
-            .where(Assignment.agency_id == agency_id, Assignment.case_manager_id == staff)
-            .order_by(Assignment.updated_at.desc())  # type: ignore[attr-defined]
+            select(col(Assignment.ref), col(Assignment.contact))
+            .where(col(Assignment.agency_id) == agency_id, col(Assignment.case_manager_id) == staff)
+            .order_by(col(Assignment.updated_at).desc())
             .limit(20)
         )
         for ref, sealed in rows:

@@ -54,11 +54,16 @@ def flag_probes(
                 continue
             session.add(
                 ProbeFlag(
-                    asking_agency=key[0], asking_ref=key[1], disclosing_agency=key[2],
-                    disclosing_ref=key[3], kind=kind, disclosing_program=entry.program,
-                    run_id=entry.path.run_id, flagged_at=at,
+                    asking_agency=key[0],
+                    asking_ref=key[1],
+                    disclosing_agency=key[2],
+                    disclosing_ref=key[3],
+                    kind=kind,
+                    disclosing_program=entry.program,
+                    run_id=entry.path.run_id,
+                    flagged_at=at,
                 )
-            )  # fmt: skip
+            )
             new += 1
     return new
 

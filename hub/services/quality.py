@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from hub.linkage.threshold import MixtureFit, estimate
 from hub.models import LinkageRun, RecordCluster
@@ -66,8 +66,8 @@ def _fit_source(session: Session, run: LinkageRun) -> LinkageRun | None:
         return run
     earlier = session.execute(
         select(LinkageRun)
-        .where(LinkageRun.status == "succeeded", LinkageRun.run_id < run.run_id)  # type: ignore[arg-type, operator]
-        .order_by(LinkageRun.run_id.desc())  # type: ignore[union-attr]
+        .where(col(LinkageRun.status) == "succeeded", col(LinkageRun.run_id) < run.run_id)
+        .order_by(col(LinkageRun.run_id).desc())
     ).scalars()
     return next((r for r in earlier if (_proposal(r) or {}).get("fit")), None)
 
@@ -114,9 +114,9 @@ def quality(session: Session, run: LinkageRun, *, margin: float, clusters: bool 
     proposal = _proposal(source) if source else None
     fit = MixtureFit(**proposal["fit"]) if proposal else None
     latest = session.execute(
-        select(LinkageRun.run_id)  # type: ignore[call-overload]
-        .where(LinkageRun.status == "succeeded")
-        .order_by(LinkageRun.run_id.desc())  # type: ignore[union-attr]
+        select(col(LinkageRun.run_id))
+        .where(col(LinkageRun.status) == "succeeded")
+        .order_by(col(LinkageRun.run_id).desc())
         .limit(1)
     ).scalar_one_or_none()
     by_size: Counter[int] = Counter()
@@ -126,7 +126,7 @@ def quality(session: Session, run: LinkageRun, *, margin: float, clusters: bool 
         members: dict[int, set[str]] = defaultdict(set)
         sizes: Counter[int] = Counter()
         for cluster_id, agency in session.execute(
-            select(RecordCluster.cluster_id, RecordCluster.agency_id)  # type: ignore[call-overload]
+            select(col(RecordCluster.cluster_id), col(RecordCluster.agency_id))
         ):
             members[int(cluster_id)].add(labels.get(agency, agency))
             sizes[int(cluster_id)] += 1
@@ -148,18 +148,32 @@ def table_csv(rows: list[ThresholdRow]) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(
-        ["threshold", "records_linked", "records_in_review_band", "estimated_precision",
-         "estimated_recall", "estimated_f1", "labelled_pairs", "exact_precision",
-         "exact_recall"]
-    )  # fmt: skip
+        [
+            "threshold",
+            "records_linked",
+            "records_in_review_band",
+            "estimated_precision",
+            "estimated_recall",
+            "estimated_f1",
+            "labelled_pairs",
+            "exact_precision",
+            "exact_recall",
+        ]
+    )
     for r in rows:
         writer.writerow(
-            [f"{r.threshold:.2f}", f"{r.links:.0f}", f"{r.review_workload:.0f}",
-             f"{r.estimated_precision:.4f}", f"{r.estimated_recall:.4f}",
-             f"{r.estimated_f1:.4f}", r.labelled,
-             "" if r.exact_precision is None else f"{r.exact_precision:.4f}",
-             "" if r.exact_recall is None else f"{r.exact_recall:.4f}"]
-        )  # fmt: skip
+            [
+                f"{r.threshold:.2f}",
+                f"{r.links:.0f}",
+                f"{r.review_workload:.0f}",
+                f"{r.estimated_precision:.4f}",
+                f"{r.estimated_recall:.4f}",
+                f"{r.estimated_f1:.4f}",
+                r.labelled,
+                "" if r.exact_precision is None else f"{r.exact_precision:.4f}",
+                "" if r.exact_recall is None else f"{r.exact_recall:.4f}",
+            ]
+        )
     return out.getvalue()
 
 

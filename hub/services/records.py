@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from hub.models import Assignment, Encoding, Milestone
 from hub.schemas import RecordOut
@@ -16,7 +16,7 @@ def record_view(session: Session, agency_id: str, ref: str) -> tuple[RecordOut |
     milestones = session.execute(
         select(func.count())
         .select_from(Milestone)
-        .where(Milestone.agency_id == agency_id, Milestone.ref == ref)  # type: ignore[arg-type]
+        .where(col(Milestone.agency_id) == agency_id, col(Milestone.ref) == ref)
     ).scalar_one()
     if encoding is None and assignment is None and not milestones:
         return None, None

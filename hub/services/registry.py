@@ -6,7 +6,7 @@ from collections import defaultdict
 from datetime import datetime
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from hub.models import Agency, AgencyKey, Program
 from keys import AgencyPublicKeys, AgencyRecord, KeyRegistry, RegisteredKey, RegistryError
@@ -53,7 +53,7 @@ def register_agency(session: Session, public: AgencyPublicKeys, at: datetime) ->
             "To rotate its keys, add a key; agency ids are never reused.",
         )
     taken = session.exec(
-        select(Program.program_id).where(Program.program_id.in_(public.programs))  # type: ignore[attr-defined]
+        select(col(Program.program_id)).where(col(Program.program_id).in_(public.programs))
     ).all()
     if taken:
         raise RegistryError(f"program {taken[0]} is already registered to another agency")

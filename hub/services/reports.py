@@ -79,8 +79,10 @@ def _dumps(report: OverlapReport) -> str:
 
 def _loads(text: str) -> OverlapReport:
     data = json.loads(text)
-    cells = [Cell(c["kind"], tuple(c["programs"]), c["count"], c["percent_of"])
-             for c in data.pop("cells")]  # fmt: skip
+    cells = [
+        Cell(c["kind"], tuple(c["programs"]), c["count"], c["percent_of"])
+        for c in data.pop("cells")
+    ]
     return OverlapReport(cells=cells, **data)
 
 
@@ -91,12 +93,12 @@ def compute_overlap(session: Session, *, limit: int, max_programs: int) -> Overl
     caseloads |= {
         labels.get(agency, agency): int(n)
         for agency, n in session.execute(
-            select(Encoding.agency_id, func.count()).group_by(Encoding.agency_id)  # type: ignore[call-overload]
+            select(col(Encoding.agency_id), func.count()).group_by(col(Encoding.agency_id))
         )
     }
     members: dict[int, set[str]] = defaultdict(set)
     for cluster_id, agency in session.execute(
-        select(RecordCluster.cluster_id, RecordCluster.agency_id)  # type: ignore[call-overload]
+        select(col(RecordCluster.cluster_id), col(RecordCluster.agency_id))
     ):
         members[int(cluster_id)].add(labels.get(agency, agency))
     for programs in members.values():

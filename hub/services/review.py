@@ -20,11 +20,11 @@ from sqlalchemy import Table, or_, select, tuple_
 from sqlmodel import Session
 
 from hub.errors import NotFound
-from hub.models import Link, ReviewAnswer
+from hub.models import Link, ReviewAnswer, table_of
 
 Answer = Literal["same", "different", "unsure"]
 Pair = tuple[str, str, str, str]
-_LINK: Table = Link.__table__  # type: ignore[attr-defined]
+_LINK: Table = table_of(Link)
 
 
 def item_id(pair: Pair) -> str:
@@ -92,10 +92,14 @@ def queue_for(session: Session, agency_id: str) -> list[ReviewItem]:
         own = link.agency_a == link.agency_b  # a duplicate: one answer decides
         items.append(
             ReviewItem(
-                item_id(pair), mine, round(link.score, 4), given.get(agency_id), other in given,
+                item_id(pair),
+                mine,
+                round(link.score, 4),
+                given.get(agency_id),
+                other in given,
                 other_ref=link.ref_b if own else None,
             )
-        )  # fmt: skip
+        )
     return items
 
 
@@ -109,10 +113,16 @@ def answer(session: Session, *, agency_id: str, item: str, value: Answer, staff:
         row = session.get(ReviewAnswer, (*pair, agency_id))
         if row is None:
             row = ReviewAnswer(
-                agency_a=pair[0], ref_a=pair[1], agency_b=pair[2], ref_b=pair[3],
-                answering_agency=agency_id, answer=value, answered_by=staff,
-                score=link.score, answered_at=datetime.now(UTC),
-            )  # fmt: skip
+                agency_a=pair[0],
+                ref_a=pair[1],
+                agency_b=pair[2],
+                ref_b=pair[3],
+                answering_agency=agency_id,
+                answer=value,
+                answered_by=staff,
+                score=link.score,
+                answered_at=datetime.now(UTC),
+            )
         else:
             row.answer, row.answered_by, row.answered_at = value, staff, datetime.now(UTC)
         session.add(row)

@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from consent import Decision, attach_proof, disclosure_decision
 from consent.entries import DataClass
@@ -175,16 +175,27 @@ def shared_answer(
     ledger.sync_as_writer(session)  # decided on committed consent; ACCESS entries follow
     policy.ensure_recorded(ledger, session, settings)
     answer_programs = linked_programs(
-        ledger, linked, programs, mine, levels=_LEVELS, at=at,
+        ledger,
+        linked,
+        programs,
+        mine,
+        levels=_LEVELS,
+        at=at,
         existence_by_agreement=settings.existence_policy == "agreement",
-    )  # fmt: skip
+    )
     checkpoint = checkpoint_covering(ledger, session, answer_programs)
     for entry in answer_programs:
         _load_details(hub, session, entry)
         access_log.record_access(
-            ledger, session, entry, staff=staff, requester_record=ref, at=at,
-            checkpoint=checkpoint, window=settings.access_dedup_seconds,
-        )  # fmt: skip
+            ledger,
+            session,
+            entry,
+            staff=staff,
+            requester_record=ref,
+            at=at,
+            checkpoint=checkpoint,
+            window=settings.access_dedup_seconds,
+        )
     own = _plan_items(hub, session, agency_id, ref, program=", ".join(mine) or agency_id)
     return SharedAnswer(
         agency_id=agency_id,
@@ -225,7 +236,7 @@ def linked_records(
     if placed is None:
         return {}
     links = list(
-        session.execute(select(Link).where(Link.cluster_id == placed.cluster_id))  # type: ignore[arg-type]
+        session.execute(select(Link).where(col(Link.cluster_id) == placed.cluster_id))
         .scalars()
         .all()
     )
@@ -234,8 +245,8 @@ def linked_records(
     thresholds = {
         int(run_id): float(threshold or 0.0)
         for run_id, threshold in session.execute(
-            select(LinkageRun.run_id, LinkageRun.threshold).where(  # type: ignore[call-overload]
-                LinkageRun.run_id.in_(runs)  # type: ignore[union-attr]
+            select(col(LinkageRun.run_id), col(LinkageRun.threshold)).where(
+                col(LinkageRun.run_id).in_(runs)
             )
         )
     }
@@ -270,9 +281,14 @@ def linked_programs(
             entry = LinkedProgram(other_agency, program, other_ref, path)
             for level in levels:
                 entry.levels[level] = decide_level(
-                    ledger, requester_programs, program, other_ref, level, at,
+                    ledger,
+                    requester_programs,
+                    program,
+                    other_ref,
+                    level,
+                    at,
                     existence_by_agreement,
-                )  # fmt: skip
+                )
             if entry.levels["existence"].allowed:
                 out.append(entry)
     return out
@@ -374,9 +390,11 @@ def _load_details(hub: HubContext, session: Session, entry: LinkedProgram) -> No
         assignment = session.get(Assignment, (entry.agency_id, entry.ref))
         if assignment is None:
             entry.levels["contact"] = Disclosure(
-                "contact", False, f"{entry.program} has no case manager assigned to this client",
+                "contact",
+                False,
+                f"{entry.program} has no case manager assigned to this client",
                 why="no_case_manager",
-            )  # fmt: skip
+            )
         else:
             entry.case_manager_id = assignment.case_manager_id
             entry.contact = json.loads(
@@ -391,7 +409,7 @@ def _plan_items(
 ) -> list[PlanItem]:
     assert hub.cipher is not None  # noqa: S101
     rows = session.execute(
-        select(Milestone).where(Milestone.agency_id == agency_id, Milestone.ref == ref)  # type: ignore[arg-type]
+        select(Milestone).where(col(Milestone.agency_id) == agency_id, col(Milestone.ref) == ref)
     ).scalars()
     return [
         PlanItem(

@@ -101,6 +101,8 @@ def _level_out(level: Disclosure) -> DisclosureLevelOut:
 
 def _milestone_out(item: PlanItem) -> PlanMilestoneOut:
     return PlanMilestoneOut(
-        program=item.program, milestone_id=item.milestone_id, need_served=item.need,
+        program=item.program,
+        milestone_id=item.milestone_id,
+        need_served=item.need,
         **item.fields,
-    )  # fmt: skip
+    )

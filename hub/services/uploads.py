@@ -32,6 +32,7 @@ from hub.models import (
     EncodingRemoval,
     Milestone,
     UploadBatch,
+    table_of,
 )
 from hub.schemas import AssignmentBatchIn, BatchOut, EncodingBatchIn, MilestoneBatchIn
 from hub.settings import HubSettings
@@ -39,15 +40,15 @@ from keys import canonical
 
 Kind = Literal["encodings", "assignments", "milestones"]
 
-_ENCODING: Table = Encoding.__table__  # type: ignore[attr-defined]
-_CANARY: Table = Canary.__table__  # type: ignore[attr-defined]
+_ENCODING: Table = table_of(Encoding)
+_CANARY: Table = table_of(Canary)
 # HMAC-SHA256: the node's keyed hash of the canary record's encoding.
 CANARY_DIGEST_BYTES = 32
-_BATCH: Table = UploadBatch.__table__  # type: ignore[attr-defined]
-_ASSIGNMENT: Table = Assignment.__table__  # type: ignore[attr-defined]
-_MILESTONE: Table = Milestone.__table__  # type: ignore[attr-defined]
-_REMOVAL: Table = EncodingRemoval.__table__  # type: ignore[attr-defined]
-_COUNTER: Table = EncodingCounter.__table__  # type: ignore[attr-defined]
+_BATCH: Table = table_of(UploadBatch)
+_ASSIGNMENT: Table = table_of(Assignment)
+_MILESTONE: Table = table_of(Milestone)
+_REMOVAL: Table = table_of(EncodingRemoval)
+_COUNTER: Table = table_of(EncodingCounter)
 
 
 def _body_hash(batch: Any) -> str:

@@ -22,7 +22,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from hub.auth import Principal, authenticate
 from hub.context import HubContext
@@ -67,10 +67,16 @@ def _csrf(request: Request) -> str:
 
 def _page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
     token = _csrf(request)
-    response = _TEMPLATES.TemplateResponse(request, name, {"csrf": token, **context},
-                                           status_code=status)  # fmt: skip
-    response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="strict",
-                        secure=_hub(request).settings.secure_cookies)  # fmt: skip
+    response = _TEMPLATES.TemplateResponse(
+        request, name, {"csrf": token, **context}, status_code=status
+    )
+    response.set_cookie(
+        CSRF_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=_hub(request).settings.secure_cookies,
+    )
     response.headers["Content-Security-Policy"] = (
         "default-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
         "form-action 'self'; base-uri 'none'"
@@ -102,8 +108,9 @@ def sign_in(
 ) -> Response:
     """Check the token as the API would, then keep it in a cookie until it expires."""
     if not _csrf_ok(request, csrf):
-        return _page(request, "error.html", 400, title="Form expired",
-                     message="Open the sign-in page again.")  # fmt: skip
+        return _page(
+            request, "error.html", 400, title="Form expired", message="Open the sign-in page again."
+        )
     hub = _hub(request)
     with Session(hub.engine) as session:
         try:
@@ -111,11 +118,18 @@ def sign_in(
         except ApiError as exc:
             return _page(request, "sign_in.html", 401, error=f"Not signed in: {exc.detail}")
     if not principal.has(Role.HUB_OPERATOR, Role.AUDITOR):
-        return _page(request, "sign_in.html", 403,
-                     error="This page is for hub operators and auditors.")  # fmt: skip
+        return _page(
+            request, "sign_in.html", 403, error="This page is for hub operators and auditors."
+        )
     response = RedirectResponse("/operator", status_code=303)
-    response.set_cookie(TOKEN_COOKIE, token.strip(), httponly=True, samesite="strict",
-                        secure=hub.settings.secure_cookies, max_age=3600)  # fmt: skip
+    response.set_cookie(
+        TOKEN_COOKIE,
+        token.strip(),
+        httponly=True,
+        samesite="strict",
+        secure=hub.settings.secure_cookies,
+        max_age=3600,
+    )
     return response
 
 
@@ -123,8 +137,13 @@ def sign_in(
 def sign_out(request: Request, csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
     """Forget the token."""
     if not _csrf_ok(request, csrf):
-        return _page(request, "error.html", 400, title="Form expired",
-                     message="Reload the page and sign out again.")  # fmt: skip
+        return _page(
+            request,
+            "error.html",
+            400,
+            title="Form expired",
+            message="Reload the page and sign out again.",
+        )
     response = _sign_in()
     response.delete_cookie(TOKEN_COOKIE)
     return response
@@ -138,14 +157,18 @@ def latest(request: Request) -> Response:
         if _operator(request, session) is None:
             return _sign_in()
         run_id = session.execute(
-            select(LinkageRun.run_id)  # type: ignore[call-overload]
-            .where(LinkageRun.status == "succeeded")
-            .order_by(LinkageRun.run_id.desc())  # type: ignore[union-attr]
+            select(col(LinkageRun.run_id))
+            .where(col(LinkageRun.status) == "succeeded")
+            .order_by(col(LinkageRun.run_id).desc())
             .limit(1)
         ).scalar_one_or_none()
     if run_id is None:
-        return _page(request, "error.html", title="No linkage run yet",
-                     message="Start one with pprl hub run-linkage.")  # fmt: skip
+        return _page(
+            request,
+            "error.html",
+            title="No linkage run yet",
+            message="Start one with pprl hub run-linkage.",
+        )
     return RedirectResponse(f"/operator/runs/{run_id}", status_code=303)
 
 
@@ -165,8 +188,14 @@ def run_page(request: Request, run_id: RunId, threshold: float | None = None) ->
             return _sign_in()
         run = session.get(LinkageRun, run_id)
         if run is None:
-            return _page(request, "error.html", 404, operator=principal.subject,
-                         title="Not found", message="There is no such linkage run.")  # fmt: skip
+            return _page(
+                request,
+                "error.html",
+                404,
+                operator=principal.subject,
+                title="Not found",
+                message="There is no such linkage run.",
+            )
         margin = _margin(run)
         result = quality_service.quality(session, run, margin=margin)
         counts = json.loads(run.counts) if run.counts else {}
@@ -176,11 +205,19 @@ def run_page(request: Request, run_id: RunId, threshold: float | None = None) ->
             chosen_row = min(result.table, key=lambda r: abs(r.threshold - chosen))
         svg = quality_service.histogram_svg(result.histogram, chosen, margin)
         return _page(
-            request, "run.html", operator=principal.subject, run=run, counts=counts,
-            table=result.table, chosen=chosen, chosen_row=chosen_row, svg=svg,
-            by_size=result.clusters_by_size, by_programs=result.clusters_by_programs,
+            request,
+            "run.html",
+            operator=principal.subject,
+            run=run,
+            counts=counts,
+            table=result.table,
+            chosen=chosen,
+            chosen_row=chosen_row,
+            svg=svg,
+            by_size=result.clusters_by_size,
+            by_programs=result.clusters_by_programs,
             fit_from_run=result.fit_from_run,
-        )  # fmt: skip
+        )
 
 
 def _scores(request: Request, run_id: int) -> quality_service.Quality | Response:

@@ -313,8 +313,13 @@ def _witness_round(request: Request) -> Response | None:
     except WitnessAlarm as alarm:
         return _alarm(request, alarm)
     except HubUnreachable as exc:
-        return _page(request, "error.html", 502, title="The hub could not answer",
-                     message=f"{exc}. Try again in a minute.")  # fmt: skip
+        return _page(
+            request,
+            "error.html",
+            502,
+            title="The hub could not answer",
+            message=f"{exc}. Try again in a minute.",
+        )
     return None
 
 
@@ -347,9 +352,13 @@ def sign_in_form(request: Request) -> HTMLResponse:
     response = _page(request, "sign_in.html", form_csrf=node.signer.csrf_token(fresh), error=None)
     if not pre:
         response.set_cookie(
-            PRESESSION_COOKIE, fresh, max_age=1800, httponly=True, samesite="strict",
+            PRESESSION_COOKIE,
+            fresh,
+            max_age=1800,
+            httponly=True,
+            samesite="strict",
             secure=node.settings.cookie_secure,
-        )  # fmt: skip
+        )
     return response
 
 
@@ -364,17 +373,27 @@ def sign_in(
     unknown user and a wrong password, in the same time."""
     node = _node(request)
     if not node.signer.check_csrf(request.cookies.get(PRESESSION_COOKIE), csrf):
-        return _page(request, "error.html", 400, title="Form expired",
-                     message="The sign-in form expired. Open the sign-in page again.")  # fmt: skip
+        return _page(
+            request,
+            "error.html",
+            400,
+            title="Form expired",
+            message="The sign-in form expired. Open the sign-in page again.",
+        )
     name = username.strip()
     address = request.client.host if request.client else "-"
     wait = node.throttle.wait(name, address)
     if wait > 0:
         log_attempt("throttled", name, address, node.log_key)
-        throttled = _page(request, "sign_in.html", 429, form_csrf=csrf,
-                         error=f"Too many failed attempts. Try again in {math.ceil(wait)} "
-                         "seconds; if you have forgotten your password, ask your data "
-                         "steward to reset it.")  # fmt: skip
+        throttled = _page(
+            request,
+            "sign_in.html",
+            429,
+            form_csrf=csrf,
+            error=f"Too many failed attempts. Try again in {math.ceil(wait)} "
+            "seconds; if you have forgotten your password, ask your data "
+            "steward to reset it.",
+        )
         throttled.headers["Retry-After"] = str(math.ceil(wait))
         return throttled
     state = node.state()
@@ -393,13 +412,19 @@ def sign_in(
     ok = node.hashing.run(check)
     if ok is None:
         log_attempt("busy", name, address, node.log_key)
-        return _page(request, "sign_in.html", 503, form_csrf=csrf,
-                     error="The node is busy. Try again in a moment.")  # fmt: skip
+        return _page(
+            request,
+            "sign_in.html",
+            503,
+            form_csrf=csrf,
+            error="The node is busy. Try again in a moment.",
+        )
     if not ok or account is None:
         node.throttle.failed(name, address)
         log_attempt("failure", name, address, node.log_key)
-        return _page(request, "sign_in.html", 401, form_csrf=csrf,
-                     error="Wrong username or password.")  # fmt: skip
+        return _page(
+            request, "sign_in.html", 401, form_csrf=csrf, error="Wrong username or password."
+        )
     node.throttle.succeeded(name)
     log_attempt("success", name, address, node.log_key, account.staff_id)
     cookie, _ = node.signer.issue(
@@ -407,9 +432,13 @@ def sign_in(
     )
     response = RedirectResponse("/caseload", status_code=303)
     response.set_cookie(
-        SESSION_COOKIE, cookie, max_age=node.signer.lifetime, httponly=True, samesite="strict",
+        SESSION_COOKIE,
+        cookie,
+        max_age=node.signer.lifetime,
+        httponly=True,
+        samesite="strict",
         secure=node.settings.cookie_secure,
-    )  # fmt: skip
+    )
     response.delete_cookie(PRESESSION_COOKIE)
     return response
 
@@ -419,8 +448,13 @@ def sign_out(request: Request, csrf: Annotated[str, Form(max_length=200)] = "") 
     """End the session (CSRF-checked, so no other site can sign anyone out)."""
     session = _signed_in(request)
     if session is not None and not _node(request).signer.check_csrf(session.csrf, csrf):
-        return _page(request, "error.html", 400, title="Form expired",
-                     message="Reload the page and sign out again.")  # fmt: skip
+        return _page(
+            request,
+            "error.html",
+            400,
+            title="Form expired",
+            message="Reload the page and sign out again.",
+        )
     if session is not None:
         # Ends this account's sessions everywhere, not only this cookie.
         state = _node(request).state()
@@ -440,8 +474,13 @@ def caseload(request: Request) -> Response:
     if session is None:
         return _to_sign_in()
     if session.role != "case_manager":
-        return _page(request, "error.html", 403, title="No caseload",
-                     message="Only case managers have a caseload.")  # fmt: skip
+        return _page(
+            request,
+            "error.html",
+            403,
+            title="No caseload",
+            message="Only case managers have a caseload.",
+        )
     node = _node(request)
     try:
         answer = node.ask(session, "/v1/caseload")
@@ -461,16 +500,25 @@ def caseload(request: Request) -> Response:
         state.close()
     clients = sorted(
         (
-            {**c, "record_id": names[c["record_ref"]][0], "name": names[c["record_ref"]][1],
-             "date_of_birth": names[c["record_ref"]][2]}
+            {
+                **c,
+                "record_id": names[c["record_ref"]][0],
+                "name": names[c["record_ref"]][1],
+                "date_of_birth": names[c["record_ref"]][2],
+            }
             for c in body["clients"]
             if c["record_ref"] in names
         ),
         key=lambda c: (not c["shared"], c["name"]),
-    )  # fmt: skip
+    )
     notes = [n for n in (feed.json() if feed.status_code == 200 else []) if not n["read"]]
-    return _page(request, "caseload.html", clients=clients, previous=body["previous_visit"],
-                 notifications=notes)  # fmt: skip
+    return _page(
+        request,
+        "caseload.html",
+        clients=clients,
+        previous=body["previous_visit"],
+        notifications=notes,
+    )
 
 
 def _local_caseload(request: Request, session: StaffSession, why: str) -> HTMLResponse:
@@ -482,12 +530,22 @@ def _local_caseload(request: Request, session: StaffSession, why: str) -> HTMLRe
     finally:
         state.close()
     clients: list[dict[str, Any]] = sorted(
-        ({"record_id": r[1], "name": r[2], "date_of_birth": r[3], "shared": None,
-          "programs": [], "changes": []} for r in rows),
+        (
+            {
+                "record_id": r[1],
+                "name": r[2],
+                "date_of_birth": r[3],
+                "shared": None,
+                "programs": [],
+                "changes": [],
+            }
+            for r in rows
+        ),
         key=lambda c: str(c["name"]),
-    )  # fmt: skip
-    return _page(request, "caseload.html", clients=clients, previous=None, notifications=[],
-                 hub_away=why)  # fmt: skip
+    )
+    return _page(
+        request, "caseload.html", clients=clients, previous=None, notifications=[], hub_away=why
+    )
 
 
 @router.post("/notifications/{notification_id}/read")
@@ -500,8 +558,13 @@ def mark_read(
         return _to_sign_in()
     node = _node(request)
     if not node.signer.check_csrf(session.csrf, csrf):
-        return _page(request, "error.html", 400, title="Form expired",
-                     message="Reload the page and try again.")  # fmt: skip
+        return _page(
+            request,
+            "error.html",
+            400,
+            title="Form expired",
+            message="Reload the page and try again.",
+        )
     answer = node.ask(session, f"/v1/notifications/{notification_id}/read", method="POST")
     if answer.status_code not in (204, 404):
         return _hub_trouble(request, answer)
@@ -541,8 +604,13 @@ def _checked(request: Request, body: dict[str, Any]) -> AnswerCheck | Response:
     except WitnessAlarm as alarm:
         return _alarm(request, alarm)
     except HubUnreachable as exc:
-        return _page(request, "error.html", 502, title="The hub could not answer",
-                     message=f"{exc}. Try again in a minute.")  # fmt: skip
+        return _page(
+            request,
+            "error.html",
+            502,
+            title="The hub could not answer",
+            message=f"{exc}. Try again in a minute.",
+        )
 
 
 @router.get("/clients/{record_id}", response_class=HTMLResponse)
@@ -565,14 +633,22 @@ def client(request: Request, record_id: str) -> Response:
     grant = request.query_params.get("grant", "").upper()
     notice = consent_pages.NOTICES.get(request.query_params.get("notice", ""))
     return _page(
-        request, "client.html", client={"record_id": rid, "name": name, "date_of_birth": dob},
-        answer=body, verified=check.verified, problems=check.problems, conflicted=conflicted,
-        consent=consent, consent_problems=getattr(request.state, "consent_problems", []),
+        request,
+        "client.html",
+        client={"record_id": rid, "name": name, "date_of_birth": dob},
+        answer=body,
+        verified=check.verified,
+        problems=check.problems,
+        conflicted=conflicted,
+        consent=consent,
+        consent_problems=getattr(request.state, "consent_problems", []),
         notice=notice.format(grant=grant) if notice and canonical_grant_id(grant) else None,
         dates=consent_pages.default_dates(consent.template),
-        signers=consent_pages.SIGNER_LABELS, classes=consent_pages.CLASS_LABELS,
-        cards=answer_view.cards(body), needs=answer_view.NEEDS,
-    )  # fmt: skip
+        signers=consent_pages.SIGNER_LABELS,
+        classes=consent_pages.CLASS_LABELS,
+        cards=answer_view.cards(body),
+        needs=answer_view.NEEDS,
+    )
 
 
 @router.get("/clients/{record_id}/proof/{grant_index}", response_class=HTMLResponse)
@@ -591,20 +667,28 @@ def proof(request: Request, record_id: str, grant_index: int, download: bool = F
                 if isinstance(check, Response):
                     return check
                 bundle = bundle_proof(
-                    grant_index, canonical.b64decode(grant["leaf"]), body["checkpoint"],
+                    grant_index,
+                    canonical.b64decode(grant["leaf"]),
+                    body["checkpoint"],
                     [bytes.fromhex(h) for h in grant["inclusion_proof"]],
-                )  # fmt: skip
+                )
                 if download:
+                    name = f"consent-proof-{grant_index}.json"
                     return Response(
-                        bundle, media_type="application/json",
-                        headers={"Content-Disposition":
-                                 f'attachment; filename="consent-proof-{grant_index}.json"'},
-                    )  # fmt: skip
+                        bundle,
+                        media_type="application/json",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+                    )
                 document = json.dumps(json.loads(bundle), indent=2)
                 return _page(
-                    request, "proof.html", record_id=record_id, grant=grant, document=document,
-                    verified=check.verified, problems=check.problems,
-                )  # fmt: skip
+                    request,
+                    "proof.html",
+                    record_id=record_id,
+                    grant=grant,
+                    document=document,
+                    verified=check.verified,
+                    problems=check.problems,
+                )
     return _not_found(request)
 
 

@@ -115,19 +115,33 @@ async def record_consent(  # noqa: PLR0917  (one field per part of the form)
     def act(desk: ConsentDesk) -> Recorded:
         sha, stored = store_upload(node.settings.state_path.parent, content, suffix)
         form = ConsentForm(
-            record_id=record_id, recipients=tuple(to or ()), data_classes=tuple(classes or ()),
-            signed_on=signed, form_sha256=sha, collected_by=staff.staff_id, expires_on=ends,
-            signer=signer, form_version=template.form_version, purposes=template.purposes,
+            record_id=record_id,
+            recipients=tuple(to or ()),
+            data_classes=tuple(classes or ()),
+            signed_on=signed,
+            form_sha256=sha,
+            collected_by=staff.staff_id,
+            expires_on=ends,
+            signer=signer,
+            form_version=template.form_version,
+            purposes=template.purposes,
             basis=template.basis,
-        )  # fmt: skip
+        )
         return desk.record(form, recorded_by=staff.staff_id, form_file=stored)
 
     done = _with_desk(request, record_id, act)
     if isinstance(done, Response):
         return done
-    log.info("consent recorded", extra={"event": "consent_recorded", "staff_id": staff.staff_id,
-             "grant_id": done.grant_id, "ledger_index": done.ledger_index,
-             "already_recorded": done.already})  # fmt: skip
+    log.info(
+        "consent recorded",
+        extra={
+            "event": "consent_recorded",
+            "staff_id": staff.staff_id,
+            "grant_id": done.grant_id,
+            "ledger_index": done.ledger_index,
+            "already_recorded": done.already,
+        },
+    )
     outcome = "already" if done.already else "recorded"
     return RedirectResponse(
         f"/clients/{record_id}?notice={outcome}&grant={done.grant_id}", status_code=303
@@ -141,8 +155,14 @@ def confirm_revoke(request: Request, record_id: str, grant: str) -> Response:
     if isinstance(found, Response):
         return found
     client, on_file = found
-    return _page(request, "consent_revoke.html", client=client, grant=on_file,
-                 signers=SIGNER_LABELS, classes=CLASS_LABELS)  # fmt: skip
+    return _page(
+        request,
+        "consent_revoke.html",
+        client=client,
+        grant=on_file,
+        signers=SIGNER_LABELS,
+        classes=CLASS_LABELS,
+    )
 
 
 @router.post("/clients/{record_id}/consent/{grant}/revoke", response_class=HTMLResponse)
@@ -162,13 +182,21 @@ def revoke(
         return found
     why = reason if reason in REVOKE_REASONS else "client_request"
     done = _with_desk(
-        request, record_id,
+        request,
+        record_id,
         lambda desk: desk.revoke(found[1].grant_id, recorded_by=staff.staff_id, reason=why),
-    )  # fmt: skip
+    )
     if isinstance(done, Response):
         return done
-    log.info("consent revoked", extra={"event": "consent_revoked", "staff_id": staff.staff_id,
-             "grant_id": done.grant_id, "ledger_index": done.ledger_index})  # fmt: skip
+    log.info(
+        "consent revoked",
+        extra={
+            "event": "consent_revoked",
+            "staff_id": staff.staff_id,
+            "grant_id": done.grant_id,
+            "ledger_index": done.ledger_index,
+        },
+    )
     return RedirectResponse(
         f"/clients/{record_id}?notice=revoked&grant={done.grant_id}", status_code=303
     )
@@ -180,8 +208,13 @@ def _staff_and_client(request: Request, record_id: str, csrf: str) -> StaffSessi
     if session is None:
         return _to_sign_in()
     if not _node(request).signer.check_csrf(session.csrf, csrf):
-        return _page(request, "error.html", 400, title="Form expired",
-                     message="Open the client's page again and repeat what you did.")  # fmt: skip
+        return _page(
+            request,
+            "error.html",
+            400,
+            title="Form expired",
+            message="Open the client's page again and repeat what you did.",
+        )
     if _my_client(request, session, record_id) is None:
         return _not_on_caseload(request)
     return session
@@ -234,9 +267,12 @@ def _form_problems(  # noqa: PLR0917  (the form's fields)
 
 def _not_on_caseload(request: Request) -> HTMLResponse:
     return _page(
-        request, "error.html", 404, title="Not found",
+        request,
+        "error.html",
+        404,
+        title="Not found",
         message="There is no such client or consent on your caseload.",
-    )  # fmt: skip
+    )
 
 
 def _grant_of_client(
@@ -286,9 +322,11 @@ NOTICES = {
     "revoked": "Consent {grant} is revoked. Other programs no longer see what it covered.",
 }
 SIGNER_LABELS = {
-    "client": "The client", "guardian": "A parent or guardian",
-    "representative": "A legal representative", "court": "A court",
-}  # fmt: skip
+    "client": "The client",
+    "guardian": "A parent or guardian",
+    "representative": "A legal representative",
+    "court": "A court",
+}
 CLASS_LABELS = {
     "existence": "That this client is served here",
     "contact": "The case manager's contact details",

@@ -37,6 +37,7 @@ def install_error_pages(app: FastAPI, render: Render) -> None:
     """Answer failures with the node's own pages (`render(request, template, status,
     **context)`)."""
 
+    @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
         if _wants_json(request):
             return JSONResponse({"detail": exc.detail}, exc.status_code)
@@ -48,6 +49,7 @@ def install_error_pages(app: FastAPI, render: Render) -> None:
         )
         return render(request, "error.html", exc.status_code, title=title, message=message)
 
+    @app.exception_handler(HubUnreachable)
     async def hub_unreachable(request: Request, exc: HubUnreachable) -> Response:
         log.warning("hub unreachable", extra={"path": request.url.path})
         return render(
@@ -73,8 +75,6 @@ def install_error_pages(app: FastAPI, render: Render) -> None:
             "tell your data steward (the node's log says what failed).",
         )
 
-    app.add_exception_handler(HTTPException, http_error)  # type: ignore[arg-type]
-    app.add_exception_handler(HubUnreachable, hub_unreachable)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, unexpected)
 
 

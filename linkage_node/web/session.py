@@ -66,15 +66,25 @@ class SessionSigner:
     ) -> tuple[str, StaffSession]:
         """A fresh session (and its cookie value) for a signed-in staff member."""
         session = StaffSession(
-            staff_id, role, int(time.time()) + self.lifetime, secrets.token_urlsafe(24),
-            username, version,
-        )  # fmt: skip
+            staff_id,
+            role,
+            int(time.time()) + self.lifetime,
+            secrets.token_urlsafe(24),
+            username,
+            version,
+        )
         body = canonical.b64url_encode(
             json.dumps(
-                {"s": session.staff_id, "r": session.role, "e": session.expires,
-                 "c": session.csrf, "u": username, "v": version}
+                {
+                    "s": session.staff_id,
+                    "r": session.role,
+                    "e": session.expires,
+                    "c": session.csrf,
+                    "u": username,
+                    "v": version,
+                }
             ).encode()
-        )  # fmt: skip
+        )
         return f"{body}.{self._mac('session', body)}", session
 
     def open(self, cookie: str | None) -> StaffSession | None:
@@ -87,9 +97,13 @@ class SessionSigner:
         try:
             data = json.loads(canonical.b64url_decode(body))
             session = StaffSession(
-                str(data["s"]), str(data["r"]), int(data["e"]), str(data["c"]),
-                str(data["u"]), int(data["v"]),
-            )  # fmt: skip
+                str(data["s"]),
+                str(data["r"]),
+                int(data["e"]),
+                str(data["c"]),
+                str(data["u"]),
+                int(data["v"]),
+            )
         except (ValueError, KeyError, TypeError, canonical.EncodingError):
             return None
         return session if session.expires > time.time() else None

@@ -105,6 +105,10 @@ def log_attempt(
     log.log(
         level,
         f"sign-in {outcome}",
-        extra={"event": f"sign_in.{outcome}", "staff_id": staff_id, "username_tag": tag,
-               "client": address},
-    )  # fmt: skip
+        extra={
+            "event": f"sign_in.{outcome}",
+            "staff_id": staff_id,
+            "username_tag": tag,
+            "client": address,
+        },
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -65,11 +66,11 @@ def test_verifier_key_round_trips_and_rejects_a_wrong_id() -> None:
         lambda n: n[:-3] + "AA\n",
     ],
 )
-def test_altered_notes_are_refused(mangle: object) -> None:
+def test_altered_notes_are_refused(mangle: Callable[[str], str]) -> None:
     key = LogKey.generate(NAME)
     note = sign_checkpoint(Checkpoint(NAME, 5, _tree(5).root()), key)
     with pytest.raises(CheckpointInvalid):
-        open_checkpoint(mangle(note), key.verifier)  # type: ignore[operator]
+        open_checkpoint(mangle(note), key.verifier)
 
 
 def test_note_signed_by_another_key_is_refused_and_cosignatures_are_ignored() -> None:

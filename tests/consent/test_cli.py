@@ -69,8 +69,12 @@ def test_prove_and_check_an_entry_offline(tmp_path: Path) -> None:
     other = LogKey.generate(LOG_NAME).verifier.vkey()
     (tmp_path / "other.vkey").write_text(other)
     code, _, err = run(
-        "consent", "check-proof", "--log-public-key", str(tmp_path / "other.vkey"),
-        "--input", str(proof),
-    )  # fmt: skip
+        "consent",
+        "check-proof",
+        "--log-public-key",
+        str(tmp_path / "other.vkey"),
+        "--input",
+        str(proof),
+    )
     assert code == 1
     assert f"not signed by log key {LOG_NAME}" in err

@@ -187,8 +187,13 @@ def test_a_compromised_key_takes_the_keys_it_approved_and_their_statements_with_
 def test_the_operator_re_keys_an_agency_only_once_it_has_lost_every_signing_key() -> None:
     b = LedgerBuilder()
     new, keys = _new_keys()
-    recover = {"type": "KEY", "action": "recover_agency", "agency_id": "DCFS", "keys": keys,
-               "incident": "INC-2026-0042"}  # fmt: skip
+    recover = {
+        "type": "KEY",
+        "action": "recover_agency",
+        "agency_id": "DCFS",
+        "keys": keys,
+        "incident": "INC-2026-0042",
+    }
     with pytest.raises(EntryRejected, match="still holds a signing key"):
         b.add(b.hub_entry(**recover))
     b.add(
@@ -303,7 +308,8 @@ def test_once_a_floor_is_on_the_ledger_no_disclosure_under_it_is_recorded() -> N
 def test_only_the_hub_sets_the_disclosure_policy_and_not_below_the_hard_limit() -> None:
     b = LedgerBuilder()
     with pytest.raises(EntryRejected, match="only the hub records POLICY entries"):
-        b.add(b.agency_entry("DCFS", type="POLICY", disclosure_floor_bp=7000,
-                             min_precision_bp=9500))  # fmt: skip
+        b.add(
+            b.agency_entry("DCFS", type="POLICY", disclosure_floor_bp=7000, min_precision_bp=9500)
+        )
     with pytest.raises(EntryInvalid, match="disclosure_floor_bp"):
         _policy(b, floor_bp=500)

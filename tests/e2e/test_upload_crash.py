@@ -58,9 +58,14 @@ def test_killed_mid_upload_then_the_same_sync_completes_it(backend: str, tmp_pat
     roster = tmp_path / "roster.csv"
     synthetic_roster(roster, 2 * BATCH)
     run_encoding_job(
-        agency_id="DCFS", schema=schema, secret=secret, roster_path=roster,
-        output=tmp_path / "out.jsonl", state_dir=tmp_path / "node", workers=2,
-    )  # fmt: skip
+        agency_id="DCFS",
+        schema=schema,
+        secret=secret,
+        roster_path=roster,
+        output=tmp_path / "out.jsonl",
+        state_dir=tmp_path / "node",
+        workers=2,
+    )
 
     with empty_database(backend, tmp_path) as engine:
         upgrade(engine)
@@ -116,13 +121,26 @@ def test_killed_mid_upload_then_the_same_sync_completes_it(backend: str, tmp_pat
         with running(hub, env=env, ready=f"{url}/healthz", log=tmp_path / "hub.log"):
             result = subprocess.run(  # noqa: S603
                 [
-                    PPRL, "node", "sync", "--agency", "DCFS", "--hub", url,
-                    "--key-dir", str(tmp_path / "keys"), "--state-dir", str(tmp_path / "node"),
-                    "--batch-size", str(BATCH),
+                    PPRL,
+                    "node",
+                    "sync",
+                    "--agency",
+                    "DCFS",
+                    "--hub",
+                    url,
+                    "--key-dir",
+                    str(tmp_path / "keys"),
+                    "--state-dir",
+                    str(tmp_path / "node"),
+                    "--batch-size",
+                    str(BATCH),
                 ],
                 env=clean_env(),
-                capture_output=True, text=True, timeout=120, check=False,
-            )  # fmt: skip
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
         assert result.returncode == 0, result.stderr
         assert _counts(engine) == (2 * BATCH, 2)
         assert "4 batches acknowledged" in result.stderr  # 2 of encodings, 2 of assignments

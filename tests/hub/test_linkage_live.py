@@ -10,6 +10,7 @@ import httpx
 import numpy as np
 import pytest
 from sqlalchemy import select
+from sqlmodel import col
 
 from hub.linkage.state import LinkageState, LinkConfig
 from hub.models import Encoding, RecordCluster
@@ -29,7 +30,9 @@ AGENCIES = ("DCFS", "DOC")
 def _stored_partition(hub: LiveHub) -> set[frozenset[tuple[str, str]]]:
     with hub.engine.connect() as connection:
         rows = connection.execute(
-            select(RecordCluster.agency_id, RecordCluster.ref, RecordCluster.cluster_id)  # type: ignore[call-overload]
+            select(
+                col(RecordCluster.agency_id), col(RecordCluster.ref), col(RecordCluster.cluster_id)
+            )
         ).all()
     groups: dict[int, set[tuple[str, str]]] = {}
     for agency, ref, cluster in rows:
@@ -41,7 +44,7 @@ def _relinked(hub: LiveHub, params: dict[str, Any]) -> set[frozenset[tuple[str, 
     """A full re-link, in this process, of what the hub stores, at the run's settings."""
     with hub.engine.connect() as connection:
         rows = connection.execute(
-            select(Encoding.agency_id, Encoding.ref, Encoding.clk)  # type: ignore[call-overload]
+            select(col(Encoding.agency_id), col(Encoding.ref), col(Encoding.clk))
         ).all()
     upserts: dict[str, tuple[list[str], list[bytes]]] = {}
     for agency, ref, clk in rows:
@@ -92,8 +95,12 @@ def test_an_agencys_duplicate_joins_the_cluster_when_the_hub_scores_within_agenc
     person DCFS holds under two case numbers is one cluster with DOC's record, and the
     second case number's case manager is told corrections serves the client too."""
     schema = load_schema()
-    with live_hub(BACKENDS[0], tmp_path / "hub", schema_fingerprint=schema.fingerprint,
-                  linkage_dedupe_within=True) as hub:  # fmt: skip
+    with live_hub(
+        BACKENDS[0],
+        tmp_path / "hub",
+        schema_fingerprint=schema.fingerprint,
+        linkage_dedupe_within=True,
+    ) as hub:
         for agency in AGENCIES:
             hub.register(agency)
         rosters = linked_rosters(list(AGENCIES), 200, shared=0.3, seed=5)
@@ -110,12 +117,18 @@ def test_an_agencys_duplicate_joins_the_cluster_when_the_hub_scores_within_agenc
         with hub.engine.connect() as connection:
             placed: dict[str, int] = dict(
                 connection.execute(
-                    select(RecordCluster.ref, RecordCluster.cluster_id)  # type: ignore[call-overload]
+                    select(col(RecordCluster.ref), col(RecordCluster.cluster_id))
                 ).all()
             )
         assert placed[ref_of[shared]] == placed[ref_of["DCFS-again"]]
-        token = issue_token(hub.identities["DCFS"], subject="cm-0077", audience="pprl-hub",
-                            roles=[Role.CASE_MANAGER])  # fmt: skip
-        answer = httpx.get(f"{hub.url}/v1/clients/{ref_of['DCFS-again']}/shared",
-                           headers={"Authorization": f"Bearer {token}"}).json()  # fmt: skip
+        token = issue_token(
+            hub.identities["DCFS"],
+            subject="cm-0077",
+            audience="pprl-hub",
+            roles=[Role.CASE_MANAGER],
+        )
+        answer = httpx.get(
+            f"{hub.url}/v1/clients/{ref_of['DCFS-again']}/shared",
+            headers={"Authorization": f"Bearer {token}"},
+        ).json()
         assert [p["program"] for p in answer["programs"]] == ["corrections"]

@@ -27,10 +27,17 @@ def _pprl(tmp: Path, **env: str) -> subprocess.CompletedProcess[str]:
     base = clean_env()
     return subprocess.run(  # noqa: S603  (our own entry point)
         [str(Path(sys.executable).parent / "pprl"), "hub", "notify"],
-        env={**base, "PPRL_DATABASE_URL": f"sqlite:///{tmp / 'hub.db'}",
-             "PPRL_DATA_KEY_FILE": str(tmp / "data.key"), **env},
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        env={
+            **base,
+            "PPRL_DATABASE_URL": f"sqlite:///{tmp / 'hub.db'}",
+            "PPRL_DATA_KEY_FILE": str(tmp / "data.key"),
+            **env,
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def test_notify_delivers_once_and_refuses_without_a_server(
@@ -53,24 +60,39 @@ def test_notify_delivers_once_and_refuses_without_a_server(
         )
         session.add(
             Assignment(
-                agency_id="DCFS", ref=ref, case_manager_id="cm-0001", updated_at=now,
+                agency_id="DCFS",
+                ref=ref,
+                case_manager_id="cm-0001",
+                updated_at=now,
                 contact=contact,
             )
-        )  # fmt: skip
+        )
         session.add(
             Notification(
-                agency_id="DCFS", case_manager_id="cm-0001", kind="matches_changed", run_id=1,
-                clients=1, created_at=now, email_status="pending", email_attempts=0,
+                agency_id="DCFS",
+                case_manager_id="cm-0001",
+                kind="matches_changed",
+                run_id=1,
+                clients=1,
+                created_at=now,
+                email_status="pending",
+                email_attempts=0,
                 next_attempt_at=now,
             )
-        )  # fmt: skip
+        )
         session.add(
             Notification(
-                agency_id="DCFS", case_manager_id="cm-0001", kind="consent_revoked",
-                ledger_index=7, clients=1, created_at=now, email_status="pending",
-                email_attempts=0, next_attempt_at=now,
+                agency_id="DCFS",
+                case_manager_id="cm-0001",
+                kind="consent_revoked",
+                ledger_index=7,
+                clients=1,
+                created_at=now,
+                email_status="pending",
+                email_attempts=0,
+                next_attempt_at=now,
             )
-        )  # fmt: skip
+        )
         session.commit()
     engine.dispose()
 

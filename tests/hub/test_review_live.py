@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import select
+from sqlmodel import col
 
 from hub.models import Link
 from keys import Role, issue_token
@@ -28,9 +29,13 @@ def _node(tmp: Path, hub_url: str, *args: str) -> subprocess.CompletedProcess[st
     env = clean_env()
     return subprocess.run(  # noqa: S603  (our own entry point)
         [str(Path(sys.executable).parent / "pprl"), "node", "review", *args, "--hub", hub_url],
-        env={**env, "COLUMNS": "250"}, cwd=tmp, capture_output=True, text=True, timeout=60,
+        env={**env, "COLUMNS": "250"},
+        cwd=tmp,
+        capture_output=True,
+        text=True,
+        timeout=60,
         check=False,
-    )  # fmt: skip
+    )
 
 
 def test_both_stewards_confirm_a_borderline_pair_and_it_becomes_disclosable(
@@ -43,18 +48,20 @@ def test_both_stewards_confirm_a_borderline_pair_and_it_becomes_disclosable(
         hub.identities[agency].save(tmp_path / "keys" / agency)
     assert run_linkage(hub, kind="full", threshold=0.8)["status"] == "succeeded"
     with hub.engine.connect() as db:
-        scores = sorted(s for (s,) in db.execute(select(Link.score)))  # type: ignore[call-overload]
+        scores = sorted(s for (s,) in db.execute(select(col(Link.score))))
     # Re-link so that the weakest link sits in the review band [threshold, +0.05).
     assert run_linkage(hub, kind="full", threshold=scores[0] - 0.01)["status"] == "succeeded"
     with hub.engine.connect() as db:
-        link = db.execute(select(Link).where(Link.review == True)).first()  # type: ignore[arg-type]  # noqa: E712
+        link = db.execute(select(Link).where(col(Link.review) == True)).first()  # noqa: E712
     assert link is not None
     dcfs_ref = link.ref_a if link.agency_a == "DCFS" else link.ref_b
     doc_ref = link.ref_b if link.agency_a == "DCFS" else link.ref_a
 
     state = {a: ["--state-dir", str(tmp_path / a)] for a in ("DCFS", "DOC")}
-    common = {a: ["--agency", a, "--key-dir", str(tmp_path / "keys" / a), "--steward", "st-0001"]
-              for a in ("DCFS", "DOC")}  # fmt: skip
+    common = {
+        a: ["--agency", a, "--key-dir", str(tmp_path / "keys" / a), "--steward", "st-0001"]
+        for a in ("DCFS", "DOC")
+    }
     listed = _node(tmp_path, hub.url, "list", *common["DCFS"], *state["DCFS"])
     assert listed.returncode == 0, listed.stderr
     # The steward sees their own record by case number, and never the other agency's.
@@ -68,12 +75,14 @@ def test_both_stewards_confirm_a_borderline_pair_and_it_becomes_disclosable(
     case_manager = next(
         r["case_manager_id"] for r in rosters.rows["DCFS"] if r["record_id"] == record_id
     )
-    token = issue_token(hub.identities["DCFS"], subject=case_manager, audience="pprl-hub",
-                        roles=[Role.CASE_MANAGER])  # fmt: skip
+    token = issue_token(
+        hub.identities["DCFS"], subject=case_manager, audience="pprl-hub", roles=[Role.CASE_MANAGER]
+    )
 
     def shared() -> bool:
-        answer = httpx.get(f"{hub.url}/v1/clients/{dcfs_ref}/shared",
-                           headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+        answer = httpx.get(
+            f"{hub.url}/v1/clients/{dcfs_ref}/shared", headers={"Authorization": f"Bearer {token}"}
+        )
         assert answer.status_code == 200, answer.text
         return bool(answer.json()["shared"])
 

@@ -27,10 +27,14 @@ def state_dir(tmp_path: Path) -> Path:
     roster = tmp_path / "roster.csv"
     synthetic_roster(roster, 30)
     run_encoding_job(
-        agency_id="DCFS", schema=load_schema(), secret=new_linkage_secret("2026-11"),
-        roster_path=roster, output=tmp_path / "out.jsonl", state_dir=tmp_path / "DCFS",
+        agency_id="DCFS",
+        schema=load_schema(),
+        secret=new_linkage_secret("2026-11"),
+        roster_path=roster,
+        output=tmp_path / "out.jsonl",
+        state_dir=tmp_path / "DCFS",
         workers=1,
-    )  # fmt: skip
+    )
     return tmp_path / "DCFS"
 
 
@@ -111,10 +115,13 @@ def test_the_commands_back_up_and_restore(state_dir: Path, tmp_path: Path) -> No
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(  # noqa: S603  (our own entry point)
-            [pprl, "node", "state", *args, "--agency", "DCFS", "--passphrase-file",
-             "passphrase"], cwd=tmp_path, capture_output=True, text=True, check=False,
+            [pprl, "node", "state", *args, "--agency", "DCFS", "--passphrase-file", "passphrase"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=False,
             timeout=60,
-        )  # fmt: skip
+        )
 
     made = run("backup", "--state-dir", "DCFS", "--output", "b.backup")
     assert made.returncode == 0, made.stderr

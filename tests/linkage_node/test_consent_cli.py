@@ -47,10 +47,14 @@ def hub(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LiveHub]:
         roster = tmp_path / "roster.csv"
         synthetic_roster(roster, 5, prefix="C")
         run_encoding_job(
-            agency_id="DOC", schema=schema, secret=new_linkage_secret(EPOCH),
-            roster_path=roster, output=tmp_path / "doc.jsonl", state_dir=tmp_path / "node",
+            agency_id="DOC",
+            schema=schema,
+            secret=new_linkage_secret(EPOCH),
+            roster_path=roster,
+            output=tmp_path / "doc.jsonl",
+            state_dir=tmp_path / "node",
             workers=1,
-        )  # fmt: skip
+        )
         (tmp_path / "hub.vkey").write_text(live.log.verifier.vkey())
         yield live
 
@@ -58,22 +62,50 @@ def hub(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LiveHub]:
 def _run(
     tmp: Path, hub: LiveHub, command: str, *args: str, columns: int = 250
 ) -> tuple[int, str, str]:
-    base = ["node", "consent", command, "--agency", "DOC", "--hub", hub.url,
-            "--key-dir", str(tmp / "keys"), "--state-dir", str(tmp / "node")]  # fmt: skip
+    base = [
+        "node",
+        "consent",
+        command,
+        "--agency",
+        "DOC",
+        "--hub",
+        hub.url,
+        "--key-dir",
+        str(tmp / "keys"),
+        "--state-dir",
+        str(tmp / "node"),
+    ]
     result = CliRunner().invoke(app, [*base, *args], env={"COLUMNS": str(columns)})
     return result.exit_code, result.stdout, result.stderr
 
 
 def _grant(
-    tmp: Path, hub: LiveHub, record: str, *extra: str, to: str = "child_welfare",
+    tmp: Path,
+    hub: LiveHub,
+    record: str,
+    *extra: str,
+    to: str = "child_welfare",
     classes: str = "existence,contact,plan",
-) -> dict[str, object]:  # fmt: skip
+) -> dict[str, object]:
     code, out, err = _run(
-        tmp, hub, "grant", "--record-id", record, "--to", to,
-        "--classes", classes, "--signed-on", TODAY.isoformat(),
-        "--form", str(tmp / "form.pdf"), "--json",
-        "--log-public-key", str(tmp / "hub.vkey"), *extra,
-    )  # fmt: skip
+        tmp,
+        hub,
+        "grant",
+        "--record-id",
+        record,
+        "--to",
+        to,
+        "--classes",
+        classes,
+        "--signed-on",
+        TODAY.isoformat(),
+        "--form",
+        str(tmp / "form.pdf"),
+        "--json",
+        "--log-public-key",
+        str(tmp / "hub.vkey"),
+        *extra,
+    )
     assert code == 0, err
     found: dict[str, object] = json.loads(out)
     return found
@@ -112,9 +144,16 @@ def test_grant_list_and_revoke_from_the_command_line(hub: LiveHub, tmp_path: Pat
 
     # A second client, and a short consent that has already run out.
     second = _grant(
-        tmp_path, hub, "C0000002", "--signer", "guardian", "--form-version", "universal-2026.1",
-        to="child_welfare,family_employment", classes="existence",
-    )  # fmt: skip
+        tmp_path,
+        hub,
+        "C0000002",
+        "--signer",
+        "guardian",
+        "--form-version",
+        "universal-2026.1",
+        to="child_welfare,family_employment",
+        classes="existence",
+    )
     code, out, err = _run(tmp_path, hub, "list", "--json")
     assert code == 0, err
     listed = {g["grant_id"]: g for g in json.loads(out)}
@@ -151,8 +190,9 @@ def test_grant_list_and_revoke_from_the_command_line(hub: LiveHub, tmp_path: Pat
 
     # A revocation from a later day shortens the consent: a new grant ending then.
     later = (TODAY + timedelta(days=30)).isoformat()
-    code, out, err = _run(tmp_path, hub, "revoke", "--grant", str(second["grant_id"]),
-                          "--effective", later, "--json")  # fmt: skip
+    code, out, err = _run(
+        tmp_path, hub, "revoke", "--grant", str(second["grant_id"]), "--effective", later, "--json"
+    )
     assert code == 0, err
     shortened = json.loads(out)
     assert shortened["replaces"] == second["grant_id"]
@@ -172,27 +212,61 @@ def test_bad_forms_are_refused_with_the_field_and_nothing_recorded(
         (["--record-id", "C0000001", "--to", "no_such_program"], 3, "to: recipient 1 is not"),
         (["--record-id", "C0000001", "--to", "corrections"], 3, "its own recipient"),
         (["--record-id", "NOT-ON-ROSTER", "--to", "child_welfare"], 3, "not on this node's"),
-        (["--record-id", "C0000001", "--to", "child_welfare", "--classes", "address"], 3,
-         "classes"),
-        (["--record-id", "C0000001", "--to", "child_welfare", "--expires",
-          TODAY.isoformat()], 3, "expires"),
-        (["--record-id", "C0000001", "--to", "child_welfare", "--form-version", "Jane Doe"],
-         3, "form_version"),
-    ]  # fmt: skip
+        (
+            ["--record-id", "C0000001", "--to", "child_welfare", "--classes", "address"],
+            3,
+            "classes",
+        ),
+        (
+            ["--record-id", "C0000001", "--to", "child_welfare", "--expires", TODAY.isoformat()],
+            3,
+            "expires",
+        ),
+        (
+            ["--record-id", "C0000001", "--to", "child_welfare", "--form-version", "Jane Doe"],
+            3,
+            "form_version",
+        ),
+    ]
     for args, code_wanted, said in cases:
-        code, _, err = _run(tmp_path, hub, "grant", *args, "--signed-on", TODAY.isoformat(),
-                            "--form", str(tmp_path / "form.pdf"),
-                            "--log-public-key", str(tmp_path / "hub.vkey"))  # fmt: skip
+        code, _, err = _run(
+            tmp_path,
+            hub,
+            "grant",
+            *args,
+            "--signed-on",
+            TODAY.isoformat(),
+            "--form",
+            str(tmp_path / "form.pdf"),
+            "--log-public-key",
+            str(tmp_path / "hub.vkey"),
+        )
         assert code == code_wanted, (args, err)
         assert said in err, (args, err)
         assert "Traceback" not in err
     one = ["--record-id", "C0000001", "--to", "child_welfare"]
-    code, _, err = _run(tmp_path, hub, "grant", *one, "--signed-on", TODAY.isoformat(),
-                        "--form", str(tmp_path / "form.docx"))  # fmt: skip
+    code, _, err = _run(
+        tmp_path,
+        hub,
+        "grant",
+        *one,
+        "--signed-on",
+        TODAY.isoformat(),
+        "--form",
+        str(tmp_path / "form.docx"),
+    )
     assert code == 3, err
     assert "PDF or an image" in err
-    code, _, err = _run(tmp_path, hub, "grant", *one, "--signed-on", "01/12/2026",
-                        "--form", str(tmp_path / "form.pdf"))  # fmt: skip
+    code, _, err = _run(
+        tmp_path,
+        hub,
+        "grant",
+        *one,
+        "--signed-on",
+        "01/12/2026",
+        "--form",
+        str(tmp_path / "form.pdf"),
+    )
     assert code == 2, err
     assert _ledger_size(hub) == before
 
@@ -211,8 +285,15 @@ def test_an_export_imported_twice_is_recorded_once(hub: LiveHub, tmp_path: Path)
         encoding="utf-8",
     )
     # "Case Number" is not record_id: the header is matched as for rosters.
-    code, _, err = _run(tmp_path, hub, "import", "--input", str(export / "consents.csv"),
-                        "--log-public-key", str(tmp_path / "hub.vkey"))  # fmt: skip
+    code, _, err = _run(
+        tmp_path,
+        hub,
+        "import",
+        "--input",
+        str(export / "consents.csv"),
+        "--log-public-key",
+        str(tmp_path / "hub.vkey"),
+    )
     assert code == 3
     assert "record_id" in err
     assert "--mapping" not in err  # the import takes none: it says to rename the column
@@ -220,13 +301,22 @@ def test_an_export_imported_twice_is_recorded_once(hub: LiveHub, tmp_path: Path)
         (export / "consents.csv").read_text().replace("Case Number", "Record ID")
     )
     before = _ledger_size(hub)
-    code, out, err = _run(tmp_path, hub, "import", "--input", str(export / "consents.csv"),
-                          "--json", "--log-public-key", str(tmp_path / "hub.vkey"))  # fmt: skip
+    code, out, err = _run(
+        tmp_path,
+        hub,
+        "import",
+        "--input",
+        str(export / "consents.csv"),
+        "--json",
+        "--log-public-key",
+        str(tmp_path / "hub.vkey"),
+    )
     assert code == 0, err
     assert json.loads(out) == {"rows": 2, "recorded": 2, "already_recorded": 0, "rejected": 0}
     assert _ledger_size(hub) == before + 2
-    code, out, err = _run(tmp_path, hub, "import", "--input", str(export / "consents.csv"),
-                          "--json")  # fmt: skip
+    code, out, err = _run(
+        tmp_path, hub, "import", "--input", str(export / "consents.csv"), "--json"
+    )
     assert code == 0, err
     assert json.loads(out) == {"rows": 2, "recorded": 0, "already_recorded": 2, "rejected": 0}
     assert _ledger_size(hub) == before + 2
@@ -246,8 +336,15 @@ def test_an_export_with_bad_rows_records_nothing_and_names_line_and_column(
         encoding="utf-8",
     )
     before = _ledger_size(hub)
-    code, _, err = _run(tmp_path, hub, "import", "--input", str(tmp_path / "consents.csv"),
-                        "--log-public-key", str(tmp_path / "hub.vkey"))  # fmt: skip
+    code, _, err = _run(
+        tmp_path,
+        hub,
+        "import",
+        "--input",
+        str(tmp_path / "consents.csv"),
+        "--log-public-key",
+        str(tmp_path / "hub.vkey"),
+    )
     assert code == 3, err
     for line, column in ((3, "signed_on"), (4, "to"), (5, "classes"), (5, "form_sha256")):
         cells = [[c.strip() for c in row.split("│")] for row in err.splitlines()]
@@ -255,8 +352,16 @@ def test_an_export_with_bad_rows_records_nothing_and_names_line_and_column(
     assert "12/01/2026" not in err  # values are never echoed
     assert _ledger_size(hub) == before
     # Allowing the three bad rows records the good one.
-    code, out, err = _run(tmp_path, hub, "import", "--input", str(tmp_path / "consents.csv"),
-                          "--max-rejected", "3", "--json")  # fmt: skip
+    code, out, err = _run(
+        tmp_path,
+        hub,
+        "import",
+        "--input",
+        str(tmp_path / "consents.csv"),
+        "--max-rejected",
+        "3",
+        "--json",
+    )
     assert code == 0, err
     assert json.loads(out)["recorded"] == 1
 
@@ -278,8 +383,9 @@ def test_consents_export_as_fhir_r4_consent_resources(hub: LiveHub, tmp_path: Pa
     assert active["status"] == "active"
     assert active["patient"]["identifier"]["value"] == "C0000001"
     assert [a["reference"]["identifier"]["value"] for a in active["provision"]["actor"]] == [
-        "child_welfare", "family_employment",
-    ]  # fmt: skip
+        "child_welfare",
+        "family_employment",
+    ]
     assert [c["code"] for c in active["provision"]["class"]] == ["existence", "contact", "plan"]
     assert consents[str(ended["grant_id"]).lower()]["status"] == "inactive"
     # One client only, on stdout.
@@ -314,24 +420,34 @@ def test_the_page_and_the_command_line_make_the_same_grant_for_the_same_form(
     identity = hub.identities["DOC"]
     node = HubClient(
         hub.url,
-        lambda: issue_token(identity, subject="node-1", audience="pprl-hub",
-                            roles=[Role.AGENCY_NODE]),
+        lambda: issue_token(
+            identity, subject="node-1", audience="pprl-hub", roles=[Role.AGENCY_NODE]
+        ),
         retry_for=1,
-    )  # fmt: skip
+    )
     try:
         sync(state, "DOC", node)  # the hub knows the client before a page asks about it
     finally:
         node.close()
         state.close()
     template = tmp_path / "universal-form.json"
-    template.write_text(json.dumps({
-        "form_version": "universal-2026.1", "recipients": ["child_welfare"],
-        "data_classes": ["existence", "contact"], "duration_days": 180,
-    }))  # fmt: skip
+    template.write_text(
+        json.dumps(
+            {
+                "form_version": "universal-2026.1",
+                "recipients": ["child_welfare"],
+                "data_classes": ["existence", "contact"],
+                "duration_days": 180,
+            }
+        )
+    )
     settings = NodeWebSettings(
-        agency="DOC", hub_url=hub.url, state_dir=tmp_path / "node",
-        log_public_key_file=tmp_path / "hub.vkey", consent_form_file=template,
-    )  # fmt: skip
+        agency="DOC",
+        hub_url=hub.url,
+        state_dir=tmp_path / "node",
+        log_public_key_file=tmp_path / "hub.vkey",
+        consent_form_file=template,
+    )
     to_hub = httpx.Client(base_url=hub.url)
     request.addfinalizer(to_hub.close)
     app = create_node_app(settings, identity=hub.identities["DOC"], hub_client=to_hub)
@@ -352,14 +468,29 @@ def test_the_page_and_the_command_line_make_the_same_grant_for_the_same_form(
     csrf = page.text.split('name="csrf" value="')[1].split('"', maxsplit=1)[0]
     recorded = pages.post(
         "/clients/C0000001/consent",
-        data={"csrf": csrf, "to": ["child_welfare"], "classes": ["existence", "contact"],
-              "signer": "client", "signed_on": TODAY.isoformat(), "expires": expires},
-        files={"scan": ("form.pdf", scan, "application/pdf")}, follow_redirects=False,
-    )  # fmt: skip
+        data={
+            "csrf": csrf,
+            "to": ["child_welfare"],
+            "classes": ["existence", "contact"],
+            "signer": "client",
+            "signed_on": TODAY.isoformat(),
+            "expires": expires,
+        },
+        files={"scan": ("form.pdf", scan, "application/pdf")},
+        follow_redirects=False,
+    )
     assert recorded.status_code == 303, recorded.text
     from_page = recorded.headers["location"].split("grant=")[1]
     before = _ledger_size(hub)
-    from_cli = _grant(tmp_path, hub, "C0000001", "--expires", expires, "--form-version",
-                      "universal-2026.1", classes="existence,contact")  # fmt: skip
+    from_cli = _grant(
+        tmp_path,
+        hub,
+        "C0000001",
+        "--expires",
+        expires,
+        "--form-version",
+        "universal-2026.1",
+        classes="existence,contact",
+    )
     assert (from_cli["grant_id"], from_cli["already_recorded"]) == (from_page, True)
     assert _ledger_size(hub) == before

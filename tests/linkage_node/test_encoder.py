@@ -28,9 +28,17 @@ def digits(n: int) -> st.SearchStrategy[str]:
 # dob_year_monthday, ssn, ssn_head, ssn_tail (schema v3), then address_zip_year and
 # phone_year (schema v4); schema v5 puts names_any_order after the (ignored) names
 V3_FIELDS = (
-    st.text(max_size=5), letters, letters, digits(8), digits(6), digits(6), digits(8), digits(9),
-    digits(5), digits(4),
-)  # fmt: skip
+    st.text(max_size=5),
+    letters,
+    letters,
+    digits(8),
+    digits(6),
+    digits(6),
+    digits(8),
+    digits(9),
+    digits(5),
+    digits(4),
+)
 V4_EXTRA = (st.text(alphabet="abc 0123456789", max_size=30), digits(14))
 records_v3 = st.tuples(*V3_FIELDS)
 records = st.tuples(*V3_FIELDS, *V4_EXTRA)

@@ -27,8 +27,19 @@ from linkage_node.schema import LinkageSchema, validate_schema
 from linkage_node.synthetic import linked_rosters, write_roster
 
 MARGIN = 0.05  # accuracy above guessing the most common value, on held-out records
-ATTRIBUTES = ("birth_month", "birth_day", "birth_year", "zip", "zip3", "ssn_first_digit",
-              "ssn_last_digit", "sex", "city", "street", "phone_area")  # fmt: skip
+ATTRIBUTES = (
+    "birth_month",
+    "birth_day",
+    "birth_year",
+    "zip",
+    "zip3",
+    "ssn_first_digit",
+    "ssn_last_digit",
+    "sex",
+    "city",
+    "street",
+    "phone_area",
+)
 SCHEMA_V2 = Path(__file__).parents[2] / "linkage_node" / "schemas" / "default-v2.json"
 SCHEMA_V3 = SCHEMA_V2.with_name("default-v3.json")
 SCHEMA_V5 = SCHEMA_V2.with_name("default-v5.json")
@@ -108,17 +119,29 @@ def _exact(identifier: str) -> dict[str, object]:
     return {
         "identifier": identifier,
         "format": {"type": "string", "encoding": "utf-8"},
-        "hashing": {"comparison": {"type": "exact"}, "strategy": {"bitsPerFeature": 40},
-                    "hash": {"type": "blakeHash"}},
-    }  # fmt: skip
+        "hashing": {
+            "comparison": {"type": "exact"},
+            "strategy": {"bitsPerFeature": 40},
+            "hash": {"type": "blakeHash"},
+        },
+    }
 
 
 def _person(given: str, dob: str, ssn: str) -> CleanRecord:
     return CleanRecord(
-        line=1, record_id=given, given_name=given, family_name="smith", date_of_birth=dob,
-        sex="m", ssn=ssn, address="12 main st", city="springfield", zip="84101",
-        phone="8015550100", case_manager_id="cm-1",
-    )  # fmt: skip
+        line=1,
+        record_id=given,
+        given_name=given,
+        family_name="smith",
+        date_of_birth=dob,
+        sex="m",
+        ssn=ssn,
+        address="12 main st",
+        city="springfield",
+        zip="84101",
+        phone="8015550100",
+        case_manager_id="cm-1",
+    )
 
 
 def _dice(schema: LinkageSchema, a: CleanRecord, b: CleanRecord) -> float:

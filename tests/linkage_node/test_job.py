@@ -99,8 +99,13 @@ def test_a_known_record_with_bad_data_tonight_is_not_removed(tmp_path: Path) -> 
     rows = synthetic_roster(roster, 20)
     _run(tmp_path, roster)
     # Too little left to link: the row is refused tonight, and its last good encoding stays.
-    rows[5] = {**rows[5], "given_name": "", "family_name": "", "date_of_birth": "not a date",
-               "ssn": ""}  # fmt: skip
+    rows[5] = {
+        **rows[5],
+        "given_name": "",
+        "family_name": "",
+        "date_of_birth": "not a date",
+        "ssn": "",
+    }
     write_roster(roster, rows)
     result = _run(tmp_path, roster, max_rejected="1")
     assert result.roster.rejected == 1
@@ -173,15 +178,23 @@ def test_too_many_rejected_rows_refuse_the_run(tmp_path: Path) -> None:
 def test_exported_names_are_kept_for_people_apart_from_the_match_keys(tmp_path: Path) -> None:
     roster = tmp_path / "roster.csv"
     rows = synthetic_roster(roster, 4)
-    names = [("José", "García-Márquez"), ("Nguyễn Thị", "Ánh"), ("Mary-Kate", "Smith Jones"),
-             ("Dillon", "O'Neill")]  # fmt: skip
+    names = [
+        ("José", "García-Márquez"),
+        ("Nguyễn Thị", "Ánh"),
+        ("Mary-Kate", "Smith Jones"),
+        ("Dillon", "O'Neill"),
+    ]
     for row, (given, family) in zip(rows, names, strict=True):
         row["given_name"], row["family_name"] = given, family
     write_roster(roster, rows)
     _run(tmp_path, roster)
     shown = {entry[2] for entry in _snapshot(tmp_path)[1]}
-    assert shown == {"José García-Márquez", "Nguyễn Thị Ánh", "Mary-Kate Smith Jones",
-                     "Dillon O'Neill"}  # fmt: skip
+    assert shown == {
+        "José García-Márquez",
+        "Nguyễn Thị Ánh",
+        "Mary-Kate Smith Jones",
+        "Dillon O'Neill",
+    }
 
 
 def test_a_new_secret_epoch_re_encodes_everything(tmp_path: Path) -> None:

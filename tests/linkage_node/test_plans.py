@@ -65,9 +65,15 @@ def test_bad_plan_rows_are_named_without_values(tmp_path: Path) -> None:
 
 def run_linkage(tmp: Path, roster: Path, plans: Path) -> tuple[int, int]:
     result = run_encoding_job(
-        agency_id="DCFS", schema=load_schema(), secret=SECRET, roster_path=roster,
-        output=tmp / "out.jsonl", state_dir=tmp / "DCFS", workers=1, plans_path=plans,
-    )  # fmt: skip
+        agency_id="DCFS",
+        schema=load_schema(),
+        secret=SECRET,
+        roster_path=roster,
+        output=tmp / "out.jsonl",
+        state_dir=tmp / "DCFS",
+        workers=1,
+        plans_path=plans,
+    )
     return result.plan_changes, result.plan_removals
 
 
@@ -91,10 +97,15 @@ def test_sync_delivers_milestones(hub: LiveHub, tmp_path: Path) -> None:
     ids = [r["record_id"] for r in synthetic_roster(roster, 5)]
     _write(tmp_path / "plans.csv", _plans(ids))
     run_encoding_job(
-        agency_id="DCFS", schema=load_schema(), secret=new_linkage_secret("2026-11"),
-        roster_path=roster, output=tmp_path / "out.jsonl", state_dir=tmp_path / "DCFS",
-        workers=1, plans_path=tmp_path / "plans.csv",
-    )  # fmt: skip
+        agency_id="DCFS",
+        schema=load_schema(),
+        secret=new_linkage_secret("2026-11"),
+        roster_path=roster,
+        output=tmp_path / "out.jsonl",
+        state_dir=tmp_path / "DCFS",
+        workers=1,
+        plans_path=tmp_path / "plans.csv",
+    )
     report = node_sync(hub, tmp_path)
     assert report.records["milestones"] == 10
     with hub.engine.connect() as conn:

@@ -68,8 +68,11 @@ def test_the_repair_is_shown_on_a_terminal_without_any_logging_set_up(tmp_path: 
     )
     result = subprocess.run(  # noqa: S603  (this interpreter)
         [sys.executable, "-c", opened, str(directory / STATE_FILE)],
-        capture_output=True, text=True, check=False, timeout=60,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     assert "readable by other accounts" in result.stderr
     assert mode(directory / STATE_FILE) == 0o600

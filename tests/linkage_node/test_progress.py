@@ -58,9 +58,12 @@ def test_validate_without_a_terminal_writes_plain_progress_lines(tmp_path: Path)
     synthetic_roster(roster, 12_000)
     pprl = str(Path(sys.executable).parent / "pprl")
     result = subprocess.run(  # noqa: S603  (our own entry point)
-        [pprl, "node", "validate", str(roster)], capture_output=True, text=True, check=False,
+        [pprl, "node", "validate", str(roster)],
+        capture_output=True,
+        text=True,
+        check=False,
         timeout=120,
-    )  # fmt: skip
+    )
     assert result.returncode == 0, result.stderr
     lines = result.stderr.splitlines()
     assert any(line.startswith("validating: 12,000 of 12,000 (100%)") for line in lines)
@@ -73,10 +76,15 @@ def test_every_step_of_a_job_reaches_its_total(tmp_path: Path) -> None:
     synthetic_roster(roster, 300)
     seen: dict[str, tuple[int, int]] = {}
     run_encoding_job(
-        agency_id="DCFS", schema=load_schema(), secret=new_linkage_secret("2026-11"),
-        roster_path=roster, output=tmp_path / "out.jsonl", state_dir=tmp_path / "state",
-        workers=1, progress=lambda step, done, total: seen.__setitem__(step, (done, total)),
-    )  # fmt: skip
+        agency_id="DCFS",
+        schema=load_schema(),
+        secret=new_linkage_secret("2026-11"),
+        roster_path=roster,
+        output=tmp_path / "out.jsonl",
+        state_dir=tmp_path / "state",
+        workers=1,
+        progress=lambda step, done, total: seen.__setitem__(step, (done, total)),
+    )
     assert seen["validating and encoding"] == (300, 300)
     assert seen["writing encodings"] == (300, 300)
     done, total = seen["saving state"]

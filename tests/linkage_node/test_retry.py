@@ -35,10 +35,14 @@ def _client(
         return answers[min(len(seen), len(answers)) - 1](request)
 
     client = HubClient(
-        "http://hub.test", lambda: "token", retry_for=retry_for,
-        transport=httpx.MockTransport(handle), sleep=clock.sleep, clock=lambda: clock.now,
+        "http://hub.test",
+        lambda: "token",
+        retry_for=retry_for,
+        transport=httpx.MockTransport(handle),
+        sleep=clock.sleep,
+        clock=lambda: clock.now,
         notice=notice,
-    )  # fmt: skip
+    )
     return client, seen
 
 

@@ -48,8 +48,9 @@ def test_an_explicit_delimiter_overrides_the_guess(tmp_path: Path) -> None:
 
 
 def test_a_missing_column_suggests_the_closest_header(tmp_path: Path) -> None:
-    path = _csv(tmp_path / "r.csv", ",", ("record_id", "given_name", "family_name", "birth_date",
-                                          "ssn"))  # fmt: skip
+    path = _csv(
+        tmp_path / "r.csv", ",", ("record_id", "given_name", "family_name", "birth_date", "ssn")
+    )
     with pytest.raises(RosterError) as caught:
         validate_roster(path)
     assert "no column 'date_of_birth'" in str(caught.value)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
-from hub.models import Encoding
+from hub.models import Encoding, table_of
 from keys import LinkageSecret, new_linkage_secret
 from linkage_node import load_schema, run_encoding_job
 from linkage_node.backup import create_backup, restore_backup
@@ -40,7 +40,7 @@ def _encode(
 
 def _stored(hub: LiveHub, agency: str) -> int:
     with hub.engine.connect() as conn:
-        table = Encoding.__table__  # type: ignore[attr-defined]
+        table = table_of(Encoding)
         return int(
             conn.execute(
                 select(func.count()).select_from(table).where(table.c.agency_id == agency)
@@ -103,7 +103,7 @@ def test_a_node_with_another_secret_is_refused_and_stores_nothing(
 
 def _refs(hub: LiveHub, agency: str) -> set[str]:
     with hub.engine.connect() as conn:
-        table = Encoding.__table__  # type: ignore[attr-defined]
+        table = table_of(Encoding)
         return set(conn.execute(select(table.c.ref).where(table.c.agency_id == agency)).scalars())
 
 

@@ -46,8 +46,9 @@ def test_a_round_cosigns_and_a_truncated_ledger_exits_4(hub: LiveHub, tmp_path: 
     vkey = tmp_path / "hub-log.vkey"
     vkey.write_text(hub.log.verifier.vkey())
     keys = str(tmp_path / "keys" / "DCFS")
-    code, out = _witness(tmp_path, hub, "run", "--hub", hub.url, "--key-dir", keys,
-                         "--log-public-key", str(vkey))  # fmt: skip
+    code, out = _witness(
+        tmp_path, hub, "run", "--hub", hub.url, "--key-dir", keys, "--log-public-key", str(vkey)
+    )
     assert code == 0, out
     assert "the hub has not signed a checkpoint yet" in out
     _checkpoint(hub)
@@ -87,9 +88,17 @@ def test_a_round_cosigns_and_a_truncated_ledger_exits_4(hub: LiveHub, tmp_path: 
     # An auditor given the node's state finds the ledger shorter than what it witnessed.
     audit = CliRunner().invoke(
         app,
-        ["consent", "verify", "--database-url", database_url(hub.engine),
-         "--log-public-key", str(vkey), "--witnessed", str(tmp_path / "node")],
+        [
+            "consent",
+            "verify",
+            "--database-url",
+            database_url(hub.engine),
+            "--log-public-key",
+            str(vkey),
+            "--witnessed",
+            str(tmp_path / "node"),
+        ],
         env={"COLUMNS": "250"},
-    )  # fmt: skip
+    )
     assert audit.exit_code == 1, audit.stderr
     assert "restored from an older backup" in audit.stderr

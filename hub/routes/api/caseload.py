@@ -33,9 +33,11 @@ def get_caseload(hub: HubDep, session: SessionDep, principal: PrincipalDep) -> C
         previous_visit=result.previous_visit,
         clients=[
             CaseloadItemOut(
-                record_ref=item.ref, shared=item.shared, programs=item.programs,
+                record_ref=item.ref,
+                shared=item.shared,
+                programs=item.programs,
                 changes=item.changes,
             )
             for item in result.items
         ],
-    )  # fmt: skip
+    )

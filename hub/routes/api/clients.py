@@ -43,8 +43,14 @@ def get_shared(
     answer = shared_answer(
         hub, session, agency_id=agency, ref=record_ref, staff=principal.subject, now=now
     )
-    probing.flag_probes(session, hub.settings, asking_agency=agency, asking_ref=record_ref,
-                        shown=answer.programs, at=now)  # fmt: skip
+    probing.flag_probes(
+        session,
+        hub.settings,
+        asking_agency=agency,
+        asking_ref=record_ref,
+        shown=answer.programs,
+        at=now,
+    )
     out = shared_out(answer, hub.settings, today=now.date())
     session.commit()
     return out

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, status
 from sqlalchemy import select
+from sqlmodel import col
 
 from hub.auth import require_case_manager
 from hub.deps import HubDep, PrincipalDep, SessionDep
@@ -27,10 +28,10 @@ def list_notifications(
     rows = session.execute(
         select(Notification)
         .where(
-            Notification.agency_id == agency,  # type: ignore[arg-type]
-            Notification.case_manager_id == principal.subject,  # type: ignore[arg-type]
+            col(Notification.agency_id) == agency,
+            col(Notification.case_manager_id) == principal.subject,
         )
-        .order_by(Notification.notification_id.desc())  # type: ignore[union-attr]
+        .order_by(col(Notification.notification_id).desc())
         .limit(50)
     ).scalars()
     return [

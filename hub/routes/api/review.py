@@ -18,10 +18,13 @@ ItemId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
 
 def _out(item: review.ReviewItem) -> ReviewItemOut:
     return ReviewItemOut(
-        item_id=item.item_id, ref=item.ref, score=item.score,
+        item_id=item.item_id,
+        ref=item.ref,
+        score=item.score,
         my_answer=item.my_answer,
-        other_answered=item.other_answered, other_ref=item.other_ref,
-    )  # fmt: skip
+        other_answered=item.other_answered,
+        other_ref=item.other_ref,
+    )
 
 
 @router.get("", summary="Links of this agency's records in the review band")

@@ -312,11 +312,17 @@ def add_notification(api: Api, run_id: int = 1) -> None:
     now = datetime.now(UTC)
     api.session.add(
         Notification(
-            agency_id="DCFS", case_manager_id="cm-0001", kind="matches_changed", run_id=run_id,
-            clients=1, created_at=now, email_status="pending", email_attempts=0,
+            agency_id="DCFS",
+            case_manager_id="cm-0001",
+            kind="matches_changed",
+            run_id=run_id,
+            clients=1,
+            created_at=now,
+            email_status="pending",
+            email_attempts=0,
             next_attempt_at=now,
         )
-    )  # fmt: skip
+    )
     api.session.flush()
 
 

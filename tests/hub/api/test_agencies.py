@@ -97,9 +97,18 @@ def test_a_new_key_needs_the_agencys_approval_and_the_operators(api: Api) -> Non
     new = _rotated(old)
     request = key_request(old, "DCFS", public_key_fields(new.public_keys()), datetime.now(UTC))
     # The agency alone cannot add it ...
-    alone = sign_entry(validate_entry({"v": 1, "signer": "DCFS", "key_id": old.signing_key_id,
-                                       "made_at": format_timestamp(datetime.now(UTC)),
-                                       **request}), old)  # fmt: skip
+    alone = sign_entry(
+        validate_entry(
+            {
+                "v": 1,
+                "signer": "DCFS",
+                "key_id": old.signing_key_id,
+                "made_at": format_timestamp(datetime.now(UTC)),
+                **request,
+            }
+        ),
+        old,
+    )
     refused = api.client.post(
         "/v1/ledger/entries",
         json={"leaf": canonical.b64encode(alone.leaf)},
@@ -128,8 +137,9 @@ def test_revoking_a_stolen_key_revokes_the_key_it_had_approved(api: Api) -> None
     stolen = api.identities["DCFS"]
     leak = datetime.now(UTC) - timedelta(hours=1)
     planted = _rotated(stolen)  # the thief's key, approved with the stolen one
-    request = key_request(stolen, "DCFS", public_key_fields(planted.public_keys()),
-                          datetime.now(UTC))  # fmt: skip
+    request = key_request(
+        stolen, "DCFS", public_key_fields(planted.public_keys()), datetime.now(UTC)
+    )
     assert _approve(api, request).status_code == 201
     assert _works(api, planted) == 200
     response = api.client.post(
@@ -156,8 +166,10 @@ def test_an_agency_that_lost_its_only_key_is_re_keyed_by_the_operator(api: Api) 
         f"/v1/agencies/DCFS/keys/{lost.signing_key_id}/revoke", json={}, headers=api.operator()
     )
     assert _works(api, lost) == 401
-    assert api.client.post("/v1/agencies/DCFS/recover", json=body,
-                           headers=api.as_("DCFS")).status_code == 401  # fmt: skip
+    assert (
+        api.client.post("/v1/agencies/DCFS/recover", json=body, headers=api.as_("DCFS")).status_code
+        == 401
+    )
     response = api.client.post("/v1/agencies/DCFS/recover", json=body, headers=api.operator())
     assert response.status_code == 200, response.text
     assert _works(api, new) == 200

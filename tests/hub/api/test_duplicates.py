@@ -16,8 +16,15 @@ FIRST, SECOND, THEIRS, OTHER = (ref(f"dup-{x}") for x in ("first", "second", "th
 
 def _run(api: Api) -> int:
     now = datetime.now(UTC)
-    run = LinkageRun(kind="full", status="succeeded", requested_by="op-1", progress=1.0,
-                     stage="done", created_at=now, finished_at=now)  # fmt: skip
+    run = LinkageRun(
+        kind="full",
+        status="succeeded",
+        requested_by="op-1",
+        progress=1.0,
+        stage="done",
+        created_at=now,
+        finished_at=now,
+    )
     api.session.add(run)
     api.session.flush()
     assert run.run_id is not None
@@ -34,14 +41,22 @@ def _asks(api: Api, agency: str, staff: str, record: str) -> dict[str, Any]:
 
 def test_a_person_held_twice_by_one_agency_is_one_person_to_the_others(api: Api) -> None:
     api.register("DCFS", "DOC")
-    upload(api, "DCFS", [FIRST, SECOND, OTHER],
-            {FIRST: ("cm-0001", {}), SECOND: ("cm-0002", {}), OTHER: ("cm-0003", {})})  # fmt: skip
+    upload(
+        api,
+        "DCFS",
+        [FIRST, SECOND, OTHER],
+        {FIRST: ("cm-0001", {}), SECOND: ("cm-0002", {}), OTHER: ("cm-0003", {})},
+    )
     upload(api, "DOC", [THEIRS], {THEIRS: ("cm-0007", {"display_name": "Officer Reyes"})})
     run = _run(api)
     # DCFS holds the person twice: the duplicate pair holds the cluster together with
     # DOC's record, which linked to the first of them.
-    link(api, run, 1, [("DCFS", FIRST, "DOC", THEIRS, 0.93, False),
-                        ("DCFS", FIRST, "DCFS", SECOND, 0.95, False)])  # fmt: skip
+    link(
+        api,
+        run,
+        1,
+        [("DCFS", FIRST, "DOC", THEIRS, 0.93, False), ("DCFS", FIRST, "DCFS", SECOND, 0.95, False)],
+    )
     link(api, run, 2, [("DCFS", OTHER, "DCFS", OTHER[:-1] + "0", 0.72, True)])
     api.session.commit()
 
@@ -69,8 +84,9 @@ def test_the_agencys_steward_alone_reviews_its_own_two_records(api: Api) -> None
     (item,) = api.client.get("/v1/agencies/DCFS/review", headers=steward).json()
     assert {item["ref"], item["other_ref"]} == {OTHER, twin}
     assert api.client.get("/v1/agencies/DOC/review", headers=api.as_("DOC")).json() == []
-    answered = api.client.post(f"/v1/agencies/DCFS/review/{item['item_id']}",
-                               json={"answer": "same"}, headers=steward)  # fmt: skip
+    answered = api.client.post(
+        f"/v1/agencies/DCFS/review/{item['item_id']}", json={"answer": "same"}, headers=steward
+    )
     assert answered.status_code == 200, answered.text
     from hub.services import review
 

@@ -31,14 +31,26 @@ def test_health_flags_drift_and_an_agency_that_links_to_nobody(api: Api) -> None
     _send(api, "DOC", 0, _clks(50, 0.5, 2), "enc-00001")
     _send(api, "DWD", 0, _clks(50, 0.5, 3), "enc-00001")
     _send(api, "DWD", 50, _clks(50, 0.7, 4), "enc-00002")  # a broken export: denser filters
-    run = LinkageRun(kind="full", status="succeeded", requested_by="op", progress=1.0,
-                     stage="done", created_at=datetime.now(UTC))  # fmt: skip
+    run = LinkageRun(
+        kind="full",
+        status="succeeded",
+        requested_by="op",
+        progress=1.0,
+        stage="done",
+        created_at=datetime.now(UTC),
+    )
     api.session.add(run)
     api.session.flush()
     for i in range(30):
         for agency in ("DCFS", "DOC"):
-            api.session.add(RecordCluster(agency_id=agency, ref=ref(f"{agency}-{i}"),
-                                          cluster_id=i + 1, run_id=run.run_id or 0))  # fmt: skip
+            api.session.add(
+                RecordCluster(
+                    agency_id=agency,
+                    ref=ref(f"{agency}-{i}"),
+                    cluster_id=i + 1,
+                    run_id=run.run_id or 0,
+                )
+            )
     api.session.flush()
 
     response = api.client.get("/v1/reports/encoding-health", headers=api.operator())

@@ -117,13 +117,15 @@ def test_no_run_goes_under_the_disclosure_policy(api: Api) -> None:
     strict = api.hub.settings.model_copy(update={"disclosure_min_precision": 1.0})
     api.hub.linkage.settings = strict  # as if the hub ran with this setting
     weak = next(
-        t for t in np.arange(0.65, 0.99, 0.005)
+        t
+        for t in np.arange(0.65, 0.99, 0.005)
         if estimate(fit, np.array([t]))["precision"][0] < 1.0
-    )  # fmt: skip
+    )
     refused = api.client.post(
-        "/v1/linkage/runs", json={"kind": "full", "threshold": round(float(weak), 3)},
+        "/v1/linkage/runs",
+        json={"kind": "full", "threshold": round(float(weak), 3)},
         headers=api.operator(),
-    )  # fmt: skip
+    )
     assert refused.status_code == 422, refused.text
     assert "under the policy's minimum 1.00" in refused.json()["detail"]
     assert "the lowest threshold meeting it is" in refused.json()["detail"]

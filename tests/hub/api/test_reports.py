@@ -17,8 +17,14 @@ def test_overlap_report_matches_a_direct_count(api: Api) -> None:
     api.register("DCFS", "DOC", "DWD")
     for agency in ("DCFS", "DOC", "DWD"):
         upload(api, agency, [ref(f"{agency}-{i}") for i in range(80)], {})
-    run = LinkageRun(kind="full", status="succeeded", requested_by="op", progress=1.0,
-                     stage="done", created_at=datetime.now(UTC))  # fmt: skip
+    run = LinkageRun(
+        kind="full",
+        status="succeeded",
+        requested_by="op",
+        progress=1.0,
+        stage="done",
+        created_at=datetime.now(UTC),
+    )
     api.session.add(run)
     api.session.flush()
     cluster, used = 0, dict.fromkeys(("DCFS", "DOC", "DWD"), 0)
@@ -27,8 +33,11 @@ def test_overlap_report_matches_a_direct_count(api: Api) -> None:
             cluster += 1
             for agency in agencies:
                 record = ref(f"{agency}-{used[agency]}")
-                api.session.add(RecordCluster(agency_id=agency, ref=record, cluster_id=cluster,
-                                              run_id=run.run_id or 0))  # fmt: skip
+                api.session.add(
+                    RecordCluster(
+                        agency_id=agency, ref=record, cluster_id=cluster, run_id=run.run_id or 0
+                    )
+                )
                 used[agency] += 1
     api.session.flush()
 

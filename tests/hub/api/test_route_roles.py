@@ -289,12 +289,26 @@ def _an_item(api: Api) -> str:
 
     pair = ("DCFS", ref("r0"), "DOC", ref("doc-r0"))
     if api.session.get(Link, pair) is None:
-        run = LinkageRun(kind="full", status="succeeded", requested_by="t", progress=1.0,
-                         stage="done", created_at=datetime.now(UTC))  # fmt: skip
+        run = LinkageRun(
+            kind="full",
+            status="succeeded",
+            requested_by="t",
+            progress=1.0,
+            stage="done",
+            created_at=datetime.now(UTC),
+        )
         api.session.add(run)
         api.session.flush()
-        link = Link(agency_a=pair[0], ref_a=pair[1], agency_b=pair[2], ref_b=pair[3],
-                    score=0.81, review=True, cluster_id=1, run_id=run.run_id or 0)  # fmt: skip
+        link = Link(
+            agency_a=pair[0],
+            ref_a=pair[1],
+            agency_b=pair[2],
+            ref_b=pair[3],
+            score=0.81,
+            review=True,
+            cluster_id=1,
+            run_id=run.run_id or 0,
+        )
         api.session.add(link)
         api.session.flush()
     return item_id(pair)
@@ -307,9 +321,16 @@ def _a_notification(api: Api, n: int) -> int:
 
     now = datetime.now(UTC)
     row = Notification(
-        agency_id="DCFS", case_manager_id="cm-1", kind="matches_changed", run_id=1000 + n,
-        clients=1, created_at=now, email_status="pending", email_attempts=0, next_attempt_at=now,
-    )  # fmt: skip
+        agency_id="DCFS",
+        case_manager_id="cm-1",
+        kind="matches_changed",
+        run_id=1000 + n,
+        clients=1,
+        created_at=now,
+        email_status="pending",
+        email_attempts=0,
+        next_attempt_at=now,
+    )
     api.session.add(row)
     api.session.flush()
     assert row.notification_id is not None

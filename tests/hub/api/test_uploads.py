@@ -6,13 +6,13 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, text
 
-from hub.models import Encoding
+from hub.models import Encoding, table_of
 from keys import Role, canonical
 from tests.hub.api.factories import Api, encodings, ref
 
 
 def stored(api: Api, agency: str) -> int:
-    table = Encoding.__table__  # type: ignore[attr-defined]
+    table = table_of(Encoding)
     query = select(func.count()).select_from(table).where(table.c.agency_id == agency)
     return int(api.session.execute(query).scalar_one())
 

@@ -41,8 +41,9 @@ def test_an_agencys_own_duplicates_join_the_cluster_of_the_person() -> None:
         assert solution.clusters == [(("A", "a1"), ("A", "a2"), ("B", "b1"), ("C", "c1"))]
         assert [(d.a, d.b) for d in solution.duplicates] == [(("A", "a1"), ("A", "a2"))]
         assert [(x.a, x.b) for x in solution.links] == [
-            (("A", "a1"), ("B", "b1")), (("A", "a2"), ("C", "c1")),
-        ]  # fmt: skip
+            (("A", "a1"), ("B", "b1")),
+            (("A", "a2"), ("C", "c1")),
+        ]
 
 
 def test_result_does_not_depend_on_input_order_even_with_ties() -> None:

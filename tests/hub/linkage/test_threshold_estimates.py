@@ -25,8 +25,10 @@ def test_estimates_at_the_proposed_threshold_are_within_two_points_of_the_truth(
     result = link(datasets, LinkParams())
     proposal = result.proposal
     assert proposal is not None
-    found = {(row.ref_a, row.ref_b) if row.agency_a == "A" else (row.ref_b, row.ref_a)
-             for row in result.state.links()}  # fmt: skip
+    found = {
+        (row.ref_a, row.ref_b) if row.agency_a == "A" else (row.ref_b, row.ref_a)
+        for row in result.state.links()
+    }
     truth = encoded.true_pairs("A", "B")
     precision = len(found & truth) / len(found)
     recall = len(found & truth) / len(truth)

@@ -23,8 +23,16 @@ def test_shares_of_bits_set_are_exact_across_chunks(
     session.flush()
     for i, row in enumerate(bits):
         when = now if i % 4 == 0 else now - timedelta(days=1)  # a quarter by the latest sync
-        session.add(Encoding(agency_id="DCFS", ref=f"{i:064x}", clk=np.packbits(row).tobytes(),
-                             epoch="e", schema_fingerprint="f", updated_at=when))  # fmt: skip
+        session.add(
+            Encoding(
+                agency_id="DCFS",
+                ref=f"{i:064x}",
+                clk=np.packbits(row).tobytes(),
+                epoch="e",
+                schema_fingerprint="f",
+                updated_at=when,
+            )
+        )
     session.flush()
 
     (report,) = health.encoding_health(session)

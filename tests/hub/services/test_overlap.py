@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import random
+from collections.abc import Sequence
 
 import numpy as np
 import pytest
@@ -46,7 +47,7 @@ def test_counts_match_a_direct_count() -> None:
 def _solvable(
     report_cells: list[tuple[str, tuple[str, ...], int | None]],
     target: int,
-    beyond: list[tuple[str, ...]] = (),  # type: ignore[assignment]
+    beyond: Sequence[tuple[str, ...]] = (),
 ) -> bool:
     """Independent check: can the hidden cell `target` be pinned down? Build the sums from
     scratch (combinations too large to publish, `beyond`, as unknowns), eliminate the

@@ -47,14 +47,30 @@ def test_competing_deadlines_only_between_programs_and_only_while_open() -> None
 
 
 def test_overlapping_services_of_the_same_kind_are_flagged() -> None:
-    a = _item("doc", "class", service_kind="job_training", target_start="2026-12-01",
-              target_end="2027-01-15")  # fmt: skip
-    b = _item("dwd", "workshop", service_kind="job_training", actual_start="2027-01-10",
-              target_end="2027-02-01")  # fmt: skip
-    c = _item("dvr", "later", service_kind="job_training", target_start="2027-03-01",
-              target_end="2027-04-01")  # fmt: skip
-    d = _item("dcfs", "rent", service_kind="housing", target_start="2026-12-01",
-              target_end="2027-01-15")  # fmt: skip
+    a = _item(
+        "doc",
+        "class",
+        service_kind="job_training",
+        target_start="2026-12-01",
+        target_end="2027-01-15",
+    )
+    b = _item(
+        "dwd",
+        "workshop",
+        service_kind="job_training",
+        actual_start="2027-01-10",
+        target_end="2027-02-01",
+    )
+    c = _item(
+        "dvr",
+        "later",
+        service_kind="job_training",
+        target_start="2027-03-01",
+        target_end="2027-04-01",
+    )
+    d = _item(
+        "dcfs", "rent", service_kind="housing", target_start="2026-12-01", target_end="2027-01-15"
+    )
     overlaps = {m for kind, m in _kinds([a, b, c, d]) if kind == "overlapping_services"}
     assert overlaps == {(("doc", "class"), ("dwd", "workshop"))}
 

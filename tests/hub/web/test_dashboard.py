@@ -72,8 +72,12 @@ def test_pages_refuse_without_an_operator_token(linked: LiveHub) -> None:
         assert client.get("/operator/runs/1").status_code == 303
         form = client.get("/operator/sign-in")
         csrf = form.text.split('name="csrf" value="')[1].split('"')[0]
-        token = issue_token(linked.identities["DCFS"], subject="cm-0001", audience="pprl-hub",
-                            roles=[Role.CASE_MANAGER])  # fmt: skip
+        token = issue_token(
+            linked.identities["DCFS"],
+            subject="cm-0001",
+            audience="pprl-hub",
+            roles=[Role.CASE_MANAGER],
+        )
         refused = client.post("/operator/sign-in", data={"token": token, "csrf": csrf})
         assert refused.status_code == 403
         forged = client.post("/operator/sign-in", data={"token": "x.y.z", "csrf": csrf})
@@ -82,8 +86,9 @@ def test_pages_refuse_without_an_operator_token(linked: LiveHub) -> None:
         assert no_csrf.status_code == 400
         csv = client.get("/operator/runs/1/thresholds.csv")
         assert csv.status_code == 303  # not signed in
-        operator = linked.operators.issue(subject="op-1", audience="pprl-hub",
-                                          roles=[Role.HUB_OPERATOR])  # fmt: skip
+        operator = linked.operators.issue(
+            subject="op-1", audience="pprl-hub", roles=[Role.HUB_OPERATOR]
+        )
         signed = client.post("/operator/sign-in", data={"token": operator, "csrf": csrf})
         assert signed.status_code == 303
         scores = client.get("/operator/runs/1/histogram.csv")

@@ -58,9 +58,11 @@ def make_node(hub: Api, tmp_path: Path, hub_client: httpx.Client | None = None) 
         lambda request: requests.append(f"{request.url} {request.content!r}")
     ]
     settings = NodeWebSettings(
-        agency="DCFS", hub_url="http://testserver", state_dir=state_dir,
+        agency="DCFS",
+        hub_url="http://testserver",
+        state_dir=state_dir,
         log_public_key_file=vkey,
-    )  # fmt: skip
+    )
     # TestClient is an httpx.Client talking to the hub app in-process.
     hub_client = hub_client or cast(httpx.Client, hub.client)
     app = create_node_app(settings, identity=hub.identities["DCFS"], hub_client=hub_client)

@@ -12,14 +12,28 @@ def _level(allowed: bool, why: str | None = None, why_at: str | None = None) -> 
 
 def test_each_reason_is_said_once_in_words_to_act_on() -> None:
     seen = _level(True)
-    answer = {"programs": [
-        {"program": "corrections", "existence": seen, "contact": _level(False, "no_consent"),
-         "plan": _level(False, "no_consent")},
-        {"program": "family_employment", "existence": seen, "contact": _level(True),
-         "plan": _level(False, "expired", "2027-01-05T00:00:00Z")},
-        {"program": "vocational_rehab", "existence": seen, "contact": _level(False, "revoked"),
-         "plan": _level(False, "does_not_cover")},
-    ]}  # fmt: skip
+    answer = {
+        "programs": [
+            {
+                "program": "corrections",
+                "existence": seen,
+                "contact": _level(False, "no_consent"),
+                "plan": _level(False, "no_consent"),
+            },
+            {
+                "program": "family_employment",
+                "existence": seen,
+                "contact": _level(True),
+                "plan": _level(False, "expired", "2027-01-05T00:00:00Z"),
+            },
+            {
+                "program": "vocational_rehab",
+                "existence": seen,
+                "contact": _level(False, "revoked"),
+                "plan": _level(False, "does_not_cover"),
+            },
+        ]
+    }
     corrections, employment, rehab = cards(answer)
     assert corrections.shared == []
     assert corrections.withheld == [
@@ -36,9 +50,16 @@ def test_each_reason_is_said_once_in_words_to_act_on() -> None:
 
 
 def test_an_answer_without_codes_keeps_the_hubs_words() -> None:
-    answer = {"programs": [{"program": "corrections", "existence": {"allowed": True},
-              "contact": {"allowed": False, "reason": "no consent on record"},
-              "plan": {"allowed": False, "reason": "no consent on record"}}]}  # fmt: skip
+    answer = {
+        "programs": [
+            {
+                "program": "corrections",
+                "existence": {"allowed": True},
+                "contact": {"allowed": False, "reason": "no consent on record"},
+                "plan": {"allowed": False, "reason": "no consent on record"},
+            }
+        ]
+    }
     (card,) = cards(answer)
     assert card.withheld == ["Withheld: no consent on record."]
 

@@ -25,11 +25,18 @@ def _csrf(page: str) -> str:
 
 def _record(client: TestClient, **fields: object) -> Any:
     page = client.get("/clients/DCFS-0001")
-    data = {"csrf": _csrf(page.text), "to": ["corrections"], "classes": ["existence", "contact"],
-            "signer": "client", "signed_on": TODAY.isoformat(),
-            "expires": (TODAY + timedelta(days=365)).isoformat(), **fields}  # fmt: skip
-    return client.post("/clients/DCFS-0001/consent", data=data, files={"scan": SCAN},
-                       follow_redirects=False)  # fmt: skip
+    data = {
+        "csrf": _csrf(page.text),
+        "to": ["corrections"],
+        "classes": ["existence", "contact"],
+        "signer": "client",
+        "signed_on": TODAY.isoformat(),
+        "expires": (TODAY + timedelta(days=365)).isoformat(),
+        **fields,
+    }
+    return client.post(
+        "/clients/DCFS-0001/consent", data=data, files={"scan": SCAN}, follow_redirects=False
+    )
 
 
 def _doc_sees(api: Api) -> dict[str, Any]:
@@ -93,9 +100,11 @@ def test_record_then_revoke_consent_from_the_client_page(
     assert _doc_sees(api)["contact"]["allowed"] is True  # asking changed nothing
     refused = client.post(f"/clients/DCFS-0001/consent/{grant}/revoke", data={"csrf": "x"})
     assert refused.status_code == 400
-    done = client.post(f"/clients/DCFS-0001/consent/{grant}/revoke",
-                       data={"csrf": _csrf(confirm.text), "reason": "client_request"},
-                       follow_redirects=False)  # fmt: skip
+    done = client.post(
+        f"/clients/DCFS-0001/consent/{grant}/revoke",
+        data={"csrf": _csrf(confirm.text), "reason": "client_request"},
+        follow_redirects=False,
+    )
     assert done.status_code == 303, done.text
     after = _doc_sees(api)
     assert after["contact"]["allowed"] is False
@@ -142,9 +151,16 @@ def test_consent_pages_answer_not_found_beyond_the_caseload(node: Node, api: Api
     client = node.sign_in()
     page = client.get("/clients/DCFS-0001")
     token = _csrf(page.text)
-    other = client.post("/clients/DCFS-0003/consent", data={"csrf": token, "to": ["corrections"],
-                        "classes": ["existence"], "signed_on": TODAY.isoformat()},
-                        files={"scan": SCAN})  # fmt: skip
+    other = client.post(
+        "/clients/DCFS-0003/consent",
+        data={
+            "csrf": token,
+            "to": ["corrections"],
+            "classes": ["existence"],
+            "signed_on": TODAY.isoformat(),
+        },
+        files={"scan": SCAN},
+    )
     assert other.status_code == 404  # another case manager's client
     assert client.get("/clients/DCFS-0001/consent/G-00000-00000/revoke").status_code == 404
     assert client.get("/clients/DCFS-0003/consent/G-00000-00000/revoke").status_code == 404

@@ -148,7 +148,13 @@ def test_the_proof_page_offers_a_bundle_check_proof_accepts(
     (tmp_path / "log.vkey").write_text(api.log.verifier.vkey())
     checked = CliRunner().invoke(
         pprl_app,
-        ["consent", "check-proof", "--input", str(tmp_path / "proof.json"),
-         "--log-public-key", str(tmp_path / "log.vkey")],
-    )  # fmt: skip
+        [
+            "consent",
+            "check-proof",
+            "--input",
+            str(tmp_path / "proof.json"),
+            "--log-public-key",
+            str(tmp_path / "log.vkey"),
+        ],
+    )
     assert checked.exit_code == 0, checked.output

@@ -134,11 +134,13 @@ def test_an_old_cookie_stops_working_when_its_session_is_ended(
         state = _state(tmp_path)
         try:
             if ending == "password reset":
-                state.accounts.save("mlopez", "cm-0001", "case_manager",
-                                    hash_password("a brand new passphrase"))  # fmt: skip
+                state.accounts.save(
+                    "mlopez", "cm-0001", "case_manager", hash_password("a brand new passphrase")
+                )
             elif ending == "reassigned":
-                state.accounts.save("mlopez", "cm-0002", "case_manager",
-                                    hash_password("the next person's phrase"))  # fmt: skip
+                state.accounts.save(
+                    "mlopez", "cm-0002", "case_manager", hash_password("the next person's phrase")
+                )
             else:
                 state.accounts.disable("mlopez")
         finally:
@@ -157,11 +159,15 @@ def test_stewards_list_disable_and_remove_accounts(node: Node, tmp_path: Path) -
     listed = runner.invoke(pprl_app, ["node", "list-users", *where, "--json"])
     assert listed.exit_code == 0, listed.output
     assert [a["username"] for a in json.loads(listed.stdout)] == ["jkim", "mlopez"]
-    assert runner.invoke(pprl_app, ["node", "disable-user", *where, "--username", "mlopez"]
-                         ).exit_code == 0  # fmt: skip
+    assert (
+        runner.invoke(pprl_app, ["node", "disable-user", *where, "--username", "mlopez"]).exit_code
+        == 0
+    )
     assert _attempt(node, PASSWORD).status_code == 401  # a disabled account cannot sign in
-    assert runner.invoke(pprl_app, ["node", "remove-user", *where, "--username", "jkim"]
-                         ).exit_code == 0  # fmt: skip
+    assert (
+        runner.invoke(pprl_app, ["node", "remove-user", *where, "--username", "jkim"]).exit_code
+        == 0
+    )
     after = json.loads(runner.invoke(pprl_app, ["node", "list-users", *where, "--json"]).stdout)
     assert after == [
         {"username": "mlopez", "staff_id": "cm-0001", "role": "case_manager", "disabled": True}
