@@ -37,6 +37,7 @@ from consent.decision import (
 from consent.entries import (
     HUB_SIGNER,
     Access,
+    AccessStatement,
     EntryRef,
     Grant,
     GrantTerms,
@@ -63,7 +64,14 @@ from consent.errors import (
     WitnessAlarm,
 )
 from consent.monitor import LedgerView, ViewItem
-from consent.proofs import ProvenEntry, bundle_proof, check_proof_bundle, make_proof_bundle
+from consent.proofs import (
+    GrantProof,
+    ProvenEntry,
+    bundle_proof,
+    check_proof_bundle,
+    make_proof_bundle,
+    prove_grant,
+)
 from consent.state import ConsentState, GrantRecord, consent_state
 from consent.statements import (
     basis_points,
@@ -85,6 +93,7 @@ from consent.visibility import (
 __all__ = [
     "HUB_SIGNER",
     "Access",
+    "AccessStatement",
     "Checkpoint",
     "CheckpointInvalid",
     "ConsentError",
@@ -96,6 +105,7 @@ __all__ = [
     "EntryRejected",
     "Frontier",
     "Grant",
+    "GrantProof",
     "GrantRecord",
     "GrantTerms",
     "KeyStatement",
@@ -142,6 +152,7 @@ __all__ = [
     "parse_leaf",
     "parse_timestamp",
     "policy_statement",
+    "prove_grant",
     "public_key_fields",
     "registration_statement",
     "sign_checkpoint",

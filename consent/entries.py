@@ -298,14 +298,14 @@ class Policy(_Entry):
     min_precision_bp: Annotated[int, Field(ge=8000, le=10_000)]
 
 
-class Access(_Entry):
-    """ACCESS: the hub disclosed data (signed by the hub).
+class AccessStatement(_Model):
+    """What an ACCESS entry states, before the hub signs it: the hub disclosed data.
 
     `basis` is `consent` (and `grant` names the grant relied on) or `agreement`: only
     existence, disclosed under the inter-agency agreement where policy allows it.
     """
 
-    type: Literal["ACCESS"]
+    type: Literal["ACCESS"] = "ACCESS"
     access_id: ConsentId | None = None  # random: no two disclosures share a leaf
     basis: Literal["consent", "agreement"]
     grant: EntryRef | None = None
@@ -327,6 +327,16 @@ class Access(_Entry):
         if self.basis == "agreement" and self.data_classes != ["existence"]:
             raise ValueError("the agreement alone covers existence only")
         return self
+
+    def fields(self) -> dict[str, Any]:
+        """The statement as the fields the hub signs (`HubLedger.append_hub_entry`)."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+class Access(_Entry, AccessStatement):
+    """ACCESS: the hub disclosed data (signed by the hub); see `AccessStatement`."""
+
+    type: Literal["ACCESS"]
 
 
 class KeyApproval(_Model):

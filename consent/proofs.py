@@ -26,6 +26,45 @@ class ProvenEntry:
     checkpoint: Checkpoint
 
 
+@dataclass(frozen=True)
+class GrantProof:
+    """What a disclosure carries about the grant it relied on: the grant's leaf, its
+    index, and its inclusion proof under the signed checkpoint `note`, so the asking node
+    can check both what the grant says and that the log holds it."""
+
+    index: int
+    leaf: bytes
+    note: str
+    inclusion_proof: tuple[bytes, ...]
+
+    @property
+    def leaf_hash(self) -> bytes:
+        """The grant's RFC 9162 leaf hash."""
+        return leaf_hash(self.leaf)
+
+    def bundle(self) -> bytes:
+        """The offline proof bundle of this grant (`check_proof_bundle` reads it)."""
+        return bundle_proof(self.index, self.leaf, self.note, list(self.inclusion_proof))
+
+
+def prove_grant(
+    index: int, leaf: bytes, tree: MerkleTree, note: str, verifier: LogVerifier
+) -> GrantProof:
+    """The proof of grant `index` (its `leaf`) under checkpoint `note` of `tree`, checked
+    as the asking node will check it before it is handed out."""
+    checkpoint = open_checkpoint(note, verifier)
+    if checkpoint.size <= index:
+        raise ProofInvalid(f"checkpoint at size {checkpoint.size} does not include entry {index}")
+    if leaf_hash(leaf) != tree.leaf_hash_at(index):
+        raise ProofInvalid(f"leaf {index} is not the one in the tree")
+    proof = tuple(tree.inclusion_proof(index, checkpoint.size))
+    try:
+        verify_inclusion(index, checkpoint.size, leaf_hash(leaf), list(proof), checkpoint.root)
+    except ProofError as exc:
+        raise ProofInvalid(f"entry {index} is not in the log at the checkpoint: {exc}") from None
+    return GrantProof(index, leaf, note, proof)
+
+
 def make_proof_bundle(index: int, leaf: bytes, tree: MerkleTree, note: str, size: int) -> bytes:
     """Bundle entry `index` (its `leaf`) with the checkpoint `note` of the tree at `size`."""
     if leaf_hash(leaf) != tree.leaf_hash_at(index):

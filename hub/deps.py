@@ -1,4 +1,5 @@
-"""FastAPI dependencies: the hub context, a database session, the caller."""
+"""FastAPI dependencies: what a route needs (a session, the caller, the ledger, the data
+key, the disclosure engine), each refused with 503 where this hub lacks it."""
 
 from __future__ import annotations
 
@@ -11,7 +12,11 @@ from sqlmodel import Session
 
 from hub.auth import Principal, authenticate
 from hub.context import HubContext
+from hub.crypto import DataCipher
 from hub.db import begin_writer
+from hub.disclosure import DisclosureEngine
+from hub.errors import Unavailable
+from hub.services.ledger import HubLedger
 
 
 def get_hub(request: Request) -> HubContext:
@@ -35,6 +40,44 @@ def get_session(hub: HubDep, request: Request) -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_writer_session(session: SessionDep) -> Session:
+    """The request's session, begun as a writer: for a GET that records something
+    (an answer's ACCESS entries), which says so by asking for this."""
+    begin_writer(session)
+    return session
+
+
+WriterSessionDep = Annotated[Session, Depends(get_writer_session)]
+
+
+def get_ledger(hub: HubDep) -> HubLedger:
+    """The consent ledger (503 on a hub started without a log key)."""
+    if hub.ledger is None:
+        raise Unavailable("this hub has no ledger key configured")
+    return hub.ledger
+
+
+LedgerDep = Annotated[HubLedger, Depends(get_ledger)]
+
+
+def get_cipher(hub: HubDep) -> DataCipher:
+    """The data key (503 on a hub started without one)."""
+    if hub.cipher is None:
+        raise Unavailable("this hub has no data key configured")
+    return hub.cipher
+
+
+CipherDep = Annotated[DataCipher, Depends(get_cipher)]
+
+
+def get_disclosure(hub: HubDep, ledger: LedgerDep) -> DisclosureEngine:
+    """The disclosure engine over this hub's ledger, data key and policy."""
+    return DisclosureEngine(ledger, hub.cipher, hub.settings)
+
+
+DisclosureDep = Annotated[DisclosureEngine, Depends(get_disclosure)]
 
 
 _bearer = HTTPBearer(auto_error=False, description="An agency-issued or operator token.")

@@ -38,3 +38,26 @@ def test_package_imports_only_what_its_layer_allows(package: str) -> None:
         for path in (ROOT / package).rglob("*.py")
     }
     assert {k: v for k, v in offenders.items() if v} == {}
+
+
+# What a caller may be told is decided, proven and recorded in one place.
+DISCLOSURE_ONLY = {"disclosure_decision", "prove_grant", "attach_proof", "AccessStatement"}
+
+
+def _names_used(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    used |= {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
+    used |= {
+        alias.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) for alias in n.names
+    }
+    return used
+
+
+def test_only_the_disclosure_engine_decides_proves_and_records_disclosures() -> None:
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(_names_used(path) & DISCLOSURE_ONLY)
+        for path in (ROOT / "hub").rglob("*.py")
+        if "disclosure" not in path.relative_to(ROOT / "hub").parts
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}

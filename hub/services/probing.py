@@ -21,8 +21,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlmodel import Session, col
 
+from hub.disclosure import LinkedProgram
 from hub.models import Encoding, ProbeFlag
-from hub.services.sharing import LinkedProgram
 from hub.settings import HubSettings
 
 # A Dice score this close to 1 is an identical encoding (scores are exact fractions).

@@ -6,8 +6,17 @@ import json
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
-from consent import EntryInvalid, EntryRejected, parse_leaf, validate_entry
+from consent import (
+    Access,
+    AccessStatement,
+    EntryInvalid,
+    EntryRef,
+    EntryRejected,
+    parse_leaf,
+    validate_entry,
+)
 from keys import canonical
 from tests.factories import LedgerBuilder, grant_terms, record_ref
 
@@ -166,3 +175,24 @@ def test_access_by_agreement_covers_existence_only() -> None:
             data_classes=["contact"],
             checkpoint_size=1,
         )
+
+
+def test_an_access_statement_is_checked_before_the_hub_signs_it() -> None:
+    fields: dict[str, Any] = {
+        "basis": "consent",
+        "disclosing_program": "child_welfare",
+        "subject": record_ref("client-1"),
+        "requester_program": "corrections",
+        "requester_staff": "cm-77",
+        "requester_record": record_ref("doc-client"),
+        "data_classes": ["contact"],
+        "checkpoint_size": 1,
+    }
+    with pytest.raises(ValidationError, match="names its grant"):
+        AccessStatement.model_validate(fields)
+    statement = AccessStatement.model_validate(
+        {**fields, "grant": EntryRef(index=0, leaf_hash="ab" * 32)}
+    )
+    signed = LedgerBuilder().hub_entry(**statement.fields())
+    assert isinstance(signed.entry, Access)
+    assert signed.entry.grant == statement.grant

@@ -4,7 +4,13 @@ import json
 
 import pytest
 
-from consent import CheckpointInvalid, ProofInvalid, check_proof_bundle, make_proof_bundle
+from consent import (
+    CheckpointInvalid,
+    ProofInvalid,
+    check_proof_bundle,
+    make_proof_bundle,
+    prove_grant,
+)
 from tests.factories import LedgerBuilder
 
 
@@ -40,3 +46,29 @@ def test_altered_bundle_fails(field: str) -> None:
         )
     with pytest.raises((ProofInvalid, CheckpointInvalid)):
         check_proof_bundle(json.dumps(doc).encode(), b.log.verifier)
+
+
+def test_a_grant_proof_is_the_bundle_a_node_checks_offline() -> None:
+    b = LedgerBuilder()
+    g = b.grant()
+    b.grant()
+    proof = prove_grant(g, b.leaves[g], b.tree, b.checkpoint(), b.log.verifier)
+    assert proof.leaf_hash == b.tree.leaf_hash_at(g)
+    proven = check_proof_bundle(proof.bundle(), b.log.verifier)
+    assert (proven.index, proven.entry.leaf) == (g, b.leaves[g])
+
+
+def test_a_grant_is_not_proven_under_a_checkpoint_before_it() -> None:
+    b = LedgerBuilder()
+    note = b.checkpoint()
+    g = b.grant()
+    with pytest.raises(ProofInvalid, match="does not include"):
+        prove_grant(g, b.leaves[g], b.tree, note, b.log.verifier)
+
+
+def test_a_grant_proof_refuses_a_leaf_the_tree_does_not_hold() -> None:
+    b = LedgerBuilder()
+    g = b.grant()
+    other = b.grant()
+    with pytest.raises(ProofInvalid, match="not the one in the tree"):
+        prove_grant(g, b.leaves[other], b.tree, b.checkpoint(), b.log.verifier)

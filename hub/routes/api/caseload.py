@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from fastapi import APIRouter
 
 from hub.auth import require_case_manager
-from hub.db import begin_writer
-from hub.deps import HubDep, PrincipalDep, SessionDep
+from hub.deps import DisclosureDep, HubDep, PrincipalDep, WriterSessionDep
+from hub.disclosure import Asker
 from hub.errors import problem_responses
 from hub.schemas import CaseloadItemOut, CaseloadOut
 from hub.services.caseload import caseload
@@ -19,13 +21,14 @@ router = APIRouter(prefix="/v1/caseload", tags=["clients"])
     summary="The caller's caseload, with what changed since the last visit",
     responses=problem_responses(429),
 )
-def get_caseload(hub: HubDep, session: SessionDep, principal: PrincipalDep) -> CaseloadOut:
+def get_caseload(
+    hub: HubDep, session: WriterSessionDep, principal: PrincipalDep, engine: DisclosureDep
+) -> CaseloadOut:
     """Case managers only: every record their agency assigned to them. Opening it counts
     as a visit (the next answer's `changes` are relative to this one)."""
     agency = require_case_manager(principal)
     hub.questions.take(agency, principal.subject)
-    begin_writer(session)  # the answer appends ACCESS entries
-    result = caseload(hub, session, agency_id=agency, staff=principal.subject)
+    result = caseload(engine, session, Asker(agency, principal.subject), at=datetime.now(UTC))
     session.commit()
     return CaseloadOut(
         case_manager_id=result.staff,

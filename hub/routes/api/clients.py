@@ -7,14 +7,14 @@ from datetime import UTC, datetime
 from fastapi import APIRouter
 
 from hub.auth import authorize_client_query
-from hub.db import begin_writer
-from hub.deps import HubDep, PrincipalDep, SessionDep
+from hub.deps import DisclosureDep, HubDep, PrincipalDep, WriterSessionDep
+from hub.disclosure import Asker
 from hub.errors import problem_responses
 from hub.models import Assignment, Encoding
+from hub.routes.api.shared_out import shared_out
 from hub.schemas import RecordRef, SharedOut
 from hub.services import probing
 from hub.services.sharing import shared_answer
-from hub.services.sharing_out import shared_out
 
 router = APIRouter(prefix="/v1/clients", tags=["clients"])
 
@@ -25,14 +25,17 @@ router = APIRouter(prefix="/v1/clients", tags=["clients"])
     responses=problem_responses(429),
 )
 def get_shared(
-    record_ref: RecordRef, hub: HubDep, session: SessionDep, principal: PrincipalDep
+    record_ref: RecordRef,
+    hub: HubDep,
+    session: WriterSessionDep,
+    principal: PrincipalDep,
+    engine: DisclosureDep,
 ) -> SharedOut:
     """For the case manager assigned to the record (of the caller's own agency) and that
     agency's supervisors. Each level is decided from the consent ledger; each disclosure
     is appended to it as an ACCESS entry before the answer is sent."""
     # Counted before anything is looked up: probing many references is slowed too.
     hub.questions.take(principal.agency_id or "", principal.subject)
-    begin_writer(session)  # the answer appends ACCESS entries
     agency = principal.agency_id or ""
     assignment = session.get(Assignment, (agency, record_ref))
     exists = assignment is not None or session.get(Encoding, (agency, record_ref)) is not None
@@ -40,9 +43,7 @@ def get_shared(
         principal, exists, assignment.case_manager_id if assignment else None
     )
     now = datetime.now(UTC)
-    answer = shared_answer(
-        hub, session, agency_id=agency, ref=record_ref, staff=principal.subject, now=now
-    )
+    answer = shared_answer(engine, session, Asker(agency, principal.subject), record_ref, at=now)
     probing.flag_probes(
         session,
         hub.settings,

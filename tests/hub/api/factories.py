@@ -16,6 +16,7 @@ from sqlmodel import Session
 
 from consent import LogKey, format_timestamp, sign_entry, validate_entry
 from hub.context import HubContext
+from hub.disclosure import DisclosureEngine
 from hub.models import Link, Notification, RecordCluster
 from hub.settings import HubSettings
 from keys import AgencyIdentity, LocalIssuer, Role, canonical, issue_token
@@ -39,6 +40,12 @@ class Api:
     def hub(self) -> HubContext:
         hub: HubContext = self.client.app.state.hub  # type: ignore[attr-defined]
         return hub
+
+    @property
+    def disclosure(self) -> DisclosureEngine:
+        """The engine the hub's routes answer with."""
+        assert self.hub.ledger is not None
+        return DisclosureEngine(self.hub.ledger, self.hub.cipher, self.hub.settings)
 
     def checkpoint(self) -> str | None:
         """Sign a checkpoint now, as the hub's schedule would."""

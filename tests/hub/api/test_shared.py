@@ -19,6 +19,7 @@ from sqlmodel import col
 
 from consent import check_decision_proof, parse_leaf
 from consent.decision import Decision
+from hub.disclosure import Asker
 from hub.models import Assignment, LedgerEntry, Link, LinkageRun
 from hub.services.sharing import shared_answer
 from keys import Role
@@ -170,9 +171,7 @@ def test_after_a_revoke_the_next_answer_withholds(api: Api, scenario: dict[str, 
 
 def test_after_expiry_the_answer_withholds(api: Api, scenario: dict[str, int]) -> None:
     later = datetime.now(UTC) + timedelta(days=366)
-    answer = shared_answer(
-        api.hub, api.session, agency_id="DCFS", ref=A, staff="cm-0001", now=later
-    )
+    answer = shared_answer(api.disclosure, api.session, Asker("DCFS", "cm-0001"), A, at=later)
     by_program = {p.program: p for p in answer.programs}
     assert not by_program["corrections"].levels["contact"].allowed
     assert "expired" in by_program["corrections"].levels["contact"].reason
@@ -315,7 +314,7 @@ def test_the_same_disclosure_again_within_the_window_adds_no_entry(
     assert len(set(ids)) == len(ids)
     # After the window, the view is recorded again.
     later = datetime.now(UTC) + timedelta(seconds=api.settings.access_dedup_seconds + 1)
-    shared_answer(api.hub, api.session, agency_id="DCFS", ref=A, staff="cm-0001", now=later)
+    shared_answer(api.disclosure, api.session, Asker("DCFS", "cm-0001"), A, at=later)
     assert len(_access_entries(api)) > count
 
 

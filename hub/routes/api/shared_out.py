@@ -1,10 +1,12 @@
-"""The answer to "is this client shared?" as the API states it: each program's levels,
+"""The answer to "is this client shared?" as the API states it (response shaping,
+which lives with the routes): each program's levels,
 the combined plan in the client's priority order, and the conflicts."""
 
 from __future__ import annotations
 
 from datetime import date
 
+from hub.disclosure import Disclosure
 from hub.schemas import (
     ConflictMilestoneOut,
     ContactOut,
@@ -16,8 +18,9 @@ from hub.schemas import (
     SharedProgramOut,
 )
 from hub.services.plans import PlanItem, priority_order
-from hub.services.sharing import Disclosure, SharedAnswer, combined_plan
+from hub.services.sharing import SharedAnswer, combined_plan
 from hub.settings import HubSettings
+from keys import canonical
 
 
 def shared_out(answer: SharedAnswer, settings: HubSettings, *, today: date) -> SharedOut:
@@ -81,12 +84,12 @@ def shared_out(answer: SharedAnswer, settings: HubSettings, *, today: date) -> S
 
 def _level_out(level: Disclosure) -> DisclosureLevelOut:
     grant = None
-    if level.allowed and level.grant_index is not None:
+    if level.allowed and level.proof is not None:
         grant = GrantProofOut(
-            index=level.grant_index,
-            leaf_hash=level.grant_leaf_hash or "",
-            leaf=level.grant_leaf or "",
-            inclusion_proof=level.inclusion_proof or [],
+            index=level.proof.index,
+            leaf_hash=level.proof.leaf_hash.hex(),
+            leaf=canonical.b64encode(level.proof.leaf),
+            inclusion_proof=[h.hex() for h in level.proof.inclusion_proof],
         )
     return DisclosureLevelOut(
         allowed=level.allowed,
