@@ -28,13 +28,14 @@ from rich.console import Console
 from rich.table import Table
 
 from benchmarks._hub import BenchHub, bench_hub
+from contract.client import HubClient
 from hub.db import create_db_engine
 from hub.migrate import upgrade
 from keys import AgencyIdentity, Role, issue_token, new_linkage_secret
 from linkage_node import load_schema, run_encoding_job
 from linkage_node.job import STATE_FILE
 from linkage_node.state import NodeState
-from linkage_node.sync import HubClient, SyncReport, sync
+from linkage_node.sync import SyncReport, sync
 from linkage_node.synthetic import linked_rosters, write_roster
 
 AGENCIES = {"DCFS": "child_welfare", "DOC": "corrections", "DWD": "family_employment"}

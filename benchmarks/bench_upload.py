@@ -16,13 +16,14 @@ from rich.console import Console
 from rich.table import Table
 
 from benchmarks._hub import bench_hub
+from contract.client import HubClient
 from hub.db import create_db_engine
 from hub.migrate import upgrade
 from keys import AgencyIdentity, Role, issue_token, new_linkage_secret
 from linkage_node import load_schema, run_encoding_job
 from linkage_node.job import STATE_FILE
 from linkage_node.state import NodeState
-from linkage_node.sync import HubClient, sync
+from linkage_node.sync import sync
 from linkage_node.synthetic import synthetic_roster
 
 BATCH = 10_000

@@ -85,7 +85,7 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
     app.add_middleware(RequestMiddleware, metrics=hub.metrics, max_body=settings.max_request_bytes)
     app.include_router(ops.router)
     app.include_router(docs.router)
-    app.include_router(pages.router)
+    pages.install(app)
     app.mount(
         "/operator/static",
         StaticFiles(directory=Path(pages.__file__).parent / "static"),

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+
+if TYPE_CHECKING:
+    from contract.client import HubClient
 
 app = typer.Typer(help="Operate the hub.", no_args_is_help=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -130,31 +133,21 @@ def register_agency(
     public: Annotated[Path, typer.Option(help="The agency's agency.json.")],
 ) -> None:
     """Register an agency with a running hub (operators)."""
-    import httpx
-
     from keys import AgencyPublicKeys
 
-    token = token_file.read_text(encoding="ascii").strip()
-    doc = AgencyPublicKeys.from_json(public.read_bytes(), str(public))
-    response = httpx.post(
-        f"{hub.rstrip('/')}/v1/agencies",
-        json=doc.model_dump(),
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=30,
-    )
-    if response.status_code != 201:
-        _refused(response)
+    with _operator_client(hub, token_file) as client:  # reads the token first
+        doc = AgencyPublicKeys.from_json(public.read_bytes(), str(public))
+        client.register_agency(doc.model_dump())
     err.print(f"registered agency {doc.agency_id} ({', '.join(doc.programs)}) with {hub}")
 
 
-def _refused(response: Any) -> NoReturn:
-    detail = (
-        response.json().get("detail")
-        if response.headers.get("content-type", "").endswith("json")
-        else ""
-    )
-    err.print(f"the hub refused: {response.status_code} {detail}")
-    raise typer.Exit(1)
+def _operator_client(hub: str, token_file: Path) -> HubClient:
+    """A client to the hub with the operator's token; a refusal or an unreachable hub
+    is reported by `pprl` in one line (contract.errors)."""
+    from contract.client import HubClient
+
+    token = token_file.read_text(encoding="ascii").strip()
+    return HubClient(hub, lambda: token, timeout=30)
 
 
 @app.command("notify")
@@ -199,48 +192,36 @@ def run_linkage(
     timeout: Annotated[float, typer.Option(help="Seconds to wait at most.")] = 3600.0,
 ) -> None:
     """Ask a running hub to link what agencies have uploaded (operators)."""
-    import time
-
-    import httpx
+    from contract import LinkageRunIn, LinkageRunOut
 
     if threshold is not None and not full:
         raise typer.BadParameter(
             "an incremental run keeps the last run's threshold; add --full to change it",
             param_hint="--threshold",
         )
-    headers = {"Authorization": f"Bearer {token_file.read_text(encoding='ascii').strip()}"}
-    base = hub.rstrip("/")
-    body: dict[str, Any] = {"kind": "full" if full else "incremental"}
-    if threshold is not None:
-        body["threshold"] = threshold
-    response = httpx.post(f"{base}/v1/linkage/runs", json=body, headers=headers, timeout=30)
-    if response.status_code != 202:
-        _refused(response)
-    run = response.json()
-    err.print(f"linkage run {run['run_id']} ({run['kind']}) {run['status']}")
-    deadline = time.monotonic() + timeout
-    while wait and run["status"] in ("queued", "running"):
-        if time.monotonic() > deadline:
-            err.print(f"run {run['run_id']} still {run['status']} after {timeout:.0f} s")
-            raise typer.Exit(1)
-        time.sleep(0.5)
-        response = httpx.get(f"{base}/v1/linkage/runs/{run['run_id']}", headers=headers, timeout=30)
-        if response.status_code != 200:
-            _refused(response)
-        run = response.json()
-    if run["status"] == "failed":
-        err.print(f"run {run['run_id']} failed: {run['error']}")
+
+    def progress(run: LinkageRunOut) -> None:
+        err.print(f"run {run.run_id}: {run.stage} ({run.progress:.0%})")
+
+    with _operator_client(hub, token_file) as client:
+        request = LinkageRunIn(kind="full" if full else "incremental", threshold=threshold)
+        run = client.start_linkage(request)
+        err.print(f"linkage run {run.run_id} ({run.kind}) {run.status}")
+        if wait and run.status in ("queued", "running"):
+            run = client.wait_for_run(run.run_id, timeout=timeout, progress=progress)
+    if run.status == "failed":
+        err.print(f"run {run.run_id} failed: {run.error}")
         raise typer.Exit(1)
-    if run["status"] == "succeeded":
-        counts = run["counts"] or {}
+    if run.status == "succeeded":
+        counts = run.counts or {}
         records = sum((counts.get("records") or {}).values())
         err.print(
-            f"run {run['run_id']} succeeded at threshold {run['threshold']:.3f} "
-            f"({run['threshold_source']}): {counts.get('clusters', 0)} clusters, "
+            f"run {run.run_id} succeeded at threshold {run.threshold or 0:.3f} "
+            f"({run.threshold_source}): {counts.get('clusters', 0)} clusters, "
             f"{counts.get('links', 0)} links ({counts.get('links_for_review', 0)} for review) "
             f"from {records} records"
         )
-    typer.echo(json.dumps(run, sort_keys=True))
+    typer.echo(json.dumps(run.model_dump(mode="json"), sort_keys=True))
 
 
 @app.command("link")
@@ -308,22 +289,8 @@ TokenFile = Annotated[Path, typer.Option(help="An operator token (from your iden
 
 
 def _operator_post(hub: str, token_file: Path, path: str, body: dict[str, Any]) -> Any:
-    import httpx
-
-    token = token_file.read_text(encoding="ascii").strip()
-    try:
-        response = httpx.post(
-            f"{hub.rstrip('/')}{path}",
-            json=body,
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=30,
-        )
-    except httpx.TransportError as exc:
-        err.print(f"error: the hub could not be reached ({type(exc).__name__}); check --hub")
-        raise typer.Exit(1) from None
-    if response.status_code >= 300:
-        _refused(response)
-    return response.json()
+    with _operator_client(hub, token_file) as client:
+        return client.send("POST", path, what=f"POST {path}", json=body)
 
 
 def _read_json(path: Path, what: str) -> dict[str, Any]:

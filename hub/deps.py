@@ -55,7 +55,7 @@ WriterSessionDep = Annotated[Session, Depends(get_writer_session)]
 def get_ledger(hub: HubDep) -> HubLedger:
     """The consent ledger (503 on a hub started without a log key)."""
     if hub.ledger is None:
-        raise Unavailable("this hub has no ledger key configured")
+        raise Unavailable("the hub has no log key configured (PPRL_LOG_KEY_FILE)")
     return hub.ledger
 
 
@@ -65,7 +65,7 @@ LedgerDep = Annotated[HubLedger, Depends(get_ledger)]
 def get_cipher(hub: HubDep) -> DataCipher:
     """The data key (503 on a hub started without one)."""
     if hub.cipher is None:
-        raise Unavailable("this hub has no data key configured")
+        raise Unavailable("the hub has no data key configured (PPRL_DATA_KEY_FILE)")
     return hub.cipher
 
 

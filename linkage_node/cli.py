@@ -14,12 +14,13 @@ import csv
 import json
 import os
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from contract.errors import HubRefused
 from keys import LinkageSecret
 from linkage_node import users_cli
 from linkage_node.consent_cli import app as consent_app
@@ -33,9 +34,11 @@ from linkage_node.roster import (
     validate_roster,
 )
 from linkage_node.state_cli import app as state_app
-from linkage_node.transport import checked_hub_url
 from linkage_node.witness_cli import LogPublicKey, witness_round
 from linkage_node.witness_cli import app as witness_app
+
+if TYPE_CHECKING:
+    from contract.client import HubClient
 
 app = typer.Typer(help="The agency node: validate and encode roster exports.", no_args_is_help=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -337,39 +340,20 @@ def sync_command(
 ) -> None:
     """Send every encoding run's changes to the hub, then witness its consent ledger.
     Safe to run again after any failure; exits 4 if the ledger went back or forked."""
-    from datetime import UTC, datetime, timedelta
-
-    from keys import Role, issue_token
     from keys.cli import load_identity
+    from linkage_node.hub_client import node_client
     from linkage_node.job import STATE_FILE
     from linkage_node.state import NodeState
-    from linkage_node.sync import HubClient, load_staff, sync
+    from linkage_node.sync import load_staff, sync
 
     identity = load_identity(key_dir, passphrase_file, passphrase_prompt)
     if identity.agency_id != agency:
         raise typer.BadParameter(f"the keys in {key_dir} are agency {identity.agency_id}'s")
-    cached = ("", datetime.min.replace(tzinfo=UTC))  # (token, renew after)
-
-    def token() -> str:
-        nonlocal cached
-        now = datetime.now(UTC)
-        if cached[1] <= now:
-            fresh = issue_token(
-                identity,
-                subject="node-0001",
-                audience=audience,
-                roles=[Role.AGENCY_NODE],
-                lifetime=timedelta(minutes=10),
-                now=now,
-            )
-            cached = (fresh, now + timedelta(minutes=8))
-        return cached[0]
-
     directory = state_dir or Path("pprl-node") / agency
     if not (directory / STATE_FILE).exists():
         raise typer.BadParameter(f"no node state in {directory}; run `pprl node encode` first")
     state = NodeState(directory / STATE_FILE, agency)
-    client = HubClient(checked_hub_url(hub), token, retry_for=retry_for, notice=err.print)
+    client = node_client(hub, identity, audience=audience, retry_for=retry_for, notice=err.print)
     try:
         report = sync(
             state,
@@ -573,21 +557,17 @@ def _review_client(
     *,
     state_dir: Path | None,
     log_public_key: Path | None,
-) -> Any:
-    import httpx
-
-    from keys import Role, issue_token
+) -> HubClient:
     from keys.cli import load_identity
+    from linkage_node.hub_client import node_client
 
     identity = load_identity(key_dir, passphrase_file, False)
     if identity.agency_id != agency:
         raise typer.BadParameter(f"the keys in {key_dir} are agency {identity.agency_id}'s")
     # The review queue is about linked records: witness the ledger before answering.
     witness_round(hub, identity, state_dir or Path("pprl-node") / agency, log_public_key)
-    token = issue_token(identity, subject=steward, audience="pprl-hub", roles=[Role.AGENCY_NODE])
-    return httpx.Client(
-        base_url=checked_hub_url(hub), headers={"Authorization": f"Bearer {token}"}, timeout=30
-    )
+    # The steward asks through the node's role; the hub records the steward with the answer.
+    return node_client(hub, identity, subject=steward)
 
 
 ReviewHub = Annotated[str, typer.Option("--hub", envvar="PPRL_HUB_URL", help="The hub's URL.")]
@@ -622,24 +602,20 @@ def review_list(
         state_dir=state_dir,
         log_public_key=log_public_key,
     ) as client:
-        response = client.get(f"/v1/agencies/{agency}/review")
-    if response.status_code != 200:
-        err.print(f"the hub refused: {response.status_code}")
-        raise typer.Exit(1)
-    items = response.json()
+        items = client.review_queue(agency)
     state = NodeState((state_dir or Path("pprl-node") / agency) / STATE_FILE, agency)
     try:
-        wanted = [r for item in items for r in (item["ref"], item.get("other_ref")) if r]
+        wanted = [r for item in items for r in (item.ref, item.other_ref) if r]
         known = state.clients_by_ref(wanted)
     finally:
         state.close()
     table = Table("item", "score", "case number", "name", "born", "your answer", "other side")
     gone = ("(not in your current roster)", "", "")
     for item in items:
-        record_id, name, born = known.get(item["ref"], gone)
-        other = "answered" if item["other_answered"] else "waiting"
-        if item.get("other_ref"):  # the agency's own two records: both are shown
-            twin = known.get(item["other_ref"], gone)
+        record_id, name, born = known.get(item.ref, gone)
+        other = "answered" if item.other_answered else "waiting"
+        if item.other_ref:  # the agency's own two records: both are shown
+            twin = known.get(item.other_ref, gone)
             record_id, name, born = (
                 f"{record_id} and {twin[0]}",
                 f"{name} / {twin[1]}",
@@ -647,12 +623,12 @@ def review_list(
             )
             other = "your own two records"
         table.add_row(
-            item["item_id"],
-            f"{item['score']:.3f}",
+            item.item_id,
+            f"{item.score:.3f}",
             record_id,
             name,
             born,
-            item["my_answer"] or "-",
+            item.my_answer or "-",
             other,
         )
     Console(soft_wrap=True).print(table)
@@ -686,14 +662,14 @@ def review_answer(
         state_dir=state_dir,
         log_public_key=log_public_key,
     ) as client:
-        response = client.post(f"/v1/agencies/{agency}/review/{item}", json={"answer": answer})
-    if response.status_code != 200:
-        err.print(f"the hub refused: {response.status_code} (is the item id from your list?)")
-        raise typer.Exit(1)
-    body = response.json()
+        try:
+            recorded = client.answer_review(agency, item, answer)
+        except HubRefused as refused:
+            refused.fix = "Is the item id from `pprl node review list`?"
+            raise
     other = (
         "the other agency has answered too"
-        if body["other_answered"]
+        if recorded.other_answered
         else "waiting for the other agency"
     )
     err.print(f"recorded: {answer} ({other})")

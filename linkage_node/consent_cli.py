@@ -56,11 +56,11 @@ def _desk(
 ) -> Iterator[tuple[ConsentDesk, Path]]:
     from keys.cli import load_identity
     from linkage_node.consent_desk import ConsentDesk
+    from linkage_node.hub_client import node_client
     from linkage_node.job import REF_KEY_FILE, STATE_FILE
     from linkage_node.refs import RefKey
     from linkage_node.state import NodeState
     from linkage_node.witness import NodeWitness
-    from linkage_node.witness_cli import node_ledger_client
 
     identity = load_identity(key_dir, passphrase_file, False)
     if identity.agency_id != agency:
@@ -82,11 +82,11 @@ def _desk(
         )
     ref_key = RefKey.load_or_create(directory / REF_KEY_FILE, create=False)
     state = NodeState(directory / STATE_FILE, agency)
-    http, ledger = node_ledger_client(hub, identity)
+    client = node_client(hub, identity)
     try:
-        yield ConsentDesk(identity, state, ref_key, witness, ledger), directory
+        yield ConsentDesk(identity, state, ref_key, witness, client), directory
     finally:
-        http.close()
+        client.close()
         state.close()
 
 

@@ -23,6 +23,8 @@ from consent import (
     validate_entry,
 )
 from consent.errors import EntryInvalid
+from contract.client import HubClient
+from contract.errors import HubRefused
 from keys import AgencyIdentity, canonical
 from linkage_node.consent_forms import FormOnFile
 from linkage_node.consent_terms import (
@@ -35,7 +37,6 @@ from linkage_node.consent_terms import (
     grant_id,
 )
 from linkage_node.errors import NodeError
-from linkage_node.hub_ledger import HubLedgerClient
 from linkage_node.refs import RefKey
 from linkage_node.state import NodeState
 from linkage_node.witness import NodeWitness
@@ -101,7 +102,7 @@ class ConsentDesk:
         state: NodeState,
         ref_key: RefKey,
         witness: NodeWitness,
-        ledger: HubLedgerClient,
+        ledger: HubClient,
         *,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
@@ -268,16 +269,19 @@ class ConsentDesk:
             )
         except EntryInvalid as exc:  # the form's dates against today
             raise ConsentFormInvalid("signed_on", exc.rule) from None
-        index, why = self.ledger.append(sign_entry(entry, self.identity).leaf)
-        if why is not None:
-            recipient = _RECIPIENT.search(why)
+        leaf = canonical.b64encode(sign_entry(entry, self.identity).leaf)
+        try:
+            return self.ledger.append(leaf).index
+        except HubRefused as refused:
+            if refused.status not in {409, 422}:  # refused for what it says
+                raise
+            recipient = _RECIPIENT.search(refused.detail)
             if recipient is not None:
-                raise self._unregistered(int(recipient[1]))
+                raise self._unregistered(int(recipient[1])) from None
             raise ConsentRefused(
-                f"the ledger refused the statement: {why}",
+                f"the ledger refused the statement: {refused.detail}",
                 "Check the form's recipients and dates; nothing was recorded.",
-            )
-        return index
+            ) from None
 
     # --- reading ------------------------------------------------------------------------
 

@@ -19,24 +19,17 @@ from __future__ import annotations
 
 import csv
 import json
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
-
+from contract.client import HubClient
 from keys import canonical
-from linkage_node.errors import NodeError, RosterError
+from linkage_node.errors import RosterError
 from linkage_node.state import Change, NodeState, PendingRun
 
 DEFAULT_BATCH = 5000
-_TRANSIENT = {429, 500, 502, 503, 504}
-
-
-class SyncError(NodeError):
-    """The hub refused a batch, or could not be reached."""
 
 
 @dataclass
@@ -51,89 +44,6 @@ class SyncReport:
     records: dict[str, int] = field(
         default_factory=lambda: {"encodings": 0, "assignments": 0, "milestones": 0}
     )
-
-
-class HubClient:
-    """The node's HTTP client for the hub's upload endpoints."""
-
-    def __init__(
-        self,
-        base_url: str,
-        token: Callable[[], str],
-        *,
-        timeout: float = 120.0,
-        retry_for: float = 60.0,
-        transport: httpx.BaseTransport | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
-        notice: Callable[[str], None] | None = None,
-    ) -> None:
-        self._client = httpx.Client(base_url=base_url, timeout=timeout, transport=transport)
-        self._token = token
-        self._retry_for = retry_for
-        self._sleep = sleep
-        self._clock = clock
-        self._notice = notice
-
-    def close(self) -> None:
-        """Close the connection pool."""
-        self._client.close()
-
-    def post_batch(self, path: str, body: dict[str, Any], key: str) -> dict[str, Any]:
-        """POST one batch, retrying what may succeed on a retry (the hub unreachable or
-        restarting, 429, 5xx) for up to `retry_for` seconds; raises SyncError. A retry
-        is safe: the idempotency key makes a batch the hub already applied a replay."""
-        delay = 0.5
-        deadline = self._clock() + self._retry_for
-        while True:
-            try:
-                response = self._client.post(
-                    path,
-                    json=body,
-                    headers={"Authorization": f"Bearer {self._token()}", "Idempotency-Key": key},
-                )
-            except httpx.TransportError as exc:
-                failure = SyncError(
-                    f"the hub could not be reached ({type(exc).__name__})",
-                    "Check --hub and the network, then run the same command again: "
-                    "batches already applied are not sent twice.",
-                )
-                wait = delay
-            else:
-                if response.status_code < 300:
-                    result: dict[str, Any] = response.json()
-                    return result
-                failure = SyncError(
-                    f"the hub refused batch {key}: {response.status_code} {_detail(response)}",
-                    "Fix what the hub names, then run the same command again.",
-                )
-                if response.status_code not in _TRANSIENT:
-                    raise failure
-                wait = _retry_after(response) or delay
-            left = deadline - self._clock()
-            if left <= 0:
-                raise failure
-            if self._notice is not None:
-                self._notice(
-                    f"{failure}; trying batch {key} again in {min(wait, left):.1f} s "
-                    f"(giving up in {left:.0f} s)"
-                )
-            self._sleep(min(wait, left))
-            delay = min(delay * 2, 8.0)
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    """The hub's Retry-After in seconds, when it gave one as a number."""
-    value = response.headers.get("Retry-After", "")
-    return float(value) if value.isdigit() else None
-
-
-def _detail(response: httpx.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return response.reason_phrase
-    return str(body.get("detail") or body.get("title") or response.reason_phrase)
 
 
 def load_staff(path: Path) -> dict[str, dict[str, str]]:
@@ -226,9 +136,9 @@ class _Sender:
             self.state.mark_sent(run.run_id, kind, number, key)
             self.new_to_hub = False
             report.batches_sent += 1
-            report.batches_replayed += bool(result.get("replayed"))
+            report.batches_replayed += result.replayed
             report.records[kind] += len(batch)
-            report.replaced += int(result.get("replaced") or 0)
+            report.replaced += result.replaced
             if self.progress:
                 self.progress(f"run {run.run_id}: {kind} batch {number + 1} acknowledged")
 

@@ -45,9 +45,10 @@ from consent import (
     witness_name,
 )
 from consent.entries import DataClass
+from contract.client import HubClient
+from contract.errors import HubCallError
 from keys import AgencyIdentity, canonical
 from linkage_node.errors import StateError
-from linkage_node.hub_ledger import HubLedgerClient, HubUnreachable
 from linkage_node.private_files import private_file
 
 log = logging.getLogger("pprl.node.witness")
@@ -160,15 +161,16 @@ class NodeWitness:
 
     # --- the witness round --------------------------------------------------------------
 
-    def run(self, hub: HubLedgerClient, note: str | None = None) -> Checkpoint | None:
+    def run(self, hub: HubClient, note: str | None = None) -> Checkpoint | None:
         """One round against `note` (default: the hub's newest checkpoint); returns the
-        witnessed checkpoint. Raises WitnessAlarm (recorded first) or HubUnreachable."""
+        witnessed checkpoint. Raises WitnessAlarm (recorded first) or HubCallError."""
         with self._lock:
             view = self._current_view()
             shown = note
             try:
                 if shown is None:
-                    shown = hub.checkpoint()
+                    current = hub.checkpoint()
+                    shown = current.note if current is not None else None
                 if shown is None:
                     return view.witnessed
                 witnessed = self._observe(view, hub, shown)
@@ -184,7 +186,7 @@ class NodeWitness:
             self._cosign(hub, view)
             return view.witnessed
 
-    def _observe(self, view: LedgerView, hub: HubLedgerClient, note: str) -> Checkpoint:
+    def _observe(self, view: LedgerView, hub: HubClient, note: str) -> Checkpoint:
         """Check `note` against the witnessed checkpoint; returns the (new) witnessed one."""
         try:
             shown = open_checkpoint(note, self._verifier)
@@ -196,7 +198,8 @@ class NodeWitness:
         proof: list[bytes] = []
         if old is not None and shown.size != old.size:
             low, high = sorted((old.size, shown.size))
-            found = hub.consistency(low, high)
+            given = hub.consistency(low, high)
+            found = [canonical.b64decode(p) for p in given.proof] if given is not None else None
             if found is None and shown.size < old.size:
                 raise WitnessAlarm(
                     f"rollback: the hub showed size {shown.size} after size {old.size} and "
@@ -209,14 +212,12 @@ class NodeWitness:
         assert view.witnessed is not None  # noqa: S101  (observe() sets it)
         return view.witnessed
 
-    def _read_to(
-        self, view: LedgerView, hub: HubLedgerClient, witnessed: Checkpoint
-    ) -> list[ViewItem]:
+    def _read_to(self, view: LedgerView, hub: HubClient, witnessed: Checkpoint) -> list[ViewItem]:
         """Read every entry up to the witnessed size; they must make up its root."""
         size = witnessed.size
         kept: list[ViewItem] = []
         while view.size < size:
-            page = hub.entries(view.size, min(PAGE, size - view.size))
+            page = hub.ledger_entries(view.size, min(PAGE, size - view.size))
             if not page:
                 raise WitnessAlarm(
                     f"the hub signed a tree of size {size} but shows only {view.size} entries",
@@ -259,7 +260,7 @@ class NodeWitness:
                 db.execute("ROLLBACK")
                 raise
 
-    def _cosign(self, hub: HubLedgerClient, view: LedgerView) -> None:
+    def _cosign(self, hub: HubClient, view: LedgerView) -> None:
         witnessed = view.witnessed
         if witnessed is None or witnessed.size != view.size or self._identity is None:
             return
@@ -276,7 +277,7 @@ class NodeWitness:
         ).line
         try:
             hub.cosign(witnessed.size, line)
-        except HubUnreachable as exc:
+        except HubCallError as exc:
             log.warning("could not hand the hub this node's cosignature: %s", exc)
             return
         with self._db() as db:
@@ -354,7 +355,7 @@ class NodeWitness:
 
     def check_answer(
         self,
-        hub: HubLedgerClient,
+        hub: HubClient,
         answer: dict[str, Any],
         programs: tuple[str, ...],
         *,

@@ -9,21 +9,16 @@ hub's answers and send `pprl node witness status --json` to the other agencies.
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
-from keys import AgencyIdentity, Role, issue_token
+from keys import AgencyIdentity
 from linkage_node.errors import StateError
-from linkage_node.transport import checked_hub_url
 
 if TYPE_CHECKING:  # httpx and the witness load only for the commands that use them
-    import httpx
-
-    from linkage_node.hub_ledger import HubLedgerClient
     from linkage_node.witness import NodeWitness
 
 app = typer.Typer(
@@ -43,25 +38,6 @@ LogPublicKey = Annotated[
 ]
 
 
-def node_ledger_client(hub: str, identity: AgencyIdentity) -> tuple[httpx.Client, HubLedgerClient]:
-    """An HTTP client to the hub and the ledger routes on it, as the agency's node."""
-    import httpx
-
-    from linkage_node.hub_ledger import HubLedgerClient
-
-    def token() -> str:
-        return issue_token(
-            identity,
-            subject="node-0001",
-            audience="pprl-hub",
-            roles=[Role.AGENCY_NODE],
-            lifetime=timedelta(minutes=5),
-        )
-
-    http = httpx.Client(base_url=checked_hub_url(hub), timeout=60)
-    return http, HubLedgerClient(http, token)
-
-
 def witness_round(
     hub: str, identity: AgencyIdentity, state_dir: Path, log_public_key: Path | None
 ) -> None:
@@ -76,11 +52,10 @@ def witness_round(
             "--log-public-key hub-log.key.vkey once and it is pinned"
         )
         return
-    http, client = node_ledger_client(hub, identity)
-    try:
+    from linkage_node.hub_client import node_client
+
+    with node_client(hub, identity) as client:
         witnessed = witness.run(client)
-    finally:
-        http.close()
     if witnessed is not None:
         err.print(f"ledger witnessed at size {witnessed.size} and cosigned")
 
@@ -129,11 +104,10 @@ def run(
     if identity.agency_id != agency:
         raise typer.BadParameter(f"the keys in {key_dir} are agency {identity.agency_id}'s")
     witness = _witness(agency, state_dir, identity, log_public_key)
-    http, client = node_ledger_client(hub, identity)
-    try:
+    from linkage_node.hub_client import node_client
+
+    with node_client(hub, identity) as client:
         witnessed = witness.run(client)
-    finally:
-        http.close()
     if witnessed is None:
         err.print("the hub has not signed a checkpoint yet; nothing to witness")
         return

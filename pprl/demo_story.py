@@ -11,13 +11,12 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import uvicorn
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -26,22 +25,24 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from consent import LogKey, verify_ledger
+from contract import LinkageRunIn, LinkageRunOut, SharedOut
+from contract.client import CachedToken, HubClient
 from hub.app import create_app
 from hub.db import create_db_engine
 from hub.migrate import upgrade
 from hub.models import RecordCluster
 from hub.services.ledger import HubLedger, stored_checkpoints, stored_rows
 from hub.settings import HubSettings
-from keys import AgencyIdentity, LinkageSecret, LocalIssuer, Role, issue_token
+from keys import AgencyIdentity, LinkageSecret, LocalIssuer, Role
 from linkage_node import load_schema, run_encoding_job
 from linkage_node.consent_desk import ConsentDesk, Recorded
 from linkage_node.consent_forms import store_upload
 from linkage_node.consent_terms import ConsentForm
-from linkage_node.hub_ledger import HubLedgerClient
+from linkage_node.hub_client import agency_token, node_client
 from linkage_node.job import REF_KEY_FILE, STATE_FILE
 from linkage_node.refs import RefKey
 from linkage_node.state import NodeState
-from linkage_node.sync import HubClient, load_staff, sync
+from linkage_node.sync import load_staff, sync
 from linkage_node.synthetic import linked_rosters, write_roster
 from linkage_node.witness import AnswerCheck, NodeWitness
 
@@ -123,22 +124,17 @@ def hub_story(  # noqa: PLR0915  (a story told step by step)
     port = _free_port()
     # The hub's access log would drown the story; it still logs warnings and errors.
     logging.getLogger("pprl.hub.access").setLevel(logging.WARNING)
-    with _serve(settings, port) as base, httpx.Client(base_url=base, timeout=120) as api:
-        operator = operators.issue(
-            subject="op-0001", audience="pprl-hub", roles=[Role.HUB_OPERATOR]
-        )
-        op = {"Authorization": f"Bearer {operator}"}
+    operator = operators.issue(subject="op-0001", audience="pprl-hub", roles=[Role.HUB_OPERATOR])
+    with _serve(settings, port) as base, HubClient(base, lambda: operator) as ops:
         for identity in identities.values():
-            api.post(
-                "/v1/agencies", json=identity.public_keys().model_dump(), headers=op
-            ).raise_for_status()
+            ops.register_agency(identity.public_keys().model_dump())
         out.print(f"hub at {base} (database {url}); {len(identities)} agencies registered")
 
         out.rule("[bold]6. Each node encodes its roster and syncs")
         table = Table("agency", "accepted", "encoded", "mean bits set", "sent to the hub")
         for agency, identity in identities.items():
             result = _encode(out, root, agency, schema, secret)
-            node = HubClient(base, _node_token(identity))
+            node = node_client(base, identity)
             state = NodeState(root / "nodes" / agency / STATE_FILE, agency)
             try:
                 report = sync(
@@ -158,24 +154,24 @@ def hub_story(  # noqa: PLR0915  (a story told step by step)
         out.print(table)
 
         out.rule("[bold]7. Linkage (the hub sees encodings only)")
-        run = _link(api, op)
-        counts, proposal = run["counts"], run["proposal"] or {}
+        run = _link(ops)
+        counts, proposal = run.counts or {}, run.proposal or {}
         out.print(proposal.get("summary", ""))
         out.print(
-            f"run {run['run_id']}: {counts['clusters']:,} clusters, {counts['links']:,} links "
+            f"run {run.run_id}: {counts['clusters']:,} clusters, {counts['links']:,} links "
             f"({counts['links_for_review']} in the review band) at threshold "
-            f"{run['threshold']:.3f} in {counts['seconds']:.1f} s"
+            f"{run.threshold or 0:.3f} in {counts['seconds']:.1f} s"
         )
         truth = _truth_pairs(rosters.truth)
         out.print(f"(the generator knows {truth:,} pairs of records of the same person)")
 
         out.rule("[bold]8. Consent forms, plans, and a case manager's question")
         asked = _consent_and_ask(
-            out, api, url=url, root=root, identities=identities, programs=programs, now=now
+            out, base, url=url, root=root, identities=identities, programs=programs, now=now
         )
 
         out.rule("[bold]9. Quality summary and overlap (operators)")
-        _quality(out, api, op, run)
+        _quality(out, ops, run)
 
     out.rule("[bold]10. The ledger, verified from the database")
     engine = create_db_engine(url)
@@ -243,19 +239,11 @@ def _encode(out: Console, root: Path, agency: str, schema: Any, secret: LinkageS
         )
 
 
-def _link(api: httpx.Client, op: dict[str, str]) -> dict[str, Any]:
-    started = api.post("/v1/linkage/runs", json={"kind": "full"}, headers=op)
-    started.raise_for_status()
-    location = started.headers["Location"]
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        run: dict[str, Any] = api.get(location, headers=op).json()
-        if run["status"] == "succeeded":
-            return run
-        if run["status"] == "failed":
-            raise RuntimeError(f"the demo's linkage run failed: {run['error']}")
-        time.sleep(0.2)
-    raise RuntimeError("the demo's linkage run did not finish")
+def _link(ops: HubClient) -> LinkageRunOut:
+    run = ops.wait_for_run(ops.start_linkage(LinkageRunIn(kind="full")).run_id, timeout=300)
+    if run.status == "failed":
+        raise RuntimeError(f"the demo's linkage run failed: {run.error}")
+    return run
 
 
 def _truth_pairs(truth: dict[str, dict[str, int]]) -> int:
@@ -268,7 +256,7 @@ def _truth_pairs(truth: dict[str, dict[str, int]]) -> int:
 
 def _consent_and_ask(  # noqa: PLR0917
     out: Console,
-    api: httpx.Client,
+    base: str,
     url: str,
     root: Path,
     identities: dict[str, AgencyIdentity],
@@ -282,7 +270,10 @@ def _consent_and_ask(  # noqa: PLR0917
         root / "nodes" / "DCFS", identities["DCFS"], root / "hub-log.key.vkey"
     )
     assert witness is not None  # noqa: S101  (a key was given)
-    ledger = HubLedgerClient(api, _node_token(identities["DCFS"]))
+    dcfs_node, doc_node = (
+        node_client(base, identities["DCFS"]),
+        node_client(base, identities["DOC"]),
+    )
     dcfs_programs = identities["DCFS"].programs
     try:
         # The clients DCFS and corrections share, as the hub's clusters say.
@@ -292,7 +283,7 @@ def _consent_and_ask(  # noqa: PLR0917
         now = datetime.now(UTC).replace(microsecond=0)
         # Corrections' steward records two signed forms, as `pprl node consent grant`
         # does: signed with DOC's key, checked by DOC's own witness of the ledger.
-        desk = _consent_desk(root, api, identities["DOC"], doc)
+        desk = _consent_desk(root, doc_node, identities["DOC"], doc)
         grant = _record_form(root, desk, doc, doc_ref, now)
         out.print(
             f"corrections recorded a signed consent form, grant {grant.grant_id} (ledger "
@@ -329,26 +320,15 @@ def _consent_and_ask(  # noqa: PLR0917
                 "stuck_reason": "no transport",
             },
         ]
-        node = _node_headers(identities["DOC"])
-        api.post(
-            "/v1/agencies/DOC/milestones/batches",
-            json={"upserts": milestones},
-            headers={**node, "Idempotency-Key": "demo-plans-0001"},
-        ).raise_for_status()
+        doc_node.post_batch(
+            "/v1/agencies/DOC/milestones/batches", {"upserts": milestones}, "demo-plans-0001"
+        )
         answers = {}
         for label, (ref, _) in (("consented", consented), ("not consented", other)):
             record = _assigned(dcfs, ref)
-            token = issue_token(
-                identities["DCFS"],
-                subject=record[1],
-                audience="pprl-hub",
-                roles=[Role.CASE_MANAGER],
-            )
-            answer = api.get(
-                f"/v1/clients/{ref}/shared", headers={"Authorization": f"Bearer {token}"}
-            ).json()
+            answer = dcfs_node.shared(ref, token=_case_manager(identities["DCFS"], record[1]))
             answers[label] = record[0]
-            check = witness.check_answer(ledger, answer, dcfs_programs)
+            check = witness.check_answer(dcfs_node, answer.model_dump(mode="json"), dcfs_programs)
             _print_answer(out, label, record, answer, check)
         # The second client withdraws consent: the next answer withholds what the grant
         # covered, while the first client's consent still stands.
@@ -362,20 +342,14 @@ def _consent_and_ask(  # noqa: PLR0917
             ("still consented", consented),
         ):
             record = _assigned(dcfs, ref)
-            token = issue_token(
-                identities["DCFS"],
-                subject=record[1],
-                audience="pprl-hub",
-                roles=[Role.CASE_MANAGER],
-            )
-            after = api.get(
-                f"/v1/clients/{ref}/shared", headers={"Authorization": f"Bearer {token}"}
-            ).json()
-            check = witness.check_answer(ledger, after, dcfs_programs)
+            after = dcfs_node.shared(ref, token=_case_manager(identities["DCFS"], record[1]))
+            check = witness.check_answer(dcfs_node, after.model_dump(mode="json"), dcfs_programs)
             _print_answer(out, label, record, after, check)
     finally:
         dcfs.close()
         doc.close()
+        dcfs_node.close()
+        doc_node.close()
     return answers
 
 
@@ -401,23 +375,18 @@ def _shared_with(url: str, a: str, b: str) -> list[tuple[str, str]]:
     return [(m[a], m[b]) for m in members.values() if a in m and b in m]
 
 
-def _node_headers(identity: AgencyIdentity) -> dict[str, str]:
-    token = issue_token(
-        identity, subject="node-0001", audience="pprl-hub", roles=[Role.AGENCY_NODE]
-    )
-    return {"Authorization": f"Bearer {token}"}
+def _case_manager(identity: AgencyIdentity, staff: str) -> CachedToken:
+    return agency_token(identity, subject=staff, roles=(Role.CASE_MANAGER,))
 
 
 def _consent_desk(
-    root: Path, api: httpx.Client, identity: AgencyIdentity, state: NodeState
+    root: Path, node: HubClient, identity: AgencyIdentity, state: NodeState
 ) -> ConsentDesk:
     directory = root / "nodes" / identity.agency_id
     witness = NodeWitness.open(directory, identity, root / "hub-log.key.vkey")
     assert witness is not None  # noqa: S101  (a key was given)
     ref_key = RefKey.load_or_create(directory / REF_KEY_FILE, create=False)
-    return ConsentDesk(
-        identity, state, ref_key, witness, HubLedgerClient(api, _node_token(identity))
-    )
+    return ConsentDesk(identity, state, ref_key, witness, node)
 
 
 def _record_form(
@@ -451,27 +420,27 @@ def _print_answer(
     out: Console,
     label: str,
     record: tuple[str, str, str],
-    answer: dict[str, Any],
+    answer: SharedOut,
     check: AnswerCheck,
 ) -> None:
     out.print(f"[bold]{record[1]}[/] asks about {record[2]} ({record[0]}, {label}):")
-    if not answer["shared"]:
+    if not answer.shared:
         out.print("  no other program may be named")
-    for program in answer["programs"]:
-        contact = program["contact_details"]
+    for program in answer.programs:
+        contact = program.contact_details
         shown = (
-            f"contact {contact['display_name']}, {contact['phone']}"
+            f"contact {contact.display_name}, {contact.phone}"
             if contact
-            else (f"contact withheld ({program['contact']['reason']})")
+            else (f"contact withheld ({program.contact.reason})")
         )
         plan = (
-            f"{len(program['milestones'])} plan milestones"
-            if program["milestones"] is not None
-            else f"plan withheld ({program['plan']['reason']})"
+            f"{len(program.milestones)} plan milestones"
+            if program.milestones is not None
+            else f"plan withheld ({program.plan.reason})"
         )
-        out.print(f"  {program['program']}: {shown}; {plan}")
-    for conflict in answer["conflicts"]:
-        out.print(f"  [yellow]conflict[/]: {conflict['detail']}")
+        out.print(f"  {program.program}: {shown}; {plan}")
+    for conflict in answer.conflicts:
+        out.print(f"  [yellow]conflict[/]: {conflict.detail}")
     if check.verified:
         out.print(
             "  consent verified by DCFS's node: each grant the answer relies on is a live "
@@ -481,30 +450,30 @@ def _print_answer(
         out.print(f"  [red]consent NOT verified[/]: {'; '.join(check.problems)}")
 
 
-def _quality(out: Console, api: httpx.Client, op: dict[str, str], run: dict[str, Any]) -> None:
-    proposal = run["proposal"] or {}
+def _quality(out: Console, ops: HubClient, run: LinkageRunOut) -> None:
+    proposal = run.proposal or {}
     out.print(
-        f"threshold {run['threshold']:.3f} ({run['threshold_source']}); estimated precision "
+        f"threshold {run.threshold or 0:.3f} ({run.threshold_source}); estimated precision "
         f"{proposal.get('estimated_precision', 0):.4f}, recall "
         f"{proposal.get('estimated_recall', 0):.4f}"
     )
-    overlap = api.get("/v1/reports/overlap", headers=op).json()
+    overlap = ops.overlap()
     table = Table(
         "programs",
         "clients shared by both",
         "% of the first",
         "% of the second",
-        title=f"overlap (cells under {overlap['limit']} suppressed)",
+        title=f"overlap (cells under {overlap.limit} suppressed)",
     )
-    for cell in overlap["cells"]:
-        if cell["kind"] != "pair":
+    for cell in overlap.cells:
+        if cell.kind != "pair":
             continue
-        a, b = cell["programs"]
+        a, b = cell.programs
         table.add_row(
             f"{a} & {b}",
-            _shown(cell["count"]),
-            _shown(cell["percent_of"][a]),
-            _shown(cell["percent_of"][b]),
+            _shown(cell.count),
+            _shown(cell.percent_of[a]),
+            _shown(cell.percent_of[b]),
         )
     out.print(table)
 
@@ -515,12 +484,3 @@ def _never() -> NodeWitness:
 
 def _shown(value: object) -> str:
     return "suppressed" if value is None else f"{value}"
-
-
-def _node_token(identity: AgencyIdentity) -> Callable[[], str]:
-    def token() -> str:
-        return issue_token(
-            identity, subject="node-0001", audience="pprl-hub", roles=[Role.AGENCY_NODE]
-        )
-
-    return token

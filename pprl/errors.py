@@ -17,12 +17,19 @@ import sys
 from dataclasses import dataclass
 
 from consent.errors import ConsentError
+from contract.errors import HubCallError
 from hub.failures import HubError
 from keys.errors import KeysError
 from linkage_node.errors import NodeError
 
 # Every package's error base. Each has advice() and exit_code.
-DOMAIN_ERRORS: tuple[type[Exception], ...] = (KeysError, ConsentError, NodeError, HubError)
+DOMAIN_ERRORS: tuple[type[Exception], ...] = (
+    KeysError,
+    ConsentError,
+    NodeError,
+    HubError,
+    HubCallError,
+)
 
 USAGE = 2
 

@@ -14,7 +14,9 @@ FORBIDDEN = {
     # Plain libraries: no web framework, no database, no HTTP, no service code.
     "keys": WEB_AND_SQL | {"httpx", "hub", "linkage_node", "consent", "pprl"},
     "consent": WEB_AND_SQL | {"httpx", "hub", "linkage_node", "pprl"},
-    # The node and the hub meet only over HTTP.
+    # The contract both sides share: models and the HTTP client, no service code.
+    "contract": WEB_AND_SQL | {"hub", "linkage_node", "consent", "pprl"},
+    # The node and the hub meet only over HTTP, through the contract.
     "hub": {"linkage_node", "pprl"},
     "linkage_node": {"hub", "pprl"},
 }
@@ -61,3 +63,10 @@ def test_only_the_disclosure_engine_decides_proves_and_records_disclosures() -> 
         if "disclosure" not in path.relative_to(ROOT / "hub").parts
     }
     assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_the_hub_and_the_node_share_only_the_contract() -> None:
+    # Both sides speak the same models, imported from the one package they may share.
+    for package in ("hub", "linkage_node"):
+        users = [p for p in (ROOT / package).rglob("*.py") if "contract" in _imports(p)]
+        assert users, f"{package} does not speak the contract"

@@ -63,7 +63,7 @@ class DisclosureEngine:
     def cipher(self) -> DataCipher:
         """The data key, for opening contacts and plans (existence needs none)."""
         if self._cipher is None:
-            raise Unavailable("this hub has no data key configured")
+            raise Unavailable("the hub has no data key configured (PPRL_DATA_KEY_FILE)")
         return self._cipher
 
     # --- what is linked, and what may be said -------------------------------------------

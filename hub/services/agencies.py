@@ -11,9 +11,9 @@ from typing import Any
 from sqlmodel import Session, select
 
 from consent import format_timestamp, public_key_fields, registration_statement
+from contract import AgencyOut, KeyOut
 from hub.errors import Conflict, NotFound, Unprocessable
 from hub.models import Agency
-from hub.schemas import AgencyOut, KeyOut
 from hub.services import registry
 from hub.services.ledger import HubLedger
 from keys import AgencyPublicKeys, AgencyRecord

@@ -25,9 +25,9 @@ from consent import (
     with_cosignatures,
     witness_name,
 )
+from contract import CheckpointOut
 from hub.errors import NotFound, Unprocessable
 from hub.models import LedgerCheckpoint, LedgerCosignature, table_of
-from hub.schemas import CheckpointOut
 from hub.services.ledger import HubLedger, latest_checkpoint
 from hub.services.registry import agency_record
 from keys import RegisteredKey

@@ -107,18 +107,24 @@ def threshold_table(
     return rows
 
 
+def latest_succeeded_run(session: Session) -> int | None:
+    """The id of the newest run that succeeded (the clusters stored are its)."""
+    run_id: int | None = session.execute(
+        select(col(LinkageRun.run_id))
+        .where(col(LinkageRun.status) == "succeeded")
+        .order_by(col(LinkageRun.run_id).desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    return run_id
+
+
 def quality(session: Session, run: LinkageRun, *, margin: float, clusters: bool = True) -> Quality:
     """The dashboard's data for `run`. `clusters=False` skips the cluster counts (a pass
     over every stored cluster row) for callers that only need the scores."""
     source = _fit_source(session, run)
     proposal = _proposal(source) if source else None
     fit = MixtureFit(**proposal["fit"]) if proposal else None
-    latest = session.execute(
-        select(col(LinkageRun.run_id))
-        .where(col(LinkageRun.status) == "succeeded")
-        .order_by(col(LinkageRun.run_id).desc())
-        .limit(1)
-    ).scalar_one_or_none()
+    latest = latest_succeeded_run(session)
     by_size: Counter[int] = Counter()
     by_programs: Counter[str] = Counter()
     if clusters and latest == run.run_id:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
+from contract import RecordOut
 from hub.models import Assignment, Encoding, Milestone
-from hub.schemas import RecordOut
 
 
 def record_view(session: Session, agency_id: str, ref: str) -> tuple[RecordOut | None, str | None]:
@@ -37,3 +37,11 @@ def record_view(session: Session, agency_id: str, ref: str) -> tuple[RecordOut |
         ),
         assignment.case_manager_id if assignment else None,
     )
+
+
+def holder(session: Session, agency_id: str, ref: str) -> tuple[bool, str | None]:
+    """Whether the hub knows the record (an encoding or an assignment), and the case
+    manager assigned to it: what deciding who may ask about it needs."""
+    assignment = session.get(Assignment, (agency_id, ref))
+    exists = assignment is not None or session.get(Encoding, (agency_id, ref)) is not None
+    return exists, assignment.case_manager_id if assignment else None

@@ -22,6 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from contract import AssignmentBatchIn, BatchOut, EncodingBatchIn, MilestoneBatchIn
 from hub.crypto import DataCipher
 from hub.errors import Conflict, TooLarge, Unprocessable
 from hub.models import (
@@ -34,7 +35,6 @@ from hub.models import (
     UploadBatch,
     table_of,
 )
-from hub.schemas import AssignmentBatchIn, BatchOut, EncodingBatchIn, MilestoneBatchIn
 from hub.settings import HubSettings
 from keys import canonical
 

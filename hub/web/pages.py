@@ -17,15 +17,15 @@ import secrets
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, FastAPI, Form, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import select
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from hub.auth import Principal, authenticate
 from hub.context import HubContext
+from hub.deps import HubDep, SessionDep, WriterSessionDep
 from hub.errors import ApiError
 from hub.linkage.engine import LinkParams
 from hub.models import LinkageRun
@@ -50,15 +50,35 @@ def _hub(request: Request) -> HubContext:
     return hub
 
 
-def _operator(request: Request, session: Session) -> Principal | None:
+class SignInRequired(Exception):
+    """No operator or auditor is signed in: the page answers with the sign-in form."""
+
+
+def get_operator(request: Request, hub: HubDep, session: SessionDep) -> Principal:
+    """The signed-in operator or auditor (their token in the page cookie)."""
     token = request.cookies.get(TOKEN_COOKIE)
     if not token:
-        return None
+        raise SignInRequired
     try:
-        principal = authenticate(_hub(request), session, f"Bearer {token}")
+        principal = authenticate(hub, session, f"Bearer {token}")
     except ApiError:
-        return None
-    return principal if principal.has(Role.HUB_OPERATOR, Role.AUDITOR) else None
+        raise SignInRequired from None
+    if not principal.has(Role.HUB_OPERATOR, Role.AUDITOR):
+        raise SignInRequired
+    return principal
+
+
+OperatorPage = Annotated[Principal, Depends(get_operator)]
+
+
+def install(app: FastAPI) -> None:
+    """Mount the operators' pages: a page asked for without a sign-in goes to it."""
+
+    @app.exception_handler(SignInRequired)
+    async def sign_in_first(request: Request, exc: SignInRequired) -> Response:
+        return _sign_in()
+
+    app.include_router(router)
 
 
 def _csrf(request: Request) -> str:
@@ -103,6 +123,8 @@ def sign_in_form(request: Request) -> HTMLResponse:
 @router.post("/sign-in")
 def sign_in(
     request: Request,
+    hub: HubDep,
+    session: SessionDep,
     token: Annotated[str, Form(max_length=8000)],
     csrf: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
@@ -111,12 +133,10 @@ def sign_in(
         return _page(
             request, "error.html", 400, title="Form expired", message="Open the sign-in page again."
         )
-    hub = _hub(request)
-    with Session(hub.engine) as session:
-        try:
-            principal = authenticate(hub, session, f"Bearer {token.strip()}")
-        except ApiError as exc:
-            return _page(request, "sign_in.html", 401, error=f"Not signed in: {exc.detail}")
+    try:
+        principal = authenticate(hub, session, f"Bearer {token.strip()}")
+    except ApiError as exc:
+        return _page(request, "sign_in.html", 401, error=f"Not signed in: {exc.detail}")
     if not principal.has(Role.HUB_OPERATOR, Role.AUDITOR):
         return _page(
             request, "sign_in.html", 403, error="This page is for hub operators and auditors."
@@ -150,18 +170,9 @@ def sign_out(request: Request, csrf: Annotated[str, Form(max_length=200)] = "") 
 
 
 @router.get("", response_class=HTMLResponse)
-def latest(request: Request) -> Response:
+def latest(request: Request, operator: OperatorPage, session: SessionDep) -> Response:
     """The latest finished run."""
-    hub = _hub(request)
-    with Session(hub.engine) as session:
-        if _operator(request, session) is None:
-            return _sign_in()
-        run_id = session.execute(
-            select(col(LinkageRun.run_id))
-            .where(col(LinkageRun.status) == "succeeded")
-            .order_by(col(LinkageRun.run_id).desc())
-            .limit(1)
-        ).scalar_one_or_none()
+    run_id = quality_service.latest_succeeded_run(session)
     if run_id is None:
         return _page(
             request,
@@ -179,57 +190,54 @@ def _margin(run: LinkageRun) -> float:
 
 
 @router.get("/runs/{run_id}", response_class=HTMLResponse)
-def run_page(request: Request, run_id: RunId, threshold: float | None = None) -> Response:
+def run_page(
+    request: Request,
+    run_id: RunId,
+    operator: OperatorPage,
+    session: SessionDep,
+    threshold: float | None = None,
+) -> Response:
     """A run: summary, histogram, threshold table; `threshold` shows the counts there."""
-    hub = _hub(request)
-    with Session(hub.engine) as session:
-        principal = _operator(request, session)
-        if principal is None:
-            return _sign_in()
-        run = session.get(LinkageRun, run_id)
-        if run is None:
-            return _page(
-                request,
-                "error.html",
-                404,
-                operator=principal.subject,
-                title="Not found",
-                message="There is no such linkage run.",
-            )
-        margin = _margin(run)
-        result = quality_service.quality(session, run, margin=margin)
-        counts = json.loads(run.counts) if run.counts else {}
-        chosen = threshold if threshold is not None else run.threshold
-        chosen_row = None
-        if chosen is not None:
-            chosen_row = min(result.table, key=lambda r: abs(r.threshold - chosen))
-        svg = quality_service.histogram_svg(result.histogram, chosen, margin)
+    run = session.get(LinkageRun, run_id)
+    if run is None:
         return _page(
             request,
-            "run.html",
-            operator=principal.subject,
-            run=run,
-            counts=counts,
-            table=result.table,
-            chosen=chosen,
-            chosen_row=chosen_row,
-            svg=svg,
-            by_size=result.clusters_by_size,
-            by_programs=result.clusters_by_programs,
-            fit_from_run=result.fit_from_run,
+            "error.html",
+            404,
+            operator=operator.subject,
+            title="Not found",
+            message="There is no such linkage run.",
         )
+    margin = _margin(run)
+    result = quality_service.quality(session, run, margin=margin)
+    counts = json.loads(run.counts) if run.counts else {}
+    chosen = threshold if threshold is not None else run.threshold
+    chosen_row = None
+    if chosen is not None:
+        chosen_row = min(result.table, key=lambda r: abs(r.threshold - chosen))
+    svg = quality_service.histogram_svg(result.histogram, chosen, margin)
+    return _page(
+        request,
+        "run.html",
+        operator=operator.subject,
+        run=run,
+        counts=counts,
+        table=result.table,
+        chosen=chosen,
+        chosen_row=chosen_row,
+        svg=svg,
+        by_size=result.clusters_by_size,
+        by_programs=result.clusters_by_programs,
+        fit_from_run=result.fit_from_run,
+    )
 
 
-def _scores(request: Request, run_id: int) -> quality_service.Quality | Response:
+def _scores(session: Session, run_id: int) -> quality_service.Quality | Response:
     """A run's score distribution and threshold table, for the CSV downloads."""
-    hub = _hub(request)
-    with Session(hub.engine) as session:
-        if _operator(request, session) is None:
-            return _sign_in()
-        run = session.get(LinkageRun, run_id)
-        if run is None:
-            return Response("no such run\n", status_code=404, media_type="text/plain")
-        return quality_service.quality(session, run, margin=_margin(run), clusters=False)
+    run = session.get(LinkageRun, run_id)
+    if run is None:
+        return Response("no such run\n", status_code=404, media_type="text/plain")
+    return quality_service.quality(session, run, margin=_margin(run), clusters=False)
 
 
 def _csv(text: str, filename: str) -> Response:
@@ -241,45 +249,42 @@ def _csv(text: str, filename: str) -> Response:
 
 
 @router.get("/runs/{run_id}/thresholds.csv")
-def thresholds_csv(request: Request, run_id: RunId) -> Response:
+def thresholds_csv(run_id: RunId, operator: OperatorPage, session: SessionDep) -> Response:
     """The threshold table as CSV."""
-    result = _scores(request, run_id)
+    result = _scores(session, run_id)
     if isinstance(result, Response):
         return result
     return _csv(quality_service.table_csv(result.table), f"run-{run_id}-thresholds.csv")
 
 
 @router.get("/overlap", response_class=HTMLResponse)
-def overlap_page(request: Request, limit: int | None = None) -> Response:
-    """The overlap report, small cells suppressed (a limit may only be raised)."""
-    hub = _hub(request)
-    with Session(hub.engine) as session:
-        principal = _operator(request, session)
-        if principal is None:
-            return _sign_in()
-        floor = hub.settings.overlap_min_cell
-        wanted = None if limit is None else max(floor, min(limit, 1000))
-        report = current_overlap(session, hub.settings, limit=wanted)
-        session.commit()  # a report computed for the first time is kept
-    return _page(request, "overlap.html", operator=principal.subject, report=report)
+def overlap_page(
+    request: Request,
+    hub: HubDep,
+    operator: OperatorPage,
+    session: WriterSessionDep,
+    limit: int | None = None,
+) -> Response:
+    """The overlap report, small cells suppressed (a limit may only be raised). A report
+    computed for the first time is kept."""
+    floor = hub.settings.overlap_min_cell
+    wanted = None if limit is None else max(floor, min(limit, 1000))
+    report = current_overlap(session, hub.settings, limit=wanted)
+    session.commit()
+    return _page(request, "overlap.html", operator=operator.subject, report=report)
 
 
 @router.get("/health", response_class=HTMLResponse)
-def health_page(request: Request) -> Response:
+def health_page(request: Request, operator: OperatorPage, session: SessionDep) -> Response:
     """Encoding health per agency."""
-    hub = _hub(request)
-    with Session(hub.engine) as session:
-        principal = _operator(request, session)
-        if principal is None:
-            return _sign_in()
-        agencies = encoding_health(session)
-    return _page(request, "health.html", operator=principal.subject, agencies=agencies)
+    agencies = encoding_health(session)
+    return _page(request, "health.html", operator=operator.subject, agencies=agencies)
 
 
 @router.get("/runs/{run_id}/histogram.csv")
-def histogram_csv(request: Request, run_id: RunId) -> Response:
+def histogram_csv(run_id: RunId, operator: OperatorPage, session: SessionDep) -> Response:
     """The score histogram behind the chart, as CSV."""
-    result = _scores(request, run_id)
+    result = _scores(session, run_id)
     if isinstance(result, Response):
         return result
     lines = ["score_from,score_to,records"]

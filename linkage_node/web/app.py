@@ -28,11 +28,13 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from consent import WitnessAlarm, bundle_proof
+from contract.client import HubClient
+from contract.errors import HubCallError, HubUnreachable
 from keys import AgencyIdentity, Role, canonical, issue_token
 from keys.files import too_open
 from linkage_node.consent_terms import ConsentTemplate, canonical_grant_id
 from linkage_node.errors import StateError
-from linkage_node.hub_ledger import HubLedgerClient, HubUnreachable
+from linkage_node.hub_client import agency_token, hub_audience
 from linkage_node.job import STATE_FILE
 from linkage_node.state import NodeState
 from linkage_node.transport import checked_hub_url
@@ -102,7 +104,7 @@ class _Node:
     settings: NodeWebSettings
     identity: AgencyIdentity
     signer: SessionSigner
-    hub: httpx.Client
+    hub: HubClient  # with the node's own token; pages ask as the signed-in staff member
     witness: NodeWitness | None
     metrics_token: bytes | None = None
     throttle: SignInThrottle = field(default_factory=SignInThrottle)
@@ -111,18 +113,9 @@ class _Node:
     consent_template: ConsentTemplate = field(default_factory=ConsentTemplate)
 
     @property
-    def ledger(self) -> HubLedgerClient:
-        """The ledger routes, with the node's own token (the witness reads as the node)."""
-        return HubLedgerClient(self.hub, self.node_token)
-
-    def node_token(self) -> str:
-        return issue_token(
-            self.identity,
-            subject="node-0001",
-            audience="pprl-hub",
-            roles=(Role.AGENCY_NODE,),
-            lifetime=timedelta(minutes=5),
-        )
+    def ledger(self) -> HubClient:
+        """The hub as the node's witness reads it, with the node's own token."""
+        return self.hub
 
     def state(self) -> NodeState:
         return NodeState(self.settings.state_path, self.settings.agency)
@@ -131,7 +124,7 @@ class _Node:
         return issue_token(
             self.identity,
             subject=session.staff_id,
-            audience="pprl-hub",
+            audience=hub_audience(),
             roles=(Role(session.role),),
             lifetime=timedelta(minutes=self.settings.token_minutes),
         )
@@ -139,11 +132,7 @@ class _Node:
     def ask(self, session: StaffSession, path: str, *, method: str = "GET") -> httpx.Response:
         """The hub's answer for the signed-in staff member; HubUnreachable when there is
         none (the pages show their "hub can't be reached" page)."""
-        headers = {"Authorization": f"Bearer {self.token_for(session)}"}
-        try:
-            return self.hub.request(method, path, headers=headers)
-        except httpx.TransportError as exc:
-            raise HubUnreachable(f"the hub could not be reached ({type(exc).__name__})") from None
+        return self.hub.request(method, path, token=lambda: self.token_for(session))
 
 
 def create_node_app(
@@ -161,7 +150,12 @@ def create_node_app(
         settings=settings,
         identity=agency,
         signer=SessionSigner(load_or_create_key(session_key)),
-        hub=hub_client or httpx.Client(base_url=checked_hub_url(settings.hub_url), timeout=10),
+        hub=HubClient(
+            str(hub_client.base_url) if hub_client else checked_hub_url(settings.hub_url),
+            agency_token(agency, lifetime=timedelta(minutes=5)),
+            timeout=10,
+            http=hub_client,
+        ),
         witness=NodeWitness.open(settings.state_path.parent, agency, settings.log_public_key_file),
         consent_template=ConsentTemplate.load(settings.consent_form_file),
     )
@@ -312,7 +306,7 @@ def _witness_round(request: Request) -> Response | None:
         node.witness.run(node.ledger)
     except WitnessAlarm as alarm:
         return _alarm(request, alarm)
-    except HubUnreachable as exc:
+    except HubCallError as exc:
         return _page(
             request,
             "error.html",
@@ -603,7 +597,7 @@ def _checked(request: Request, body: dict[str, Any]) -> AnswerCheck | Response:
         return node.witness.check_answer(node.ledger, body, node.identity.programs)
     except WitnessAlarm as alarm:
         return _alarm(request, alarm)
-    except HubUnreachable as exc:
+    except HubCallError as exc:
         return _page(
             request,
             "error.html",

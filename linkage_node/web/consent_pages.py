@@ -21,6 +21,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from consent import WitnessAlarm
+from contract.errors import HubCallError
 from linkage_node.consent_desk import ConsentDesk, GrantOnFile, Recorded
 from linkage_node.consent_forms import MAX_FORM_BYTES, store_upload
 from linkage_node.consent_terms import (
@@ -31,7 +32,6 @@ from linkage_node.consent_terms import (
     ConsentTemplate,
 )
 from linkage_node.errors import NodeError
-from linkage_node.hub_ledger import HubUnreachable
 from linkage_node.job import REF_KEY_FILE
 from linkage_node.refs import RefKey
 from linkage_node.web.app import _alarm, _my_client, _node, _page, _signed_in, _to_sign_in
@@ -79,7 +79,7 @@ def section(request: Request, record_id: str, *, refresh: bool = False) -> Conse
         try:
             on_file = desk.on_file(record_id, refresh=refresh)
             registered = desk.ledger.programs()
-        except HubUnreachable:
+        except HubCallError:
             return ConsentSection([], [], template, "The hub is not answering; try later.")
     finally:
         state.close()
@@ -235,7 +235,7 @@ def _with_desk(
         return _client_again(request, record_id, [exc.advice()])
     except WitnessAlarm as alarm:
         return _alarm(request, alarm)
-    except HubUnreachable as exc:
+    except HubCallError as exc:
         return _client_again(request, record_id, [f"{exc}. Try again in a minute."])
     finally:
         state.close()

@@ -16,7 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException
 
-from linkage_node.hub_ledger import HubUnreachable
+from contract.errors import HubCallError
 
 log = logging.getLogger("pprl.node.pages")
 
@@ -49,8 +49,8 @@ def install_error_pages(app: FastAPI, render: Render) -> None:
         )
         return render(request, "error.html", exc.status_code, title=title, message=message)
 
-    @app.exception_handler(HubUnreachable)
-    async def hub_unreachable(request: Request, exc: HubUnreachable) -> Response:
+    @app.exception_handler(HubCallError)
+    async def hub_unreachable(request: Request, exc: HubCallError) -> Response:
         log.warning("hub unreachable", extra={"path": request.url.path})
         return render(
             request,

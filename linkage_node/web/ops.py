@@ -10,9 +10,10 @@ import hmac
 from collections import Counter
 from typing import Annotated
 
-import httpx
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
+
+from contract.errors import HubUnreachable
 
 router = APIRouter(include_in_schema=False)
 
@@ -38,10 +39,10 @@ def readyz(request: Request) -> JSONResponse:
     except Exception as exc:
         checks["state"] = f"failed ({type(exc).__name__})"
     try:
-        answer = node.hub.get("/healthz")
+        answer = node.hub.request("GET", "/healthz")
         checks["hub"] = "ok" if answer.status_code == 200 else f"answered {answer.status_code}"
-    except httpx.TransportError as exc:
-        checks["hub"] = f"unreachable ({type(exc).__name__})"
+    except HubUnreachable as exc:
+        checks["hub"] = f"unreachable ({exc.cause})"
     if node.witness is not None:
         checks["witness"] = "alarm" if node.witness.alarms() else "ok"
     return JSONResponse(checks, 200 if checks["state"] == "ok" else 503)

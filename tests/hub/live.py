@@ -14,6 +14,7 @@ import httpx
 from sqlalchemy import Engine
 
 from consent import LogKey
+from contract.client import HubClient
 from hub.app import create_app
 from hub.migrate import upgrade
 from hub.settings import HubSettings
@@ -21,7 +22,7 @@ from keys import AgencyIdentity, LocalIssuer, Role, issue_token, new_linkage_sec
 from linkage_node import load_schema, run_encoding_job
 from linkage_node.job import STATE_FILE
 from linkage_node.state import NodeState
-from linkage_node.sync import HubClient, SyncReport, sync
+from linkage_node.sync import SyncReport, sync
 from linkage_node.synthetic import write_roster
 from tests.conftest import database_url, empty_database
 from tests.factories import PROGRAMS

@@ -19,12 +19,13 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from consent import Grant, parse_leaf
+from contract.client import HubClient
 from keys import Role, issue_token, new_linkage_secret
 from linkage_node import load_schema, run_encoding_job
 from linkage_node.consent_terms import canonical_grant_id, grant_id
 from linkage_node.job import STATE_FILE
 from linkage_node.state import NodeState
-from linkage_node.sync import HubClient, sync
+from linkage_node.sync import sync
 from linkage_node.synthetic import synthetic_roster
 from linkage_node.web import NodeWebSettings, create_node_app, hash_password
 from pprl.cli import app

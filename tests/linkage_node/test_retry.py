@@ -9,7 +9,8 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from linkage_node.sync import HubClient, SyncError
+from contract.client import HubClient
+from contract.errors import HubRefused, HubUnreachable
 
 
 class FakeClock:
@@ -51,15 +52,20 @@ def _refused(_: httpx.Request) -> httpx.Response:
 
 
 def _status(code: int, **headers: str) -> Callable[[httpx.Request], httpx.Response]:
-    return lambda _: httpx.Response(code, json={"detail": "x"}, headers=headers)
+    body = {"batch_id": "b1", "kind": "encodings", "accepted": 1, "removed": 0, "replayed": False}
+    return lambda _: httpx.Response(
+        code, json=body if code < 300 else {"detail": "x"}, headers=headers
+    )
 
 
 def test_a_hub_back_within_the_window_gets_the_batch() -> None:
     clock = FakeClock()
     ok = _status(200)
     client, seen = _client([_refused, _refused, _status(503), ok], clock, retry_for=60)
-    assert client.post_batch("/b", {}, "DCFS.r1.encodings.0") == {"detail": "x"}
-    assert clock.slept == [0.5, 1.0, 2.0]
+    assert client.post_batch("/b", {}, "DCFS.r1.encodings.0").accepted == 1
+    # Exponential backoff from half a second, with up to a quarter second of jitter.
+    assert [int(s * 2) / 2 for s in clock.slept] == [0.5, 1.0, 2.0]
+    assert all(0 <= s - base <= 0.25 for s, base in zip(clock.slept, [0.5, 1, 2], strict=True))
     assert {r.headers["Idempotency-Key"] for r in seen} == {"DCFS.r1.encodings.0"}
 
 
@@ -68,10 +74,12 @@ def test_each_retry_is_announced() -> None:
     notices: list[str] = []
     client, _ = _client([_refused, _status(200)], clock, retry_for=60, notice=notices.append)
     client.post_batch("/b", {}, "DCFS.r1.encodings.0")
-    assert notices == [
-        "the hub could not be reached (ConnectError); trying batch DCFS.r1.encodings.0 again "
-        "in 0.5 s (giving up in 60 s)"
-    ]
+    assert len(notices) == 1
+    assert notices[0].startswith(
+        "cannot reach the hub at http://hub.test (ConnectError); "
+        "trying batch DCFS.r1.encodings.0 again in 0."
+    )
+    assert notices[0].endswith(" s (giving up in 60 s)")
 
 
 def test_the_hubs_retry_after_is_honoured() -> None:
@@ -84,9 +92,9 @@ def test_the_hubs_retry_after_is_honoured() -> None:
 def test_gives_up_when_the_window_is_spent_with_advice() -> None:
     clock = FakeClock()
     client, seen = _client([_refused], clock, retry_for=20)
-    with pytest.raises(SyncError, match="could not be reached") as raised:
+    with pytest.raises(HubUnreachable, match="cannot reach") as raised:
         client.post_batch("/b", {}, "k")
-    assert "run the same command again" in raised.value.advice()
+    assert "Check --hub" in raised.value.advice()
     assert sum(clock.slept) == pytest.approx(20)
     assert max(clock.slept) <= 8.0  # backoff is capped
     assert len(seen) == len(clock.slept) + 1
@@ -96,6 +104,6 @@ def test_gives_up_when_the_window_is_spent_with_advice() -> None:
 def test_a_refusal_is_not_retried(code: int) -> None:
     clock = FakeClock()
     client, seen = _client([_status(code)], clock, retry_for=60)
-    with pytest.raises(SyncError, match=f"refused batch k: {code}"):
+    with pytest.raises(HubRefused, match=f"refused batch k: {code}"):
         client.post_batch("/b", {}, "k")
     assert (len(seen), clock.slept) == (1, [])

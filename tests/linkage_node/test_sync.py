@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
+from contract.errors import HubRefused
 from hub.models import Encoding, table_of
 from keys import LinkageSecret, new_linkage_secret
 from linkage_node import load_schema, run_encoding_job
 from linkage_node.backup import create_backup, restore_backup
 from linkage_node.job import STATE_FILE, JobResult
 from linkage_node.state import NodeState
-from linkage_node.sync import SyncError
 from linkage_node.synthetic import synthetic_roster, write_roster
 from tests.hub.api.factories import EPOCH
 from tests.hub.live import LiveHub, node_sync
@@ -95,7 +95,7 @@ def test_a_node_with_another_secret_is_refused_and_stores_nothing(
     _encode(tmp_path, roster, "DCFS")
     node_sync(hub, tmp_path, "DCFS")
     _encode(tmp_path, roster, "DOC", secret=new_linkage_secret(EPOCH))
-    with pytest.raises(SyncError, match="differently here than at DCFS") as info:
+    with pytest.raises(HubRefused, match="differently here than at DCFS") as info:
         node_sync(hub, tmp_path, "DOC")
     assert "run the same command again" in info.value.advice()
     assert _stored(hub, "DOC") == 0
@@ -118,7 +118,7 @@ def test_a_lost_state_is_refused_until_restored_or_reset(hub: LiveHub, tmp_path:
     # record-reference key: every client would be uploaded a second time.
     shutil.rmtree(tmp_path / "DCFS")
     _encode(tmp_path, roster)
-    with pytest.raises(SyncError, match="this node's state was reset") as refused:
+    with pytest.raises(HubRefused, match="this node's state was reset") as refused:
         node_sync(hub, tmp_path)
     assert "pprl node state restore" in refused.value.advice()
     assert "--reset" in refused.value.advice()

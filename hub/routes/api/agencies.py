@@ -6,32 +6,24 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, status
 
+from contract import AgencyOut, KeyRequestIn, RecoverAgencyIn, RevokeKeyIn
 from hub.auth import require_operator
-from hub.deps import HubDep, PrincipalDep, SessionDep
-from hub.errors import Unavailable, Unprocessable
-from hub.schemas import AgencyOut, KeyRequestIn, RecoverAgencyIn, RevokeKeyIn
+from hub.deps import LedgerDep, PrincipalDep, SessionDep
+from hub.errors import Unprocessable
 from hub.services import agencies
-from hub.services.ledger import HubLedger
 from keys import AgencyPublicKeys, canonical
 
 router = APIRouter(prefix="/v1/agencies", tags=["agencies"])
 AgencyId = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
 
 
-def ledger_of(hub: HubDep) -> HubLedger:
-    """The hub's ledger, or 503 when no log key is configured."""
-    if hub.ledger is None:
-        raise Unavailable("the hub has no log key configured (PPRL_LOG_KEY_FILE)")
-    return hub.ledger
-
-
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Register an agency (operators)")
 def register_agency(
-    body: AgencyPublicKeys, hub: HubDep, session: SessionDep, principal: PrincipalDep
+    body: AgencyPublicKeys, ledger: LedgerDep, session: SessionDep, principal: PrincipalDep
 ) -> AgencyOut:
     """Register an agency from the `agency.json` of `pprl keys init-agency`."""
     require_operator(principal)
-    record = agencies.register(session, ledger_of(hub), AgencyPublicKeys.from_json(body.to_json()))
+    record = agencies.register(session, ledger, AgencyPublicKeys.from_json(body.to_json()))
     session.commit()
     return agencies.to_out(record)
 
@@ -56,7 +48,7 @@ def get_agency(agency_id: AgencyId, session: SessionDep, principal: PrincipalDep
 def add_key(
     agency_id: AgencyId,
     body: KeyRequestIn,
-    hub: HubDep,
+    ledger: LedgerDep,
     session: SessionDep,
     principal: PrincipalDep,
 ) -> AgencyOut:
@@ -64,7 +56,7 @@ def add_key(
     key it still holds; the operator's call is the second approval. A stolen agency key
     alone can add nothing."""
     require_operator(principal)
-    record = agencies.add_key(session, ledger_of(hub), agency_id, body.request)
+    record = agencies.add_key(session, ledger, agency_id, body.request)
     session.commit()
     return agencies.to_out(record)
 
@@ -73,7 +65,7 @@ def add_key(
 def recover_agency(
     agency_id: AgencyId,
     body: RecoverAgencyIn,
-    hub: HubDep,
+    ledger: LedgerDep,
     session: SessionDep,
     principal: PrincipalDep,
 ) -> AgencyOut:
@@ -85,7 +77,7 @@ def recover_agency(
     except canonical.EncodingError as exc:
         raise Unprocessable(f"public: {exc}") from None
     public = AgencyPublicKeys.from_json(document, "public")
-    record = agencies.recover(session, ledger_of(hub), agency_id, public, body.incident)
+    record = agencies.recover(session, ledger, agency_id, public, body.incident)
     session.commit()
     return agencies.to_out(record)
 
@@ -95,12 +87,12 @@ def revoke_key(
     agency_id: AgencyId,
     key_id: Annotated[str, Path(pattern=r"^(ed25519|x25519):[0-9a-f]{32}$")],
     body: RevokeKeyIn,
-    hub: HubDep,
+    ledger: LedgerDep,
     session: SessionDep,
     principal: PrincipalDep,
 ) -> AgencyOut:
     """Recorded as a hub-signed KEY entry; tokens and entries signed with it stop counting."""
     require_operator(principal)
-    record = agencies.revoke_key(session, ledger_of(hub), agency_id, key_id, body.compromised_since)
+    record = agencies.revoke_key(session, ledger, agency_id, key_id, body.compromised_since)
     session.commit()
     return agencies.to_out(record)

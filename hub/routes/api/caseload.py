@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter
 
+from contract import CaseloadItemOut, CaseloadOut
 from hub.auth import require_case_manager
 from hub.deps import DisclosureDep, HubDep, PrincipalDep, WriterSessionDep
 from hub.disclosure import Asker
 from hub.errors import problem_responses
-from hub.schemas import CaseloadItemOut, CaseloadOut
 from hub.services.caseload import caseload
 
 router = APIRouter(prefix="/v1/caseload", tags=["clients"])

@@ -6,14 +6,13 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter
 
+from contract import RecordRef, SharedOut
 from hub.auth import authorize_client_query
 from hub.deps import DisclosureDep, HubDep, PrincipalDep, WriterSessionDep
 from hub.disclosure import Asker
 from hub.errors import problem_responses
-from hub.models import Assignment, Encoding
 from hub.routes.api.shared_out import shared_out
-from hub.schemas import RecordRef, SharedOut
-from hub.services import probing
+from hub.services import probing, records
 from hub.services.sharing import shared_answer
 
 router = APIRouter(prefix="/v1/clients", tags=["clients"])
@@ -36,12 +35,8 @@ def get_shared(
     is appended to it as an ACCESS entry before the answer is sent."""
     # Counted before anything is looked up: probing many references is slowed too.
     hub.questions.take(principal.agency_id or "", principal.subject)
-    agency = principal.agency_id or ""
-    assignment = session.get(Assignment, (agency, record_ref))
-    exists = assignment is not None or session.get(Encoding, (agency, record_ref)) is not None
-    agency = authorize_client_query(
-        principal, exists, assignment.case_manager_id if assignment else None
-    )
+    exists, assigned_to = records.holder(session, principal.agency_id or "", record_ref)
+    agency = authorize_client_query(principal, exists, assigned_to)
     now = datetime.now(UTC)
     answer = shared_answer(engine, session, Asker(agency, principal.subject), record_ref, at=now)
     probing.flag_probes(

@@ -7,11 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, status
 
 from consent import Grant, KeyStatement, Revoke, Supersede, as_read_by, parse_leaf
-from hub.auth import require_ledger_reader
-from hub.deps import HubDep, PrincipalDep, SessionDep
-from hub.errors import Forbidden, NotFound, Unprocessable
-from hub.routes.api.agencies import ledger_of
-from hub.schemas import (
+from contract import (
     CheckpointOut,
     ConsistencyProofOut,
     CosignatureIn,
@@ -20,6 +16,9 @@ from hub.schemas import (
     LedgerEntryOut,
     LedgerLeafOut,
 )
+from hub.auth import require_ledger_reader
+from hub.deps import LedgerDep, PrincipalDep, SessionDep
+from hub.errors import Forbidden, NotFound, Unprocessable
 from hub.services import agencies, cosignatures
 from hub.services.consent_notify import queue_consent_notifications
 from hub.services.ledger import stored_rows
@@ -33,11 +32,10 @@ MAX_PAGE = 1000
     "/entries", status_code=status.HTTP_201_CREATED, summary="Append a signed entry (agency nodes)"
 )
 def append_entry(
-    body: LedgerEntryIn, hub: HubDep, session: SessionDep, principal: PrincipalDep
+    body: LedgerEntryIn, ledger: LedgerDep, session: SessionDep, principal: PrincipalDep
 ) -> LedgerEntryOut:
     """The entry must be signed by the caller's own agency; it is checked exactly as
     `pprl consent verify` will check it later."""
-    ledger = ledger_of(hub)
     try:
         leaf = canonical.b64decode(body.leaf)
     except canonical.EncodingError:
@@ -61,20 +59,20 @@ def append_entry(
 
 
 @router.get("/checkpoint", summary="The latest signed checkpoint, with its cosignatures")
-def checkpoint(hub: HubDep, session: SessionDep, principal: PrincipalDep) -> CheckpointOut:
+def checkpoint(ledger: LedgerDep, session: SessionDep, principal: PrincipalDep) -> CheckpointOut:
     """404 until the first checkpoint is issued."""
-    return cosignatures.served_checkpoint(session, ledger_of(hub))
+    return cosignatures.served_checkpoint(session, ledger)
 
 
 @router.get("/checkpoints/{size}", summary="The checkpoint of one size, with its cosignatures")
 def checkpoint_of_size(
     size: Annotated[int, Path(ge=1, le=2**62)],
-    hub: HubDep,
+    ledger: LedgerDep,
     session: SessionDep,
     principal: PrincipalDep,
 ) -> CheckpointOut:
     """404 when no checkpoint of that size was signed."""
-    return cosignatures.served_checkpoint(session, ledger_of(hub), size)
+    return cosignatures.served_checkpoint(session, ledger, size)
 
 
 @router.post(
@@ -84,7 +82,7 @@ def checkpoint_of_size(
 def cosign_checkpoint(
     size: Annotated[int, Path(ge=1, le=2**62)],
     body: CosignatureIn,
-    hub: HubDep,
+    ledger: LedgerDep,
     session: SessionDep,
     principal: PrincipalDep,
 ) -> CheckpointOut:
@@ -92,23 +90,20 @@ def cosign_checkpoint(
     signs it (C2SP tlog-cosignature) with its agency key."""
     if principal.agency_id is None or not principal.has(Role.AGENCY_NODE):
         raise Forbidden("only an agency node's witness cosigns checkpoints")
-    out = cosignatures.add_cosignature(
-        session, ledger_of(hub), principal.agency_id, size, body.cosignature
-    )
+    out = cosignatures.add_cosignature(session, ledger, principal.agency_id, size, body.cosignature)
     session.commit()
     return out
 
 
 @router.get("/proofs/inclusion", summary="Inclusion proof of an entry in the tree of a size")
 def inclusion_proof(
-    hub: HubDep,
+    ledger: LedgerDep,
     session: SessionDep,
     principal: PrincipalDep,
     index: Annotated[int, Query(ge=0, le=2**62)],
     tree_size: Annotated[int, Query(ge=1, le=2**62)],
 ) -> InclusionProofOut:
     """For checking that an entry is under a checkpoint the caller holds."""
-    ledger = ledger_of(hub)
     if not index < tree_size <= ledger.sync(session):
         raise NotFound("no such entry in a tree of that size")
     proof = ledger.tree.inclusion_proof(index, tree_size)
@@ -122,14 +117,13 @@ def inclusion_proof(
 
 @router.get("/proofs/consistency", summary="Consistency proof between two tree sizes")
 def consistency_proof(
-    hub: HubDep,
+    ledger: LedgerDep,
     session: SessionDep,
     principal: PrincipalDep,
     first: Annotated[int, Query(ge=1, le=2**62)],
     second: Annotated[int, Query(ge=1, le=2**62)],
 ) -> ConsistencyProofOut:
     """What a witness asks for before accepting a larger checkpoint."""
-    ledger = ledger_of(hub)
     if not first <= second <= ledger.sync(session):
         raise NotFound("no tree of that size")
     proof = ledger.tree.consistency_proof(first, second)
@@ -140,7 +134,7 @@ def consistency_proof(
 
 @router.get("/entries", summary="Entries by index range (auditors and agency nodes)")
 def entries(
-    hub: HubDep,
+    ledger: LedgerDep,
     session: SessionDep,
     principal: PrincipalDep,
     start: Annotated[int, Query(ge=0, le=2**62)] = 0,
@@ -151,7 +145,6 @@ def entries(
     hash, type and the grant it ends (so it can still check the tree and that no
     revocation was hidden from it)."""
     require_ledger_reader(principal)
-    ledger = ledger_of(hub)
     committed = ledger.sync(session)
     reader = None if principal.has(Role.AUDITOR) else principal.agency_id
     out: list[LedgerLeafOut] = []

@@ -7,10 +7,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Path, Response, status
 
+from contract import LinkageRunIn, LinkageRunOut
 from hub.auth import require_operator
 from hub.deps import HubDep, PrincipalDep, SessionDep
 from hub.models import LinkageRun
-from hub.schemas import LinkageRunIn, LinkageRunOut
 
 router = APIRouter(prefix="/v1/linkage", tags=["linkage"])
 RunId = Annotated[int, Path(ge=1, le=2**31 - 1)]

@@ -6,14 +6,12 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, status
-from sqlalchemy import select
-from sqlmodel import col
 
+from contract import NotificationOut
 from hub.auth import require_case_manager
 from hub.deps import HubDep, PrincipalDep, SessionDep
 from hub.errors import NotFound
-from hub.models import Notification
-from hub.schemas import NotificationOut
+from hub.services import inbox
 from hub.services.notify import message_text
 
 router = APIRouter(prefix="/v1/notifications", tags=["clients"])
@@ -25,15 +23,6 @@ def list_notifications(
 ) -> list[NotificationOut]:
     """Case managers only; each sees only their own."""
     agency = require_case_manager(principal)
-    rows = session.execute(
-        select(Notification)
-        .where(
-            col(Notification.agency_id) == agency,
-            col(Notification.case_manager_id) == principal.subject,
-        )
-        .order_by(col(Notification.notification_id).desc())
-        .limit(50)
-    ).scalars()
     return [
         NotificationOut(
             notification_id=row.notification_id or 0,
@@ -42,7 +31,7 @@ def list_notifications(
             kind=row.kind,
             read=row.read_at is not None,
         )
-        for row in rows
+        for row in inbox.feed(session, agency, principal.subject)
     ]
 
 
@@ -58,10 +47,8 @@ def mark_read(
 ) -> None:
     """Anyone else's notification answers like one that does not exist."""
     agency = require_case_manager(principal)
-    row = session.get(Notification, notification_id)
-    if row is None or row.agency_id != agency or row.case_manager_id != principal.subject:
+    if not inbox.mark_read(
+        session, agency, principal.subject, notification_id, at=datetime.now(UTC)
+    ):
         raise NotFound()
-    if row.read_at is None:
-        row.read_at = datetime.now(UTC)
-        session.add(row)
-        session.commit()
+    session.commit()

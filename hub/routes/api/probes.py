@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from contract import ProbeFlagOut
 from hub.auth import authorize_agency_node
 from hub.deps import PrincipalDep, SessionDep
 from hub.routes.api.agencies import AgencyId
 from hub.routes.api.reports import probe_flag_out
-from hub.schemas import ProbeFlagOut
 from hub.services import probing
 
 router = APIRouter(prefix="/v1/agencies/{agency_id}/probe-flags", tags=["review"])

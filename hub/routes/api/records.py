@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from contract import RecordOut, RecordRef
 from hub.auth import authorize_record
 from hub.deps import PrincipalDep, SessionDep
 from hub.routes.api.agencies import AgencyId
-from hub.schemas import RecordOut, RecordRef
 from hub.services.records import record_view
 
 router = APIRouter(prefix="/v1/agencies/{agency_id}/records", tags=["records"])

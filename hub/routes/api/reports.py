@@ -7,10 +7,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
+from contract import AgencyHealthOut, OverlapCellOut, OverlapOut, ProbeFlagOut
 from hub.auth import require_report_reader
 from hub.deps import HubDep, PrincipalDep, SessionDep
 from hub.models import ProbeFlag
-from hub.schemas import AgencyHealthOut, OverlapCellOut, OverlapOut, ProbeFlagOut
 from hub.services import probing
 from hub.services.health import encoding_health
 from hub.services.overlap import MIN_LIMIT

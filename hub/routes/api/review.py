@@ -6,10 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
+from contract import ReviewAnswerIn, ReviewItemOut
 from hub.auth import authorize_agency_node
 from hub.deps import PrincipalDep, SessionDep
 from hub.routes.api.agencies import AgencyId
-from hub.schemas import ReviewAnswerIn, ReviewItemOut
 from hub.services import review
 
 router = APIRouter(prefix="/v1/agencies/{agency_id}/review", tags=["review"])

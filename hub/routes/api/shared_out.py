@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from hub.disclosure import Disclosure
-from hub.schemas import (
+from contract import (
     ConflictMilestoneOut,
     ContactOut,
     DisclosureLevelOut,
@@ -17,6 +16,7 @@ from hub.schemas import (
     SharedOut,
     SharedProgramOut,
 )
+from hub.disclosure import Disclosure
 from hub.services.plans import PlanItem, priority_order
 from hub.services.sharing import SharedAnswer, combined_plan
 from hub.settings import HubSettings

@@ -6,11 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header
 
+from contract import AssignmentBatchIn, BatchOut, EncodingBatchIn, MilestoneBatchIn
 from hub.auth import authorize_agency_node
-from hub.deps import HubDep, PrincipalDep, SessionDep
-from hub.errors import Unavailable
+from hub.deps import CipherDep, HubDep, PrincipalDep, SessionDep
 from hub.routes.api.agencies import AgencyId
-from hub.schemas import AssignmentBatchIn, BatchOut, EncodingBatchIn, MilestoneBatchIn
 from hub.services import uploads
 
 router = APIRouter(prefix="/v1/agencies/{agency_id}", tags=["uploads"])
@@ -30,6 +29,7 @@ def upload_encodings(
     body: EncodingBatchIn,
     idempotency_key: IdempotencyKey,
     hub: HubDep,
+    cipher: CipherDep,
     session: SessionDep,
     principal: PrincipalDep,
 ) -> BatchOut:
@@ -50,17 +50,16 @@ def upload_assignments(
     body: AssignmentBatchIn,
     idempotency_key: IdempotencyKey,
     hub: HubDep,
+    cipher: CipherDep,
     session: SessionDep,
     principal: PrincipalDep,
 ) -> BatchOut:
     """Contacts are sealed at rest and shown only through the disclosure path."""
     authorize_agency_node(principal, agency_id)
-    if hub.cipher is None:
-        raise Unavailable("the hub has no data key configured (PPRL_DATA_KEY_FILE)")
     out = uploads.upload_assignments(
         session,
         settings=hub.settings,
-        cipher=hub.cipher,
+        cipher=cipher,
         agency_id=agency_id,
         key=idempotency_key,
         batch=body,
@@ -75,17 +74,16 @@ def upload_milestones(
     body: MilestoneBatchIn,
     idempotency_key: IdempotencyKey,
     hub: HubDep,
+    cipher: CipherDep,
     session: SessionDep,
     principal: PrincipalDep,
 ) -> BatchOut:
     """Plans are sealed at rest and shown only through the disclosure path."""
     authorize_agency_node(principal, agency_id)
-    if hub.cipher is None:
-        raise Unavailable("the hub has no data key configured (PPRL_DATA_KEY_FILE)")
     out = uploads.upload_milestones(
         session,
         settings=hub.settings,
-        cipher=hub.cipher,
+        cipher=cipher,
         agency_id=agency_id,
         key=idempotency_key,
         batch=body,

@@ -1,0 +1,154 @@
+"""What a case manager is told: "is this client shared?", the caseload, notifications."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from contract.uploads import MilestoneStatus
+
+
+class GrantProofOut(BaseModel):
+    """The grant a disclosure relied on, and its inclusion proof under `checkpoint`."""
+
+    index: int
+    leaf_hash: str
+    leaf: str = Field(description="The grant's leaf (base64), for the asking node to check.")
+    inclusion_proof: list[str]
+
+
+class DisclosureLevelOut(BaseModel):
+    """One level (existence, contact, plan) of one program: shown or withheld, and why."""
+
+    allowed: bool
+    reason: str
+    basis: Literal["consent", "agreement"] | None = None
+    access_entry: int | None = Field(
+        default=None, description="The ledger's ACCESS entry recording this disclosure."
+    )
+    grant: GrantProofOut | None = None
+    why: (
+        Literal[
+            "no_consent",
+            "revoked",
+            "ended",
+            "expired",
+            "not_yet_effective",
+            "does_not_cover",
+            "not_named",
+            "no_case_manager",
+        ]
+        | None
+    ) = Field(default=None, description="Why it is withheld, as a code to put in your words.")
+    why_at: str | None = Field(
+        default=None, description="The instant that matters: when the consent expired or starts."
+    )
+
+
+class ContactOut(BaseModel):
+    case_manager_id: str
+    display_name: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    office: str | None = None
+
+
+class PlanMilestoneOut(BaseModel):
+    program: str
+    milestone_id: str
+    goal: str
+    milestone: str
+    activity: str | None = None
+    service_kind: str | None = None
+    need: str | None = None
+    target_start: date | None = None
+    target_end: date | None = None
+    actual_start: date | None = None
+    actual_end: date | None = None
+    dosage: str | None = None
+    status: MilestoneStatus
+    stuck_reason: str | None = None
+    need_served: str | None = Field(
+        default=None,
+        description="The need it serves: `need` as recorded, or implied by `service_kind`.",
+    )
+
+
+class SharedProgramOut(BaseModel):
+    """Another program serving the same client."""
+
+    program: str
+    agency_id: str
+    record_ref: str = Field(description="That program's pseudonymous reference of the client.")
+    link_score: float = Field(description="The weakest Dice score on the way to that record.")
+    confirmed_in_review: bool
+    confidence: Literal["confirmed_in_review", "high", "moderate"] = Field(
+        description="How sure the match is: confirmed by both agencies' stewards, high "
+        "(weakest link at 0.9 or more) or moderate (above the disclosure floor)."
+    )
+    run_id: int = Field(description="The linkage run that made the weakest link.")
+    existence: DisclosureLevelOut
+    contact: DisclosureLevelOut
+    plan: DisclosureLevelOut
+    contact_details: ContactOut | None = None
+    milestones: list[PlanMilestoneOut] | None = None
+
+
+class ConflictMilestoneOut(BaseModel):
+    program: str
+    milestone_id: str
+
+
+class PlanConflictOut(BaseModel):
+    kind: Literal["competing_deadlines", "overlapping_services", "stuck"]
+    milestones: list[ConflictMilestoneOut]
+    detail: str
+
+
+class SharedOut(BaseModel):
+    """What the caller may learn about other programs serving their client.
+
+    `shared` is false when no other program may be named to the caller: either none is
+    linked, or policy and consent allow no disclosure of it."""
+
+    record_ref: str
+    shared: bool
+    decided_at: datetime
+    programs: list[SharedProgramOut]
+    plan: list[PlanMilestoneOut] = Field(
+        description="Every milestone the caller may see (their own program's and the "
+        "disclosed ones), in the client's priority order: basic needs, freedom, family, "
+        "self-reliance."
+    )
+    conflicts: list[PlanConflictOut]
+    withheld: list[str]
+    checkpoint: str | None = Field(
+        default=None, description="The signed checkpoint the grant proofs verify against."
+    )
+
+
+class CaseloadItemOut(BaseModel):
+    """One client on the caseload, by the agency's pseudonymous reference (the node
+    shows the name)."""
+
+    record_ref: str
+    shared: bool
+    programs: list[str] = Field(description="Other programs that may be named as serving them.")
+    changes: list[str] = Field(description="What changed since the previous visit.")
+
+
+class CaseloadOut(BaseModel):
+    case_manager_id: str
+    as_of: datetime
+    previous_visit: datetime | None
+    clients: list[CaseloadItemOut]
+
+
+class NotificationOut(BaseModel):
+    notification_id: int
+    created_at: datetime
+    kind: Literal["matches_changed", "consent_recorded", "consent_changed", "consent_revoked"]
+    message: str
+    read: bool
