@@ -36,8 +36,9 @@ from benchmarks.linkage_data import Encoded, encode_linked, febrl4_partial, writ
 from hub.linkage.engine import Dataset, link
 from hub.linkage.executors import DaskExecutor, ThreadExecutor
 from hub.linkage.kernel import Matrix, Pairs, load_kernel
+from hub.linkage.refs import as_refs
 from hub.linkage.scoring import Candidates, score_between
-from hub.linkage.state import LinkageState, as_refs
+from hub.linkage.state import LinkageState
 
 _THRESHOLD = 0.7
 

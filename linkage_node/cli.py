@@ -591,7 +591,7 @@ def review_list(
     """Items waiting for your answer, each with your own record (never the other
     agency's): item id, score, your case number and name."""
     from linkage_node.job import STATE_FILE
-    from linkage_node.state import NodeState
+    from linkage_node.state import ClientName, NodeState
 
     with _review_client(
         agency,
@@ -610,16 +610,16 @@ def review_list(
     finally:
         state.close()
     table = Table("item", "score", "case number", "name", "born", "your answer", "other side")
-    gone = ("(not in your current roster)", "", "")
+    gone = ClientName("(not in your current roster)", "", "")
     for item in items:
         record_id, name, born = known.get(item.ref, gone)
         other = "answered" if item.other_answered else "waiting"
         if item.other_ref:  # the agency's own two records: both are shown
             twin = known.get(item.other_ref, gone)
             record_id, name, born = (
-                f"{record_id} and {twin[0]}",
-                f"{name} / {twin[1]}",
-                f"{born} / {twin[2]}",
+                f"{record_id} and {twin.record_id}",
+                f"{name} / {twin.name}",
+                f"{born} / {twin.date_of_birth}",
             )
             other = "your own two records"
         table.add_row(

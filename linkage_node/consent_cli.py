@@ -237,7 +237,7 @@ def _case_manager(desk: ConsentDesk, record_id: str) -> str:
             "first, or give --collected-by with your staff id.",
             exit_code=3,
         )
-    return found[4]
+    return found.case_manager_id
 
 
 @app.command("list")

@@ -305,7 +305,7 @@ class ConsentDesk:
         """The reference the hub knows the case number by: the directory's, or (a client
         not exported yet) the one the next export will give it."""
         found = self.state.client(record_id)
-        return found[0] if found is not None else self.ref_key.ref(record_id)
+        return found.ref if found is not None else self.ref_key.ref(record_id)
 
     def find(self, text: str) -> GrantRecord:
         """The agency's grant with grant id (or consent id) `text`."""

@@ -172,15 +172,7 @@ def run_encoding_job(
     max_rejected = max_rejected or Allowance.parse(DEFAULT_REJECTED_ENCODE, "--max-rejected")
     roster = RosterResult(keep_records=False)
     state_file = state_dir / STATE_FILE
-    fresh = not state_file.exists()
-    # A new node's key is made now and saved only with its first state (nothing is
-    # written before the guards pass); an existing node must have its key.
-    ref_key = (
-        RefKey.generate()
-        if fresh and not (state_dir / REF_KEY_FILE).exists()
-        else RefKey.load_or_create(state_dir / REF_KEY_FILE, create=False)
-    )
-    context = f"{secret.epoch}|{schema.fingerprint}"
+    ref_key, new_key = _ref_key(state_dir, fresh=not state_file.exists())
     records = iter_roster(
         roster_path,
         roster,
@@ -191,6 +183,7 @@ def run_encoding_job(
         Staging(private_directory(state_dir), state_file) as staging,
         EncoderPool(schema, secret.secret, workers) as pool,
     ):
+        context = f"{secret.epoch}|{schema.fingerprint}"
         for number, chunk in enumerate(_batches(records, JOB_CHUNK)):
             for record in chunk:
                 roster.add(record)
@@ -199,59 +192,20 @@ def run_encoding_job(
             )
         staging.keep([ref_key.ref(r) for r in roster.rejected_record_ids])
         plans = read_plans(plans_path) if plans_path is not None else None
-        try:
-            check_rejected("roster", roster.rejected, roster.rows, max_rejected)
-            if plans is not None:
-                check_rejected("plan", plans.rejected, plans.rows, max_rejected)
-        except GuardError as exc:
-            exc.rejected = (roster, plans)  # for the caller's problem table
-            raise
-        live = staging.live()
-        check_not_empty(roster.rows, live, allow_removals)
-        check_removals(staging.find_removals(), live, allow_removals)
-        reassigned = staging.find_assignments()
-        counts = staging.counts()
-        diff = Diff(
-            new=counts["new"],
-            changed=counts["changed"],
-            removed=counts["removed"],
-            unchanged=counts["unchanged"],
-            reassigned=reassigned,
-        )
-        canary = canary_digest(
-            secret.secret, Encoder(schema, secret.secret).encode(feature_values(schema, CANARY))
-        )
-        header = EncodingsHeader(
-            agency_id=agency_id,
-            epoch=secret.epoch,
-            schema_fingerprint=schema.fingerprint,
-            normalisation=NORMALISATION_VERSION,
-            clk_bits=schema.bits,
-            record_count=roster.accepted,
-            canary_digest=canary,
-            created_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        )
+        diff = _guarded_diff(staging, roster, plans, max_rejected, allow_removals)
+        header = _header(agency_id, schema, secret, roster.accepted)
         popcount = _Popcount(schema.bits, roster.accepted, progress)
         write_encodings(output, header, popcount.counted(staging.encodings()))
         staging.release()
-        if fresh and not (state_dir / REF_KEY_FILE).exists():
+        if new_key:
             ref_key.save(private_directory(state_dir) / REF_KEY_FILE)
-        state = NodeState(state_file, agency_id)
-        try:
+        with NodeState(state_file, agency_id) as state:
             plan_changes, plan_removals = _plan_diff(plans, ref_key, state) if plans else ([], [])
             run = RunRecord(
                 epoch=secret.epoch,
                 schema_fingerprint=schema.fingerprint,
-                canary=canary,
-                counts={
-                    "rows": roster.rows,
-                    "accepted": roster.accepted,
-                    "rejected": roster.rejected,
-                    "new": diff.new,
-                    "changed": diff.changed,
-                    "removed": diff.removed,
-                    "unchanged": diff.unchanged,
-                },
+                canary=header.canary_digest,
+                counts=_run_counts(roster, diff),
                 plans=plan_changes,
                 plan_removals=plan_removals,
             )
@@ -259,8 +213,6 @@ def run_encoding_job(
                 (lambda done, total: progress("saving state", done, total)) if progress else None
             )
             run_id = state.record_run(run, staging.path, saving)
-        finally:
-            state.close()
     return JobResult(
         roster,
         diff,
@@ -273,6 +225,77 @@ def run_encoding_job(
         len(plan_changes),
         len(plan_removals),
     )
+
+
+def _ref_key(state_dir: Path, *, fresh: bool) -> tuple[RefKey, bool]:
+    """The node's record-reference key, and whether it is new. A new node's key is made
+    now and saved only with its first state (nothing is written before the guards
+    pass); an existing node must have its key."""
+    if fresh and not (state_dir / REF_KEY_FILE).exists():
+        return RefKey.generate(), True
+    return RefKey.load_or_create(state_dir / REF_KEY_FILE, create=False), False
+
+
+def _guarded_diff(
+    staging: Staging,
+    roster: RosterResult,
+    plans: PlanResult | None,
+    max_rejected: Allowance,
+    allow_removals: Allowance,
+) -> Diff:
+    """What this export changes, once the guards passed: too many rejected rows, an
+    empty export or too many removals raise GuardError (nothing written)."""
+    try:
+        check_rejected("roster", roster.rejected, roster.rows, max_rejected)
+        if plans is not None:
+            check_rejected("plan", plans.rejected, plans.rows, max_rejected)
+    except GuardError as exc:
+        exc.rejected = (roster, plans)  # for the caller's problem table
+        raise
+    live = staging.live()
+    check_not_empty(roster.rows, live, allow_removals)
+    check_removals(staging.find_removals(), live, allow_removals)
+    reassigned = staging.find_assignments()
+    counts = staging.counts()
+    return Diff(
+        new=counts["new"],
+        changed=counts["changed"],
+        removed=counts["removed"],
+        unchanged=counts["unchanged"],
+        reassigned=reassigned,
+    )
+
+
+def _header(
+    agency_id: str, schema: LinkageSchema, secret: LinkageSecret, records: int
+) -> EncodingsHeader:
+    """The encodings file's header, with the canary that shows the hub which agencies
+    encode under the same secret and schema."""
+    canary = canary_digest(
+        secret.secret, Encoder(schema, secret.secret).encode(feature_values(schema, CANARY))
+    )
+    return EncodingsHeader(
+        agency_id=agency_id,
+        epoch=secret.epoch,
+        schema_fingerprint=schema.fingerprint,
+        normalisation=NORMALISATION_VERSION,
+        clk_bits=schema.bits,
+        record_count=records,
+        canary_digest=canary,
+        created_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    )
+
+
+def _run_counts(roster: RosterResult, diff: Diff) -> dict[str, int]:
+    return {
+        "rows": roster.rows,
+        "accepted": roster.accepted,
+        "rejected": roster.rejected,
+        "new": diff.new,
+        "changed": diff.changed,
+        "removed": diff.removed,
+        "unchanged": diff.unchanged,
+    }
 
 
 def _plan_diff(

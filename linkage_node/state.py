@@ -21,7 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from types import TracebackType
+from typing import Literal, NamedTuple
 
 from linkage_node import consent_forms, staff_accounts
 from linkage_node.consent_forms import ConsentForms
@@ -93,7 +94,29 @@ CREATE TABLE IF NOT EXISTS sent_batch (
 );
 """
 
+# The state file's layout. Raised when a release changes it (with the upgrade step in
+# `NodeState.__init__`); a file from a newer release is refused, not misread.
+STATE_VERSION = 2
+
 Op = Literal["upsert", "remove", "assign", "unassign", "plan", "unplan"]
+
+
+class DirectoryEntry(NamedTuple):
+    """One current client in the node's private directory."""
+
+    ref: str
+    record_id: str
+    name: str
+    date_of_birth: str
+    case_manager_id: str
+
+
+class ClientName(NamedTuple):
+    """How a page shows a client the hub names by reference."""
+
+    record_id: str
+    name: str
+    date_of_birth: str
 
 
 @dataclass(frozen=True)
@@ -154,6 +177,13 @@ class NodeState:
     def __init__(self, path: Path, agency_id: str) -> None:
         fresh = not path.exists()
         self._db = sqlite3.connect(private_file(path), isolation_level=None)
+        version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
+        if version > STATE_VERSION:
+            self._db.close()
+            raise StateError(
+                f"the state in {path} was written by a newer release (layout {version})",
+                "Run that release, or restore a backup this release wrote.",
+            )
         self._db.executescript(_SCHEMA + staff_accounts.SCHEMA + consent_forms.SCHEMA)
         staff_accounts.upgrade(self._db)
         columns = {r[1] for r in self._db.execute("PRAGMA table_info(node)")}
@@ -169,7 +199,19 @@ class NodeState:
             )
         if row is None or row[1] is None:
             self.new_installation()
+        self._db.execute(f"PRAGMA user_version = {STATE_VERSION}")
         self.fresh = fresh
+
+    def __enter__(self) -> NodeState:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
 
     @property
     def installation_id(self) -> str:
@@ -223,33 +265,33 @@ class NodeState:
             db.execute("ROLLBACK")
             raise
 
-    def client(self, record_id: str) -> tuple[str, str, str, str, str] | None:
-        """(ref, record_id, name, date of birth, case manager) of one current record."""
+    def client(self, record_id: str) -> DirectoryEntry | None:
+        """One current record's directory entry."""
         row = self._db.execute(
             "SELECT ref, record_id, display_name, date_of_birth, case_manager_id "
             "FROM client_directory WHERE record_id = ?",
             (record_id,),
         ).fetchone()
-        return None if row is None else (row[0], row[1], row[2], row[3], row[4])
+        return None if row is None else DirectoryEntry(*row)
 
-    def directory(self) -> list[tuple[str, str, str, str, str]]:
-        """Every current record: (ref, record_id, name, date of birth, case manager)."""
+    def directory(self) -> list[DirectoryEntry]:
+        """Every current record, by case number."""
         return [
-            (r[0], r[1], r[2], r[3], r[4])
+            DirectoryEntry(*r)
             for r in self._db.execute("SELECT * FROM client_directory ORDER BY record_id")
         ]
 
-    def clients_by_ref(self, refs: list[str]) -> dict[str, tuple[str, str, str]]:
-        """ref -> (record_id, name, date of birth) for the given references (a caseload:
-        a few hundred at most, one indexed lookup each)."""
-        out: dict[str, tuple[str, str, str]] = {}
+    def clients_by_ref(self, refs: list[str]) -> dict[str, ClientName]:
+        """ref -> the client's case number, name and date of birth, for the given
+        references (a caseload: a few hundred at most, one indexed lookup each)."""
+        out: dict[str, ClientName] = {}
         for ref in refs:
             row = self._db.execute(
                 "SELECT record_id, display_name, date_of_birth FROM client_directory WHERE ref = ?",
                 (ref,),
             ).fetchone()
             if row is not None:
-                out[ref] = (row[0], row[1], row[2])
+                out[ref] = ClientName(*row)
         return out
 
     @property

@@ -144,7 +144,7 @@ def _demo_account(root: Path, record_id: str) -> tuple[str, Path]:
         found = state.client(record_id)
         assert found is not None  # noqa: S101  (the story picked a current record)
         password = secrets.token_urlsafe(12)
-        state.accounts.save("demo", found[4], "case_manager", hash_password(password))
+        state.accounts.save("demo", found.case_manager_id, "case_manager", hash_password(password))
     finally:
         state.close()
     path = root / "nodes" / "DCFS-demo-password.txt"

@@ -403,17 +403,17 @@ def _record_form(
         data_classes=("existence", "contact", "plan"),
         signed_on=now.date(),
         form_sha256=sha,
-        collected_by=found[4],
+        collected_by=found.case_manager_id,
         form_version="universal-2026.1",
     )
-    return desk.record(form, recorded_by=found[4], form_file=stored)
+    return desk.record(form, recorded_by=found.case_manager_id, form_file=stored)
 
 
 def _assigned(state: NodeState, ref: str) -> tuple[str, str, str]:
     record = state.clients_by_ref([ref])[ref]
     found = state.client(record[0])
     assert found is not None  # noqa: S101  (the directory holds every current record)
-    return record[0], found[4], record[1]
+    return record.record_id, found.case_manager_id, record.name
 
 
 def _print_answer(

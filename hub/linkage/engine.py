@@ -22,16 +22,12 @@ import numpy.typing as npt
 from hub.linkage.blocking import LshParams
 from hub.linkage.executors import Executor, ThreadExecutor
 from hub.linkage.kernel import Kernel, Matrix, Pairs, load_kernel
+from hub.linkage.memory import keep_big_arrays_out_of_the_heap, release_free_memory
+from hub.linkage.refs import Refs
+from hub.linkage.results import LinkConfig, UpdateReport
 from hub.linkage.runner_up import stranger_sample
 from hub.linkage.scoring import Candidates, score_between
-from hub.linkage.state import (
-    LinkageState,
-    LinkConfig,
-    Refs,
-    UpdateReport,
-    keep_big_arrays_out_of_the_heap,
-    release_free_memory,
-)
+from hub.linkage.state import LinkageState
 from hub.linkage.threshold import (
     GRID,
     StrangerSample,

@@ -18,13 +18,9 @@ import numpy as np
 
 from hub.failures import HubError
 from hub.linkage.engine import Dataset
-from hub.linkage.state import (
-    LinkageState,
-    is_hex64,
-    keep_big_arrays_out_of_the_heap,
-    raw_refs,
-    release_free_memory,
-)
+from hub.linkage.memory import keep_big_arrays_out_of_the_heap, release_free_memory
+from hub.linkage.refs import is_hex64, raw_refs
+from hub.linkage.state import LinkageState
 from keys import canonical
 
 FORMAT = "pprl.encodings.v2"

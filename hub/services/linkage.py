@@ -32,7 +32,9 @@ from hub.errors import Conflict, NotFound
 from hub.linkage.engine import Dataset, LinkParams, link
 from hub.linkage.executors import DaskExecutor, Executor, ThreadExecutor
 from hub.linkage.kernel import load_kernel
-from hub.linkage.state import LinkageState, LinkConfig
+from hub.linkage.memory import keep_big_arrays_out_of_the_heap
+from hub.linkage.results import LinkConfig
+from hub.linkage.state import LinkageState
 from hub.linkage.threshold import ThresholdProposal
 from hub.models import LinkageRun, RecordCluster
 from hub.services import linkage_store as store
@@ -56,6 +58,7 @@ class LinkageRunner:
     """One per hub process (see the module notes)."""
 
     def __init__(self, settings: HubSettings, engine: Engine) -> None:
+        keep_big_arrays_out_of_the_heap()  # this process links: see hub.linkage.memory
         self.settings = settings
         self.sessions: Callable[[], AbstractContextManager[Session]] = lambda: Session(engine)
         self._lock = threading.Lock()
@@ -372,9 +375,9 @@ def _totals(state: LinkageState) -> dict[str, Any]:
     return {
         "records": {rec.name: rec.live() for rec in state.agencies},
         "clusters": len(np.unique(all_ids[all_ids > 0])),
-        "links": int(state.edge_link.sum()),
-        "links_for_review": int((state.edge_link & (state.edge_score < disclose)).sum()),
-        "pairs_at_threshold": len(state.edge_score),
+        "links": int(state.edges.link.sum()),
+        "links_for_review": int((state.edges.link & (state.edges.score < disclose)).sum()),
+        "pairs_at_threshold": len(state.edges.score),
         "next_cluster": state.next_cluster,
     }
 

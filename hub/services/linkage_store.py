@@ -14,7 +14,9 @@ from sqlmodel import Session
 
 from hub.errors import Conflict
 from hub.linkage.kernel import Matrix
-from hub.linkage.state import RAW_REF, ClusterRow, LinkageState, LinkRow, Refs
+from hub.linkage.refs import RAW_REF, Refs
+from hub.linkage.results import ClusterRow, LinkRow
+from hub.linkage.state import LinkageState
 from hub.models import Encoding, EncodingCounter, EncodingRemoval, Link, RecordCluster, table_of
 
 _ENCODING: Table = table_of(Encoding)

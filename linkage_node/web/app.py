@@ -36,7 +36,7 @@ from linkage_node.consent_terms import ConsentTemplate, canonical_grant_id
 from linkage_node.errors import StateError
 from linkage_node.hub_client import agency_token, hub_audience
 from linkage_node.job import STATE_FILE
-from linkage_node.state import NodeState
+from linkage_node.state import DirectoryEntry, NodeState
 from linkage_node.transport import checked_hub_url
 from linkage_node.web import answer_view, ops
 from linkage_node.web.failures import install_error_pages
@@ -317,16 +317,16 @@ def _witness_round(request: Request) -> Response | None:
     return None
 
 
-def _my_client(
-    request: Request, session: StaffSession, record_id: str
-) -> tuple[str, str, str, str, str] | None:
+def _my_client(request: Request, session: StaffSession, record_id: str) -> DirectoryEntry | None:
     """The node's record for a case number, if the signed-in staff may open it."""
     state = _node(request).state()
     try:
         found = state.client(record_id)
     finally:
         state.close()
-    if found is None or (session.role == "case_manager" and found[4] != session.staff_id):
+    if found is None or (
+        session.role == "case_manager" and found.case_manager_id != session.staff_id
+    ):
         return None
     return found
 
@@ -567,9 +567,7 @@ def mark_read(
     return RedirectResponse("/caseload", status_code=303)
 
 
-def _shared(
-    request: Request, record_id: str
-) -> tuple[tuple[str, str, str, str, str], dict[str, Any]] | Response:
+def _shared(request: Request, record_id: str) -> tuple[DirectoryEntry, dict[str, Any]] | Response:
     """The signed-in case manager's client `record_id` (from the node's directory) and
     the hub's answer about it, or the page to show instead."""
     session = _signed_in(request)
@@ -578,7 +576,7 @@ def _shared(
     found = _my_client(request, session, record_id)
     if found is None:
         return _not_found(request)
-    answer = _node(request).ask(session, f"/v1/clients/{found[0]}/shared")
+    answer = _node(request).ask(session, f"/v1/clients/{found.ref}/shared")
     if answer.status_code == 404:
         return _not_found(request)
     if answer.status_code != 200:

@@ -288,7 +288,11 @@ def _grant_of_client(
     match = [g for g in (consent.on_file if consent else []) if g.grant_id == grant.upper()]
     if client is None or not match:
         return _not_on_caseload(request)
-    return {"record_id": client[1], "name": client[2], "date_of_birth": client[3]}, match[0]
+    return {
+        "record_id": client.record_id,
+        "name": client.name,
+        "date_of_birth": client.date_of_birth,
+    }, match[0]
 
 
 def _client_again(request: Request, record_id: str, problems: list[str]) -> Response:

@@ -15,7 +15,7 @@ from hub.crypto import DataCipher, DataKeyError, SealedValueAltered
 from hub.errors import NotFound, install
 from hub.failures import HubError, IntegrityFault
 from hub.linkage.files import EncodingsFileError
-from hub.linkage.state import StateError
+from hub.linkage.refs import StateError
 from hub.setup_checks import HubSetupError
 from keys import MalformedDocument
 

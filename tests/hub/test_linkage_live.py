@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import col
 
-from hub.linkage.state import LinkageState, LinkConfig
+from hub.linkage.results import LinkConfig
+from hub.linkage.state import LinkageState
 from hub.models import Encoding, RecordCluster
 from keys import Role, issue_token
 from linkage_node import load_schema

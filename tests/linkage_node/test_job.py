@@ -14,7 +14,7 @@ from keys import LinkageSecret, canonical, new_linkage_secret
 from linkage_node import StateError, load_schema, read_encodings, run_encoding_job
 from linkage_node.guards import Allowance, GuardError
 from linkage_node.job import JobResult
-from linkage_node.state import NodeState
+from linkage_node.state import DirectoryEntry, NodeState
 from linkage_node.synthetic import synthetic_roster, write_roster
 
 SECRET = new_linkage_secret("2026-11")
@@ -113,7 +113,7 @@ def test_a_known_record_with_bad_data_tonight_is_not_removed(tmp_path: Path) -> 
     assert result.diff.empty
 
 
-def _snapshot(tmp: Path) -> tuple[bytes, list[tuple[str, str, str, str, str]], int]:
+def _snapshot(tmp: Path) -> tuple[bytes, list[DirectoryEntry], int]:
     state = NodeState(tmp / "state-DCFS" / "node-state.db", "DCFS")
     try:
         return (tmp / "out.jsonl").read_bytes(), state.directory(), len(state.pending_runs())

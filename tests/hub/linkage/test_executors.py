@@ -10,8 +10,9 @@ from distributed import Client, LocalCluster
 
 from hub.linkage.executors import DaskExecutor, ThreadExecutor
 from hub.linkage.kernel import Matrix, load_kernel
+from hub.linkage.results import LinkConfig
 from hub.linkage.scoring import Candidates, score_between
-from hub.linkage.state import LinkageState, LinkConfig
+from hub.linkage.state import LinkageState
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from hub.linkage.engine import Dataset, LinkParams, link
 from hub.linkage.files import EncodingsFileError, read_compatible, read_encodings_file
-from hub.linkage.state import RAW_REF
+from hub.linkage.refs import RAW_REF
 from keys import new_linkage_secret
 from linkage_node import load_schema, run_encoding_job
 from linkage_node.synthetic import LinkedRosters, linked_rosters, write_roster

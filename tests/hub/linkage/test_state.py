@@ -9,8 +9,10 @@ from hypothesis import strategies as st
 
 from hub.linkage.blocking import LshParams
 from hub.linkage.kernel import Matrix, load_kernel
+from hub.linkage.refs import StateError
+from hub.linkage.results import LinkConfig
 from hub.linkage.scoring import Candidates, score_between
-from hub.linkage.state import LinkageState, LinkConfig, StateError
+from hub.linkage.state import LinkageState
 
 AGENCIES = ("cw", "dj", "voc")
 

@@ -8,7 +8,7 @@ import pytest
 
 from benchmarks.linkage_data import encode_linked
 from hub.linkage.engine import Dataset, LinkParams, link
-from hub.linkage.state import raw_refs
+from hub.linkage.refs import raw_refs
 
 
 @pytest.mark.parametrize("seed", [31, 32])

@@ -1,0 +1,41 @@
+"""The node's state file: named rows, closed by `with`, and a layout version that keeps
+an older release from misreading a newer file."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from linkage_node.errors import StateError
+from linkage_node.state import STATE_VERSION, DirectoryEntry, NodeState
+
+
+def test_directory_rows_are_named(tmp_path: Path) -> None:
+    with NodeState(tmp_path / "state.db", "DCFS") as state:
+        state.save_directory([("ab" * 32, "C-1", "Ann Lee", "1990-01-02", "cm-0001")])
+        entry = state.client("C-1")
+        names = state.clients_by_ref(["ab" * 32])
+    assert entry == DirectoryEntry("ab" * 32, "C-1", "Ann Lee", "1990-01-02", "cm-0001")
+    assert entry is not None
+    assert entry.case_manager_id == "cm-0001"
+    assert names["ab" * 32].name == "Ann Lee"
+
+
+def test_with_closes_the_database(tmp_path: Path) -> None:
+    with NodeState(tmp_path / "state.db", "DCFS") as state:
+        pass
+    with pytest.raises(sqlite3.ProgrammingError):
+        state.ever_sent()
+
+
+def test_a_state_from_a_newer_release_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    NodeState(path, "DCFS").close()
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == STATE_VERSION
+        db.execute(f"PRAGMA user_version = {STATE_VERSION + 1}")
+    with pytest.raises(StateError, match="newer release") as refused:
+        NodeState(path, "DCFS")
+    assert "restore a backup" in refused.value.advice()
