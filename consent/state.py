@@ -38,10 +38,7 @@ from consent.entries import (
     parse_leaf,
 )
 from consent.errors import EntryInvalid, EntryRejected
-from keys import (
-    KeyRegistry,
-    public_key_id,
-)
+from keys import KeyRegistry, public_key_id
 
 
 @dataclass

@@ -32,10 +32,7 @@ from contract.ledger import (
     LedgerLeafOut,
     WithheldOut,
 )
-from contract.linkage import (
-    LinkageRunIn,
-    LinkageRunOut,
-)
+from contract.linkage import LinkageRunIn, LinkageRunOut
 from contract.operations import (
     AgencyHealthOut,
     OverlapCellOut,

@@ -34,7 +34,7 @@ from linkage_node.consent_terms import (
 from linkage_node.errors import NodeError
 from linkage_node.job import REF_KEY_FILE
 from linkage_node.refs import RefKey
-from linkage_node.web.app import _alarm, _my_client, _node, _page, _signed_in, _to_sign_in
+from linkage_node.web.pages import alarm_page, my_client, node_of, page, signed_in, to_sign_in
 from linkage_node.web.session import StaffSession
 
 log = logging.getLogger("pprl.node.consent")
@@ -53,7 +53,7 @@ class ConsentSection:
 
 def _desk(request: Request, state: Any) -> ConsentDesk | str:
     """The node's consent desk, or why there is none."""
-    node = _node(request)
+    node = node_of(request)
     if node.witness is None:
         return (
             "This node does not witness the hub's consent ledger yet, so consent cannot be "
@@ -69,7 +69,7 @@ def _desk(request: Request, state: Any) -> ConsentDesk | str:
 
 def section(request: Request, record_id: str, *, refresh: bool = False) -> ConsentSection:
     """The consents on file for `record_id` and what the form offers (for client.html)."""
-    node = _node(request)
+    node = node_of(request)
     template = node.consent_template
     state = node.state()
     try:
@@ -108,7 +108,7 @@ async def record_consent(  # noqa: PLR0917  (one field per part of the form)
     problems = _form_problems(signed, expires, ends, to, classes, content)
     if problems or signed is None:
         return _client_again(request, record_id, problems)
-    node = _node(request)
+    node = node_of(request)
     template = node.consent_template
     suffix = Path(scan.filename or "scan.pdf").suffix if scan is not None else ".pdf"
 
@@ -155,7 +155,7 @@ def confirm_revoke(request: Request, record_id: str, grant: str) -> Response:
     if isinstance(found, Response):
         return found
     client, on_file = found
-    return _page(
+    return page(
         request,
         "consent_revoke.html",
         client=client,
@@ -204,18 +204,18 @@ def revoke(
 
 def _staff_and_client(request: Request, record_id: str, csrf: str) -> StaffSession | Response:
     """The signed-in staff member, if the form is theirs and the client on their caseload."""
-    session = _signed_in(request)
+    session = signed_in(request)
     if session is None:
-        return _to_sign_in()
-    if not _node(request).signer.check_csrf(session.csrf, csrf):
-        return _page(
+        return to_sign_in()
+    if not node_of(request).signer.check_csrf(session.csrf, csrf):
+        return page(
             request,
             "error.html",
             400,
             title="Form expired",
             message="Open the client's page again and repeat what you did.",
         )
-    if _my_client(request, session, record_id) is None:
+    if my_client(request, session, record_id) is None:
         return _not_on_caseload(request)
     return session
 
@@ -224,7 +224,7 @@ def _with_desk(
     request: Request, record_id: str, act: Callable[[ConsentDesk], Recorded]
 ) -> Recorded | Response:
     """Run `act` with the node's consent desk; the page to show when it cannot."""
-    node = _node(request)
+    node = node_of(request)
     state = node.state()
     try:
         desk = _desk(request, state)
@@ -234,7 +234,7 @@ def _with_desk(
     except NodeError as exc:
         return _client_again(request, record_id, [exc.advice()])
     except WitnessAlarm as alarm:
-        return _alarm(request, alarm)
+        return alarm_page(request, alarm)
     except HubCallError as exc:
         return _client_again(request, record_id, [f"{exc}. Try again in a minute."])
     finally:
@@ -266,7 +266,7 @@ def _form_problems(  # noqa: PLR0917  (the form's fields)
 
 
 def _not_on_caseload(request: Request) -> HTMLResponse:
-    return _page(
+    return page(
         request,
         "error.html",
         404,
@@ -280,10 +280,10 @@ def _grant_of_client(
 ) -> tuple[dict[str, str], GrantOnFile] | Response:
     """The client and one of its consents, if the signed-in staff member may see both;
     the same "not found" for a grant of another client as for no grant at all."""
-    session = _signed_in(request)
+    session = signed_in(request)
     if session is None:
-        return _to_sign_in()
-    client = _my_client(request, session, record_id)
+        return to_sign_in()
+    client = my_client(request, session, record_id)
     consent = section(request, record_id) if client is not None else None
     match = [g for g in (consent.on_file if consent else []) if g.grant_id == grant.upper()]
     if client is None or not match:
@@ -297,7 +297,7 @@ def _grant_of_client(
 
 def _client_again(request: Request, record_id: str, problems: list[str]) -> Response:
     """The client page, with what was wrong with the form (nothing was recorded)."""
-    from linkage_node.web.app import client
+    from linkage_node.web.client_pages import client
 
     request.state.consent_problems = problems
     response = client(request, record_id)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from linkage_node.web.app import _HTMX as HTMX
+from linkage_node.web.node import HTMX
 from tests.browser import ARTIFACTS
 from tests.hub.api.factories import Api, add_notification
 from tests.linkage_node.web.conftest import PASSWORD, Node

@@ -1,0 +1,147 @@
+"""One client: the hub's answer about them, checked against the ledger this node
+witnessed, and the offline proof of each grant it relied on."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from consent import WitnessAlarm, bundle_proof
+from contract.errors import HubCallError
+from keys import canonical
+from linkage_node.consent_terms import canonical_grant_id
+from linkage_node.state import DirectoryEntry
+from linkage_node.web import answer_view
+from linkage_node.web.pages import (
+    alarm_page,
+    hub_trouble,
+    my_client,
+    node_of,
+    not_found,
+    page,
+    signed_in,
+    to_sign_in,
+)
+from linkage_node.witness import AnswerCheck
+
+router = APIRouter()
+
+
+def _shared(request: Request, record_id: str) -> tuple[DirectoryEntry, dict[str, Any]] | Response:
+    """The signed-in case manager's client `record_id` (from the node's directory) and
+    the hub's answer about it, or the page to show instead."""
+    session = signed_in(request)
+    if session is None:
+        return to_sign_in()
+    found = my_client(request, session, record_id)
+    if found is None:
+        return not_found(request)
+    answer = node_of(request).ask(session, f"/v1/clients/{found.ref}/shared")
+    if answer.status_code == 404:
+        return not_found(request)
+    if answer.status_code != 200:
+        return hub_trouble(request, answer)
+    body: dict[str, Any] = answer.json()
+    return found, body
+
+
+def _checked(request: Request, body: dict[str, Any]) -> AnswerCheck | Response:
+    """What this node proved about the grants an answer relies on, or the page to show
+    instead (an alarm, or the hub unreachable)."""
+    node = node_of(request)
+    if node.witness is None:
+        return AnswerCheck(None, ("this node has no hub log key configured",))
+    try:
+        return node.witness.check_answer(node.ledger, body, node.identity.programs)
+    except WitnessAlarm as alarm:
+        return alarm_page(request, alarm)
+    except HubCallError as exc:
+        return page(
+            request,
+            "error.html",
+            502,
+            title="The hub could not answer",
+            message=f"{exc}. Try again in a minute.",
+        )
+
+
+@router.get("/clients/{record_id}", response_class=HTMLResponse)
+def client(request: Request, record_id: str) -> Response:
+    """One client: the hub's answer about their reference, with names from the node, and
+    the consents this agency has on file for them."""
+    from linkage_node.web import consent_pages
+
+    shared = _shared(request, record_id)
+    if isinstance(shared, Response):
+        return shared
+    (_, rid, name, dob, _), body = shared
+    check = _checked(request, body)
+    if isinstance(check, Response):
+        return check
+    conflicted = {
+        (m["program"], m["milestone_id"]) for c in body["conflicts"] for m in c["milestones"]
+    }
+    consent = consent_pages.section(request, rid)
+    grant = request.query_params.get("grant", "").upper()
+    notice = consent_pages.NOTICES.get(request.query_params.get("notice", ""))
+    return page(
+        request,
+        "client.html",
+        client={"record_id": rid, "name": name, "date_of_birth": dob},
+        answer=body,
+        verified=check.verified,
+        problems=check.problems,
+        conflicted=conflicted,
+        consent=consent,
+        consent_problems=getattr(request.state, "consent_problems", []),
+        notice=notice.format(grant=grant) if notice and canonical_grant_id(grant) else None,
+        dates=consent_pages.default_dates(consent.template),
+        signers=consent_pages.SIGNER_LABELS,
+        classes=consent_pages.CLASS_LABELS,
+        cards=answer_view.cards(body),
+        needs=answer_view.NEEDS,
+    )
+
+
+@router.get("/clients/{record_id}/proof/{grant_index}", response_class=HTMLResponse)
+def proof(request: Request, record_id: str, grant_index: int, download: bool = False) -> Response:
+    """The checkpoint and inclusion proof of a grant an answer relied on, as a page, or
+    (`?download=1`) as the bundle `pprl consent check-proof --input` checks offline."""
+    shared = _shared(request, record_id)
+    if isinstance(shared, Response):
+        return shared
+    _, body = shared
+    for program in body["programs"]:
+        for level in ("existence", "contact", "plan"):
+            grant = program[level].get("grant")
+            if grant and grant["index"] == grant_index and body.get("checkpoint"):
+                check = _checked(request, body)
+                if isinstance(check, Response):
+                    return check
+                bundle = bundle_proof(
+                    grant_index,
+                    canonical.b64decode(grant["leaf"]),
+                    body["checkpoint"],
+                    [bytes.fromhex(h) for h in grant["inclusion_proof"]],
+                )
+                if download:
+                    name = f"consent-proof-{grant_index}.json"
+                    return Response(
+                        bundle,
+                        media_type="application/json",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+                    )
+                document = json.dumps(json.loads(bundle), indent=2)
+                return page(
+                    request,
+                    "proof.html",
+                    record_id=record_id,
+                    grant=grant,
+                    document=document,
+                    verified=check.verified,
+                    problems=check.problems,
+                )
+    return not_found(request)
