@@ -20,7 +20,7 @@ from rich.table import Table
 
 from keys import new_linkage_secret
 from linkage_node import encode_all, load_schema, run_encoding_job, validate_roster
-from linkage_node.job import feature_values
+from linkage_node.features import feature_values
 from linkage_node.synthetic import synthetic_roster
 
 

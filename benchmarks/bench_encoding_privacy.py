@@ -29,7 +29,7 @@ from hub.linkage.engine import Dataset, LinkParams, link
 from hub.linkage.kernel import as_matrix
 from hub.settings import HubSettings
 from linkage_node import CleanRecord, encode_all, load_schema, validate_roster
-from linkage_node.job import feature_values
+from linkage_node.features import feature_values
 from linkage_node.normalise import normalise_name
 from linkage_node.schema import LinkageSchema
 from linkage_node.synthetic import linked_rosters, write_roster

@@ -53,7 +53,7 @@ from hub.linkage.kernel import Matrix, as_matrix
 from hub.linkage.scoring import score_between
 from keys import new_linkage_secret
 from linkage_node import CleanRecord, encode_all, load_schema, validate_roster
-from linkage_node.job import feature_values
+from linkage_node.features import feature_values
 from linkage_node.schema import LinkageSchema, validate_schema
 
 FIELDS = {

@@ -25,9 +25,9 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from hub.db import create_db_engine
+from hub.db import create_db_engine, table_of
 from hub.migrate import upgrade
-from hub.models import Agency, Encoding, table_of
+from hub.models import Agency, Encoding
 from hub.services.health import encoding_health
 
 

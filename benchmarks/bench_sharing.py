@@ -40,7 +40,7 @@ from consent import (
     validate_entry,
 )
 from hub.crypto import DataCipher
-from hub.db import create_db_engine
+from hub.db import create_db_engine, table_of
 from hub.migrate import upgrade
 from hub.models import (
     Assignment,
@@ -50,7 +50,6 @@ from hub.models import (
     LinkageRun,
     Milestone,
     RecordCluster,
-    table_of,
 )
 from hub.services.registry import register_agency
 from hub.services.uploads import contact_context, milestone_context

@@ -15,7 +15,7 @@ import numpy as np
 from hub.linkage.kernel import Matrix, as_matrix
 from linkage_node import encode_all, load_schema, validate_roster
 from linkage_node.encodings_file import EncodingsHeader, write_encodings
-from linkage_node.job import feature_values
+from linkage_node.features import feature_values
 from linkage_node.synthetic import linked_rosters, write_roster
 
 # A fixed secret: every run encodes the same records the same way.

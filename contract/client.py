@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import httpx
 import tenacity
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from contract.agencies import AgencyOut
 from contract.answers import CaseloadOut, NotificationOut, SharedOut
@@ -31,6 +30,7 @@ from contract.errors import HubCallError, HubRefused, HubUnreachable, NotAHub
 from contract.ledger import CheckpointOut, ConsistencyProofOut, LedgerEntryOut
 from contract.linkage import LinkageRunIn, LinkageRunOut
 from contract.operations import OverlapOut, ReviewItemOut
+from contract.responses import checked, read, read_json, read_list, refusal, retry_after
 from contract.uploads import BatchOut
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -38,31 +38,6 @@ Token = Callable[[], str]
 
 _TRANSIENT = frozenset({429, 500, 502, 503, 504})
 _BACKOFF = tenacity.wait_exponential_jitter(multiplier=0.5, max=8.0, jitter=0.25)
-
-
-class CachedToken:
-    """A token source that mints a token (`mint(now, lifetime)`) and reuses it until a
-    fifth of its lifetime is left, so a long command never sends an expired one."""
-
-    def __init__(
-        self,
-        mint: Callable[[datetime, timedelta], str],
-        lifetime: timedelta = timedelta(minutes=10),
-        *,
-        now: Callable[[], datetime] = lambda: datetime.now(UTC),
-    ) -> None:
-        self._mint = mint
-        self._lifetime = lifetime
-        self._now = now
-        self._token = ""
-        self._renew_at = datetime.min.replace(tzinfo=UTC)
-
-    def __call__(self) -> str:
-        now = self._now()
-        if now >= self._renew_at:
-            self._token = self._mint(now, self._lifetime)
-            self._renew_at = now + self._lifetime * 0.8
-        return self._token
 
 
 class _Transient(Exception):
@@ -149,19 +124,19 @@ class HubClient:
     ) -> Model:
         """A call whose 2xx answer is `answer`; HubRefused naming `what` otherwise."""
         response = self._send(method, path, what=what, retry=retry, **options)
-        return _read(response, answer, self.base_url)
+        return read(response, answer, self.base_url)
 
     def send(self, method: str, path: str, *, what: str, **options: Any) -> Any:
         """A call whose 2xx answer is read as plain JSON (None when it has no body), for
         routes without a model here; HubRefused naming `what` otherwise."""
         response = self._send(method, path, what=what, retry=False, **options)
-        return _json(response, self.base_url) if response.content else None
+        return read_json(response, self.base_url) if response.content else None
 
     def _send(
         self, method: str, path: str, *, what: str, retry: bool, **options: Any
     ) -> httpx.Response:
         if not retry or self._retry_for <= 0:
-            return _checked(self.request(method, path, **options), what)
+            return checked(self.request(method, path, **options), what)
         deadline = self._clock() + self._retry_for
 
         def attempt() -> httpx.Response:
@@ -170,8 +145,8 @@ class HubClient:
             except HubUnreachable as exc:
                 raise _Transient(exc, None) from None
             if response.status_code in _TRANSIENT:
-                raise _Transient(_refusal(response, what), _retry_after(response))
-            return _checked(response, what)
+                raise _Transient(refusal(response, what), retry_after(response))
+            return checked(response, what)
 
         def wait(state: tenacity.RetryCallState) -> float:
             failure = state.outcome.exception() if state.outcome else None
@@ -240,7 +215,7 @@ class HubClient:
         response = self._send(
             "GET", "/v1/notifications", what="notifications", retry=False, token=token
         )
-        return _read_list(response, NotificationOut, self.base_url)
+        return read_list(response, NotificationOut, self.base_url)
 
     # --- stewards -----------------------------------------------------------------------
 
@@ -249,7 +224,7 @@ class HubClient:
         response = self._send(
             "GET", f"/v1/agencies/{agency}/review", what="the review queue", retry=True
         )
-        return _read_list(response, ReviewItemOut, self.base_url)
+        return read_list(response, ReviewItemOut, self.base_url)
 
     def answer_review(self, agency: str, item_id: str, answer: str) -> ReviewItemOut:
         """Record `agency`'s answer (same, different, unsure) to one review item."""
@@ -320,7 +295,7 @@ class HubClient:
         response = self.request("GET", "/v1/ledger/checkpoint")
         if response.status_code == 404:
             return None
-        return _read(_checked(response, "its checkpoint"), CheckpointOut, self.base_url)
+        return read(checked(response, "its checkpoint"), CheckpointOut, self.base_url)
 
     def consistency(self, first: int, second: int) -> ConsistencyProofOut | None:
         """The consistency proof between two sizes (None: the hub has no such tree)."""
@@ -329,15 +304,15 @@ class HubClient:
         )
         if response.status_code == 404:
             return None
-        return _read(_checked(response, "a consistency proof"), ConsistencyProofOut, self.base_url)
+        return read(checked(response, "a consistency proof"), ConsistencyProofOut, self.base_url)
 
     def ledger_entries(self, start: int, limit: int) -> list[dict[str, Any]]:
         """Entries from `start` as the caller may read them (each as the hub states it)."""
-        response = _checked(
+        response = checked(
             self.request("GET", "/v1/ledger/entries", params={"start": start, "limit": limit}),
             "ledger entries",
         )
-        page = _json(response, self.base_url)
+        page = read_json(response, self.base_url)
         if not isinstance(page, list):
             raise NotAHub(f"{self.base_url} answered ledger entries with something else")
         return page
@@ -360,81 +335,11 @@ class HubClient:
 
     def programs(self) -> dict[str, str]:
         """Every program registered at the hub and the agency that runs it."""
-        response = _checked(self.request("GET", "/v1/agencies"), "its list of agencies")
-        agencies = _json(response, self.base_url)
+        response = checked(self.request("GET", "/v1/agencies"), "its list of agencies")
+        agencies = read_json(response, self.base_url)
         try:
             return {p: a["agency_id"] for a in agencies for p in a["programs"]}
         except (TypeError, KeyError):
             raise NotAHub(
                 f"{self.base_url} answered its list of agencies with something else"
             ) from None
-
-
-def _checked(response: httpx.Response, what: str) -> httpx.Response:
-    if response.status_code >= 300:
-        raise _refusal(response, what)
-    return response
-
-
-def _refusal(response: httpx.Response, what: str) -> HubCallError:
-    status = response.status_code
-    if status == 404 and not response.headers.get("content-type", "").startswith(
-        "application/problem+json"
-    ):
-        return NotAHub(
-            f"{response.request.url} is not a pprl hub address (404 without the hub's problem "
-            "answer)",
-            "Check the hub's URL (--hub or PPRL_HUB_URL): give its root, without a path.",
-        )
-    return HubRefused(
-        status, _detail(response), f"the hub refused {what}: {status} {_detail(response)}"
-    )
-
-
-def _detail(response: httpx.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return response.reason_phrase
-    if not isinstance(body, dict):
-        return response.reason_phrase
-    return str(body.get("detail") or body.get("title") or response.reason_phrase)
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    """The hub's Retry-After in seconds, when it gave one as a number."""
-    value = response.headers.get("Retry-After", "")
-    return float(value) if value.isdigit() else None
-
-
-def _json(response: httpx.Response, base_url: str) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        raise NotAHub(
-            f"{base_url} answered with something other than JSON; is it the hub?",
-            "Check the hub's URL (--hub or PPRL_HUB_URL).",
-        ) from None
-
-
-def _read(response: httpx.Response, answer: type[Model], base_url: str) -> Model:
-    try:
-        return answer.model_validate(_json(response, base_url))
-    except ValidationError:
-        raise NotAHub(
-            f"{base_url} answered in a form this version does not read ({answer.__name__})",
-            "Check the hub's URL, and that the node and the hub run the same release.",
-        ) from None
-
-
-def _read_list(response: httpx.Response, item: type[Model], base_url: str) -> list[Model]:
-    data = _json(response, base_url)
-    try:
-        if not isinstance(data, list):
-            raise TypeError
-        return [item.model_validate(x) for x in data]
-    except (TypeError, ValidationError):
-        raise NotAHub(
-            f"{base_url} answered in a form this version does not read (a list of {item.__name__})",
-            "Check the hub's URL, and that the node and the hub run the same release.",
-        ) from None

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, create_engine, event
+from sqlalchemy import DateTime, Engine, Table, create_engine, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
+from sqlmodel import SQLModel
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -78,3 +79,10 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
 
     return engine
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core table behind a model, for bulk statements: SQLModel sets `__table__`
+    at class creation, which type checkers cannot see."""
+    table: Table = getattr(model, "__table__")  # noqa: B009
+    return table

@@ -14,20 +14,12 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
-    Table,
     Text,
     UniqueConstraint,
 )
 from sqlmodel import Field, SQLModel
 
 from hub.db import UTCDateTime
-
-
-def table_of(model: type[SQLModel]) -> Table:
-    """The Core table behind a model, for bulk statements: SQLModel sets `__table__`
-    at class creation, which type checkers cannot see."""
-    table: Table = getattr(model, "__table__")  # noqa: B009
-    return table
 
 
 class Agency(SQLModel, table=True):

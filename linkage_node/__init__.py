@@ -27,7 +27,8 @@ from linkage_node.roster import (
 if TYPE_CHECKING:
     from linkage_node.encoder import Encoder, encode_all
     from linkage_node.encodings_file import EncodingsHeader, read_encodings, write_encodings
-    from linkage_node.job import CANARY, JobResult, run_encoding_job
+    from linkage_node.features import CANARY
+    from linkage_node.job import JobResult, run_encoding_job
     from linkage_node.schema import LinkageSchema, load_schema, validate_schema
 
 _LAZY = {
@@ -36,7 +37,7 @@ _LAZY = {
     "EncodingsHeader": "linkage_node.encodings_file",
     "read_encodings": "linkage_node.encodings_file",
     "write_encodings": "linkage_node.encodings_file",
-    "CANARY": "linkage_node.job",
+    "CANARY": "linkage_node.features",
     "JobResult": "linkage_node.job",
     "run_encoding_job": "linkage_node.job",
     "LinkageSchema": "linkage_node.schema",

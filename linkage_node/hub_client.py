@@ -8,7 +8,8 @@ import os
 from collections.abc import Callable
 from datetime import timedelta
 
-from contract.client import CachedToken, HubClient
+from contract.client import HubClient
+from contract.tokens import CachedToken
 from keys import AgencyIdentity, Role, issue_token
 from linkage_node.transport import checked_hub_url
 

@@ -69,7 +69,8 @@ def review_list(
     """Items waiting for your answer, each with your own record (never the other
     agency's): item id, score, your case number and name."""
     from linkage_node.job import STATE_FILE
-    from linkage_node.state import ClientName, NodeState
+    from linkage_node.state import NodeState
+    from linkage_node.state_rows import ClientName
 
     with _review_client(
         agency,

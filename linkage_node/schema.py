@@ -27,7 +27,7 @@ from linkage_node.errors import SchemaError
 from linkage_node.normalise import NORMALISATION_VERSION
 from linkage_node.roster import ROSTER_COLUMNS
 
-# Features computed from the roster's columns (`linkage_node.job.feature_values`).
+# Features computed from the roster's columns (`linkage_node.features.feature_values`).
 # Schema v3 hashes a date of birth as the whole date and three partial ones (year and
 # month, year and day, year and the month/day pair in either order), and an SSN as the
 # whole number, its first five and its last four digits: a slipped digit or a day/month

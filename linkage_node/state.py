@@ -18,157 +18,23 @@ from __future__ import annotations
 import secrets
 import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Literal, NamedTuple
 
 from linkage_node import consent_forms, staff_accounts
 from linkage_node.consent_forms import ConsentForms
 from linkage_node.errors import StateError
 from linkage_node.private_files import private_file
 from linkage_node.staff_accounts import StaffAccounts
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS node (
-    id INTEGER PRIMARY KEY CHECK (id = 1),
-    agency_id TEXT NOT NULL,
-    installation_id TEXT
-);
-CREATE TABLE IF NOT EXISTS record (
-    ref TEXT PRIMARY KEY,
-    record_id TEXT NOT NULL UNIQUE,
-    content_hash BLOB NOT NULL,
-    clk BLOB NOT NULL,
-    context TEXT NOT NULL,
-    case_manager_id TEXT NOT NULL DEFAULT '',
-    removed INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS run (
-    run_id INTEGER PRIMARY KEY,
-    finished_at TEXT NOT NULL,
-    epoch TEXT NOT NULL,
-    schema_fingerprint TEXT NOT NULL,
-    canary BLOB NOT NULL,
-    rows INTEGER NOT NULL,
-    accepted INTEGER NOT NULL,
-    rejected INTEGER NOT NULL,
-    new INTEGER NOT NULL,
-    changed INTEGER NOT NULL,
-    removed INTEGER NOT NULL,
-    unchanged INTEGER NOT NULL,
-    synced_at TEXT
-);
-CREATE TABLE IF NOT EXISTS change (
-    run_id INTEGER NOT NULL REFERENCES run(run_id),
-    ref TEXT NOT NULL,
-    op TEXT NOT NULL CHECK (op IN ('upsert', 'remove', 'assign', 'unassign', 'plan', 'unplan')),
-    item TEXT NOT NULL DEFAULT '',
-    clk BLOB,
-    case_manager_id TEXT,
-    payload TEXT,
-    PRIMARY KEY (run_id, ref, op, item)
-);
-CREATE TABLE IF NOT EXISTS milestone (
-    ref TEXT NOT NULL,
-    milestone_id TEXT NOT NULL,
-    content_hash BLOB NOT NULL,
-    removed INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (ref, milestone_id)
-);
-CREATE TABLE IF NOT EXISTS client_directory (
-    ref TEXT PRIMARY KEY,
-    record_id TEXT NOT NULL,
-    display_name TEXT NOT NULL,
-    date_of_birth TEXT NOT NULL,
-    case_manager_id TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS sent_batch (
-    run_id INTEGER NOT NULL REFERENCES run(run_id),
-    kind TEXT NOT NULL,
-    batch_no INTEGER NOT NULL,
-    idempotency_key TEXT NOT NULL,
-    sent_at TEXT NOT NULL,
-    PRIMARY KEY (run_id, kind, batch_no)
-);
-"""
-
-# The state file's layout. Raised when a release changes it (with the upgrade step in
-# `NodeState.__init__`); a file from a newer release is refused, not misread.
-STATE_VERSION = 2
-
-Op = Literal["upsert", "remove", "assign", "unassign", "plan", "unplan"]
-
-
-class DirectoryEntry(NamedTuple):
-    """One current client in the node's private directory."""
-
-    ref: str
-    record_id: str
-    name: str
-    date_of_birth: str
-    case_manager_id: str
-
-
-class ClientName(NamedTuple):
-    """How a page shows a client the hub names by reference."""
-
-    record_id: str
-    name: str
-    date_of_birth: str
-
-
-@dataclass(frozen=True)
-class Diff:
-    """The changes one run found (counts)."""
-
-    new: int
-    changed: int
-    removed: int
-    unchanged: int
-    reassigned: int = 0
-
-    @property
-    def empty(self) -> bool:
-        """True when nothing needs to be sent."""
-        return not (self.new or self.changed or self.removed or self.reassigned)
-
-
-@dataclass(frozen=True)
-class Change:
-    """One outbox row. `item` is the milestone id of plan changes; `payload` their fields."""
-
-    ref: str
-    op: Op
-    clk: bytes | None
-    case_manager_id: str | None
-    item: str = ""
-    payload: str | None = None
-
-
-@dataclass(frozen=True)
-class PendingRun:
-    """A run whose changes are not all acknowledged by the hub yet."""
-
-    run_id: int
-    epoch: str
-    schema_fingerprint: str
-    canary: bytes
-
-
-@dataclass(frozen=True)
-class RunRecord:
-    """What a run stores besides its staged records: its context, counts and plans."""
-
-    epoch: str
-    schema_fingerprint: str
-    canary: bytes
-    counts: dict[str, int]
-    # (ref, milestone_id, content_hash, fields as JSON) of new and changed milestones
-    plans: list[tuple[str, str, bytes, str]] = field(default_factory=list)
-    # (ref, milestone_id) of milestones no longer in the plan export
-    plan_removals: list[tuple[str, str]] = field(default_factory=list)
+from linkage_node.state_rows import (
+    Change,
+    ClientName,
+    DirectoryEntry,
+    PendingRun,
+    RunRecord,
+)
+from linkage_node.state_schema import SCHEMA, STATE_VERSION
 
 
 class NodeState:
@@ -184,7 +50,7 @@ class NodeState:
                 f"the state in {path} was written by a newer release (layout {version})",
                 "Run that release, or restore a backup this release wrote.",
             )
-        self._db.executescript(_SCHEMA + staff_accounts.SCHEMA + consent_forms.SCHEMA)
+        self._db.executescript(SCHEMA + staff_accounts.SCHEMA + consent_forms.SCHEMA)
         staff_accounts.upgrade(self._db)
         columns = {r[1] for r in self._db.execute("PRAGMA table_info(node)")}
         if "installation_id" not in columns:  # a state made before installation ids

@@ -27,7 +27,8 @@ from typing import Any
 from contract.client import HubClient
 from keys import canonical
 from linkage_node.errors import RosterError
-from linkage_node.state import Change, NodeState, PendingRun
+from linkage_node.state import NodeState
+from linkage_node.state_rows import Change, PendingRun
 
 DEFAULT_BATCH = 5000
 

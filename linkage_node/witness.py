@@ -26,14 +26,13 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from consent import (
     Checkpoint,
     CheckpointInvalid,
-    ConsentError,
     Frontier,
     GrantRecord,
     LedgerView,
@@ -44,10 +43,10 @@ from consent import (
     open_checkpoint,
     witness_name,
 )
-from consent.entries import DataClass
 from contract.client import HubClient
 from contract.errors import HubCallError
 from keys import AgencyIdentity, canonical
+from linkage_node.answer_check import AnswerCheck, check_grants
 from linkage_node.errors import StateError
 from linkage_node.private_files import private_file
 
@@ -56,7 +55,6 @@ log = logging.getLogger("pprl.node.witness")
 WITNESS_FILE = "ledger-witness.db"
 PAGE = 1000
 # An answer decided longer ago than this (by the hub's clock) is not vouched for.
-ANSWER_MAX_AGE = timedelta(minutes=10)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS pinned (id INTEGER PRIMARY KEY CHECK (id = 1), vkey TEXT NOT NULL);
@@ -93,15 +91,6 @@ class Alarm:
     detail: str
     witnessed_note: str | None
     shown_note: str | None
-
-
-@dataclass(frozen=True)
-class AnswerCheck:
-    """What the node could prove about an answer's grants: `verified` is None when the
-    answer relied on no grant, else whether every one of them checked."""
-
-    verified: bool | None
-    problems: tuple[str, ...] = ()
 
 
 class NodeWitness:
@@ -379,43 +368,4 @@ class NodeWitness:
             self.run(hub, note)
             view = self._current_view()
             checkpoint = open_checkpoint(note, self._verifier)
-            return _check_grants(view, checkpoint, cited, answer, programs=programs, now=now)
-
-
-def _check_grants(
-    view: LedgerView,
-    checkpoint: Checkpoint,
-    cited: list[tuple[dict[str, Any], str, dict[str, Any]]],
-    answer: dict[str, Any],
-    *,
-    programs: tuple[str, ...],
-    now: datetime | None,
-) -> AnswerCheck:
-    try:
-        decided = datetime.fromisoformat(str(answer["decided_at"]).replace("Z", "+00:00"))
-    except (KeyError, ValueError):
-        return AnswerCheck(False, ("the answer does not say when it was decided",))
-    if decided.tzinfo is None or abs((now or datetime.now(UTC)) - decided) > ANSWER_MAX_AGE:
-        return AnswerCheck(False, ("the answer is not fresh: it was decided at another time",))
-    problems = []
-    for program, level, grant in cited:
-        try:
-            leaf = canonical.b64decode(grant.get("leaf", ""))
-            proof = [bytes.fromhex(h) for h in grant.get("inclusion_proof", [])]
-            why = view.check_grant(
-                index=int(grant["index"]),
-                leaf=leaf,
-                inclusion_proof=proof,
-                checkpoint=checkpoint,
-                requester_programs=programs,
-                target_agency=str(program["agency_id"]),
-                target_program=str(program["program"]),
-                target_record=str(program["record_ref"]),
-                data_class=cast(DataClass, level),
-                at=decided,
-            )
-        except (KeyError, TypeError, ValueError, canonical.EncodingError, ConsentError):
-            why = "the grant it cites is malformed"
-        if why is not None:
-            problems.append(f"{program.get('program', '?')} {level}: {why}")
-    return AnswerCheck(not problems, tuple(problems))
+            return check_grants(view, checkpoint, cited, answer, programs=programs, now=now)

@@ -26,7 +26,8 @@ from sqlmodel import Session, col
 
 from consent import LogKey, verify_ledger
 from contract import LinkageRunIn, LinkageRunOut, SharedOut
-from contract.client import CachedToken, HubClient
+from contract.client import HubClient
+from contract.tokens import CachedToken
 from hub.app import create_app
 from hub.db import create_db_engine
 from hub.migrate import upgrade
@@ -35,6 +36,7 @@ from hub.services.ledger import HubLedger, stored_checkpoints, stored_rows
 from hub.settings import HubSettings
 from keys import AgencyIdentity, LinkageSecret, LocalIssuer, Role
 from linkage_node import load_schema, run_encoding_job
+from linkage_node.answer_check import AnswerCheck
 from linkage_node.consent_desk import ConsentDesk, Recorded
 from linkage_node.consent_forms import store_upload
 from linkage_node.consent_terms import ConsentForm
@@ -44,7 +46,7 @@ from linkage_node.refs import RefKey
 from linkage_node.state import NodeState
 from linkage_node.sync import load_staff, sync
 from linkage_node.synthetic import linked_rosters, write_roster
-from linkage_node.witness import AnswerCheck, NodeWitness
+from linkage_node.witness import NodeWitness
 
 ISSUER = "https://idp.demo.local/realms/pprl"
 ROSTER_SIZE = 1000

@@ -26,8 +26,11 @@ the best estimated F1.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -342,3 +345,26 @@ def best_scores(
         np.maximum.at(best, index, scores)
         out.append(best[best >= 0])
     return np.concatenate(out)
+
+
+def proposal_document(proposal: ThresholdProposal | None, best: np.ndarray[Any, Any]) -> str:
+    """A run's stored proposal: the histogram of each record's best score, and the
+    proposed threshold with its estimates and fitted mixture (from which the operators'
+    threshold table is recomputed at any threshold)."""
+    edges = np.round(np.arange(0.5, 1.0001, 0.005), 3)
+    counts, _ = np.histogram(np.clip(best, 0.5, 1.0), bins=edges)
+    data: dict[str, Any] = {
+        "best_score_histogram": {"edges": edges.tolist(), "counts": counts.tolist()}
+    }
+    if proposal is not None:
+        data.update(
+            summary=proposal.summary(),
+            threshold=proposal.threshold,
+            estimated_precision=proposal.estimated_precision,
+            estimated_recall=proposal.estimated_recall,
+            estimated_f1=proposal.estimated_f1,
+            band=list(proposal.band),
+            # The fitted mixture, so the threshold table can be recomputed at any threshold.
+            fit=dataclasses.asdict(proposal.fit),
+        )
+    return json.dumps(data)

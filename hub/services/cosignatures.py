@@ -26,8 +26,9 @@ from consent import (
     witness_name,
 )
 from contract import CheckpointOut
+from hub.db import table_of
 from hub.errors import NotFound, Unprocessable
-from hub.models import LedgerCheckpoint, LedgerCosignature, table_of
+from hub.models import LedgerCheckpoint, LedgerCosignature
 from hub.services.ledger import HubLedger, latest_checkpoint
 from hub.services.registry import agency_record
 from keys import RegisteredKey

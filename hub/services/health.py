@@ -22,7 +22,8 @@ import numpy.typing as npt
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
-from hub.models import Canary, Encoding, RecordCluster, table_of
+from hub.db import table_of
+from hub.models import Canary, Encoding, RecordCluster
 
 DRIFT_LIMIT = 0.02  # share of bits set
 UNLINKED_FACTOR = 0.5  # linked share under half the other agencies' median

@@ -45,7 +45,8 @@ from consent import (
     sign_entry,
     validate_entry,
 )
-from hub.models import LedgerCheckpoint, LedgerEntry, LedgerHead, table_of
+from hub.db import table_of
+from hub.models import LedgerCheckpoint, LedgerEntry, LedgerHead
 
 _ENTRY = table_of(LedgerEntry)
 _CHECKPOINT = table_of(LedgerCheckpoint)

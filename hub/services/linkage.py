@@ -12,7 +12,6 @@ Results and the run's success are committed together: a failed run changes no cl
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import threading
@@ -35,7 +34,7 @@ from hub.linkage.kernel import load_kernel
 from hub.linkage.memory import keep_big_arrays_out_of_the_heap
 from hub.linkage.results import LinkConfig
 from hub.linkage.state import LinkageState
-from hub.linkage.threshold import ThresholdProposal
+from hub.linkage.threshold import proposal_document
 from hub.models import LinkageRun, RecordCluster
 from hub.services import linkage_store as store
 from hub.services import notify, policy, reports
@@ -325,7 +324,7 @@ class LinkageRunner:
             "candidates_scored": result.candidates_scored,
             "threshold_source": result.threshold_source,
         }
-        return result.state, counts, _proposal_json(result.proposal, result.best_scores)
+        return result.state, counts, proposal_document(result.proposal, result.best_scores)
 
 
 @dataclass
@@ -380,23 +379,3 @@ def _totals(state: LinkageState) -> dict[str, Any]:
         "pairs_at_threshold": len(state.edges.score),
         "next_cluster": state.next_cluster,
     }
-
-
-def _proposal_json(proposal: ThresholdProposal | None, best: np.ndarray[Any, Any]) -> str | None:
-    edges = np.round(np.arange(0.5, 1.0001, 0.005), 3)
-    counts, _ = np.histogram(np.clip(best, 0.5, 1.0), bins=edges)
-    data: dict[str, Any] = {
-        "best_score_histogram": {"edges": edges.tolist(), "counts": counts.tolist()}
-    }
-    if proposal is not None:
-        data.update(
-            summary=proposal.summary(),
-            threshold=proposal.threshold,
-            estimated_precision=proposal.estimated_precision,
-            estimated_recall=proposal.estimated_recall,
-            estimated_f1=proposal.estimated_f1,
-            band=list(proposal.band),
-            # The fitted mixture, so the threshold table can be recomputed at any threshold.
-            fit=dataclasses.asdict(proposal.fit),
-        )
-    return json.dumps(data)

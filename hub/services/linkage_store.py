@@ -12,12 +12,13 @@ import numpy.typing as npt
 from sqlalchemy import Table, and_, delete, func, or_, select, tuple_
 from sqlmodel import Session
 
+from hub.db import table_of
 from hub.errors import Conflict
 from hub.linkage.kernel import Matrix
 from hub.linkage.refs import RAW_REF, Refs
 from hub.linkage.results import ClusterRow, LinkRow
 from hub.linkage.state import LinkageState
-from hub.models import Encoding, EncodingCounter, EncodingRemoval, Link, RecordCluster, table_of
+from hub.models import Encoding, EncodingCounter, EncodingRemoval, Link, RecordCluster
 
 _ENCODING: Table = table_of(Encoding)
 _REMOVAL: Table = table_of(EncodingRemoval)

@@ -28,7 +28,8 @@ from sqlalchemy import Table, or_, select, tuple_
 from sqlmodel import Session, col
 
 from hub.crypto import DataCipher
-from hub.models import Assignment, Link, Notification, table_of
+from hub.db import table_of
+from hub.models import Assignment, Link, Notification
 from hub.services.uploads import contact_context
 from hub.settings import HubSettings
 

@@ -19,8 +19,9 @@ from typing import Literal
 from sqlalchemy import Table, or_, select, tuple_
 from sqlmodel import Session
 
+from hub.db import table_of
 from hub.errors import NotFound
-from hub.models import Link, ReviewAnswer, table_of
+from hub.models import Link, ReviewAnswer
 
 Answer = Literal["same", "different", "unsure"]
 Pair = tuple[str, str, str, str]

@@ -24,6 +24,7 @@ from sqlmodel import Session
 
 from contract import AssignmentBatchIn, BatchOut, EncodingBatchIn, MilestoneBatchIn
 from hub.crypto import DataCipher
+from hub.db import table_of
 from hub.errors import Conflict, TooLarge, Unprocessable
 from hub.models import (
     Assignment,
@@ -33,7 +34,6 @@ from hub.models import (
     EncodingRemoval,
     Milestone,
     UploadBatch,
-    table_of,
 )
 from hub.settings import HubSettings
 from keys import canonical

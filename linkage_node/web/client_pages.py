@@ -12,8 +12,9 @@ from fastapi.responses import HTMLResponse, Response
 from consent import WitnessAlarm, bundle_proof
 from contract.errors import HubCallError
 from keys import canonical
+from linkage_node.answer_check import AnswerCheck
 from linkage_node.consent_terms import canonical_grant_id
-from linkage_node.state import DirectoryEntry
+from linkage_node.state_rows import DirectoryEntry
 from linkage_node.web import answer_view
 from linkage_node.web.pages import (
     alarm_page,
@@ -25,7 +26,6 @@ from linkage_node.web.pages import (
     signed_in,
     to_sign_in,
 )
-from linkage_node.witness import AnswerCheck
 
 router = APIRouter()
 

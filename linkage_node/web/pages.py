@@ -12,7 +12,7 @@ from fastapi.templating import Jinja2Templates
 
 from consent import WitnessAlarm
 from contract.errors import HubCallError
-from linkage_node.state import DirectoryEntry
+from linkage_node.state_rows import DirectoryEntry
 from linkage_node.web import answer_view
 from linkage_node.web.node import HERE, HTMX, Node
 from linkage_node.web.session import SESSION_COOKIE, StaffSession

@@ -10,8 +10,9 @@ import httpx
 import pytest
 
 from contract import LinkageRunIn
-from contract.client import CachedToken, HubClient
+from contract.client import HubClient
 from contract.errors import HubRefused, HubUnreachable, NotAHub
+from contract.tokens import CachedToken
 from tests.processes import free_port
 
 PROBLEM = {"content-type": "application/problem+json"}

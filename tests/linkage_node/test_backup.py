@@ -16,7 +16,8 @@ from linkage_node import load_schema, run_encoding_job
 from linkage_node.backup import BackupError, create_backup, restore_backup
 from linkage_node.consent_forms import FORMS_DIR, store_upload
 from linkage_node.job import REF_KEY_FILE, STATE_FILE
-from linkage_node.state import DirectoryEntry, NodeState
+from linkage_node.state import NodeState
+from linkage_node.state_rows import DirectoryEntry
 from linkage_node.synthetic import synthetic_roster
 
 PASSPHRASE = "correct horse battery staple"

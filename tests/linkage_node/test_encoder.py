@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from linkage_node import Encoder, encode_all, load_schema, validate_roster
-from linkage_node.job import feature_values
+from linkage_node.features import feature_values
 from linkage_node.schema import LinkageSchema
 from linkage_node.synthetic import synthetic_roster
 

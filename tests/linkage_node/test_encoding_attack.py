@@ -22,7 +22,7 @@ import pytest
 
 from benchmarks.attack_patterns import Recovery, recovery, unpack
 from linkage_node import CleanRecord, encode_all, load_schema, validate_roster
-from linkage_node.job import feature_values
+from linkage_node.features import feature_values
 from linkage_node.schema import LinkageSchema, validate_schema
 from linkage_node.synthetic import linked_rosters, write_roster
 

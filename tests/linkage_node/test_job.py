@@ -14,7 +14,8 @@ from keys import LinkageSecret, canonical, new_linkage_secret
 from linkage_node import StateError, load_schema, read_encodings, run_encoding_job
 from linkage_node.guards import Allowance, GuardError
 from linkage_node.job import JobResult
-from linkage_node.state import DirectoryEntry, NodeState
+from linkage_node.state import NodeState
+from linkage_node.state_rows import DirectoryEntry
 from linkage_node.synthetic import synthetic_roster, write_roster
 
 SECRET = new_linkage_secret("2026-11")

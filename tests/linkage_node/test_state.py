@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from linkage_node.errors import StateError
-from linkage_node.state import STATE_VERSION, DirectoryEntry, NodeState
+from linkage_node.state import NodeState
+from linkage_node.state_rows import DirectoryEntry
+from linkage_node.state_schema import STATE_VERSION
 
 
 def test_directory_rows_are_named(tmp_path: Path) -> None:

@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import func, select, text
 
 from contract.errors import HubRefused
-from hub.models import Encoding, table_of
+from hub.db import table_of
+from hub.models import Encoding
 from keys import LinkageSecret, new_linkage_secret
 from linkage_node import load_schema, run_encoding_job
 from linkage_node.backup import create_backup, restore_backup

@@ -6,7 +6,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, text
 
-from hub.models import Encoding, table_of
+from hub.db import table_of
+from hub.models import Encoding
 from keys import Role, canonical
 from tests.hub.api.factories import Api, encodings, ref
 
