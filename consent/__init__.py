@@ -35,7 +35,6 @@ from consent.decision import (
     grant_allows,
 )
 from consent.entries import (
-    HUB_SIGNER,
     Access,
     AccessStatement,
     EntryRef,
@@ -46,12 +45,7 @@ from consent.entries import (
     Policy,
     PublicKey,
     Revoke,
-    SignedEntry,
     Supersede,
-    format_timestamp,
-    parse_leaf,
-    parse_timestamp,
-    sign_entry,
     validate_entry,
 )
 from consent.errors import (
@@ -63,6 +57,8 @@ from consent.errors import (
     ProofInvalid,
     WitnessAlarm,
 )
+from consent.fields import HUB_SIGNER, format_timestamp, parse_timestamp
+from consent.leaves import SignedEntry, parse_leaf, sign_entry
 from consent.monitor import LedgerView, ViewItem
 from consent.proofs import (
     GrantProof,

@@ -17,8 +17,8 @@ from typing import Literal
 
 from consent._internal.merkle import MerkleTree, ProofError, verify_inclusion
 from consent.checkpoints import Checkpoint, LogVerifier, open_checkpoint
-from consent.entries import DataClass, format_timestamp
 from consent.errors import ProofInvalid
+from consent.fields import DataClass, format_timestamp
 from consent.state import ConsentState, GrantRecord, names_recipient
 
 

@@ -14,14 +14,10 @@ position, and timestamps must be plausible for the statement, so a birth date ty
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from functools import cached_property, lru_cache
-from typing import Annotated, Any, Literal, Protocol, Self
+from datetime import datetime
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -30,121 +26,31 @@ from pydantic import (
     model_validator,
 )
 
-from consent._internal.merkle import leaf_hash
 from consent.errors import EntryInvalid
-from keys import canonical, is_identifier, is_staff_id
-
-# --- field shapes -------------------------------------------------------------------
-
-_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
-_HEX64 = re.compile(r"[0-9a-f]{64}")
-_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-_KEY_ID = re.compile(r"(ed25519|x25519):[0-9a-f]{32}")
-_B64_KEY = re.compile(r"[A-Za-z0-9+/]{43}=")
-_B64_SIGNATURE = re.compile(r"[A-Za-z0-9+/]{86}==")
-
-HUB_SIGNER = "@hub"
-"""The signer name of the log operator (it signs ACCESS entries and registrations)."""
-
-# The ledger starts no earlier than this; any timestamp before it is a typo or a birth
-# date in the wrong place.
-LEDGER_EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
-MAX_GRANT_DURATION = timedelta(days=5 * 366)
-MAX_RECORDING_DELAY = timedelta(days=366)
-
-
-@lru_cache(maxsize=4096)
-def parse_timestamp(value: str) -> datetime:
-    """`YYYY-MM-DDTHH:MM:SSZ` to an aware UTC datetime."""
-    if not _TIMESTAMP.fullmatch(value):
-        raise ValueError("not a YYYY-MM-DDTHH:MM:SSZ timestamp")
-    # fromisoformat is C code; the pattern above already pinned the one accepted form.
-    return datetime.fromisoformat(value)
-
-
-def format_timestamp(value: datetime) -> str:
-    """An aware datetime as the ledger's timestamp text (UTC, whole seconds)."""
-    if value.tzinfo is None:
-        raise ValueError("timestamps must be timezone-aware")
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _timestamp(value: str) -> str:
-    if not _TIMESTAMP.fullmatch(value):
-        raise ValueError("must be a UTC timestamp YYYY-MM-DDTHH:MM:SSZ")
-    try:
-        when = parse_timestamp(value)
-    except ValueError:
-        raise ValueError("is not a real calendar instant") from None
-    if when < LEDGER_EPOCH:
-        raise ValueError("is before the ledger began (2020-01-01); is it a birth date?")
-    return value
-
-
-def _pattern(regex: re.Pattern[str], what: str) -> Any:
-    def check(value: str) -> str:
-        if not regex.fullmatch(value):
-            raise ValueError(f"must be {what}")
-        return value
-
-    return AfterValidator(check)
-
-
-def _identifier(value: str) -> str:
-    if not is_identifier(value):
-        raise ValueError("must be a registered program or agency id")
-    return value
-
-
-def _staff(value: str) -> str:
-    if not is_staff_id(value):
-        raise ValueError("must be a staff id such as cm-0042 (never a name)")
-    return value
-
-
-def _signer(value: str) -> str:
-    if value != HUB_SIGNER and not is_identifier(value):
-        raise ValueError("must be an agency id or @hub")
-    return value
-
-
-Timestamp = Annotated[str, AfterValidator(_timestamp)]
-RecordRef = Annotated[str, _pattern(_HEX64, "a pseudonymous record reference (64 hex digits)")]
-Sha256Hex = Annotated[str, _pattern(_HEX64, "a SHA-256 hash (64 hex digits)")]
-ConsentId = Annotated[str, _pattern(_UUID, "a lower-case UUID")]
-KeyId = Annotated[str, _pattern(_KEY_ID, "a key id such as ed25519:<32 hex digits>")]
-Identifier = Annotated[str, AfterValidator(_identifier)]
-StaffId = Annotated[str, AfterValidator(_staff)]
-Signer = Annotated[str, AfterValidator(_signer)]
-# A form edition such as universal-2026.1: starts with a letter and holds a digit, no
-# spaces or commas, at most 32 characters; so a name ("Jane Doe", "jane.doe"), a date of
-# birth or an SSN typed into it is refused.
-FormVersion = Annotated[
-    str,
-    _pattern(
-        re.compile(r"(?=[A-Za-z0-9._-]*[0-9])[A-Za-z][A-Za-z0-9._-]{0,31}"),
-        "a form edition such as universal-2026.1 (a letter first, a digit, at most 32)",
-    ),
-]
-
-DataClass = Literal["existence", "contact", "plan"]
-Purpose = Literal["care_coordination", "case_planning", "service_referral", "program_evaluation"]
-Action = Literal["view", "contact_case_manager", "notify"]
-RecipientClass = Literal["any_linked_program"]
-RegulatoryBasis = Literal[
-    "hipaa_authorization",
-    "cfr42_part2",
-    "ferpa",
-    "title_iv_e",
-    "wioa",
-    "rehabilitation_act",
-    "state_statute",
-    "court_order",
-]
-SignerType = Literal["client", "parent_or_guardian", "legal_representative", "court"]
-RevokeReason = Literal[
-    "client_request", "guardian_request", "entered_in_error", "court_order", "program_exit"
-]
+from consent.fields import (
+    MAX_GRANT_DURATION,
+    MAX_RECORDING_DELAY,
+    Action,
+    ConsentId,
+    DataClass,
+    FormVersion,
+    Identifier,
+    KeyId,
+    PublicKeyB64,
+    Purpose,
+    RecipientClass,
+    RecordRef,
+    RegulatoryBasis,
+    RevokeReason,
+    Sha256Hex,
+    SignatureB64,
+    Signer,
+    SignerType,
+    StaffId,
+    Timestamp,
+    parse_timestamp,
+)
+from keys import canonical
 
 
 class _Model(BaseModel):
@@ -217,7 +123,7 @@ class PublicKey(_Model):
 
     key_id: KeyId
     kind: Literal["ed25519", "x25519"]
-    public_key: Annotated[str, _pattern(_B64_KEY, "32 bytes in base64")]
+    public_key: PublicKeyB64
 
 
 class _Entry(_Model):
@@ -344,7 +250,7 @@ class KeyApproval(_Model):
 
     key_id: KeyId
     requested_at: Timestamp
-    signature: Annotated[str, _pattern(_B64_SIGNATURE, "64 bytes in base64")]
+    signature: SignatureB64
 
 
 def key_request_message(agency_id: str, keys: list[dict[str, Any]], requested_at: str) -> bytes:
@@ -425,66 +331,3 @@ def _invalid(exc: ValidationError) -> EntryInvalid:
     if err["type"] == "missing":
         message = "is required"
     return EntryInvalid(loc or "entry", message)
-
-
-# --- signing and leaves -------------------------------------------------------------
-
-
-class EntrySigner(Protocol):
-    """Anything that signs with an Ed25519 key: an agency identity or the hub's log key."""
-
-    @property
-    def signing_key_id(self) -> str:
-        """Fingerprint of the public key."""
-        ...
-
-    def sign(self, message: bytes) -> bytes:
-        """Ed25519 signature of `message`."""
-        ...
-
-
-@dataclass(frozen=True)
-class SignedEntry:
-    """An entry with its exact signed bytes and signature: one ledger leaf."""
-
-    entry: AnyEntry
-    entry_bytes: bytes = field(repr=False)
-    signature: bytes = field(repr=False)
-
-    @property
-    def leaf(self) -> bytes:
-        """The bytes the Merkle tree commits to."""
-        return self.entry_bytes + b"\n" + canonical.b64encode(self.signature).encode("ascii")
-
-    @cached_property
-    def leaf_hash(self) -> bytes:
-        """RFC 9162 leaf hash of `leaf`."""
-        return leaf_hash(self.leaf)
-
-
-def sign_entry(entry: AnyEntry, signer: EntrySigner) -> SignedEntry:
-    """Sign the canonical bytes of `entry` (whose key_id must be the signer's)."""
-    if entry.key_id != signer.signing_key_id:
-        raise EntryInvalid("key_id", "is not the id of the key signing the entry")
-    entry_bytes = canonical.canonical_json(entry.model_dump(mode="json", exclude_none=True))
-    return SignedEntry(entry, entry_bytes, signer.sign(entry_bytes))
-
-
-def parse_leaf(leaf: bytes) -> SignedEntry:
-    """Parse a stored leaf strictly. The signature is not checked here (see ConsentState)."""
-    if leaf.count(b"\n") != 1:
-        raise EntryInvalid("leaf", "must be canonical JSON, a newline and a signature")
-    entry_bytes, sig_text = leaf.split(b"\n")
-    try:
-        data = canonical.strict_json_loads(entry_bytes)
-        signature = canonical.b64decode(sig_text.decode("ascii"))
-    except (canonical.EncodingError, UnicodeDecodeError) as exc:
-        raise EntryInvalid("leaf", str(exc)) from None
-    if not isinstance(data, dict):
-        raise EntryInvalid("leaf", "entry must be a JSON object")
-    if len(signature) != 64:
-        raise EntryInvalid("signature", "must be 64 bytes (Ed25519)")
-    entry = validate_entry(data)
-    if canonical.canonical_json(entry.model_dump(mode="json", exclude_none=True)) != entry_bytes:
-        raise EntryInvalid("leaf", "entry bytes are not in canonical form")
-    return SignedEntry(entry, entry_bytes, signature)

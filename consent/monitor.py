@@ -23,8 +23,10 @@ from typing import Any
 from consent._internal.merkle import Frontier, ProofError, leaf_hash, verify_inclusion
 from consent.checkpoints import Checkpoint, LogVerifier, extension_problem, open_checkpoint
 from consent.decision import grant_allows
-from consent.entries import Access, DataClass, parse_leaf
+from consent.entries import Access
 from consent.errors import EntryInvalid, EntryRejected, ProofInvalid, WitnessAlarm
+from consent.fields import DataClass
+from consent.leaves import parse_leaf
 from consent.state import ConsentState
 from consent.visibility import open_withheld
 from keys import canonical

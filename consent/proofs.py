@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 from consent._internal.merkle import MerkleTree, ProofError, leaf_hash, verify_inclusion
 from consent.checkpoints import Checkpoint, LogVerifier, open_checkpoint
-from consent.entries import SignedEntry, parse_leaf
 from consent.errors import ProofInvalid
+from consent.leaves import SignedEntry, parse_leaf
 from keys import canonical
 
 BUNDLE_TYPE = "pprl.consent-proof.v1"

@@ -25,7 +25,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from consent._internal.key_rules import KeyRules
 from consent.entries import (
-    HUB_SIGNER,
     Access,
     EntryRef,
     Grant,
@@ -33,11 +32,11 @@ from consent.entries import (
     KeyStatement,
     Policy,
     Revoke,
-    SignedEntry,
     Supersede,
-    parse_leaf,
 )
 from consent.errors import EntryInvalid, EntryRejected
+from consent.fields import HUB_SIGNER
+from consent.leaves import SignedEntry, parse_leaf
 from keys import KeyRegistry, public_key_id
 
 

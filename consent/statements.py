@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from consent.entries import EntrySigner, format_timestamp, key_request_message
+from consent.entries import key_request_message
+from consent.fields import format_timestamp
+from consent.leaves import EntrySigner
 from keys import AgencyPublicKeys, canonical
 
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 from consent._internal.merkle import MerkleTree, leaf_hash
 from consent.checkpoints import Checkpoint, LogVerifier, open_checkpoint
-from consent.entries import parse_leaf
 from consent.errors import CheckpointInvalid, EntryInvalid, EntryRejected, LedgerTampered
+from consent.leaves import parse_leaf
 from consent.state import ConsentState
 
 

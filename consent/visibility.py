@@ -31,8 +31,9 @@ from typing import Any, Literal
 from cryptography.exceptions import InvalidSignature
 
 from consent.checkpoints import LogKey, LogVerifier
-from consent.entries import Access, AnyEntry, KeyStatement, Policy, Revoke, SignedEntry, Supersede
+from consent.entries import Access, AnyEntry, KeyStatement, Policy, Revoke, Supersede
 from consent.errors import ProofInvalid
+from consent.leaves import SignedEntry
 from consent.state import ConsentState, GrantRecord
 from keys import canonical
 

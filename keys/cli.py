@@ -15,11 +15,7 @@ from rich.console import Console
 from keys.errors import MalformedDocument
 from keys.files import write_private
 from keys.identity import AgencyIdentity, AgencyPublicKeys
-from keys.linkage_secret import (
-    new_linkage_secret,
-    seal_linkage_secret,
-    unseal_linkage_secret,
-)
+from keys.linkage_secret import new_linkage_secret, seal_linkage_secret, unseal_linkage_secret
 from keys.registry import KeyRegistry
 from keys.tokens import DEFAULT_LIFETIME, Role, TokenVerifier, issue_token
 

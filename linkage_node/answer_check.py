@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from consent import Checkpoint, ConsentError, LedgerView
-from consent.entries import DataClass
+from consent.fields import DataClass
 from keys import canonical
 
 # An answer decided longer ago than this is not checked as if it were current.

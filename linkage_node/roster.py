@@ -9,181 +9,42 @@ ends up accepted, accepted with fields dropped, or rejected, and the counts add 
 
 from __future__ import annotations
 
-import hashlib
 import json
-import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Literal
 
-from keys import is_staff_id
 from linkage_node.errors import RosterError
-from linkage_node.normalise import (
-    DEFAULT_DATE_FORMATS,
-    normalise_address,
-    normalise_city,
-    normalise_name,
-    normalise_phone,
-    normalise_sex,
-    normalise_zip,
-    parse_date,
-    ssn_digits,
-    ssn_is_known_invalid,
-)
+from linkage_node.normalise import DEFAULT_DATE_FORMATS
 from linkage_node.roster_input import find_columns, open_table
-
-ROSTER_COLUMNS = (
-    "record_id",
-    "given_name",
-    "family_name",
-    "date_of_birth",
-    "sex",
-    "ssn",
-    "address",
-    "city",
-    "zip",
-    "phone",
-    "case_manager_id",
+from linkage_node.roster_rules import (
+    ALWAYS_REJECT,
+    MAX_CELL,
+    REQUIRED_COLUMNS,
+    ROSTER_COLUMNS,
+    RULES,
+    Action,
+    CleanRecord,
+    Issue,
 )
-REQUIRED_COLUMNS = ("record_id", "given_name", "family_name", "date_of_birth")
-EARLIEST_BIRTH = date(1900, 1, 1)
-MAX_RECORD_ID = 64
-MAX_CELL = 256
+from linkage_node.row_cleaner import RowCleaner
 
-Action = Literal["reject", "drop_field"]
-
-
-@dataclass(frozen=True)
-class Rule:
-    """A validation rule: what it checks and what happens by default."""
-
-    id: str
-    column: str
-    description: str
-    default: Action
-
-
-RULES: dict[str, Rule] = {
-    r.id: r
-    for r in (
-        Rule(
-            "row.field_count", "*", "row has a different number of fields than the header", "reject"
-        ),
-        Rule("record_id.missing", "record_id", "record_id is empty", "reject"),
-        Rule(
-            "record_id.too_long",
-            "record_id",
-            f"record_id is over {MAX_RECORD_ID} characters",
-            "reject",
-        ),
-        Rule(
-            "record_id.duplicate", "record_id", "record_id appears on more than one row", "reject"
-        ),
-        Rule("given_name.missing", "given_name", "given name is empty", "drop_field"),
-        Rule("given_name.no_letters", "given_name", "given name has no letters", "drop_field"),
-        Rule("family_name.missing", "family_name", "family name is empty", "drop_field"),
-        Rule("family_name.no_letters", "family_name", "family name has no letters", "drop_field"),
-        Rule("date_of_birth.missing", "date_of_birth", "date of birth is empty", "drop_field"),
-        Rule(
-            "date_of_birth.unparseable",
-            "date_of_birth",
-            "date of birth is not a date in an accepted format",
-            "drop_field",
-        ),
-        Rule(
-            "date_of_birth.future", "date_of_birth", "date of birth is in the future", "drop_field"
-        ),
-        Rule(
-            "date_of_birth.implausible",
-            "date_of_birth",
-            "date of birth is before 1900",
-            "drop_field",
-        ),
-        Rule("sex.unknown_code", "sex", "sex is not M, F, MALE or FEMALE", "drop_field"),
-        Rule("ssn.shape", "ssn", "SSN is not nine digits", "drop_field"),
-        Rule("ssn.known_invalid", "ssn", "SSN is one the SSA never issues", "drop_field"),
-        Rule("zip.shape", "zip", "ZIP is not five digits or ZIP+4", "drop_field"),
-        Rule("phone.shape", "phone", "phone is not a ten-digit number", "drop_field"),
-        Rule(
-            "case_manager_id.shape",
-            "case_manager_id",
-            "case manager id is not a staff id",
-            "drop_field",
-        ),
-        Rule("cell.too_long", "*", f"a cell is over {MAX_CELL} characters", "drop_field"),
-        Rule(
-            "record.not_linkable",
-            "*",
-            "fewer than two of given name, family name, date of birth and SSN are left",
-            "reject",
-        ),
-    )
-}
-# What a record needs to be linkable at all: two of these, so that no record links on a
-# name alone or a date of birth alone. Any other field may be missing: a missing field
-# is missing (it costs the record part of its score), never a reason to refuse a client.
-LINKABLE_WITH = ("given_name", "family_name", "date_of_birth", "ssn")
-MIN_LINKABLE = 2
-# Without these a row cannot be identified at all.
-_ALWAYS_REJECT = frozenset(
-    {
-        "row.field_count",
-        "record_id.missing",
-        "record_id.too_long",
-        "record_id.duplicate",
-        "record.not_linkable",
-    }
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Issue:
-    """One problem in one row. `value` is for the terminal only, never for files."""
-
-    line: int
-    column: str
-    rule: str
-    action: Action
-    value: str | None = field(default=None, repr=False, compare=False)
-
-
-@dataclass(frozen=True, slots=True)
-class CleanRecord:
-    """A row after validation and normalisation. Missing fields are empty strings."""
-
-    line: int
-    record_id: str
-    given_name: str
-    family_name: str
-    date_of_birth: str  # ISO YYYY-MM-DD
-    sex: str
-    ssn: str
-    address: str
-    city: str
-    zip: str
-    phone: str
-    case_manager_id: str
-    # The name as the agency exported it, for people (caseload, client page, review
-    # list); the fields above are match keys for hashing ("Garciamarquez", "Oneill").
-    display_name: str = ""
-
-    def content_hash(self) -> bytes:
-        """Hash of the normalised identifying fields: what decides "changed"."""
-        parts = (
-            self.given_name,
-            self.family_name,
-            self.date_of_birth,
-            self.sex,
-            self.ssn,
-            self.address,
-            self.city,
-            self.zip,
-            self.phone,
-        )
-        return hashlib.sha256("\x1f".join(parts).encode()).digest()
+# Re-exported: the rules' names are the roster's vocabulary.
+__all__ = [
+    "ROSTER_COLUMNS",
+    "RULES",
+    "Action",
+    "CleanRecord",
+    "ColumnMapping",
+    "Issue",
+    "ReadOptions",
+    "RosterResult",
+    "iter_roster",
+    "parse_policies",
+    "validate_roster",
+]
 
 
 @dataclass
@@ -293,7 +154,7 @@ def parse_policies(overrides: list[str]) -> dict[str, Action]:
             )
         if action not in ("reject", "drop_field"):
             raise RosterError("--policy", f"unknown action {action!r}", "Use reject or drop_field.")
-        if rule_id in _ALWAYS_REJECT and action != "reject":
+        if rule_id in ALWAYS_REJECT and action != "reject":
             raise RosterError(
                 "--policy", f"{rule_id} always rejects the row", "A row must be identifiable."
             )
@@ -358,7 +219,7 @@ def iter_roster(
             progress("reading", total, 0)
     duplicated = {record_id for record_id, n in ids.items() if n > 1}
     del ids
-    cleaner = _RowCleaner(policies, mapping.date_formats, today)
+    cleaner = RowCleaner(policies, mapping.date_formats, today)
     for line, cells, issues in _rows(path, mapping, policies, delimiter, encoding):
         result.rows += 1
         if progress and result.rows % 5000 == 0:
@@ -421,116 +282,3 @@ def _classify(
                 issues.append(Issue(line, col, "cell.too_long", policies["cell.too_long"]))
                 cells[col] = ""
     return line, cells, issues
-
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def _display_name(given: str, family: str) -> str:
-    """The exported name with runs of whitespace made one space and control characters
-    (which would move a terminal's cursor) removed; otherwise exactly as typed."""
-    return " ".join(_CONTROL.sub(" ", f"{given} {family}").split())
-
-
-class _RowCleaner:
-    """Validates and normalises one row's cells under the run's policies."""
-
-    def __init__(self, policies: dict[str, Action], formats: tuple[str, ...], today: date) -> None:
-        self.policies = policies
-        self.formats = formats
-        self.today = today
-
-    def clean(self, line: int, cells: dict[str, str], issues: list[Issue]) -> CleanRecord | None:
-        def flag(column: str, rule: str) -> None:
-            issues.append(Issue(line, column, rule, self.policies[rule], cells[column]))
-
-        record_id = cells["record_id"]
-        if not record_id:
-            flag("record_id", "record_id.missing")
-        elif len(record_id) > MAX_RECORD_ID:
-            flag("record_id", "record_id.too_long")
-        given = self._name(cells, "given_name", flag)
-        family = self._name(cells, "family_name", flag)
-        dob = self._date_of_birth(cells, flag)
-        sex = normalise_sex(cells["sex"])
-        if sex is None:
-            flag("sex", "sex.unknown_code")
-        ssn = self._ssn(cells, flag)
-        zip_code = self._optional(cells, "zip", normalise_zip, flag)
-        phone = self._optional(cells, "phone", normalise_phone, flag)
-        case_manager = cells["case_manager_id"]
-        if case_manager and not is_staff_id(case_manager):
-            flag("case_manager_id", "case_manager_id.shape")
-            case_manager = ""
-        if sum(1 for value in (given, family, dob, ssn) if value) < MIN_LINKABLE:
-            issues.append(Issue(line, "*", "record.not_linkable", "reject"))
-        if any(i.action == "reject" for i in issues):
-            return None
-        return CleanRecord(
-            line=line,
-            record_id=record_id,
-            given_name=given,
-            family_name=family,
-            date_of_birth=dob,
-            sex=sex or "",
-            ssn=ssn,
-            address=normalise_address(cells["address"]),
-            city=normalise_city(cells["city"]),
-            zip=zip_code,
-            phone=phone,
-            case_manager_id=case_manager,
-            display_name=_display_name(cells["given_name"], cells["family_name"]),
-        )
-
-    @staticmethod
-    def _name(cells: dict[str, str], column: str, flag: Callable[[str, str], None]) -> str:
-        raw = cells[column]
-        name = normalise_name(raw)
-        if not raw:
-            flag(column, f"{column}.missing")
-        elif not name:
-            flag(column, f"{column}.no_letters")
-        return name
-
-    def _date_of_birth(self, cells: dict[str, str], flag: Callable[[str, str], None]) -> str:
-        if not cells["date_of_birth"]:
-            flag("date_of_birth", "date_of_birth.missing")
-            return ""
-        parsed = parse_date(cells["date_of_birth"], self.formats)
-        if parsed is None:
-            flag("date_of_birth", "date_of_birth.unparseable")
-        elif parsed > self.today:
-            flag("date_of_birth", "date_of_birth.future")
-        elif parsed < EARLIEST_BIRTH:
-            flag("date_of_birth", "date_of_birth.implausible")
-        else:
-            return parsed.isoformat()
-        return ""
-
-    @staticmethod
-    def _ssn(cells: dict[str, str], flag: Callable[[str, str], None]) -> str:
-        if not cells["ssn"]:
-            return ""
-        digits = ssn_digits(cells["ssn"])
-        if digits is None:
-            flag("ssn", "ssn.shape")
-        elif ssn_is_known_invalid(digits):
-            flag("ssn", "ssn.known_invalid")
-        else:
-            return digits
-        return ""
-
-    @staticmethod
-    def _optional(
-        cells: dict[str, str],
-        column: str,
-        normalise: Callable[[str], str | None],
-        flag: Callable[[str, str], None],
-    ) -> str:
-        if not cells[column]:
-            return ""
-        value = normalise(cells[column])
-        if value is None:
-            flag(column, f"{column}.shape")
-            return ""
-        return value

@@ -17,8 +17,9 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import ValidationError
 
-from consent.entries import HUB_SIGNER, KeyStatement, key_request_message, parse_timestamp
+from consent.entries import KeyStatement, key_request_message
 from consent.errors import EntryRejected
+from consent.fields import HUB_SIGNER, parse_timestamp
 from keys import AgencyPublicKeys, KeyRegistry, KeysError, RegisteredKey, canonical
 
 if TYPE_CHECKING:

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from consent import prove_grant
-from consent.entries import DataClass
+from consent.fields import DataClass
 from hub.crypto import DataCipher
 from hub.disclosure import record
 from hub.disclosure.levels import LEVELS, Disclosure, LinkedProgram, decide_programs

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from consent import ConsentState, GrantProof, disclosure_decision
-from consent.entries import DataClass
+from consent.fields import DataClass
 from hub.disclosure.links import LinkPath, Record
 from hub.services.plans import PlanItem
 

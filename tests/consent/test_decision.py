@@ -20,7 +20,7 @@ from consent import (
     disclosure_decision,
     format_timestamp,
 )
-from consent.entries import DataClass
+from consent.fields import DataClass
 from tests.factories import T0, LedgerBuilder, record_ref
 
 SUBJECTS = [record_ref(f"client-{i}") for i in range(3)]

@@ -15,7 +15,7 @@ from consent import (
     open_checkpoint,
     withhold,
 )
-from consent.entries import parse_leaf
+from consent.leaves import parse_leaf
 from tests.factories import T0, LedgerBuilder, record_ref
 
 CLIENT = record_ref("client-1")

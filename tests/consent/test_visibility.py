@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from consent import ProofInvalid, audience, open_withheld, withhold
-from consent.entries import parse_leaf
+from consent.leaves import parse_leaf
 from tests.factories import LedgerBuilder
 
 
