@@ -15,6 +15,7 @@ from keys.errors import (
 )
 from keys.identity import AgencyIdentity, AgencyPublicKeys
 from keys.issuer import LocalIssuer
+from keys.jwks import JwksTokenVerifier
 from keys.linkage_secret import (
     MIN_SECRET_BITS,
     LinkageSecret,
@@ -27,7 +28,6 @@ from keys.registry import AgencyRecord, KeyRegistry, RegisteredKey, SigningKeyLo
 from keys.tokens import (
     AGENCY_ROLES,
     HUB_ROLES,
-    JwksTokenVerifier,
     Role,
     TokenVerifier,
     VerifiedToken,

@@ -45,7 +45,6 @@ _ALLOWED_HEADER = frozenset({"alg", "typ", "kid"})
 # Headers that tell a verifier where to find a key. Honouring any of them lets the token
 # choose the key that verifies it; keys come only from the registry or configured JWKS.
 _KEY_LOCATION_HEADERS = ("jku", "x5u", "jwk", "x5c", "x5t", "x5t#S256")
-_MAX_EXTERNAL_SUBJECT = 255
 
 
 class Role(StrEnum):
@@ -64,7 +63,7 @@ AGENCY_ROLES = frozenset({Role.AGENCY_NODE, Role.CASE_MANAGER, Role.SUPERVISOR})
 HUB_ROLES = frozenset({Role.HUB_OPERATOR, Role.AUDITOR})
 
 
-def _utc_now() -> datetime:
+def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
@@ -91,7 +90,7 @@ def _encode(
         raise MalformedDocument(
             f"lifetime must be between 1 s and {int(MAX_LIFETIME.total_seconds())} s", "token"
         )
-    issued = int((now or _utc_now()).timestamp())
+    issued = int((now or utc_now()).timestamp())
     claims = {
         "iss": issuer,
         "sub": subject,
@@ -145,7 +144,7 @@ class VerifiedToken:
     key_id: str
 
 
-class _Rules:
+class VerificationRules:
     """The checks both verifiers share."""
 
     def __init__(
@@ -294,10 +293,10 @@ class TokenVerifier:
         audience: str,
         max_lifetime: timedelta = MAX_LIFETIME,
         leeway: timedelta = DEFAULT_LEEWAY,
-        clock: Callable[[], datetime] = _utc_now,
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self._keys = keys
-        self._rules = _Rules(
+        self._rules = VerificationRules(
             audience=audience,
             algorithms=(ALGORITHM,),
             token_types=(TOKEN_TYPE,),
@@ -335,92 +334,6 @@ class TokenVerifier:
         except KeysError as exc:
             raise TokenRejected(f"signing key: {exc}") from None
         return key
-
-
-_JWK_ALGORITHMS: dict[tuple[str, str | None], str] = {
-    ("OKP", "Ed25519"): "EdDSA",
-    ("EC", "P-256"): "ES256",
-    ("RSA", None): "RS256",
-}
-
-
-class JwksTokenVerifier:
-    """Verifies tokens of one external issuer (the operators' OIDC provider) against the
-    keys of its JWKS document, which the hub reads from a file: never from the network
-    and never from the token."""
-
-    def __init__(
-        self,
-        *,
-        issuer: str,
-        audience: str,
-        jwks: dict[str, Any],
-        algorithms: tuple[str, ...] = ("EdDSA", "ES256", "RS256"),
-        token_types: tuple[str, ...] = (TOKEN_TYPE,),
-        allowed_roles: frozenset[Role] = HUB_ROLES,
-        max_lifetime: timedelta = MAX_LIFETIME,
-        leeway: timedelta = DEFAULT_LEEWAY,
-        clock: Callable[[], datetime] = _utc_now,
-    ) -> None:
-        self.issuer = issuer
-        self._keys = _load_jwks(jwks, algorithms)
-        self._rules = _Rules(
-            audience=audience,
-            algorithms=algorithms,
-            token_types=token_types,
-            allowed_roles=allowed_roles,
-            max_lifetime=max_lifetime,
-            leeway=leeway,
-            clock=clock,
-        )
-
-    def verify(self, token: str) -> VerifiedToken:
-        """Return the verified claims, or raise `TokenRejected` naming the broken rule."""
-        rules = self._rules
-        header, kid, payload = rules.split(token)
-        if payload.get("iss") != self.issuer:
-            raise TokenRejected("claim 'iss' is not the configured operator issuer")
-        entry = self._keys.get(kid)
-        if entry is None:
-            raise TokenRejected(f"key {kid!r} is not in the issuer's key set")
-        key, alg = entry
-        if header["alg"] != alg:
-            raise TokenRejected(f"key {kid!r} is an {alg} key; the token says {header['alg']}")
-        claims = rules.decode(token, key, self.issuer, payload)
-        issued, expires = rules.check_times(claims)
-        subject, jti, roles = rules.check_identity(
-            claims, lambda s: 0 < len(s) <= _MAX_EXTERNAL_SUBJECT and s.isprintable()
-        )
-        return VerifiedToken(self.issuer, subject, roles, issued, expires, jti, kid)
-
-
-def _load_jwks(jwks: dict[str, Any], algorithms: tuple[str, ...]) -> dict[str, tuple[Any, str]]:
-    if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list):
-        raise MalformedDocument("a JWKS document is an object with a 'keys' list", "JWKS")
-    keys: dict[str, tuple[Any, str]] = {}
-    for i, item in enumerate(jwks["keys"]):
-        where = f"JWKS keys[{i}]"
-        if not isinstance(item, dict) or not isinstance(item.get("kid"), str):
-            raise MalformedDocument("every key needs a 'kid'", where)
-        if item.get("use", "sig") != "sig":
-            continue
-        if any(k in item for k in ("d", "p", "q", "dp", "dq", "qi", "k")):
-            raise MalformedDocument(
-                "holds private or symmetric key material; publish public keys only", where
-            )
-        kty, crv = str(item.get("kty")), item.get("crv")
-        alg = _JWK_ALGORITHMS.get((kty, str(crv) if kty != "RSA" and crv is not None else None))
-        if alg is None or item.get("alg", alg) != alg:
-            raise MalformedDocument("unsupported key type or algorithm", where)
-        if alg not in algorithms:
-            continue
-        try:
-            keys[item["kid"]] = (jwt.PyJWK.from_dict(item, algorithm=alg).key, alg)
-        except jwt.PyJWTError as exc:
-            raise MalformedDocument(str(exc), where) from None
-    if not keys:
-        raise MalformedDocument("no usable signing key", "JWKS")
-    return keys
 
 
 def _segment(text: str, name: str) -> dict[str, Any]:
