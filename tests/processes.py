@@ -195,3 +195,30 @@ def serve_in_thread(app: Any, *, lifespan: Literal["auto", "on", "off"] = "on") 
     finally:
         server.should_exit = True
         thread.join(timeout=seconds(20))
+
+
+def pprl(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run `pprl ARGS` as a user would, whatever its exit status (`one_error` checks a
+    failure)."""
+    return subprocess.run(  # noqa: S603  (our own entry point)
+        [PPRL, *args],
+        cwd=cwd,
+        env={**clean_env(), "COLUMNS": "200", **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=seconds(120),
+        check=False,
+    )
+
+
+def one_error(result: subprocess.CompletedProcess[str], status: int, *words: str) -> str:
+    """The run failed with `status` and said why in one `error:` line (no traceback)."""
+    assert result.returncode == status, (result.returncode, result.stderr)
+    assert "Traceback" not in result.stderr, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(lines) == 1, result.stderr
+    for word in words:
+        assert word in lines[0], lines[0]
+    return lines[0]

@@ -4,40 +4,18 @@ by a command that only reads. Each case below was a traceback or a wrong status 
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from tests.processes import PPRL, clean_env, free_port, running, start, stop, wait_ready
+from tests.processes import (
+    free_port,
+    one_error,
+    pprl,
+)
 
 pytestmark = pytest.mark.e2e
-
-
-def pprl(
-    *args: str, cwd: Path, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603  (our own entry point)
-        [PPRL, *args],
-        cwd=cwd,
-        env={**clean_env(), "COLUMNS": "200", **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
-def one_error(result: subprocess.CompletedProcess[str], status: int, *words: str) -> str:
-    """The run failed with `status` and said why in one `error:` line (no traceback)."""
-    assert result.returncode == status, (result.returncode, result.stderr)
-    assert "Traceback" not in result.stderr, result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
-    assert len(lines) == 1, result.stderr
-    for word in words:
-        assert word in lines[0], lines[0]
-    return lines[0]
 
 
 def test_serving_before_migrating_says_migrate_and_creates_no_database(tmp_path: Path) -> None:
@@ -348,59 +326,3 @@ def test_a_plan_file_with_every_row_invalid_exits_3(tmp_path: Path) -> None:
     one_error(result, 3, "plan rows were rejected")
     assert "status.unknown" in result.stderr
     assert "Jane" not in result.stderr
-
-
-def test_the_servers_say_where_they_listen_and_take_a_passphrase_file(tmp_path: Path) -> None:
-    env = {"PPRL_DATABASE_URL": f"sqlite:///{tmp_path / 'hub.db'}"}
-    assert pprl("hub", "migrate", cwd=tmp_path, env=env).returncode == 0
-    hub_port = free_port()
-    hub_log, node_log = tmp_path / "hub.log", tmp_path / "node.log"
-    with running(
-        [PPRL, "hub", "serve", "--port", str(hub_port)],
-        cwd=tmp_path,
-        env={**clean_env(), **env},
-        ready=f"http://127.0.0.1:{hub_port}/healthz",
-        log=hub_log,
-    ):
-        assert f"listening on http://127.0.0.1:{hub_port}" in hub_log.read_text()
-        (tmp_path / "passphrase").write_text("a long enough passphrase\n", encoding="utf-8")
-        made = pprl(
-            "keys",
-            "init-agency",
-            "--agency",
-            "DCFS",
-            "--programs",
-            "child_welfare",
-            "--key-dir",
-            "keys",
-            "--passphrase-file",
-            "passphrase",
-            cwd=tmp_path,
-        )
-        assert made.returncode == 0, made.stderr
-        node_port = free_port()
-        node = start(
-            [
-                PPRL,
-                "node",
-                "serve",
-                "--agency",
-                "DCFS",
-                "--key-dir",
-                "keys",
-                "--passphrase-file",
-                "passphrase",
-                "--hub",
-                f"http://127.0.0.1:{hub_port}",
-                "--port",
-                str(node_port),
-            ],
-            cwd=tmp_path,
-            env=clean_env(),
-            log=node_log,
-        )
-        try:
-            ready = wait_ready(f"http://127.0.0.1:{node_port}/readyz", process=node, log=node_log)
-            assert ready.json()["hub"] == "ok"
-        finally:
-            stop(node)

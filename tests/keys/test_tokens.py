@@ -18,7 +18,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from keys import (
     AgencyIdentity,
     KeyRegistry,
-    MalformedDocument,
     Role,
     TokenRejected,
     TokenVerifier,
@@ -386,19 +385,3 @@ def test_revocation_applies_to_tokens_already_issued(ctx: Ctx) -> None:
     ctx.registry.revoke("DCFS", ctx.dcfs.signing_key_id, T0)
     with pytest.raises(TokenRejected, match="revoked"):
         _verifier(ctx).verify(token)
-
-
-@pytest.mark.parametrize(
-    ("roles", "lifetime", "subject", "match"),
-    [
-        ([], timedelta(minutes=5), "cm-1", "at least one role"),
-        ([Role.HUB_OPERATOR], timedelta(minutes=5), "cm-1", "may grant only"),
-        ([Role.CASE_MANAGER], timedelta(hours=2), "cm-1", "lifetime"),
-        ([Role.CASE_MANAGER], timedelta(minutes=5), "Jane Doe", "staff id"),
-    ],
-)
-def test_issuer_refuses_tokens_the_verifier_would_refuse(
-    ctx: Ctx, roles: list[Role], lifetime: timedelta, subject: str, match: str
-) -> None:
-    with pytest.raises(MalformedDocument, match=match):
-        issue_token(ctx.dcfs, subject=subject, audience=AUDIENCE, roles=roles, lifetime=lifetime)

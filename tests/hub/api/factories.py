@@ -12,12 +12,13 @@ from typing import Any
 
 import numpy as np
 from fastapi.testclient import TestClient
-from sqlmodel import Session
+from sqlalchemy import select
+from sqlmodel import Session, col
 
-from consent import LogKey, format_timestamp, sign_entry, validate_entry
+from consent import LogKey, format_timestamp, parse_leaf, sign_entry, validate_entry
 from hub.context import HubContext
 from hub.disclosure import DisclosureEngine
-from hub.models import Link, Notification, RecordCluster
+from hub.models import LedgerEntry, Link, Notification, RecordCluster
 from hub.settings import HubSettings
 from keys import AgencyIdentity, LocalIssuer, Role, canonical, issue_token
 from tests.factories import PROGRAMS, grant_terms
@@ -340,3 +341,21 @@ class Inbox:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.messages.append((list(envelope.rcpt_tos), bytes(envelope.content)))
         return "250 OK"
+
+
+def ask_shared(
+    api: Api, record: str, subject: str = "cm-0001", *roles: Role, agency: str = "DCFS"
+) -> Any:
+    """GET /v1/clients/{record}/shared as a staff member (a case manager by default)."""
+    return api.client.get(
+        f"/v1/clients/{record}/shared",
+        headers=api.as_(agency, subject, *(roles or (Role.CASE_MANAGER,))),
+    )
+
+
+def access_entries(api: Api) -> list[Any]:
+    """Every ACCESS entry on the ledger, in order."""
+    rows = api.session.execute(
+        select(col(LedgerEntry.leaf)).order_by(col(LedgerEntry.entry_index))
+    ).scalars()
+    return [e for e in (parse_leaf(bytes(leaf)).entry for leaf in rows) if e.type == "ACCESS"]

@@ -9,37 +9,31 @@ record `d` is linked to corrections' record `e` only by a link in the review ban
 from __future__ import annotations
 
 import json
-import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 from sqlmodel import col
 
 from consent import check_decision_proof, parse_leaf
 from consent.decision import Decision
 from hub.disclosure import Asker
-from hub.models import Assignment, LedgerEntry, Link, LinkageRun
+from hub.models import LedgerEntry, LinkageRun
 from hub.services.sharing import shared_answer
 from keys import Role
-from tests.hub.api.factories import A, Api, B, C, D, E, grant, link, ref, revoke
-
-
-def _ask(
-    api: Api, record: str, subject: str = "cm-0001", *roles: Role, agency: str = "DCFS"
-) -> Any:
-    return api.client.get(
-        f"/v1/clients/{record}/shared",
-        headers=api.as_(agency, subject, *(roles or (Role.CASE_MANAGER,))),
-    )
-
-
-def _access_entries(api: Api) -> list[Any]:
-    rows = api.session.execute(
-        select(col(LedgerEntry.leaf)).order_by(col(LedgerEntry.entry_index))
-    ).scalars()
-    return [e for e in (parse_leaf(bytes(leaf)).entry for leaf in rows) if e.type == "ACCESS"]
+from tests.hub.api.factories import (
+    A,
+    Api,
+    B,
+    C,
+    D,
+    access_entries,
+    ask_shared,
+    grant,
+    link,
+    ref,
+    revoke,
+)
 
 
 def _by_program(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -63,7 +57,7 @@ def _only_consented(body: dict[str, Any]) -> None:
 def test_the_assigned_case_manager_sees_exactly_what_each_program_consented_to(
     api: Api, scenario: dict[str, int]
 ) -> None:
-    response = _ask(api, A)
+    response = ask_shared(api, A)
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["shared"] is True
@@ -97,7 +91,7 @@ def test_the_assigned_case_manager_sees_exactly_what_each_program_consented_to(
 def test_the_combined_plan_is_in_priority_order_and_flags_conflicts(
     api: Api, scenario: dict[str, int]
 ) -> None:
-    body = _ask(api, A).json()
+    body = ask_shared(api, A).json()
     # basic needs (housing) before freedom (probation) before self-reliance (job training)
     assert [m["milestone_id"] for m in body["plan"]] == ["m1", "p1", "p2"]
     kinds = {
@@ -110,9 +104,9 @@ def test_the_combined_plan_is_in_priority_order_and_flags_conflicts(
 def test_every_disclosure_has_exactly_one_access_entry_and_a_checkable_proof(
     api: Api, scenario: dict[str, int]
 ) -> None:
-    before = len(_access_entries(api))
-    body = _ask(api, A).json()
-    entries = _access_entries(api)[before:]
+    before = len(access_entries(api))
+    body = ask_shared(api, A).json()
+    entries = access_entries(api)[before:]
     # agreement covers existence; contact (and plan) rest on each program's grant
     by_index: dict[int, set[tuple[str, str]]] = {}
     for program in body["programs"]:
@@ -155,9 +149,9 @@ def test_every_disclosure_has_exactly_one_access_entry_and_a_checkable_proof(
 
 
 def test_after_a_revoke_the_next_answer_withholds(api: Api, scenario: dict[str, int]) -> None:
-    assert _by_program(_ask(api, A).json())["corrections"]["contact"]["allowed"]
+    assert _by_program(ask_shared(api, A).json())["corrections"]["contact"]["allowed"]
     revoke(api, "DOC", scenario["doc"])
-    body = _ask(api, A).json()
+    body = ask_shared(api, A).json()
     doc = _by_program(body)["corrections"]
     # existence still by the agreement; nothing the revoked grant covered
     assert doc["existence"]["basis"] == "agreement"
@@ -184,28 +178,28 @@ def test_under_a_consent_policy_a_program_without_consent_is_not_even_named(
 ) -> None:
     api.hub.settings = api.hub.settings.model_copy(update={"existence_policy": "consent"})
     revoke(api, "DWD", scenario["dwd"])
-    before = len(_access_entries(api))
-    body = _ask(api, A).json()
+    before = len(access_entries(api))
+    body = ask_shared(api, A).json()
     assert set(_by_program(body)) == {"corrections"}
     assert "family_employment" not in json.dumps(body)
     assert _by_program(body)["corrections"]["existence"]["basis"] == "consent"
     # existence, contact and plan all on DOC's one grant: one ACCESS entry
-    assert len(_access_entries(api)) - before == 1
+    assert len(access_entries(api)) - before == 1
 
 
 def test_links_in_the_review_band_are_not_disclosed(api: Api, scenario: dict[str, int]) -> None:
-    before = len(_access_entries(api))
-    body = _ask(api, D).json()
+    before = len(access_entries(api))
+    body = ask_shared(api, D).json()
     assert body["shared"] is False
     assert body["programs"] == []
-    assert len(_access_entries(api)) == before
+    assert len(access_entries(api)) == before
 
 
 def test_a_supervisor_may_ask_and_the_agency_node_may_not(
     api: Api, scenario: dict[str, int]
 ) -> None:
-    assert _ask(api, A, "sup-0001", Role.SUPERVISOR).status_code == 200
-    assert _ask(api, A, "node-1", Role.AGENCY_NODE).status_code == 404
+    assert ask_shared(api, A, "sup-0001", Role.SUPERVISOR).status_code == 200
+    assert ask_shared(api, A, "node-1", Role.AGENCY_NODE).status_code == 404
 
 
 def test_anyone_else_gets_the_same_answer_as_for_a_record_that_does_not_exist(
@@ -215,19 +209,19 @@ def test_anyone_else_gets_the_same_answer_as_for_a_record_that_does_not_exist(
         body = {k: v for k, v in response.json().items() if k != "instance"}
         return response.status_code, body, response.headers["content-type"]
 
-    missing = strip(_ask(api, ref("no-such-record")))
+    missing = strip(ask_shared(api, ref("no-such-record")))
     assert missing[0] == 404
-    assert strip(_ask(api, A, "cm-0002")) == missing  # same agency, not assigned
-    assert strip(_ask(api, B)) == missing  # another agency's record, by its reference
-    assert strip(_ask(api, B, "cm-0007", agency="DOC")) != missing  # its own case manager
-    assert strip(_ask(api, A, "cm-0001", agency="DOC")) == missing  # right name, wrong agency
+    assert strip(ask_shared(api, A, "cm-0002")) == missing  # same agency, not assigned
+    assert strip(ask_shared(api, B)) == missing  # another agency's record, by its reference
+    assert strip(ask_shared(api, B, "cm-0007", agency="DOC")) != missing  # its own case manager
+    assert strip(ask_shared(api, A, "cm-0001", agency="DOC")) == missing  # right name, wrong agency
 
 
 def test_the_caseload_flags_shared_clients_and_records_each_disclosure_once(
     api: Api, scenario: dict[str, int]
 ) -> None:
     headers = api.as_("DCFS", "cm-0001", Role.CASE_MANAGER)
-    before = len(_access_entries(api))
+    before = len(access_entries(api))
     first = api.client.get("/v1/caseload", headers=headers)
     assert first.status_code == 200, first.text
     clients = {c["record_ref"]: c for c in first.json()["clients"]}
@@ -238,11 +232,11 @@ def test_the_caseload_flags_shared_clients_and_records_each_disclosure_once(
     assert "a new or changed match" in clients[A]["changes"]
     assert first.json()["previous_visit"] is None
     # two existence disclosures (one per program), each recorded once
-    assert len(_access_entries(api)) - before == 2
+    assert len(access_entries(api)) - before == 2
     second = api.client.get("/v1/caseload", headers=headers).json()
     assert second["previous_visit"] is not None
     assert all(c["changes"] == [] for c in second["clients"])
-    assert len(_access_entries(api)) - before == 2
+    assert len(access_entries(api)) - before == 2
     # another case manager's caseload holds none of these clients
     other = api.client.get("/v1/caseload", headers=api.as_("DCFS", "cm-0002", Role.CASE_MANAGER))
     assert other.json()["clients"] == []
@@ -264,7 +258,7 @@ def test_a_link_under_the_disclosure_floor_is_never_disclosed_whatever_the_run_s
         recipient_programs=["child_welfare"],
         data_classes=["existence", "contact"],
     )
-    body = _ask(api, D).json()
+    body = ask_shared(api, D).json()
     assert body["shared"] is False
     assert "Coach Patel" not in json.dumps(body)
 
@@ -277,7 +271,7 @@ def test_each_disclosure_names_its_link_and_the_floor_is_on_the_ledger(
     run.threshold = 0.73
     api.session.add(run)
     api.session.flush()
-    body = _ask(api, A).json()
+    body = ask_shared(api, A).json()
     programs = _by_program(body)
     assert programs["corrections"]["confidence"] == "high"  # 0.93
     assert programs["family_employment"]["confidence"] == "moderate"  # 0.88
@@ -294,7 +288,7 @@ def test_each_disclosure_names_its_link_and_the_floor_is_on_the_ledger(
     assert links["family_employment"] is not None
     assert links["family_employment"].score_bp == 8800
     # A second answer records no second policy entry.
-    _ask(api, A)
+    ask_shared(api, A)
     rows = api.session.execute(select(col(LedgerEntry.leaf))).scalars()
     assert sum(b'"type":"POLICY"' in bytes(leaf) for leaf in rows) == 1
 
@@ -302,125 +296,17 @@ def test_each_disclosure_names_its_link_and_the_floor_is_on_the_ledger(
 def test_the_same_disclosure_again_within_the_window_adds_no_entry(
     api: Api, scenario: dict[str, int]
 ) -> None:
-    first = _ask(api, A).json()
-    count = len(_access_entries(api))
-    again = _ask(api, A).json()
-    assert len(_access_entries(api)) == count  # covered by the first view's entries
+    first = ask_shared(api, A).json()
+    count = len(access_entries(api))
+    again = ask_shared(api, A).json()
+    assert len(access_entries(api)) == count  # covered by the first view's entries
     for one, two in zip(first["programs"], again["programs"], strict=True):
         assert one["contact"]["access_entry"] == two["contact"]["access_entry"]
     # Every entry is distinct even where the disclosures are alike: a random access_id.
-    ids = [e.access_id for e in _access_entries(api)]
+    ids = [e.access_id for e in access_entries(api)]
     assert None not in ids
     assert len(set(ids)) == len(ids)
     # After the window, the view is recorded again.
     later = datetime.now(UTC) + timedelta(seconds=api.settings.access_dedup_seconds + 1)
     shared_answer(api.disclosure, api.session, Asker("DCFS", "cm-0001"), A, at=later)
-    assert len(_access_entries(api)) > count
-
-
-def test_a_staff_member_asking_faster_than_a_person_is_slowed(
-    api: Api, scenario: dict[str, int]
-) -> None:
-    from hub.services.ratelimit import QuestionLimiter
-
-    api.hub.questions = QuestionLimiter(3)
-    for _ in range(3):
-        assert _ask(api, A).status_code == 200
-    slowed = _ask(api, ref("probe-1"))  # probing other references counts too
-    assert slowed.status_code == 429
-    assert int(slowed.headers["retry-after"]) >= 1
-    assert slowed.headers["content-type"] == "application/problem+json"
-    # Another case manager is not slowed by it.
-    assert _ask(api, B, "cm-0007", agency="DOC").status_code == 200
-
-
-def test_a_question_about_a_just_uploaded_or_exactly_copied_record_is_flagged(
-    api: Api, scenario: dict[str, int]
-) -> None:
-    # A (uploaded moments ago by the scenario) is asked about: DOC's and DWD's records
-    # were disclosed under a sign of probing; the link to DOC also scores exactly 1.0.
-    link = api.session.get(Link, ("DCFS", A, "DOC", B))
-    assert link is not None
-    link.score = 1.0
-    api.session.add(link)
-    api.session.flush()
-    first = _ask(api, A)
-    assert first.status_code == 200, first.text
-    _ask(api, A)  # asked again: flagged once
-    flags = api.client.get("/v1/reports/probe-flags", headers=api.operator()).json()
-    seen = {(f["kind"], f["disclosing_agency"]) for f in flags}
-    assert seen == {("fresh_record", "DOC"), ("fresh_record", "DWD"), ("exact_copy", "DOC")}
-    assert all(f["asking_agency"] == "DCFS" and f["asking_ref"] == A for f in flags)
-    # DOC's node sees the flags about its own record, not the asking agency's record.
-    mine = api.client.get("/v1/agencies/DOC/probe-flags", headers=api.as_("DOC")).json()
-    assert {(f["kind"], f["disclosing_ref"]) for f in mine} == {
-        ("fresh_record", B),
-        ("exact_copy", B),
-    }
-    assert all(f["asking_ref"] is None for f in mine)
-    assert A not in json.dumps(mine)
-    assert (
-        api.client.get("/v1/agencies/DOC/probe-flags", headers=api.as_("DCFS")).status_code == 404
-    )
-
-
-def test_a_third_agency_reading_the_ledger_learns_no_pair_it_is_not_in(
-    api: Api, scenario: dict[str, int]
-) -> None:
-    """The ledger-graph attack: DJJ, linked to nobody, reads every entry it can after
-    DCFS's case manager was shown DOC's and DWD's records."""
-    from consent import open_withheld
-    from keys import canonical
-
-    api.register("DJJ")
-    grant(
-        api,
-        "DOC",
-        subject=E,
-        disclosing_program="corrections",
-        recipient_classes=["any_linked_program"],
-        recipient_programs=[],
-    )
-    assert _ask(api, A).json()["shared"] is True
-    api.client.get("/v1/caseload", headers=api.as_("DCFS", "cm-0001", Role.CASE_MANAGER))
-    api.checkpoint()
-    read = api.client.get(
-        "/v1/ledger/entries", params={"start": 0, "limit": 1000}, headers=api.as_("DJJ")
-    ).json()
-    auditor = api.client.get(
-        "/v1/ledger/entries", params={"start": 0, "limit": 1000}, headers=api.operator(Role.AUDITOR)
-    ).json()
-    assert len(read) == len(auditor)  # every index accounted for
-    assert _access_entries(api)  # there were disclosures to hide
-    pairs = set()
-    for item in read:
-        if item["leaf"] is None:
-            note = open_withheld(item["withheld"], api.log.verifier)  # hub-signed, nothing more
-            assert set(item["withheld"]) == {"index", "leaf_hash", "type", "ends", "signature"}
-            assert note.entry_type != "KEY"
-            continue
-        entry = parse_leaf(canonical.b64decode(item["leaf"])).entry
-        assert entry.type in ("KEY", "POLICY", "GRANT"), entry.type
-        if entry.type == "GRANT":
-            assert entry.grant.recipient_classes  # only grants to "any linked program"
-            refs = {entry.grant.subject}
-            pairs.add(frozenset(refs))
-    assert all(len(p) == 1 for p in pairs)  # no entry DJJ reads ties two records together
-    text = json.dumps(read)
-    for record in (A, C, D):  # DCFS's and DWD's records: named in no entry DJJ reads
-        assert record not in text
-
-
-def test_a_contact_altered_at_rest_is_a_logged_server_fault_not_a_wrong_answer(
-    api: Api, scenario: dict[str, int], caplog: pytest.LogCaptureFixture
-) -> None:
-    row = api.session.get(Assignment, ("DOC", B))
-    assert row is not None
-    row.contact = row.contact[:-1] + bytes([row.contact[-1] ^ 1])
-    api.session.flush()
-    with caplog.at_level(logging.CRITICAL, logger="pprl.hub"):
-        response = _ask(api, A)
-    assert response.status_code == 500
-    assert "Reyes" not in response.text
-    assert "detail" not in response.json()
-    assert any("SealedValueAltered" in r.getMessage() for r in caplog.records)
+    assert len(access_entries(api)) > count
