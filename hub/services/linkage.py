@@ -80,7 +80,7 @@ class LinkageRunner:
     def request(
         self, session: Session, *, kind: Kind, threshold: float | None, requested_by: str
     ) -> LinkageRun:
-        """Queue a run; refused while another is queued or running."""
+        """Queue a run (the caller commits); refused while another is queued or running."""
         begin_writer(session)
         if session.get_bind().dialect.name == "postgresql":
             # Two requests at once must not both see "nothing running" and both queue.
@@ -106,12 +106,7 @@ class LinkageRunner:
             created_at=datetime.now(UTC),
         )
         session.add(run)
-        session.commit()
-        session.refresh(run)
-        # End the read the refresh began: on SQLite a reader left open until the request
-        # ends would keep the run, started right after the response, from committing.
-        session.expunge(run)
-        session.rollback()
+        session.flush()  # the run's id; the caller commits
         return run
 
     @staticmethod

@@ -67,6 +67,12 @@ def start_run(
     run = hub.linkage.request(
         session, kind=body.kind, threshold=body.threshold, requested_by=principal.subject
     )
+    session.commit()
+    session.refresh(run)
+    # End the read the refresh began: on SQLite a reader left open until the request ends
+    # would keep the run, started right after the response, from committing.
+    session.expunge(run)
+    session.rollback()
     assert run.run_id is not None  # noqa: S101
     background.add_task(hub.linkage.execute, run.run_id)
     response.headers["Location"] = f"/v1/linkage/runs/{run.run_id}"

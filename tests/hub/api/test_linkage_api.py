@@ -183,6 +183,7 @@ def test_one_run_at_a_time_and_incremental_runs_keep_their_threshold(two_agencie
     assert refused.status_code == 409
     assert "start a full run" in refused.json()["detail"]
     queued = api.hub.linkage.request(api.session, kind="full", threshold=None, requested_by="x")
+    api.session.commit()  # as the route does
     busy = api.client.post("/v1/linkage/runs", json={}, headers=api.operator())
     assert busy.status_code == 409
     assert f"linkage run {queued.run_id} is still in progress" in busy.json()["detail"]

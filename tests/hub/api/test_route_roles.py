@@ -277,6 +277,7 @@ def _a_run(api: Api) -> int:
     runs = api.hub.linkage.recent(api.session, 1)
     if not runs:
         runs = [api.hub.linkage.request(api.session, kind="full", threshold=None, requested_by="t")]
+        api.session.commit()  # services never commit; the caller does
     assert runs[0].run_id is not None
     return runs[0].run_id
 
