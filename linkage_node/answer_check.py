@@ -7,11 +7,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import cast
 
 from consent import Checkpoint, ConsentError, LedgerView
 from consent.fields import DataClass
+from contract import GrantProofOut, SharedOut, SharedProgramOut
 from keys import canonical
+
+# A grant an answer cites: the program's entry, the level, and the grant's proof.
+Cited = tuple[SharedProgramOut, str, GrantProofOut]
 
 # An answer decided longer ago than this is not checked as if it were current.
 ANSWER_MAX_AGE = timedelta(minutes=10)
@@ -29,38 +33,35 @@ class AnswerCheck:
 def check_grants(
     view: LedgerView,
     checkpoint: Checkpoint,
-    cited: list[tuple[dict[str, Any], str, dict[str, Any]]],
-    answer: dict[str, Any],
+    cited: list[Cited],
+    answer: SharedOut,
     *,
     programs: tuple[str, ...],
     now: datetime | None,
 ) -> AnswerCheck:
     """Whether every cited grant checks (see the module notes), with each problem."""
-    try:
-        decided = datetime.fromisoformat(str(answer["decided_at"]).replace("Z", "+00:00"))
-    except (KeyError, ValueError):
-        return AnswerCheck(False, ("the answer does not say when it was decided",))
+    decided = answer.decided_at
     if decided.tzinfo is None or abs((now or datetime.now(UTC)) - decided) > ANSWER_MAX_AGE:
         return AnswerCheck(False, ("the answer is not fresh: it was decided at another time",))
     problems = []
     for program, level, grant in cited:
         try:
-            leaf = canonical.b64decode(grant.get("leaf", ""))
-            proof = [bytes.fromhex(h) for h in grant.get("inclusion_proof", [])]
+            leaf = canonical.b64decode(grant.leaf)
+            proof = [bytes.fromhex(h) for h in grant.inclusion_proof]
             why = view.check_grant(
-                index=int(grant["index"]),
+                index=grant.index,
                 leaf=leaf,
                 inclusion_proof=proof,
                 checkpoint=checkpoint,
                 requester_programs=programs,
-                target_agency=str(program["agency_id"]),
-                target_program=str(program["program"]),
-                target_record=str(program["record_ref"]),
+                target_agency=program.agency_id,
+                target_program=program.program,
+                target_record=program.record_ref,
                 data_class=cast(DataClass, level),
                 at=decided,
             )
-        except (KeyError, TypeError, ValueError, canonical.EncodingError, ConsentError):
+        except (ValueError, canonical.EncodingError, ConsentError):
             why = "the grant it cites is malformed"
         if why is not None:
-            problems.append(f"{program.get('program', '?')} {level}: {why}")
+            problems.append(f"{program.program} {level}: {why}")
     return AnswerCheck(not problems, tuple(problems))

@@ -43,6 +43,7 @@ from consent import (
     open_checkpoint,
     witness_name,
 )
+from contract import SharedOut
 from contract.client import HubClient
 from contract.errors import HubCallError
 from keys import AgencyIdentity, canonical
@@ -345,7 +346,7 @@ class NodeWitness:
     def check_answer(
         self,
         hub: HubClient,
-        answer: dict[str, Any],
+        answer: SharedOut,
         programs: tuple[str, ...],
         *,
         now: datetime | None = None,
@@ -354,14 +355,18 @@ class NodeWitness:
         history this node witnessed. Raises WitnessAlarm when the answer's checkpoint is
         not a view of that history."""
         cited = [
-            (program, level, program[level]["grant"])
-            for program in answer.get("programs", [])
-            for level in ("existence", "contact", "plan")
-            if program.get(level, {}).get("grant")
+            (program, level, decided.grant)
+            for program in answer.programs
+            for level, decided in (
+                ("existence", program.existence),
+                ("contact", program.contact),
+                ("plan", program.plan),
+            )
+            if decided.grant is not None
         ]
         if not cited:
             return AnswerCheck(None)
-        note = answer.get("checkpoint")
+        note = answer.checkpoint
         if not note:
             return AnswerCheck(False, ("the answer carries no checkpoint for its grants",))
         with self._lock:

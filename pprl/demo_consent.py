@@ -103,7 +103,7 @@ def consent_and_ask(  # noqa: PLR0917
             record = _assigned(dcfs, ref)
             answer = dcfs_node.shared(ref, token=_case_manager(identities["DCFS"], record[1]))
             answers[label] = record[0]
-            check = witness.check_answer(dcfs_node, answer.model_dump(mode="json"), dcfs_programs)
+            check = witness.check_answer(dcfs_node, answer, dcfs_programs)
             _print_answer(out, label, record, answer, check)
         # The second client withdraws consent: the next answer withholds what the grant
         # covered, while the first client's consent still stands.
@@ -118,7 +118,7 @@ def consent_and_ask(  # noqa: PLR0917
         ):
             record = _assigned(dcfs, ref)
             after = dcfs_node.shared(ref, token=_case_manager(identities["DCFS"], record[1]))
-            check = witness.check_answer(dcfs_node, after.model_dump(mode="json"), dcfs_programs)
+            check = witness.check_answer(dcfs_node, after, dcfs_programs)
             _print_answer(out, label, record, after, check)
     finally:
         dcfs.close()

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+
+from contract import SharedOut
 
 WHAT = {
     "existence": "that they serve this client",
@@ -52,24 +53,26 @@ def program_name(program: str) -> str:
     return program.replace("_", " ").capitalize()
 
 
-def cards(answer: dict[str, Any]) -> list[ProgramCard]:
+def cards(answer: SharedOut) -> list[ProgramCard]:
     """One card per program of the answer, in its order."""
     out = []
-    for program in answer.get("programs", []):
-        name = program_name(str(program["program"]))
+    for program in answer.programs:
+        name = program_name(program.program)
         card = ProgramCard(name)
         reasons: dict[tuple[str, str], list[str]] = {}
-        for level in ("existence", "contact", "plan"):
-            decided = program.get(level) or {}
-            if decided.get("allowed"):
+        for level, decided in (
+            ("existence", program.existence),
+            ("contact", program.contact),
+            ("plan", program.plan),
+        ):
+            if decided.allowed:
                 if level != "existence":
                     card.shared.append(WHAT[level])
                 continue
-            key = (str(decided.get("why") or ""), str(decided.get("why_at") or ""))
+            key: tuple[str, str] = (decided.why or "", decided.why_at or "")
+            if key == ("", ""):  # no code for it: the hub's own words, once each
+                key = ("text", decided.reason)
             reasons.setdefault(key, []).append(level)
-            if key == ("", ""):  # an older hub without codes: its own words, once each
-                reasons.setdefault(("text", str(decided.get("reason", ""))), []).append(level)
-                reasons.pop(key)
         for (why, at), levels in reasons.items():
             what = " and ".join(WHAT[level] for level in levels)
             card.withheld.append(_sentence(name, what, why, at))

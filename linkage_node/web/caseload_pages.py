@@ -115,7 +115,7 @@ def mark_read(
         )
     answer = node.ask(session, f"/v1/notifications/{notification_id}/read", method="POST")
     if answer.status_code not in (204, 404):
-        return hub_trouble(request, answer)
+        return hub_trouble(request, answer.status_code)
     if request.headers.get("HX-Request"):
         return HTMLResponse("")  # htmx removes the item in place
     return RedirectResponse("/caseload", status_code=303)

@@ -4,13 +4,13 @@ witnessed, and the offline proof of each grant it relied on."""
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from consent import WitnessAlarm, bundle_proof
-from contract.errors import HubCallError
+from contract import SharedOut
+from contract.errors import HubCallError, HubRefused
 from keys import canonical
 from linkage_node.answer_check import AnswerCheck
 from linkage_node.consent_terms import canonical_grant_id
@@ -30,7 +30,7 @@ from linkage_node.web.pages import (
 router = APIRouter()
 
 
-def _shared(request: Request, record_id: str) -> tuple[DirectoryEntry, dict[str, Any]] | Response:
+def _shared(request: Request, record_id: str) -> tuple[DirectoryEntry, SharedOut] | Response:
     """The signed-in case manager's client `record_id` (from the node's directory) and
     the hub's answer about it, or the page to show instead."""
     session = signed_in(request)
@@ -39,16 +39,17 @@ def _shared(request: Request, record_id: str) -> tuple[DirectoryEntry, dict[str,
     found = my_client(request, session, record_id)
     if found is None:
         return not_found(request)
-    answer = node_of(request).ask(session, f"/v1/clients/{found.ref}/shared")
-    if answer.status_code == 404:
-        return not_found(request)
-    if answer.status_code != 200:
-        return hub_trouble(request, answer)
-    body: dict[str, Any] = answer.json()
-    return found, body
+    node = node_of(request)
+    try:
+        answer = node.hub.shared(found.ref, token=lambda: node.token_for(session))
+    except HubRefused as refused:
+        if refused.status == 404:
+            return not_found(request)
+        return hub_trouble(request, refused.status)
+    return found, answer
 
 
-def _checked(request: Request, body: dict[str, Any]) -> AnswerCheck | Response:
+def _checked(request: Request, body: SharedOut) -> AnswerCheck | Response:
     """What this node proved about the grants an answer relies on, or the page to show
     instead (an alarm, or the hub unreachable)."""
     node = node_of(request)
@@ -81,9 +82,7 @@ def client(request: Request, record_id: str) -> Response:
     check = _checked(request, body)
     if isinstance(check, Response):
         return check
-    conflicted = {
-        (m["program"], m["milestone_id"]) for c in body["conflicts"] for m in c["milestones"]
-    }
+    conflicted = {(m.program, m.milestone_id) for c in body.conflicts for m in c.milestones}
     consent = consent_pages.section(request, rid)
     grant = request.query_params.get("grant", "").upper()
     notice = consent_pages.NOTICES.get(request.query_params.get("notice", ""))
@@ -114,18 +113,17 @@ def proof(request: Request, record_id: str, grant_index: int, download: bool = F
     if isinstance(shared, Response):
         return shared
     _, body = shared
-    for program in body["programs"]:
-        for level in ("existence", "contact", "plan"):
-            grant = program[level].get("grant")
-            if grant and grant["index"] == grant_index and body.get("checkpoint"):
+    for program in body.programs:
+        for grant in (program.existence.grant, program.contact.grant, program.plan.grant):
+            if grant and grant.index == grant_index and body.checkpoint:
                 check = _checked(request, body)
                 if isinstance(check, Response):
                     return check
                 bundle = bundle_proof(
                     grant_index,
-                    canonical.b64decode(grant["leaf"]),
-                    body["checkpoint"],
-                    [bytes.fromhex(h) for h in grant["inclusion_proof"]],
+                    canonical.b64decode(grant.leaf),
+                    body.checkpoint,
+                    [bytes.fromhex(h) for h in grant.inclusion_proof],
                 )
                 if download:
                     name = f"consent-proof-{grant_index}.json"

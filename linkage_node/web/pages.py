@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
@@ -85,13 +84,14 @@ def not_found(request: Request) -> HTMLResponse:
     )
 
 
-def hub_trouble(request: Request, answer: httpx.Response) -> HTMLResponse:
+def hub_trouble(request: Request, status: int) -> HTMLResponse:
+    """The hub answered with an error (`status`) where the page needed its answer."""
     return page(
         request,
         "error.html",
         502,
         title="The hub could not answer",
-        message=f"The hub answered {answer.status_code}. Try again in a minute; if it "
+        message=f"The hub answered {status}. Try again in a minute; if it "
         "persists, tell your data steward.",
     )
 

@@ -3,6 +3,10 @@ dates as people write them, and the hub's own words where it gave no code."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
+from contract import SharedOut
 from linkage_node.web.answer_view import cards, day
 
 
@@ -10,30 +14,46 @@ def _level(allowed: bool, why: str | None = None, why_at: str | None = None) -> 
     return {"allowed": allowed, "reason": "the hub's words", "why": why, "why_at": why_at}
 
 
+def _answer(*programs: dict[str, Any]) -> SharedOut:
+    """An answer as the hub states it, with these programs' levels."""
+    link = {"link_score": 0.95, "confirmed_in_review": False, "confidence": "high", "run_id": 1}
+    return SharedOut.model_validate(
+        {
+            "record_ref": "ab" * 32,
+            "shared": True,
+            "decided_at": datetime.now(UTC),
+            "programs": [
+                {"agency_id": "X", "record_ref": "cd" * 32, **link, **p} for p in programs
+            ],
+            "plan": [],
+            "conflicts": [],
+            "withheld": [],
+        }
+    )
+
+
 def test_each_reason_is_said_once_in_words_to_act_on() -> None:
     seen = _level(True)
-    answer = {
-        "programs": [
-            {
-                "program": "corrections",
-                "existence": seen,
-                "contact": _level(False, "no_consent"),
-                "plan": _level(False, "no_consent"),
-            },
-            {
-                "program": "family_employment",
-                "existence": seen,
-                "contact": _level(True),
-                "plan": _level(False, "expired", "2027-01-05T00:00:00Z"),
-            },
-            {
-                "program": "vocational_rehab",
-                "existence": seen,
-                "contact": _level(False, "revoked"),
-                "plan": _level(False, "does_not_cover"),
-            },
-        ]
-    }
+    answer = _answer(
+        {
+            "program": "corrections",
+            "existence": seen,
+            "contact": _level(False, "no_consent"),
+            "plan": _level(False, "no_consent"),
+        },
+        {
+            "program": "family_employment",
+            "existence": seen,
+            "contact": _level(True),
+            "plan": _level(False, "expired", "2027-01-05T00:00:00Z"),
+        },
+        {
+            "program": "vocational_rehab",
+            "existence": seen,
+            "contact": _level(False, "revoked"),
+            "plan": _level(False, "does_not_cover"),
+        },
+    )
     corrections, employment, rehab = cards(answer)
     assert corrections.shared == []
     assert corrections.withheld == [
@@ -49,17 +69,15 @@ def test_each_reason_is_said_once_in_words_to_act_on() -> None:
     assert rehab.withheld[0].startswith("The client withdrew their consent for Vocational rehab")
 
 
-def test_an_answer_without_codes_keeps_the_hubs_words() -> None:
-    answer = {
-        "programs": [
-            {
-                "program": "corrections",
-                "existence": {"allowed": True},
-                "contact": {"allowed": False, "reason": "no consent on record"},
-                "plan": {"allowed": False, "reason": "no consent on record"},
-            }
-        ]
-    }
+def test_a_level_without_a_code_keeps_the_hubs_words() -> None:
+    answer = _answer(
+        {
+            "program": "corrections",
+            "existence": {"allowed": True, "reason": "the agreement"},
+            "contact": {"allowed": False, "reason": "no consent on record"},
+            "plan": {"allowed": False, "reason": "no consent on record"},
+        }
+    )
     (card,) = cards(answer)
     assert card.withheld == ["Withheld: no consent on record."]
 
