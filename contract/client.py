@@ -217,6 +217,15 @@ class HubClient:
         )
         return read_list(response, NotificationOut, self.base_url)
 
+    def mark_read(self, notification_id: int, *, token: Token | None = None) -> bool:
+        """Mark one of the caller's notifications read; False when the hub knows no such
+        notification of theirs (already gone, or never theirs)."""
+        response = self.request("POST", f"/v1/notifications/{notification_id}/read", token=token)
+        if response.status_code == 404:
+            return False
+        checked(response, "the notification")
+        return True
+
     # --- stewards -----------------------------------------------------------------------
 
     def review_queue(self, agency: str) -> list[ReviewItemOut]:

@@ -48,6 +48,13 @@ def day(value: object) -> str:
     return f"{parsed.day} {parsed.strftime('%B %Y')}"
 
 
+def minute(value: object) -> str:
+    """An instant to the minute, in UTC as the hub keeps it: 2026-12-05 13:34."""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    return str(value or "")[:16].replace("T", " ")
+
+
 def program_name(program: str) -> str:
     """A program id as a name: family_employment -> Family employment."""
     return program.replace("_", " ").capitalize()

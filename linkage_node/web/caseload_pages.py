@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from contract.errors import HubUnreachable
+from contract.errors import HubCallError, HubRefused, HubUnreachable
 from linkage_node.web.pages import hub_trouble, node_of, page, signed_in, to_sign_in, witness_round
 from linkage_node.web.session import StaffSession
 
@@ -30,41 +30,35 @@ def caseload(request: Request) -> Response:
             message="Only case managers have a caseload.",
         )
     node = node_of(request)
+    token = lambda: node.token_for(session)  # noqa: E731  (asked as this staff member)
     try:
-        answer = node.ask(session, "/v1/caseload")
+        answer = node.hub.caseload(token=token)
     except HubUnreachable:
         return _local_caseload(request, session, "The hub is not answering")
-    if answer.status_code != 200:
-        return _local_caseload(request, session, f"The hub answered {answer.status_code}")
-    refused = witness_round(request)
-    if refused is not None:
-        return refused
-    feed = node.ask(session, "/v1/notifications")
-    body = answer.json()
-    state = node.state()
+    except HubRefused as refused:
+        return _local_caseload(request, session, f"The hub answered {refused.status}")
+    refused_page = witness_round(request)
+    if refused_page is not None:
+        return refused_page
     try:
-        names = state.clients_by_ref([c["record_ref"] for c in body["clients"]])
-    finally:
-        state.close()
+        notes = [n for n in node.hub.notifications(token=token) if not n.read]
+    except HubCallError:
+        notes = []  # the caseload matters more than its notices
+    with node.state() as state:
+        names = state.clients_by_ref([c.record_ref for c in answer.clients])
     clients = sorted(
         (
-            {
-                **c,
-                "record_id": names[c["record_ref"]][0],
-                "name": names[c["record_ref"]][1],
-                "date_of_birth": names[c["record_ref"]][2],
-            }
-            for c in body["clients"]
-            if c["record_ref"] in names
+            {**c.model_dump(), **names[c.record_ref]._asdict()}
+            for c in answer.clients
+            if c.record_ref in names
         ),
         key=lambda c: (not c["shared"], c["name"]),
     )
-    notes = [n for n in (feed.json() if feed.status_code == 200 else []) if not n["read"]]
     return page(
         request,
         "caseload.html",
         clients=clients,
-        previous=body["previous_visit"],
+        previous=answer.previous_visit,
         notifications=notes,
     )
 
@@ -74,15 +68,15 @@ def _local_caseload(request: Request, session: StaffSession, why: str) -> HTMLRe
     the clients are local data, and a case manager still needs the list."""
     state = node_of(request).state()
     try:
-        rows = [r for r in state.directory() if r[4] == session.staff_id]
+        rows = [r for r in state.directory() if r.case_manager_id == session.staff_id]
     finally:
         state.close()
     clients: list[dict[str, Any]] = sorted(
         (
             {
-                "record_id": r[1],
-                "name": r[2],
-                "date_of_birth": r[3],
+                "record_id": r.record_id,
+                "name": r.name,
+                "date_of_birth": r.date_of_birth,
                 "shared": None,
                 "programs": [],
                 "changes": [],
@@ -113,9 +107,10 @@ def mark_read(
             title="Form expired",
             message="Reload the page and try again.",
         )
-    answer = node.ask(session, f"/v1/notifications/{notification_id}/read", method="POST")
-    if answer.status_code not in (204, 404):
-        return hub_trouble(request, answer.status_code)
+    try:
+        node.hub.mark_read(notification_id, token=lambda: node.token_for(session))
+    except HubRefused as refused:
+        return hub_trouble(request, refused.status)
     if request.headers.get("HX-Request"):
         return HTMLResponse("")  # htmx removes the item in place
     return RedirectResponse("/caseload", status_code=303)

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-import httpx
 from argon2 import PasswordHasher
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -98,8 +97,3 @@ class Node:
             roles=(Role(session.role),),
             lifetime=timedelta(minutes=self.settings.token_minutes),
         )
-
-    def ask(self, session: StaffSession, path: str, *, method: str = "GET") -> httpx.Response:
-        """The hub's answer for the signed-in staff member; HubUnreachable when there is
-        none (the pages show their "hub can't be reached" page)."""
-        return self.hub.request(method, path, token=lambda: self.token_for(session))

@@ -18,6 +18,7 @@ from linkage_node.web.session import SESSION_COOKIE, StaffSession
 
 TEMPLATES = Jinja2Templates(directory=HERE / "templates")
 TEMPLATES.env.filters["day"] = answer_view.day
+TEMPLATES.env.filters["minute"] = answer_view.minute
 
 
 def node_of(request: Request) -> Node:

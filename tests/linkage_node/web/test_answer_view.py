@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from contract import SharedOut
-from linkage_node.web.answer_view import cards, day
+from linkage_node.web.answer_view import cards, day, minute
 
 
 def _level(allowed: bool, why: str | None = None, why_at: str | None = None) -> dict[str, object]:
@@ -87,3 +87,9 @@ def test_dates_are_written_as_people_write_them() -> None:
     assert day("2026-02-01") == "1 February 2026"
     assert day(None) == ""
     assert day("not a date") == "not a date"
+
+
+def test_instants_are_shown_to_the_minute_in_utc() -> None:
+    assert minute(datetime(2026, 12, 5, 13, 34, 59, tzinfo=UTC)) == "2026-12-05 13:34"
+    assert minute("2026-12-05T13:34:59Z") == "2026-12-05 13:34"
+    assert minute(None) == ""
