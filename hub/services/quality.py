@@ -107,6 +107,11 @@ def threshold_table(
     return rows
 
 
+def find_run(session: Session, run_id: int) -> LinkageRun | None:
+    """One linkage run, or None (the pages answer "not found" their own way)."""
+    return session.get(LinkageRun, run_id)
+
+
 def latest_succeeded_run(session: Session) -> int | None:
     """The id of the newest run that succeeded (the clusters stored are its)."""
     run_id: int | None = session.execute(

@@ -198,7 +198,7 @@ def run_page(
     threshold: float | None = None,
 ) -> Response:
     """A run: summary, histogram, threshold table; `threshold` shows the counts there."""
-    run = session.get(LinkageRun, run_id)
+    run = quality_service.find_run(session, run_id)
     if run is None:
         return _page(
             request,
@@ -234,7 +234,7 @@ def run_page(
 
 def _scores(session: Session, run_id: int) -> quality_service.Quality | Response:
     """A run's score distribution and threshold table, for the CSV downloads."""
-    run = session.get(LinkageRun, run_id)
+    run = quality_service.find_run(session, run_id)
     if run is None:
         return Response("no such run\n", status_code=404, media_type="text/plain")
     return quality_service.quality(session, run, margin=_margin(run), clusters=False)
