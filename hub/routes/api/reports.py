@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from contract import AgencyHealthOut, OverlapCellOut, OverlapOut, ProbeFlagOut
 from hub.auth import require_report_reader
-from hub.deps import HubDep, PrincipalDep, SessionDep
+from hub.deps import HubDep, PrincipalDep, SessionDep, WriterSessionDep
 from hub.models import ProbeFlag
 from hub.services import probing
 from hub.services.health import encoding_health
@@ -27,7 +27,7 @@ router = APIRouter(prefix="/v1/reports", tags=["reports"])
 )
 def get_overlap(
     hub: HubDep,
-    session: SessionDep,
+    session: WriterSessionDep,
     principal: PrincipalDep,
     limit: Annotated[int | None, Query(ge=MIN_LIMIT, le=1000)] = None,
     format: Annotated[Literal["json", "csv"], Query()] = "json",
