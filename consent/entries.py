@@ -190,6 +190,13 @@ class LinkEvidence(_Model):
     confirmed_in_review: bool
 
 
+class LookupEvidence(_Model):
+    """Why the hub believed an intake worker's typed identifiers are the client of another
+    program: the Dice score of the intake encoding against that client's stored one."""
+
+    score_bp: BasisPoints
+
+
 class Policy(_Entry):
     """POLICY: the disclosure floor every agency can see (signed by the hub).
 
@@ -209,6 +216,11 @@ class AccessStatement(_Model):
 
     `basis` is `consent` (and `grant` names the grant relied on) or `agreement`: only
     existence, disclosed under the inter-agency agreement where policy allows it.
+
+    `purpose` is absent for a question about one of the requester's own records
+    (`requester_record`, and the `link` that tied the two records), or `intake`: a
+    question asked with typed identifiers before the person is on any roster, which names
+    no requester record, only the `lookup` score, and discloses existence only.
     """
 
     type: Literal["ACCESS"] = "ACCESS"
@@ -219,10 +231,12 @@ class AccessStatement(_Model):
     subject: RecordRef
     requester_program: Identifier
     requester_staff: StaffId
-    requester_record: RecordRef
+    requester_record: RecordRef | None = None
     data_classes: list[DataClass]
     checkpoint_size: Annotated[int, Field(ge=1)]
     link: LinkEvidence | None = None
+    purpose: Literal["intake"] | None = None
+    lookup: LookupEvidence | None = None
 
     @model_validator(mode="after")
     def _access_rules(self) -> Self:
@@ -232,6 +246,15 @@ class AccessStatement(_Model):
             raise ValueError("a consent-based disclosure names its grant; no other does")
         if self.basis == "agreement" and self.data_classes != ["existence"]:
             raise ValueError("the agreement alone covers existence only")
+        if self.purpose == "intake":
+            if self.requester_record is not None or self.link is not None:
+                raise ValueError("an intake question names no requester record and no link")
+            if self.lookup is None:
+                raise ValueError("an intake question names the score it relied on (lookup)")
+            if self.data_classes != ["existence"]:
+                raise ValueError("an intake question discloses existence only")
+        elif self.requester_record is None or self.lookup is not None:
+            raise ValueError("a question about a record names that record, and no lookup")
         return self
 
     def fields(self) -> dict[str, Any]:

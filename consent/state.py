@@ -239,6 +239,15 @@ class ConsentState(KeyRules):
         relied on, and no unconfirmed link under the floor is ever disclosed."""
         if self.policy is None:
             return
+        if entry.purpose == "intake":
+            score = entry.lookup.score_bp if entry.lookup else 0
+            if score < self.policy.disclosure_floor_bp:
+                raise EntryRejected(
+                    index,
+                    f"the intake lookup scores {score / 10_000:.4f}, under the disclosure "
+                    f"floor {self.policy.disclosure_floor_bp / 10_000:.2f}",
+                )
+            return
         link = entry.link
         if link is None:
             raise EntryRejected(index, "a disclosure must name the link it relied on")

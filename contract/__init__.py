@@ -33,6 +33,7 @@ from contract.ledger import (
     WithheldOut,
 )
 from contract.linkage import LinkageRunIn, LinkageRunOut
+from contract.lookups import LookupIn, LookupOut, LookupProgramOut
 from contract.operations import (
     AgencyHealthOut,
     OverlapCellOut,
@@ -91,6 +92,9 @@ __all__ = [
     "LedgerLeafOut",
     "LinkageRunIn",
     "LinkageRunOut",
+    "LookupIn",
+    "LookupOut",
+    "LookupProgramOut",
     "MilestoneBatchIn",
     "MilestoneIn",
     "MilestoneKey",

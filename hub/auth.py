@@ -138,6 +138,13 @@ def require_case_manager(principal: Principal) -> str:
     return principal.agency_id
 
 
+def require_intake(principal: Principal) -> str:
+    """An agency's intake worker (a lookup by typed identifiers); returns the agency."""
+    if principal.agency_id is None or not principal.has(Role.INTAKE):
+        raise Forbidden("only an agency's intake staff may look a person up")
+    return principal.agency_id
+
+
 def require_report_reader(principal: Principal) -> None:
     """Aggregate reports: hub operators and auditors."""
     if not principal.has(Role.HUB_OPERATOR, Role.AUDITOR):

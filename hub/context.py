@@ -12,6 +12,7 @@ from consent import LogKey
 from hub.crypto import DataCipher
 from hub.db import create_db_engine
 from hub.observability import Metrics
+from hub.services.intake_index import IntakeIndex
 from hub.services.ledger import HubLedger
 from hub.services.linkage import LinkageRunner
 from hub.services.ratelimit import QuestionLimiter
@@ -33,6 +34,7 @@ class HubContext:
     linkage: LinkageRunner
     metrics_token: bytes | None = None
     questions: QuestionLimiter = field(default_factory=lambda: QuestionLimiter(60))
+    intake: IntakeIndex = field(default_factory=IntakeIndex)
 
     @classmethod
     def build(cls, settings: HubSettings) -> HubContext:

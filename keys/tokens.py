@@ -53,13 +53,14 @@ class Role(StrEnum):
     AGENCY_NODE = "agency_node"
     CASE_MANAGER = "case_manager"
     SUPERVISOR = "supervisor"
+    INTAKE = "intake"  # asks "who is this?" with typed identifiers, before any roster
     HUB_OPERATOR = "hub_operator"
     AUDITOR = "auditor"
 
 
 # An agency speaks for its own node and staff; operator and auditor roles come only from
 # the operators' identity provider, never from an agency.
-AGENCY_ROLES = frozenset({Role.AGENCY_NODE, Role.CASE_MANAGER, Role.SUPERVISOR})
+AGENCY_ROLES = frozenset({Role.AGENCY_NODE, Role.CASE_MANAGER, Role.SUPERVISOR, Role.INTAKE})
 HUB_ROLES = frozenset({Role.HUB_OPERATOR, Role.AUDITOR})
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 
-from sqlalchemy import Engine, MetaData, select
+from sqlalchemy import Connection, Engine, MetaData, select
 
 # One person served by both agencies, with details nobody else has.
 CANARY = {
@@ -56,15 +56,18 @@ def encoded_forms(value: bytes) -> list[bytes]:
     return [form for form in forms if len(form) >= 6]
 
 
-def dump_database(engine: Engine) -> bytes:
-    """Every value in every table of the hub's database, as bytes."""
+def dump_database(engine: Engine | Connection) -> bytes:
+    """Every value in every table of the hub's database (or as one connection sees it,
+    inside its transaction), as bytes."""
+    if isinstance(engine, Engine):
+        with engine.connect() as db:
+            return dump_database(db)
     meta = MetaData()
     meta.reflect(engine)
     out = []
-    with engine.connect() as db:
-        for table in meta.sorted_tables:
-            for row in db.execute(select(table)):
-                out += [_as_bytes(value) for value in row]
+    for table in meta.sorted_tables:
+        for row in engine.execute(select(table)):
+            out += [_as_bytes(value) for value in row]
     return b"\n".join(out)
 
 

@@ -25,6 +25,7 @@ from hub.disclosure import record
 from hub.disclosure.levels import LEVELS, Disclosure, LinkedProgram, decide_programs
 from hub.disclosure.links import LinkPath, Record, linked_records
 from hub.errors import Unavailable
+from hub.linkage.lookup import Candidate
 from hub.models import Assignment, Milestone
 from hub.services import policy
 from hub.services.ledger import HubLedger, latest_checkpoint, stored_leaf
@@ -203,6 +204,32 @@ class DisclosureEngine:
             checkpoint_size=checkpoint.size,
             window=self.settings.access_dedup_seconds,
         )
+
+    def intake(
+        self, session: Session, asker: Asker, matches: list[Candidate], *, at: datetime
+    ) -> list[LinkedProgram]:
+        """The programs an intake worker may be told serve a person matching their typed
+        identifiers (existence only, each on its basis), proven and recorded."""
+        best: dict[Record, float] = {}
+        for match in matches:
+            key = (match.agency, match.ref)
+            best[key] = max(best.get(key, 0.0), match.score)
+        floor = policy.floor_of(self.settings)
+        linked = {key: LinkPath(score, False, 0, floor) for key, score in best.items()}
+        self.begin(session)
+        programs = self.decide(session, asker.agency_id, linked, at=at, levels=("existence",))
+        checkpoint = self.prove(session, programs)
+        for entry in programs:
+            if checkpoint is not None:
+                record.record_intake(
+                    self.ledger,
+                    session,
+                    entry,
+                    staff=asker.staff,
+                    at=at,
+                    checkpoint_size=checkpoint.size,
+                )
+        return programs
 
     def record_existence(
         self,

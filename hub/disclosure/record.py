@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
-from consent import AccessStatement, EntryRef, LinkEvidence, basis_points
+from consent import AccessStatement, EntryRef, LinkEvidence, LookupEvidence, basis_points
 from hub.disclosure.levels import Disclosure, LinkedProgram
 from hub.models import ExistenceDisclosure, RecentDisclosure
 from hub.services.ledger import HubLedger
@@ -58,6 +58,38 @@ def access_statement(
             confirmed_in_review=entry.path.confirmed_in_review,
         ),
     )
+
+
+def record_intake(
+    ledger: HubLedger,
+    session: Session,
+    entry: LinkedProgram,
+    *,
+    staff: str,
+    at: datetime,
+    checkpoint_size: int,
+) -> None:
+    """The ACCESS entry of one program named to an intake worker: purpose `intake`, the
+    lookup's score, and no record of the asker (there is none yet). Every question is
+    recorded; the rate limit, not deduplication, keeps their number human."""
+    level = entry.levels["existence"]
+    grant = None
+    if level.grant_index is not None and level.grant_leaf_hash is not None:
+        grant = EntryRef(index=level.grant_index, leaf_hash=level.grant_leaf_hash.hex())
+    statement = AccessStatement(
+        access_id=str(uuid.uuid4()),
+        purpose="intake",
+        basis="consent" if level.basis == "consent" else "agreement",
+        grant=grant,
+        disclosing_program=entry.program,
+        subject=entry.ref,
+        requester_program=level.requester_program or "",
+        requester_staff=staff,
+        data_classes=["existence"],
+        checkpoint_size=checkpoint_size,
+        lookup=LookupEvidence(score_bp=basis_points(entry.path.score)),
+    )
+    level.access_entry, _ = ledger.append_hub_entry(session, statement.fields(), now=at)
 
 
 def record_access(

@@ -313,3 +313,45 @@ def test_only_the_hub_sets_the_disclosure_policy_and_not_below_the_hard_limit() 
         )
     with pytest.raises(EntryInvalid, match="disclosure_floor_bp"):
         _policy(b, floor_bp=500)
+
+
+def _intake(**changes: Any) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "type": "ACCESS",
+        "purpose": "intake",
+        "basis": "agreement",
+        "disclosing_program": "child_welfare",
+        "subject": record_ref("client-1"),
+        "requester_program": "corrections",
+        "requester_staff": "in-0003",
+        "data_classes": ["existence"],
+        "checkpoint_size": 1,
+        "lookup": {"score_bp": 9100},
+    }
+    return {**fields, **changes}
+
+
+def test_an_intake_question_is_recorded_with_its_score_and_no_record_of_the_asker() -> None:
+    b = LedgerBuilder()
+    _policy(b)
+    b.add(b.hub_entry(**_intake()))
+    with pytest.raises(EntryRejected, match=r"intake lookup scores 0\.6900, under the disclosure"):
+        b.add(b.hub_entry(**_intake(lookup={"score_bp": 6900})))
+
+
+@pytest.mark.parametrize(
+    ("changes", "match"),
+    [
+        ({"lookup": None}, "names the score it relied on"),
+        ({"requester_record": record_ref("doc-client")}, "names no requester record"),
+        ({"link": _link(9100)}, "names no requester record and no link"),
+        ({"data_classes": ["existence", "contact"]}, "existence only"),
+        ({"purpose": None}, "names that record, and no lookup"),
+    ],
+)
+def test_an_intake_question_discloses_existence_only_and_says_so(
+    changes: dict[str, Any], match: str
+) -> None:
+    fields = {k: v for k, v in _intake(**changes).items() if v is not None}
+    with pytest.raises(EntryInvalid, match=match):
+        LedgerBuilder().hub_entry(**fields)

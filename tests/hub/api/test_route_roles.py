@@ -9,9 +9,18 @@ from typing import Any
 import pytest
 
 from keys import Role, canonical
-from tests.hub.api.factories import Api, encodings, grant_leaf, ref
+from tests.hub.api.factories import EPOCH, FINGERPRINT, Api, clk, encodings, grant_leaf, ref
 
-CALLERS = ("anonymous", "node", "other_node", "case_manager", "supervisor", "operator", "auditor")
+CALLERS = (
+    "anonymous",
+    "node",
+    "other_node",
+    "case_manager",
+    "supervisor",
+    "intake",
+    "operator",
+    "auditor",
+)
 
 
 def _headers(api: Api, who: str) -> dict[str, str]:
@@ -21,6 +30,7 @@ def _headers(api: Api, who: str) -> dict[str, str]:
         "other_node": api.as_("DOC"),
         "case_manager": api.as_("DCFS", "cm-1", Role.CASE_MANAGER),
         "supervisor": api.as_("DCFS", "sup-1", Role.SUPERVISOR),
+        "intake": api.as_("DCFS", "in-1", Role.INTAKE),
         "operator": api.operator(),
         "auditor": api.operator(Role.AUDITOR),
     }[who]
@@ -175,6 +185,15 @@ ROUTES: dict[tuple[str, str], tuple[Call, set[str], int]] = {
         404,
     ),
     ("GET", "/v1/caseload"): (_call("GET", "/v1/caseload"), {"case_manager"}, 403),
+    ("POST", "/v1/lookups"): (
+        _call(
+            "POST",
+            "/v1/lookups",
+            lambda api: {"clk": clk(5), "epoch": EPOCH, "schema_fingerprint": FINGERPRINT},
+        ),
+        {"intake"},
+        403,
+    ),
     ("GET", "/v1/agencies/{agency_id}/review"): (
         _call("GET", "/v1/agencies/DCFS/review"),
         {"node"},
