@@ -16,6 +16,7 @@ exponential backoff and jitter (tenacity), honouring the hub's Retry-After.
 
 from __future__ import annotations
 
+import base64
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -29,6 +30,7 @@ from contract.answers import CaseloadOut, NotificationOut, SharedOut
 from contract.errors import HubCallError, HubRefused, HubUnreachable, NotAHub
 from contract.ledger import CheckpointOut, ConsistencyProofOut, LedgerEntryOut
 from contract.linkage import LinkageRunIn, LinkageRunOut
+from contract.lookups import LookupOut
 from contract.operations import OverlapOut, ReviewItemOut
 from contract.responses import checked, read, read_json, read_list, refusal, retry_after
 from contract.uploads import BatchOut
@@ -204,6 +206,19 @@ class HubClient:
         """Is this client shared? (the caller's own record `ref`)."""
         return self.call(
             "GET", f"/v1/clients/{ref}/shared", SharedOut, what="the answer", token=token
+        )
+
+    def lookup(
+        self, clk: bytes, epoch: str, schema_fingerprint: str, *, token: Token | None = None
+    ) -> LookupOut:
+        """Which other programs serve a person matching this intake encoding?"""
+        body = {
+            "clk": base64.b64encode(clk).decode("ascii"),
+            "epoch": epoch,
+            "schema_fingerprint": schema_fingerprint,
+        }
+        return self.call(
+            "POST", "/v1/lookups", LookupOut, what="the lookup", json=body, token=token
         )
 
     def caseload(self, *, token: Token | None = None) -> CaseloadOut:

@@ -1,0 +1,78 @@
+"""`pprl node lookup`: "who is this?" at intake, before the person is on any synced
+roster. The typed identifiers are encoded here under the linkage secret; only the
+encoding goes to the hub, which answers with the other programs that serve a matching
+person (existence only) and records the question on the ledger. Exit statuses: 0 asked
+(whatever the answer), 1 the hub refused or is unreachable, 2 usage, 3 identifiers that
+cannot be matched as typed."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+err = Console(stderr=True, soft_wrap=True)
+
+
+def lookup(
+    agency: Annotated[str, typer.Option(help="Your agency id.")],
+    hub: Annotated[str, typer.Option("--hub", envvar="PPRL_HUB_URL", help="The hub's base URL.")],
+    key_dir: Annotated[
+        Path, typer.Option("--key-dir", envvar="PPRL_KEY_DIR", help="Your agency's key directory.")
+    ],
+    secret_file: Annotated[
+        Path,
+        typer.Option(
+            "--secret-file",
+            envvar="PPRL_LINKAGE_SECRET_FILE",
+            help="The linkage secret from `pprl keys unseal`.",
+        ),
+    ],
+    staff: Annotated[str, typer.Option(help="Your staff id (intake), recorded with the question.")],
+    given: Annotated[str, typer.Option(help="Given name as the person gives it.")],
+    family: Annotated[str, typer.Option(help="Family name.")],
+    dob: Annotated[str, typer.Option(metavar="YYYY-MM-DD", help="Date of birth.")],
+    ssn: Annotated[str, typer.Option(help="SSN, if the person gives it.")] = "",
+    sex: Annotated[str, typer.Option(help="Sex code, if known.")] = "",
+    zip_code: Annotated[str, typer.Option("--zip", help="ZIP code, if known.")] = "",
+    phone: Annotated[str, typer.Option(help="Phone number, if known.")] = "",
+    schema: Annotated[
+        Path | None, typer.Option(help="Linkage schema (default: the bundled default).")
+    ] = None,
+    passphrase_file: Annotated[Path | None, typer.Option("--passphrase-file")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON.")] = False,
+) -> None:
+    """Which other programs serve a person matching these identifiers? Nothing but an
+    encoding leaves this machine; the answer names programs, never records."""
+    from keys import LinkageSecret
+    from keys.cli import load_identity
+    from linkage_node.hub_client import node_client
+    from linkage_node.intake import Identifiers, look_up
+    from linkage_node.schema import load_schema
+
+    identity = load_identity(key_dir, passphrase_file, False)
+    if identity.agency_id != agency:
+        raise typer.BadParameter(f"the keys in {key_dir} are agency {identity.agency_id}'s")
+    person = Identifiers(given, family, dob, sex=sex, ssn=ssn, zip=zip_code, phone=phone)
+    with node_client(hub, identity) as client:
+        answer = look_up(
+            client,
+            identity,
+            staff,
+            schema=load_schema(schema),
+            secret=LinkageSecret.load(secret_file),
+            person=person,
+            today=datetime.now(UTC).date(),
+        )
+    programs = [p.model_dump() for p in answer.programs]
+    if as_json:
+        typer.echo(json.dumps({"decided_at": answer.decided_at.isoformat(), "programs": programs}))
+        return
+    if not programs:
+        err.print("no other program may be named as serving a matching person")
+    for p in answer.programs:
+        err.print(f"{p.program.replace('_', ' ')}: {p.confidence}-confidence match")
