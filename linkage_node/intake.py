@@ -8,6 +8,7 @@ and the rule, as the roster report does.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -82,8 +83,10 @@ def look_up(
     secret: LinkageSecret,
     person: Identifiers,
     today: date,
+    token: Callable[[], str] | None = None,
 ) -> LookupOut:
-    """Ask the hub, as intake worker `staff` of the agency, who serves `person`."""
+    """Ask the hub, as intake worker `staff` of the agency, who serves `person` (with
+    `token` when the caller already mints the worker's tokens, as the pages do)."""
     clk = intake_encoding(schema, secret, person, today=today)
-    token = agency_token(identity, subject=staff, roles=(Role.INTAKE,))
-    return hub.lookup(clk, secret.epoch, schema.fingerprint, token=token)
+    source = token or agency_token(identity, subject=staff, roles=(Role.INTAKE,))
+    return hub.lookup(clk, secret.epoch, schema.fingerprint, token=source)

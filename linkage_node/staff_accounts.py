@@ -17,7 +17,7 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS staff_account (
     username TEXT PRIMARY KEY,
     staff_id TEXT NOT NULL UNIQUE,
-    role TEXT NOT NULL CHECK (role IN ('case_manager', 'supervisor')),
+    role TEXT NOT NULL CHECK (role IN ('case_manager', 'supervisor', 'intake')),
     password_hash TEXT NOT NULL,
     version INTEGER NOT NULL DEFAULT 1,
     disabled INTEGER NOT NULL DEFAULT 0
@@ -32,6 +32,25 @@ def upgrade(db: sqlite3.Connection) -> None:
         db.execute("ALTER TABLE staff_account ADD COLUMN version INTEGER NOT NULL DEFAULT 1")
     if "disabled" not in columns:
         db.execute("ALTER TABLE staff_account ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0")
+    made = db.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'staff_account'"
+    ).fetchone()
+    if made is not None and "'intake'" not in made[0]:
+        # The role list is a CHECK constraint, which SQLite cannot alter: copy the table.
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute("ALTER TABLE staff_account RENAME TO staff_account_before_intake")
+            db.execute(SCHEMA.replace("CREATE TABLE IF NOT EXISTS", "CREATE TABLE"))
+            db.execute(
+                "INSERT INTO staff_account (username, staff_id, role, password_hash, version, "
+                "disabled) SELECT username, staff_id, role, password_hash, version, disabled "
+                "FROM staff_account_before_intake"
+            )
+            db.execute("DROP TABLE staff_account_before_intake")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 # The state file's layout. Raised when a release changes it (with the upgrade step in
 # `NodeState.__init__`); a file from a newer release is refused, not misread.
-STATE_VERSION = 2
+STATE_VERSION = 3
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS node (

@@ -45,7 +45,8 @@ def add_user(
     username: Username,
     staff_id: Annotated[str, typer.Option(help="The staff id the hub knows (cm-0042).")],
     role: Annotated[
-        Literal["case_manager", "supervisor"], typer.Option(help="What the account may see.")
+        Literal["case_manager", "supervisor", "intake"],
+        typer.Option(help="What the account may see (intake: look people up before intake)."),
     ] = "case_manager",
     password_file: Annotated[
         Path | None, typer.Option(help="Read the password from this file (else a prompt).")

@@ -25,7 +25,14 @@ from linkage_node.consent_terms import ConsentTemplate
 from linkage_node.errors import StateError
 from linkage_node.hub_client import agency_token
 from linkage_node.transport import checked_hub_url
-from linkage_node.web import caseload_pages, client_pages, consent_pages, ops, sign_in_pages
+from linkage_node.web import (
+    caseload_pages,
+    client_pages,
+    consent_pages,
+    intake_pages,
+    ops,
+    sign_in_pages,
+)
 from linkage_node.web.failures import install_error_pages
 from linkage_node.web.node import HERE, Node, NodeWebSettings
 from linkage_node.web.pages import page
@@ -67,7 +74,7 @@ def create_node_app(
     app.middleware("http")(_security_headers)
 
     app.include_router(router)
-    for pages in (sign_in_pages, caseload_pages, client_pages, consent_pages):
+    for pages in (sign_in_pages, caseload_pages, client_pages, consent_pages, intake_pages):
         app.include_router(pages.router)
     app.include_router(ops.router)
     install_error_pages(app, page)

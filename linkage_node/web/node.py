@@ -51,6 +51,14 @@ class NodeWebSettings(BaseSettings):
         "this machine, where a TLS proxy must front it).",
     )
     token_minutes: int = Field(default=5, ge=1, le=15)
+    linkage_secret_file: Path | None = Field(
+        default=None,
+        description="The linkage secret (`pprl keys unseal`), for intake lookups: typed "
+        "identifiers are encoded here under it. Without it the intake page says so.",
+    )
+    schema_file: Path | None = Field(
+        default=None, description="The linkage schema, if not the bundled default."
+    )
     consent_form_file: Path | None = Field(
         default=None,
         description="The deployment's universal consent form (JSON): the programs and "

@@ -108,7 +108,8 @@ def sign_in(
     cookie, _ = node.signer.issue(
         account.staff_id, account.role, username=account.username, version=account.version
     )
-    response = RedirectResponse("/caseload", status_code=303)
+    start = "/intake" if account.role == "intake" else "/caseload"
+    response = RedirectResponse(start, status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
         cookie,

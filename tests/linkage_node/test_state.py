@@ -41,3 +41,27 @@ def test_a_state_from_a_newer_release_is_refused(tmp_path: Path) -> None:
     with pytest.raises(StateError, match="newer release") as refused:
         NodeState(path, "DCFS")
     assert "restore a backup" in refused.value.advice()
+
+
+def test_a_state_from_before_intake_accounts_keeps_its_accounts_and_takes_intake_staff(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "state.db"
+    with sqlite3.connect(path) as db:  # the accounts table as the previous release made it
+        db.execute(
+            "CREATE TABLE staff_account (username TEXT PRIMARY KEY, staff_id TEXT NOT NULL "
+            "UNIQUE, role TEXT NOT NULL CHECK (role IN ('case_manager', 'supervisor')), "
+            "password_hash TEXT NOT NULL, version INTEGER NOT NULL DEFAULT 1, disabled "
+            "INTEGER NOT NULL DEFAULT 0)"
+        )
+        db.execute(
+            "INSERT INTO staff_account VALUES ('rreyes', 'cm-0042', 'case_manager', 'h', 3, 0)"
+        )
+    with NodeState(path, "DCFS") as state:
+        kept = state.accounts.get("rreyes")
+        state.accounts.save("ilee", "in-0003", "intake", "h2")
+        added = state.accounts.get("ilee")
+    assert kept is not None
+    assert (kept.staff_id, kept.role, kept.version) == ("cm-0042", "case_manager", 3)
+    assert added is not None
+    assert added.role == "intake"

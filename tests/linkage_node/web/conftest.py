@@ -36,8 +36,14 @@ class Node:
         return self.client
 
 
-def make_node(hub: Api, tmp_path: Path, hub_client: httpx.Client | None = None) -> Node:
-    """The DCFS node's pages, asking the hub through `hub_client` (default: the hub app)."""
+def make_node(
+    hub: Api,
+    tmp_path: Path,
+    hub_client: httpx.Client | None = None,
+    linkage_secret_file: Path | None = None,
+) -> Node:
+    """The DCFS node's pages, asking the hub through `hub_client` (default: the hub app);
+    intake lookups work when `linkage_secret_file` is given."""
     state_dir = tmp_path / "node"
     state = NodeState(state_dir / STATE_FILE, "DCFS")
     state.save_directory(
@@ -49,6 +55,7 @@ def make_node(hub: Api, tmp_path: Path, hub_client: httpx.Client | None = None) 
     )
     state.accounts.save("mlopez", "cm-0001", "case_manager", hash_password(PASSWORD))
     state.accounts.save("jkim", "sup-0001", "supervisor", hash_password(PASSWORD))
+    state.accounts.save("ilee", "in-0003", "intake", hash_password(PASSWORD))
     state.close()
     RefKey.generate().save(state_dir / REF_KEY_FILE)  # what consent ids are derived under
     vkey = tmp_path / "hub-log.vkey"
@@ -62,6 +69,7 @@ def make_node(hub: Api, tmp_path: Path, hub_client: httpx.Client | None = None) 
         hub_url="http://testserver",
         state_dir=state_dir,
         log_public_key_file=vkey,
+        linkage_secret_file=linkage_secret_file,
     )
     # TestClient is an httpx.Client talking to the hub app in-process.
     hub_client = hub_client or cast(httpx.Client, hub.client)

@@ -108,3 +108,42 @@ def test_consent_is_recorded_and_revoked_at_375px_by_keyboard_without_javascript
     page.keyboard.press("Enter")
     expect(page.get_by_role("status")).to_contain_text("is revoked")
     expect(page.get_by_role("row").filter(has_text="revoked")).to_have_count(1)
+
+
+def test_an_intake_worker_looks_a_person_up_at_375px_by_keyboard(
+    api: Api, scenario: dict[str, int], tmp_path: Path, page: Page
+) -> None:
+    from datetime import UTC, datetime
+
+    import httpx
+
+    from keys import new_linkage_secret
+    from tests.linkage_node.web.conftest import make_node
+
+    new_linkage_secret("2026-11").save(tmp_path / "secret.json")
+    answer = {
+        "decided_at": datetime.now(UTC).isoformat(),
+        "programs": [{"program": "corrections", "confidence": "high"}],
+    }
+    hub = httpx.Client(
+        base_url="http://hub.test",
+        transport=httpx.MockTransport(lambda _: httpx.Response(200, json=answer)),
+    )
+    node = make_node(api, tmp_path, hub, linkage_secret_file=tmp_path / "secret.json")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.set_viewport_size({"width": 375, "height": 800})
+    with serve_in_thread(node.client.app, lifespan="auto") as served:
+        page.goto(f"{served}/sign-in")
+        page.get_by_label("Username").fill("ilee")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.keyboard.press("Enter")
+        expect(page.get_by_role("heading", name="Intake lookup")).to_be_visible()
+        page.get_by_label("Given name").fill("Quillonette")
+        page.get_by_label("Family name").fill("Zarbowicz")
+        page.get_by_label("Date of birth").fill("1983-07-19")
+        page.get_by_role("button", name="Look up").focus()
+        page.keyboard.press("Enter")
+        expect(page.get_by_role("status")).to_contain_text("Corrections serves someone matching")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 375, f"the page scrolls sideways at 375 px ({width} px wide)"
+        page.screenshot(path=str(ARTIFACTS / "intake-lookup-375.png"), full_page=True)

@@ -158,7 +158,7 @@ def test_stewards_list_disable_and_remove_accounts(node: Node, tmp_path: Path) -
     where = ["--agency", "DCFS", "--state-dir", str(tmp_path / "node")]
     listed = runner.invoke(pprl_app, ["node", "list-users", *where, "--json"])
     assert listed.exit_code == 0, listed.output
-    assert [a["username"] for a in json.loads(listed.stdout)] == ["jkim", "mlopez"]
+    assert [a["username"] for a in json.loads(listed.stdout)] == ["ilee", "jkim", "mlopez"]
     assert (
         runner.invoke(pprl_app, ["node", "disable-user", *where, "--username", "mlopez"]).exit_code
         == 0
@@ -170,7 +170,8 @@ def test_stewards_list_disable_and_remove_accounts(node: Node, tmp_path: Path) -
     )
     after = json.loads(runner.invoke(pprl_app, ["node", "list-users", *where, "--json"]).stdout)
     assert after == [
-        {"username": "mlopez", "staff_id": "cm-0001", "role": "case_manager", "disabled": True}
+        {"username": "ilee", "staff_id": "in-0003", "role": "intake", "disabled": False},
+        {"username": "mlopez", "staff_id": "cm-0001", "role": "case_manager", "disabled": True},
     ]
     missing = runner.invoke(pprl_app, ["node", "remove-user", *where, "--username", "nobody"])
     assert missing.exit_code == 1
