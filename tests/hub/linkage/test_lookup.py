@@ -72,3 +72,17 @@ def test_a_changed_record_is_scored_on_its_new_encoding_only() -> None:
 def test_an_encoding_of_another_size_is_refused() -> None:
     with pytest.raises(StateError, match="64 bytes"):
         EncodingIndex().match(bytes(64), 0.8)
+
+
+def test_a_typod_intake_is_found_among_a_million_and_a_stranger_is_not() -> None:
+    rng = np.random.default_rng(10)
+    index = EncodingIndex()
+    for agency in ("DCFS", "DJJ", "DWD", "DOR", "DOC"):
+        rows = rng.integers(0, 2**64, size=(200_000, 16), dtype=np.uint64)
+        index.replace(agency, [f"{agency}-{i}" for i in range(len(rows))], rows)
+        if agency == "DOC":
+            person = bytes(rows[123_456])
+    assert len(index) == 1_000_000
+    found = index.match(_typo(person, rng), 0.8, skip="DCFS")
+    assert [(c.agency, c.ref) for c in found] == [("DOC", "DOC-123456")]
+    assert index.match(bytes(rng.integers(0, 256, 128, dtype=np.uint8)), 0.8) == []
