@@ -168,6 +168,10 @@ def upload_encodings(
             session.execute(
                 _REMOVAL.insert(), [{"seq": seq, "agency_id": agency_id, "ref": r} for r in gone]
             )
+            # A client who left the program takes their contact and plan with them at
+            # once, whether or not the plan export dropped them too (issue 19).
+            _delete_refs(session, _ASSIGNMENT, agency_id, gone)
+            _delete_refs(session, _MILESTONE, agency_id, gone)
         return len(rows), removed
 
     out = _apply_once(

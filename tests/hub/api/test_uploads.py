@@ -7,9 +7,9 @@ import pytest
 from sqlalchemy import func, select, text
 
 from hub.db import table_of
-from hub.models import Encoding
+from hub.models import Assignment, Encoding, Milestone
 from keys import Role, canonical
-from tests.hub.api.factories import Api, encodings, ref
+from tests.hub.api.factories import Api, encodings, milestones, ref, upload
 
 
 def stored(api: Api, agency: str) -> int:
@@ -56,6 +56,32 @@ def test_removals_and_updates(api: Api) -> None:
     ).json()
     assert (out["accepted"], out["removed"]) == (2, 2)
     assert stored(api, "DCFS") == 8
+
+
+def test_a_client_who_left_takes_their_contact_and_plan_with_them(api: Api) -> None:
+    api.register("DCFS")
+    upload(
+        api,
+        "DCFS",
+        [ref("r0"), ref("r1")],
+        {ref("r0"): ("cm-0001", {}), ref("r1"): ("cm-0001", {})},
+    )
+    item = {"goal": "Housing", "milestone": "Lease signed", "status": "in_progress"}
+    milestones(
+        api, "DCFS", [{"ref": r, "milestone_id": "m1", **item} for r in (ref("r0"), ref("r1"))]
+    )
+    body = encodings(0, removals=[ref("r0")])
+    removed = api.post(
+        "/v1/agencies/DCFS/encodings/batches", body, api.as_("DCFS"), key="exit-00001"
+    )
+    assert removed.json()["removed"] == 1
+    # The plan export did not drop r0's milestone; the exit purges it anyway.
+    left = {
+        (table, r)
+        for table, model in (("assignment", Assignment), ("milestone", Milestone))
+        for (r,) in api.session.execute(select(table_of(model).c.ref))
+    }
+    assert left == {("assignment", ref("r1")), ("milestone", ref("r1"))}
 
 
 @pytest.mark.parametrize(
