@@ -19,6 +19,7 @@ from linkage_node.web import answer_view
 from linkage_node.web.pages import (
     alarm_page,
     hub_trouble,
+    hub_unanswered,
     my_client,
     node_of,
     not_found,
@@ -60,13 +61,7 @@ def _checked(request: Request, body: SharedOut) -> AnswerCheck | Response:
     except WitnessAlarm as alarm:
         return alarm_page(request, alarm)
     except HubCallError as exc:
-        return page(
-            request,
-            "error.html",
-            502,
-            title="The hub could not answer",
-            message=f"{exc}. Try again in a minute.",
-        )
+        return hub_unanswered(request, exc)
 
 
 @router.get("/clients/{record_id}", response_class=HTMLResponse)

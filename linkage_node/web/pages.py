@@ -118,6 +118,17 @@ def alarm_page(request: Request, alarm: WitnessAlarm) -> HTMLResponse:
     )
 
 
+def hub_unanswered(request: Request, exc: HubCallError) -> HTMLResponse:
+    """The hub could not be asked what a page needs (a witness round, a proof check)."""
+    return page(
+        request,
+        "error.html",
+        502,
+        title="The hub could not answer",
+        message=f"{exc}. Try again in a minute.",
+    )
+
+
 def witness_round(request: Request) -> Response | None:
     """A witness round before showing anything the hub said; the page to show instead
     on an alarm or when the hub cannot be asked."""
@@ -129,13 +140,7 @@ def witness_round(request: Request) -> Response | None:
     except WitnessAlarm as alarm:
         return alarm_page(request, alarm)
     except HubCallError as exc:
-        return page(
-            request,
-            "error.html",
-            502,
-            title="The hub could not answer",
-            message=f"{exc}. Try again in a minute.",
-        )
+        return hub_unanswered(request, exc)
     return None
 
 
