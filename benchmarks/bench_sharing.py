@@ -39,7 +39,7 @@ from consent import (
     sign_entry,
     validate_entry,
 )
-from hub.crypto import DataCipher
+from hub.crypto import DataCipher, contact_context, milestone_context
 from hub.db import create_db_engine, table_of
 from hub.migrate import upgrade
 from hub.models import (
@@ -52,7 +52,6 @@ from hub.models import (
     RecordCluster,
 )
 from hub.services.registry import register_agency
-from hub.services.uploads import contact_context, milestone_context
 from keys import AgencyIdentity, Role, issue_token
 
 AGENCIES = {

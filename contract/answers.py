@@ -39,6 +39,7 @@ class DisclosureLevelOut(BaseModel):
             "does_not_cover",
             "not_named",
             "no_case_manager",
+            "exited",
         ]
         | None
     ) = Field(default=None, description="Why it is withheld, as a code to put in your words.")
@@ -94,6 +95,10 @@ class SharedProgramOut(BaseModel):
     plan: DisclosureLevelOut
     contact_details: ContactOut | None = None
     milestones: list[PlanMilestoneOut] | None = None
+    enrolled_on: date | None = Field(default=None, description="When the client enrolled there.")
+    exited_on: date | None = Field(
+        default=None, description="When the client left that program (past enrollments only)."
+    )
 
 
 class ConflictMilestoneOut(BaseModel):
@@ -116,7 +121,15 @@ class SharedOut(BaseModel):
     record_ref: str
     shared: bool
     decided_at: datetime
-    programs: list[SharedProgramOut]
+    programs: list[SharedProgramOut] = Field(
+        description="The other programs that serve the client now."
+    )
+    past_enrollments: list[SharedProgramOut] = Field(
+        default_factory=list,
+        description="Other programs that served the client and closed the case, with the "
+        "dates, shown like current ones (the existence level) until the hub's retention "
+        "period ends. Their contact and plan left the hub with the exit.",
+    )
     plan: list[PlanMilestoneOut] = Field(
         description="Every milestone the caller may see (their own program's and the "
         "disclosed ones), in the client's priority order: basic needs, freedom, family, "
@@ -136,6 +149,11 @@ class CaseloadItemOut(BaseModel):
     record_ref: str
     shared: bool
     programs: list[str] = Field(description="Other programs that may be named as serving them.")
+    past_programs: list[str] = Field(
+        default_factory=list,
+        description="Other programs that may be named as having served them, with the exit "
+        "date (`program (until YYYY-MM-DD)`).",
+    )
     changes: list[str] = Field(description="What changed since the previous visit.")
 
 
@@ -149,6 +167,12 @@ class CaseloadOut(BaseModel):
 class NotificationOut(BaseModel):
     notification_id: int
     created_at: datetime
-    kind: Literal["matches_changed", "consent_recorded", "consent_changed", "consent_revoked"]
+    kind: Literal[
+        "matches_changed",
+        "consent_recorded",
+        "consent_changed",
+        "consent_revoked",
+        "enrollment_changed",
+    ]
     message: str
     read: bool

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from contract.types import Base64, Identifier, RecordRef, RequestBody, ShortText, StaffId
 
@@ -13,6 +13,19 @@ from contract.types import Base64, Identifier, RecordRef, RequestBody, ShortText
 class EncodingIn(RequestBody):
     ref: RecordRef
     clk: Base64
+    enrolled_on: date | None = Field(default=None, description="When the client enrolled.")
+    exited_on: date | None = Field(
+        default=None,
+        description="When the client left the program. An exited record stays at the hub "
+        "as history (linked, answered with its dates) until the retention period ends; "
+        "its contact and plan are dropped at once.",
+    )
+
+    @model_validator(mode="after")
+    def _exit_after_enrollment(self) -> EncodingIn:
+        if self.enrolled_on and self.exited_on and self.exited_on < self.enrolled_on:
+            raise ValueError("exited_on is before enrolled_on")
+        return self
 
 
 class EncodingBatchIn(RequestBody):

@@ -71,3 +71,13 @@ class DataCipher:
             return self._aead.decrypt(nonce, sealed[1 + _NONCE :], _VERSION + context)
         except InvalidTag:
             raise SealedValueAltered("a sealed value was altered or moved to another row") from None
+
+
+def contact_context(agency_id: str, ref: str) -> bytes:
+    """Associated data binding a sealed contact to its row."""
+    return f"assignment.contact|{agency_id}|{ref}".encode()
+
+
+def milestone_context(agency_id: str, ref: str, milestone_id: str) -> bytes:
+    """Associated data binding a sealed plan milestone to its row."""
+    return f"milestone.plan|{agency_id}|{ref}|{milestone_id}".encode()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 from rich.console import Console
@@ -71,6 +71,16 @@ MaxRejected = Annotated[
         metavar="N|P%",
         help="Rejected rows allowed before the run fails with exit 3 "
         "(validate: 0; encode: 1%; encode writes nothing beyond it).",
+    ),
+]
+MissingRows = Annotated[
+    Literal["exit", "remove"],
+    typer.Option(
+        "--missing",
+        help="A known client missing from this export: `exit` (default) records that they "
+        "left the program today, kept at the hub as history with the date; `remove` "
+        "deletes the record at the hub, history included (records entered in error, "
+        "erasure requests).",
     ),
 ]
 AllowRemovals = Annotated[
@@ -206,6 +216,7 @@ def encode(
     allow_removals: AllowRemovals = "10%",
     delimiter: Delimiter = None,
     encoding: Encoding = "utf-8",
+    missing: MissingRows = "exit",
 ) -> None:
     """Validate, normalise and encode a roster; only new and changed records are encoded."""
     from linkage_node.errors import check_writable
@@ -237,6 +248,7 @@ def encode(
                 max_rejected=rejected,
                 delimiter=_delimiter(delimiter),
                 encoding=encoding,
+                missing=missing,
             )
     except GuardError as exc:
         if exc.rejected is not None:
@@ -254,7 +266,12 @@ def encode(
     err.print(f"schema {schema_summary(linkage_schema)}, secret epoch {secret.epoch}")
     err.print(
         f"since the last run: {diff.new} new, {diff.changed} changed, "
-        f"{diff.removed} removed, {diff.unchanged} unchanged; encoded {result.encoded} "
+        + (
+            f"{diff.removed} left the program (kept as history), "
+            if missing == "exit"
+            else f"{diff.removed} removed, "
+        )
+        + f"{diff.unchanged} unchanged; encoded {result.encoded} "
         f"in {result.seconds:.1f} s; mean popcount {result.mean_popcount:.1%}"
     )
     err.print(f"wrote {result.header.record_count} encodings to {output}")
@@ -272,7 +289,8 @@ def encode(
                     **result.roster.summary(),
                     "new": diff.new,
                     "changed": diff.changed,
-                    "removed": diff.removed,
+                    "removed": diff.removed if missing == "remove" else 0,
+                    "exited": diff.removed if missing == "exit" else 0,
                     "unchanged": diff.unchanged,
                     "encoded": result.encoded,
                     "run_id": result.run_id,

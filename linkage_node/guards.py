@@ -66,26 +66,30 @@ class GuardError(NodeError):
         self.rejected: tuple[Any, Any] | None = None
 
 
-def check_not_empty(rows: int, known: int, allowance: Allowance) -> None:
+def check_not_empty(rows: int, known: int, allowance: Allowance, *, exits: bool = False) -> None:
     """An export with no rows is refused unless the steward allowed removing every
-    known client (an agency whose program really closed)."""
+    known client (an agency whose program really closed). `exits`: missing clients
+    exit (kept as history) rather than being removed."""
+    what = "mark as exited" if exits else "remove"
     if rows == 0 and (known == 0 or allowance.limit(known) < known):
         raise GuardError(
             "the roster has a header but no rows"
-            + (f"; encoding it would remove all {known} clients the hub knows" if known else ""),
+            + (f"; encoding it would {what} all {known} clients the hub knows" if known else ""),
             "Nothing was written. Check the export (a failed or interrupted export often "
             "leaves only the header) and run again; if every client really left, pass "
             f"--allow-removals {known or 'N'}",
         )
 
 
-def check_removals(removed: int, known: int, allowance: Allowance) -> None:
-    """Refuse a run that would remove more known records than allowed."""
+def check_removals(removed: int, known: int, allowance: Allowance, *, exits: bool = False) -> None:
+    """Refuse a run that would remove (or, with `exits`, mark as exited) more known
+    records than allowed."""
     if removed == 0 or removed <= allowance.limit(known):
         return
     share = removed / known if known else 1.0
+    what = "mark as exited" if exits else "remove"
     raise GuardError(
-        f"this run would remove {removed} of the {known} clients the hub knows ({share:.0%}), "
+        f"this run would {what} {removed} of the {known} clients the hub knows ({share:.0%}), "
         f"more than the {allowance.text} allowed",
         "Nothing was written. If the export is incomplete (a truncated file, a filter left "
         "on), fix it and run again; if these clients really left, run again with "

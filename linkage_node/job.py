@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from itertools import islice
 from pathlib import Path
-from typing import overload
+from typing import Literal, overload
 
 from keys import LinkageSecret
 from linkage_node.encoder import Encoder, EncoderPool
@@ -51,6 +51,8 @@ from linkage_node.state import NodeState
 from linkage_node.state_rows import Diff, RunRecord
 
 STATE_FILE = "node-state.db"
+# What a known client missing from tonight's export means (see `run_encoding_job`).
+Missing = Literal["exit", "remove"]
 REF_KEY_FILE = "record-ref.key"
 
 
@@ -88,10 +90,16 @@ def run_encoding_job(
     max_rejected: Allowance | None = None,
     delimiter: str | None = None,
     encoding: str = "utf-8",
+    missing: Missing = "exit",
 ) -> JobResult:
     """Run one encoding job; see the module notes. Raises `GuardError` (nothing written)
     for an empty export, more removals than `allow_removals` (default 10% of the known
-    records) or more rejected rows than `max_rejected` (default 1%)."""
+    records) or more rejected rows than `max_rejected` (default 1%).
+
+    A client known from earlier runs and missing from tonight's export (`missing`):
+    `exit` records that they left the program today, keeping their last encoding at the
+    hub as history; `remove` deletes the record at the hub (a record entered in error, an
+    erasure request), history included."""
     started = time.perf_counter()
     check_writable(output, "--output")
     allow_removals = allow_removals or Allowance.parse(DEFAULT_REMOVALS, "--allow-removals")
@@ -118,7 +126,9 @@ def run_encoding_job(
             )
         staging.keep([ref_key.ref(r) for r in roster.rejected_record_ids])
         plans = read_plans(plans_path) if plans_path is not None else None
-        diff = _guarded_diff(staging, roster, plans, max_rejected, allow_removals)
+        diff = _guarded_diff(
+            staging, roster, plans, max_rejected, allow_removals, exits=missing == "exit"
+        )
         header = _header(agency_id, schema, secret, roster.accepted)
         popcount = _Popcount(schema.bits, roster.accepted, progress)
         write_encodings(output, header, popcount.counted(staging.encodings()))
@@ -126,7 +136,11 @@ def run_encoding_job(
         if new_key:
             ref_key.save(private_directory(state_dir) / REF_KEY_FILE)
         with NodeState(state_file, agency_id) as state:
-            plan_changes, plan_removals = _plan_diff(plans, ref_key, state) if plans else ([], [])
+            plan_changes, plan_removals = (
+                _plan_diff(plans, ref_key, state, exited=staging.exited() | staging.gone())
+                if plans
+                else ([], [])
+            )
             run = RunRecord(
                 epoch=secret.epoch,
                 schema_fingerprint=schema.fingerprint,
@@ -134,6 +148,12 @@ def run_encoding_job(
                 counts=_run_counts(roster, diff),
                 plans=plan_changes,
                 plan_removals=plan_removals,
+                # The steward's local date, as the roster's dates are read.
+                missing_exit_on=(
+                    (today or date.today()).isoformat()  # noqa: DTZ011
+                    if missing == "exit"
+                    else None
+                ),
             )
             saving = (
                 (lambda done, total: progress("saving state", done, total)) if progress else None
@@ -168,6 +188,8 @@ def _guarded_diff(
     plans: PlanResult | None,
     max_rejected: Allowance,
     allow_removals: Allowance,
+    *,
+    exits: bool,
 ) -> Diff:
     """What this export changes, once the guards passed: too many rejected rows, an
     empty export or too many removals raise GuardError (nothing written)."""
@@ -179,8 +201,8 @@ def _guarded_diff(
         exc.rejected = (roster, plans)  # for the caller's problem table
         raise
     live = staging.live()
-    check_not_empty(roster.rows, live, allow_removals)
-    check_removals(staging.find_removals(), live, allow_removals)
+    check_not_empty(roster.rows, live, allow_removals, exits=exits)
+    check_removals(staging.find_removals(keep_history=exits), live, allow_removals, exits=exits)
     reassigned = staging.find_assignments()
     counts = staging.counts()
     return Diff(
@@ -225,13 +247,17 @@ def _run_counts(roster: RosterResult, diff: Diff) -> dict[str, int]:
 
 
 def _plan_diff(
-    plans: PlanResult, ref_key: RefKey, state: NodeState
+    plans: PlanResult, ref_key: RefKey, state: NodeState, *, exited: set[str]
 ) -> tuple[list[tuple[str, str, bytes, str]], list[tuple[str, str]]]:
-    """New and changed milestones, and the ones no longer exported."""
+    """New and changed milestones, and the ones no longer exported (an exited client's
+    plan counts as no longer exported: it leaves the hub with the exit)."""
     known = state.known_plans()
     current: dict[tuple[str, str], tuple[bytes, str]] = {}
     for row in plans.milestones:
-        current[(ref_key.ref(row.record_id), row.milestone_id)] = (
+        ref = ref_key.ref(row.record_id)
+        if ref in exited:
+            continue
+        current[(ref, row.milestone_id)] = (
             row.content_hash(),
             json.dumps(row.fields, sort_keys=True),
         )
@@ -295,9 +321,13 @@ def _stage_chunk(
                 ref,
                 r.record_id,
                 r.content_hash(),
-                r.case_manager_id,
+                # An exited client has no case manager here any more: the hub drops
+                # their contact (and plan) at once.
+                "" if r.exited else r.case_manager_id,
                 r.display_name,
                 r.date_of_birth,
+                r.enrolled_on,
+                r.exited_on,
             )
             for ref, r in by_ref.items()
         ],

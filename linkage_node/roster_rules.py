@@ -21,6 +21,8 @@ ROSTER_COLUMNS = (
     "zip",
     "phone",
     "case_manager_id",
+    "enrolled_on",
+    "exited_on",
 )
 REQUIRED_COLUMNS = ("record_id", "given_name", "family_name", "date_of_birth")
 EARLIEST_BIRTH = date(1900, 1, 1)
@@ -87,6 +89,29 @@ RULES: dict[str, Rule] = {
             "case manager id is not a staff id",
             "drop_field",
         ),
+        Rule(
+            "enrolled_on.unparseable",
+            "enrolled_on",
+            "enrollment date is not a date in an accepted format",
+            "drop_field",
+        ),
+        Rule("enrolled_on.future", "enrolled_on", "enrollment date is in the future", "drop_field"),
+        # An exit date that cannot be read leaves it unknown whether the client is still
+        # served: the row is held back (the record keeps its last good state) until fixed.
+        Rule(
+            "exited_on.unparseable",
+            "exited_on",
+            "exit date is not a date in an accepted format",
+            "reject",
+        ),
+        # A planned exit: the client is current until the date passes.
+        Rule("exited_on.future", "exited_on", "exit date is in the future", "drop_field"),
+        Rule(
+            "exited_on.before_enrolled",
+            "exited_on",
+            "exit date is before the enrollment date",
+            "reject",
+        ),
         Rule("cell.too_long", "*", f"a cell is over {MAX_CELL} characters", "drop_field"),
         Rule(
             "record.not_linkable",
@@ -143,9 +168,19 @@ class CleanRecord:
     # The name as the agency exported it, for people (caseload, client page, review
     # list); the fields above are match keys for hashing ("Garciamarquez", "Oneill").
     display_name: str = ""
+    # Enrollment history (ISO dates, or empty): an exited client stays as history.
+    enrolled_on: str = ""
+    exited_on: str = ""
+
+    @property
+    def exited(self) -> bool:
+        """Whether the client has left the program."""
+        return bool(self.exited_on)
 
     def content_hash(self) -> bytes:
-        """Hash of the normalised identifying fields: what decides "changed"."""
+        """Hash of the normalised identifying fields and the enrollment dates: what
+        decides "changed" (a row without dates hashes as it did before they existed)."""
+        dates = (self.enrolled_on, self.exited_on) if self.enrolled_on or self.exited_on else ()
         parts = (
             self.given_name,
             self.family_name,
@@ -156,5 +191,6 @@ class CleanRecord:
             self.city,
             self.zip,
             self.phone,
+            *dates,
         )
         return hashlib.sha256("\x1f".join(parts).encode()).digest()

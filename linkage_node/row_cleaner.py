@@ -67,6 +67,7 @@ class RowCleaner:
         if case_manager and not is_staff_id(case_manager):
             flag("case_manager_id", "case_manager_id.shape")
             case_manager = ""
+        enrolled_on, exited_on = self._enrollment(cells, flag)
         if sum(1 for value in (given, family, dob, ssn) if value) < MIN_LINKABLE:
             issues.append(Issue(line, "*", "record.not_linkable", "reject"))
         if any(i.action == "reject" for i in issues):
@@ -85,7 +86,30 @@ class RowCleaner:
             phone=phone,
             case_manager_id=case_manager,
             display_name=display_name(cells["given_name"], cells["family_name"]),
+            enrolled_on=enrolled_on,
+            exited_on=exited_on,
         )
+
+    def _enrollment(
+        self, cells: dict[str, str], flag: Callable[[str, str], None]
+    ) -> tuple[str, str]:
+        """The enrollment and exit dates, checked against each other and today."""
+        found: dict[str, date | None] = {}
+        for column in ("enrolled_on", "exited_on"):
+            found[column] = None
+            if not cells[column]:
+                continue
+            parsed = parse_date(cells[column], self.formats)
+            if parsed is None:
+                flag(column, f"{column}.unparseable")
+            elif parsed > self.today:
+                flag(column, f"{column}.future")
+            else:
+                found[column] = parsed
+        enrolled, exited = found["enrolled_on"], found["exited_on"]
+        if enrolled and exited and exited < enrolled:
+            flag("exited_on", "exited_on.before_enrolled")
+        return (enrolled.isoformat() if enrolled else ""), (exited.isoformat() if exited else "")
 
     @staticmethod
     def _name(cells: dict[str, str], column: str, flag: Callable[[str, str], None]) -> str:

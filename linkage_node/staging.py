@@ -28,6 +28,8 @@ CREATE TABLE staged (
     case_manager_id TEXT NOT NULL,
     display_name TEXT NOT NULL,
     date_of_birth TEXT NOT NULL,
+    enrolled_on TEXT NOT NULL DEFAULT '',
+    exited_on TEXT NOT NULL DEFAULT '',
     clk BLOB,
     status TEXT NOT NULL DEFAULT 'unchanged'
 );
@@ -41,11 +43,11 @@ CREATE TABLE assign (ref TEXT PRIMARY KEY, case_manager_id TEXT NOT NULL);
 _NOTHING_KNOWN = """
 CREATE TABLE state.record (
     ref TEXT PRIMARY KEY, record_id TEXT, content_hash BLOB, clk BLOB, context TEXT,
-    case_manager_id TEXT, removed INTEGER
+    case_manager_id TEXT, removed INTEGER, exited_on TEXT
 );
 """
 
-StagedRow = tuple[int, str, str, bytes, str, str, str]
+StagedRow = tuple[int, str, str, bytes, str, str, str, str, str]
 
 
 class Staging:
@@ -89,10 +91,11 @@ class Staging:
 
     def add(self, chunk: int, rows: list[StagedRow]) -> None:
         """Stage accepted rows: (line, ref, record_id, content_hash, case_manager_id,
-        display name, date of birth)."""
+        display name, date of birth, enrolled on, exited on)."""
         self._db.executemany(
             "INSERT INTO staged (line, chunk, ref, record_id, content_hash, case_manager_id, "
-            "display_name, date_of_birth) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "display_name, date_of_birth, enrolled_on, exited_on) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(r[0], chunk, *r[1:]) for r in rows],
         )
 
@@ -104,7 +107,7 @@ class Staging:
                 "SELECT s.ref, CASE WHEN r.ref IS NULL OR r.removed = 1 THEN 'new' "
                 "ELSE 'changed' END FROM staged s LEFT JOIN state.record r ON r.ref = s.ref "
                 "WHERE s.chunk = ? AND (r.ref IS NULL OR r.removed = 1 OR r.context != ? "
-                "OR r.content_hash != s.content_hash)",
+                "OR r.content_hash != s.content_hash OR r.exited_on != s.exited_on)",
                 (chunk, context),
             )
         ]
@@ -113,24 +116,38 @@ class Staging:
         """Store (clk, status, ref) of rows just encoded."""
         self._db.executemany("UPDATE staged SET clk = ?, status = ? WHERE ref = ?", rows)
 
+    def exited(self) -> set[str]:
+        """References of tonight's rows whose client has left the program."""
+        return {str(r) for (r,) in self._db.execute("SELECT ref FROM staged WHERE exited_on != ''")}
+
     def keep(self, refs: list[str]) -> None:
         """References of rejected rows: known records keep their last good encoding."""
         self._db.executemany("INSERT OR IGNORE INTO kept VALUES (?)", [(r,) for r in refs])
 
     def live(self) -> int:
-        """Records the node knows and has not removed."""
+        """Current records: known, not removed, not exited."""
         return int(
-            self._db.execute("SELECT count(*) FROM state.record WHERE removed = 0").fetchone()[0]
+            self._db.execute(
+                "SELECT count(*) FROM state.record WHERE removed = 0 AND exited_on = ''"
+            ).fetchone()[0]
         )
 
-    def find_removals(self) -> int:
-        """Known records absent from tonight's export (rejected rows excepted)."""
+    def find_removals(self, *, keep_history: bool = True) -> int:
+        """Known records absent from tonight's export (rejected rows excepted). With
+        `keep_history`, those are the current ones (they exit; an exited record missing
+        from the export stays history); without, every one (they are removed)."""
         self._db.execute(
             "INSERT INTO gone SELECT ref, case_manager_id FROM state.record r WHERE removed = 0 "
+            "AND (exited_on = '' OR ? = 0) "
             "AND NOT EXISTS (SELECT 1 FROM staged s WHERE s.ref = r.ref) "
-            "AND NOT EXISTS (SELECT 1 FROM kept k WHERE k.ref = r.ref)"
+            "AND NOT EXISTS (SELECT 1 FROM kept k WHERE k.ref = r.ref)",
+            (int(keep_history),),
         )
         return int(self._db.execute("SELECT count(*) FROM gone").fetchone()[0])
+
+    def gone(self) -> set[str]:
+        """References of the records found missing (`find_removals`)."""
+        return {str(r) for (r,) in self._db.execute("SELECT ref FROM gone")}
 
     def find_assignments(self) -> int:
         """Case-manager changes to send (a change travels even when the identifying fields

@@ -55,6 +55,9 @@ class NodeState:
         columns = {r[1] for r in self._db.execute("PRAGMA table_info(node)")}
         if "installation_id" not in columns:  # a state made before installation ids
             self._db.execute("ALTER TABLE node ADD COLUMN installation_id TEXT")
+        columns = {r[1] for r in self._db.execute("PRAGMA table_info(record)")}
+        if "exited_on" not in columns:  # layout 3: no enrollment history
+            self._db.execute("ALTER TABLE record ADD COLUMN exited_on TEXT NOT NULL DEFAULT ''")
         row = self._db.execute("SELECT agency_id, installation_id FROM node").fetchone()
         if row is None:
             self._db.execute("INSERT INTO node (id, agency_id) VALUES (1, ?)", (agency_id,))
@@ -189,7 +192,7 @@ class NodeState:
             db.execute("BEGIN IMMEDIATE")
             try:
                 run_id = self._insert_run(run)
-                steps = _staged_statements(run_id, context)
+                steps = _staged_statements(run_id, context, run.missing_exit_on)
                 for done, (sql, params) in enumerate(steps, 1):
                     db.execute(sql, params)
                     if progress is not None:
@@ -295,8 +298,12 @@ class NodeState:
         )
 
 
-def _staged_statements(run_id: int, context: str) -> list[tuple[str, tuple[object, ...]]]:
-    """The SQL that applies a staged run (see `NodeState.record_run`)."""
+def _staged_statements(
+    run_id: int, context: str, exit_on: str | None
+) -> list[tuple[str, tuple[object, ...]]]:
+    """The SQL that applies a staged run (see `NodeState.record_run`). Records missing
+    from the export (`staging.gone`) exit on `exit_on`, kept as history with their last
+    encoding, or, when it is None, are removed."""
     return [
         ("DELETE FROM client_directory", ()),
         (
@@ -306,24 +313,22 @@ def _staged_statements(run_id: int, context: str) -> list[tuple[str, tuple[objec
         ),
         (
             "INSERT INTO record (ref, record_id, content_hash, clk, context, case_manager_id, "
-            "removed) SELECT ref, record_id, content_hash, clk, ?, case_manager_id, 0 "
-            "FROM staging.staged WHERE clk IS NOT NULL ORDER BY line "
+            "removed, exited_on) SELECT ref, record_id, content_hash, clk, ?, case_manager_id, "
+            "0, exited_on FROM staging.staged WHERE clk IS NOT NULL ORDER BY line "
             "ON CONFLICT(ref) DO UPDATE SET record_id = excluded.record_id, "
             "content_hash = excluded.content_hash, clk = excluded.clk, "
-            "context = excluded.context, case_manager_id = excluded.case_manager_id, removed = 0",
+            "context = excluded.context, case_manager_id = excluded.case_manager_id, "
+            "removed = 0, exited_on = excluded.exited_on",
             (context,),
         ),
         (
-            "INSERT INTO change (run_id, ref, op, clk) SELECT ?, ref, 'upsert', clk "
+            "INSERT INTO change (run_id, ref, op, clk, payload) SELECT ?, ref, 'upsert', clk, "
+            "CASE WHEN enrolled_on = '' AND exited_on = '' THEN NULL ELSE json_object("
+            "'enrolled_on', NULLIF(enrolled_on, ''), 'exited_on', NULLIF(exited_on, '')) END "
             "FROM staging.staged WHERE clk IS NOT NULL ORDER BY line",
             (run_id,),
         ),
-        ("UPDATE record SET removed = 1 WHERE ref IN (SELECT ref FROM staging.gone)", ()),
-        (
-            "INSERT INTO change (run_id, ref, op) SELECT ?, ref, 'remove' FROM staging.gone "
-            "ORDER BY ref",
-            (run_id,),
-        ),
+        *(_removals(run_id) if exit_on is None else _exits(run_id, exit_on)),
         (
             "UPDATE record SET case_manager_id = (SELECT a.case_manager_id FROM staging.assign a "
             "WHERE a.ref = record.ref) WHERE ref IN (SELECT ref FROM staging.assign)",
@@ -334,5 +339,33 @@ def _staged_statements(run_id: int, context: str) -> list[tuple[str, tuple[objec
             "CASE WHEN case_manager_id != '' THEN 'assign' ELSE 'unassign' END, "
             "NULLIF(case_manager_id, '') FROM staging.assign ORDER BY ref",
             (run_id,),
+        ),
+    ]
+
+
+def _removals(run_id: int) -> list[tuple[str, tuple[object, ...]]]:
+    return [
+        ("UPDATE record SET removed = 1 WHERE ref IN (SELECT ref FROM staging.gone)", ()),
+        (
+            "INSERT INTO change (run_id, ref, op) SELECT ?, ref, 'remove' FROM staging.gone "
+            "ORDER BY ref",
+            (run_id,),
+        ),
+    ]
+
+
+def _exits(run_id: int, exit_on: str) -> list[tuple[str, tuple[object, ...]]]:
+    """A client missing from the export left the program today: the hub keeps their
+    last encoding as history, dated."""
+    return [
+        (
+            "UPDATE record SET exited_on = ? WHERE ref IN (SELECT ref FROM staging.gone)",
+            (exit_on,),
+        ),
+        (
+            "INSERT INTO change (run_id, ref, op, clk, payload) SELECT ?, r.ref, 'upsert', "
+            "r.clk, json_object('exited_on', ?) FROM record r "
+            "WHERE r.ref IN (SELECT ref FROM staging.gone) ORDER BY r.ref",
+            (run_id, exit_on),
         ),
     ]

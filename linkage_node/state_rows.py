@@ -77,3 +77,5 @@ class RunRecord:
     plans: list[tuple[str, str, bytes, str]] = field(default_factory=list)
     # (ref, milestone_id) of milestones no longer in the plan export
     plan_removals: list[tuple[str, str]] = field(default_factory=list)
+    # The date clients missing from the export exited on; None: they are removed.
+    missing_exit_on: str | None = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 # The state file's layout. Raised when a release changes it (with the upgrade step in
 # `NodeState.__init__`); a file from a newer release is refused, not misread.
-STATE_VERSION = 3
+STATE_VERSION = 4
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS node (
@@ -19,7 +19,9 @@ CREATE TABLE IF NOT EXISTS record (
     clk BLOB NOT NULL,
     context TEXT NOT NULL,
     case_manager_id TEXT NOT NULL DEFAULT '',
-    removed INTEGER NOT NULL DEFAULT 0
+    removed INTEGER NOT NULL DEFAULT 0,
+    -- ISO date the client left the program ('' while current): kept as history.
+    exited_on TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS run (
     run_id INTEGER PRIMARY KEY,

@@ -157,7 +157,12 @@ def _encodings_body(run: PendingRun, batch: list[Change]) -> dict[str, Any]:
         "schema_fingerprint": run.schema_fingerprint,
         "canary_digest": canonical.b64encode(run.canary),
         "upserts": [
-            {"ref": c.ref, "clk": canonical.b64encode(c.clk or b"")}
+            # The payload holds the enrollment dates, when the roster has them.
+            {
+                "ref": c.ref,
+                "clk": canonical.b64encode(c.clk or b""),
+                **json.loads(c.payload or "{}"),
+            }
             for c in batch
             if c.op == "upsert"
         ],

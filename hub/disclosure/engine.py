@@ -20,10 +20,10 @@ from sqlmodel import Session, col
 
 from consent import prove_grant
 from consent.fields import DataClass
-from hub.crypto import DataCipher
+from hub.crypto import DataCipher, contact_context, milestone_context
 from hub.disclosure import record
 from hub.disclosure.levels import LEVELS, Disclosure, LinkedProgram, decide_programs
-from hub.disclosure.links import LinkPath, Record, linked_records
+from hub.disclosure.links import LinkPath, Record, enrollment_dates, linked_records
 from hub.errors import Unavailable
 from hub.linkage.lookup import Candidate
 from hub.models import Assignment, Milestone
@@ -31,7 +31,6 @@ from hub.services import policy
 from hub.services.ledger import HubLedger, latest_checkpoint, stored_leaf
 from hub.services.plans import PlanItem
 from hub.services.registry import programs_by_agency
-from hub.services.uploads import contact_context, milestone_context
 from hub.settings import HubSettings
 
 
@@ -95,7 +94,7 @@ class DisclosureEngine:
     ) -> list[LinkedProgram]:
         """The linked programs `agency_id` may be told exist, with `levels` decided."""
         programs = programs_by_agency(session)
-        return decide_programs(
+        decided = decide_programs(
             self.ledger.state,
             linked,
             programs,
@@ -104,6 +103,13 @@ class DisclosureEngine:
             at=at,
             existence_by_agreement=self.settings.existence_policy == "agreement",
         )
+        dates = enrollment_dates(session, [(e.agency_id, e.ref) for e in decided])
+        for entry in decided:
+            enrolled_on, exited_on = dates.get((entry.agency_id, entry.ref), (None, None))
+            entry.enrolled_on = enrolled_on
+            if exited_on is not None:
+                entry.close_as_history(exited_on)
+        return decided
 
     # --- proofs -------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ disclosed is left out entirely, so an answer never hints at it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from consent import ConsentState, GrantProof, disclosure_decision
@@ -48,10 +48,32 @@ class LinkedProgram:
     case_manager_id: str | None = None
     contact: dict[str, Any] | None = None
     plan: list[PlanItem] | None = None
+    # Enrollment history, shown with existence: when the client enrolled, and left.
+    enrolled_on: date | None = None
+    exited_on: date | None = None
 
     def allowed(self) -> list[Disclosure]:
         """The levels that may be shown."""
         return [level for level in self.levels.values() if level.allowed]
+
+    @property
+    def current(self) -> bool:
+        """Whether the program serves the client now (not history)."""
+        return self.exited_on is None
+
+    def close_as_history(self, exited_on: date) -> None:
+        """An exited record: its contact and plan left the hub with the exit, so those
+        levels are withheld whatever consent says, and existence tells the dates."""
+        self.exited_on = exited_on
+        for level in ("contact", "plan"):
+            if level in self.levels:
+                self.levels[level] = Disclosure(
+                    level,
+                    False,
+                    f"{self.program} closed this client's case on {exited_on.isoformat()}",
+                    why="exited",
+                    why_at=exited_on.isoformat(),
+                )
 
 
 def decide_programs(

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlmodel import Session, col
 
-from hub.models import Link, LinkageRun, RecordCluster
+from hub.models import Encoding, Link, LinkageRun, RecordCluster
 from hub.services import review
 
 # A weakest link this strong is shown as a high-confidence match.
@@ -109,3 +110,22 @@ def linked_records(
     )
     # One record per agency per cluster; never disclose the caller's own agency's others.
     return {key: value for key, value in members.items() if key[0] != agency_id}
+
+
+def enrollment_dates(
+    session: Session, records: list[Record]
+) -> dict[Record, tuple[date | None, date | None]]:
+    """Each record's (enrolled on, exited on), as its agency last sent them."""
+    out: dict[Record, tuple[date | None, date | None]] = {}
+    keys = sorted(set(records))
+    for start in range(0, len(keys), 500):
+        rows = session.execute(
+            select(
+                col(Encoding.agency_id),
+                col(Encoding.ref),
+                col(Encoding.enrolled_on),
+                col(Encoding.exited_on),
+            ).where(tuple_(Encoding.agency_id, Encoding.ref).in_(keys[start : start + 500]))
+        )
+        out.update({(a, r): (enrolled, exited) for a, r, enrolled, exited in rows})
+    return out

@@ -12,11 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlmodel import Session, col
 
 from hub.disclosure import Asker, DisclosureEngine, LinkedProgram
-from hub.models import Assignment, CaseloadVisit, LinkageRun, RecordCluster
+from hub.models import Assignment, CaseloadVisit, Encoding, LinkageRun, RecordCluster
 from hub.services import probing
 
 
@@ -28,6 +28,7 @@ class CaseloadItem:
     shared: bool
     programs: list[str]
     changes: list[str] = field(default_factory=list)
+    past_programs: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -53,17 +54,26 @@ def caseload(engine: DisclosureEngine, session: Session, asker: Asker, *, at: da
     changed_at = _cluster_changes(session, agency_id, [ref for ref, _ in assigned])
     # The links are read before the ledger's write lock is taken: only deciding needs it.
     linked = {ref: engine.linked(session, agency_id, ref) for ref, _ in assigned}
+    noticed = exits_noticed(session, [key for found in linked.values() for key in found])
     engine.begin(session)
     shown: list[tuple[str, LinkedProgram]] = []
     items = []
     for ref, updated_at in assigned:
         entries = engine.decide(session, agency_id, linked[ref], at=at, levels=("existence",))
-        item = CaseloadItem(ref, bool(entries), sorted({e.program for e in entries}))
+        current = [e for e in entries if e.current]
+        item = CaseloadItem(ref, bool(current), sorted({e.program for e in current}))
+        item.past_programs = sorted({_until(e) for e in entries if not e.current})
         if previous is None or updated_at > previous:
             item.changes.append("newly assigned to you")
         when = changed_at.get(ref)
         if entries and when is not None and (previous is None or when > previous):
             item.changes.append("a new or changed match")
+        item.changes.extend(
+            f"exited from {e.program} on {e.exited_on.isoformat()}"
+            for e in sorted(entries, key=lambda e: e.program)
+            if e.exited_on is not None
+            and _noticed_since(noticed.get((e.agency_id, e.ref)), previous)
+        )
         items.append(item)
         shown.extend((ref, e) for e in entries)
     engine.record_existence(session, asker, shown, at=at)
@@ -82,6 +92,31 @@ def caseload(engine: DisclosureEngine, session: Session, asker: Asker, *, at: da
         visit.visited_at = at
         session.add(visit)
     return Caseload(staff, at, previous, items)
+
+
+def _until(entry: LinkedProgram) -> str:
+    return f"{entry.program} (until {entry.exited_on.isoformat() if entry.exited_on else '?'})"
+
+
+def _noticed_since(when: datetime | None, previous: datetime | None) -> bool:
+    return when is not None and (previous is None or when > previous)
+
+
+def exits_noticed(
+    session: Session, records: list[tuple[str, str]]
+) -> dict[tuple[str, str], datetime]:
+    """When the hub learnt of each exited record's exit."""
+    out: dict[tuple[str, str], datetime] = {}
+    keys = sorted(set(records))
+    for start in range(0, len(keys), 500):
+        rows = session.execute(
+            select(col(Encoding.agency_id), col(Encoding.ref), col(Encoding.exit_noticed_at)).where(
+                tuple_(Encoding.agency_id, Encoding.ref).in_(keys[start : start + 500]),
+                col(Encoding.exit_noticed_at).is_not(None),
+            )
+        )
+        out.update({(a, r): when for a, r, when in rows})
+    return out
 
 
 def _cluster_changes(session: Session, agency_id: str, refs: list[str]) -> dict[str, datetime]:

@@ -27,10 +27,9 @@ from typing import Any
 from sqlalchemy import Table, or_, select, tuple_
 from sqlmodel import Session, col
 
-from hub.crypto import DataCipher
+from hub.crypto import DataCipher, contact_context
 from hub.db import table_of
 from hub.models import Assignment, Link, Notification
-from hub.services.uploads import contact_context
 from hub.settings import HubSettings
 
 Record = tuple[str, str]  # (agency_id, ref)
@@ -142,6 +141,10 @@ _WHAT = {
     "consent_revoked": (
         "consent revoked for a client on your caseload",
         "A client withdrew consent: another program shares less with you from now on.",
+    ),
+    "enrollment_changed": (
+        "a client on your caseload left another program",
+        "A client on your caseload left another program that served them.",
     ),
 }
 

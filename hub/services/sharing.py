@@ -31,9 +31,19 @@ class SharedAnswer:
     checkpoint_size: int | None
 
     @property
+    def current(self) -> list[LinkedProgram]:
+        """The other programs serving the client now."""
+        return [p for p in self.programs if p.current]
+
+    @property
+    def past(self) -> list[LinkedProgram]:
+        """The other programs that served the client and closed the case (history)."""
+        return [p for p in self.programs if not p.current]
+
+    @property
     def shared(self) -> bool:
-        """Whether any other program may be named to this caller."""
-        return bool(self.programs)
+        """Whether any other program may be named to this caller as serving the client now."""
+        return bool(self.current)
 
 
 def shared_answer(
@@ -68,7 +78,7 @@ def combined_plan(
 ) -> tuple[list[PlanItem], list[Conflict]]:
     """Every milestone the caller may see, in priority order, and the conflicts."""
     items = list(answer.own_plan)
-    for entry in answer.programs:
+    for entry in answer.current:
         items.extend(entry.plan or [])
     ordered = priority_order(items)
     conflicts = find_conflicts(

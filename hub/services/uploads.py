@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from contract import AssignmentBatchIn, BatchOut, EncodingBatchIn, MilestoneBatchIn
-from hub.crypto import DataCipher
+from hub.crypto import DataCipher, contact_context, milestone_context
 from hub.db import table_of
 from hub.errors import Conflict, TooLarge, Unprocessable
 from hub.models import (
@@ -35,6 +35,7 @@ from hub.models import (
     Milestone,
     UploadBatch,
 )
+from hub.services import history
 from hub.settings import HubSettings
 from keys import canonical
 
@@ -151,6 +152,8 @@ def upload_encodings(
                     "epoch": batch.epoch,
                     "schema_fingerprint": batch.schema_fingerprint,
                     "updated_at": now,
+                    "enrolled_on": item.enrolled_on,
+                    "exited_on": item.exited_on,
                 }
             )
         if len({r["ref"] for r in rows}) != len(rows):
@@ -159,9 +162,11 @@ def upload_encodings(
             replaced = _replace_state(
                 session, agency_id, seq, batch.state, {str(r["ref"]) for r in rows}
             )
+        exits = history.carry_history(session, agency_id, rows)
         for row in rows:
             row["seq"] = seq
         _upsert(session, _ENCODING, rows, ("agency_id", "ref"))
+        history.apply_exits(session, agency_id, exits, now=now)
         removed = _delete_refs(session, _ENCODING, agency_id, batch.removals)
         gone = sorted(set(batch.removals) - {r["ref"] for r in rows})
         if gone:
@@ -360,16 +365,6 @@ def upload_milestones(
     return _apply_once(
         session, agency_id=agency_id, key=key, kind="milestones", batch=batch, apply=apply
     )
-
-
-def contact_context(agency_id: str, ref: str) -> bytes:
-    """Associated data binding a sealed contact to its row."""
-    return f"assignment.contact|{agency_id}|{ref}".encode()
-
-
-def milestone_context(agency_id: str, ref: str, milestone_id: str) -> bytes:
-    """Associated data binding a sealed plan milestone to its row."""
-    return f"milestone.plan|{agency_id}|{ref}|{milestone_id}".encode()
 
 
 def _delete_refs(session: Session, table: Table, agency_id: str, refs: list[str]) -> int:

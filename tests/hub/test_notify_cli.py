@@ -12,11 +12,10 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session
 
-from hub.crypto import DataCipher
+from hub.crypto import DataCipher, contact_context
 from hub.db import create_db_engine
 from hub.migrate import upgrade
 from hub.models import Agency, Assignment, Notification
-from hub.services.uploads import contact_context
 from tests.hub.api.factories import Inbox
 from tests.processes import clean_env
 

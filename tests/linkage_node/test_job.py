@@ -13,7 +13,7 @@ import pytest
 from keys import LinkageSecret, canonical, new_linkage_secret
 from linkage_node import StateError, load_schema, read_encodings, run_encoding_job
 from linkage_node.guards import Allowance, GuardError
-from linkage_node.job import JobResult
+from linkage_node.job import JobResult, Missing
 from linkage_node.state import NodeState
 from linkage_node.state_rows import DirectoryEntry
 from linkage_node.synthetic import synthetic_roster, write_roster
@@ -30,8 +30,10 @@ def _run(
     out: str = "out.jsonl",
     allow_removals: str | None = None,
     max_rejected: str | None = None,
+    missing: Missing = "exit",
 ) -> JobResult:
     return run_encoding_job(
+        missing=missing,
         allow_removals=Allowance.parse(allow_removals, "--allow-removals")
         if allow_removals
         else None,
@@ -88,7 +90,7 @@ def test_removed_records_are_reported_and_come_back_as_new(tmp_path: Path) -> No
     rows = synthetic_roster(roster, 40)
     _run(tmp_path, roster)
     write_roster(roster, rows[:-3])
-    gone = _run(tmp_path, roster)
+    gone = _run(tmp_path, roster, missing="remove")
     assert gone.diff.removed == 3
     write_roster(roster, rows)
     back = _run(tmp_path, roster)
@@ -133,7 +135,9 @@ def _encoded_once(tmp: Path) -> tuple[Path, list[dict[str, str]], Any]:
 def test_a_header_only_export_is_refused_and_nothing_is_written(tmp_path: Path) -> None:
     roster, rows, before = _encoded_once(tmp_path)
     write_roster(roster, rows[:0])
-    with pytest.raises(GuardError, match="header but no rows; encoding it would remove all 200"):
+    with pytest.raises(
+        GuardError, match="header but no rows; encoding it would mark as exited all 200"
+    ):
         _run(tmp_path, roster)
     assert _snapshot(tmp_path) == before
     # Told that every client really left, the run goes through.
@@ -143,7 +147,7 @@ def test_a_header_only_export_is_refused_and_nothing_is_written(tmp_path: Path) 
 def test_a_truncated_export_is_refused_unless_the_removals_are_allowed(tmp_path: Path) -> None:
     roster, rows, before = _encoded_once(tmp_path)
     write_roster(roster, rows[:150])
-    with pytest.raises(GuardError, match="remove 50 of the 200 clients") as caught:
+    with pytest.raises(GuardError, match="mark as exited 50 of the 200 clients") as caught:
         _run(tmp_path, roster)
     assert "run again with --allow-removals 50" in caught.value.advice()
     assert _snapshot(tmp_path) == before

@@ -16,7 +16,7 @@ from pprl.cli import app
 HEADER = ",".join(ROSTER_COLUMNS)
 GOOD = (
     "R{n},Maria,Lopez,1990-04-12,F,123-45-6780,12 Oak Street,Springfield,62701,"
-    "(217) 555-0134,cm-0042"
+    "(217) 555-0134,cm-0042,2024-01-15,"
 )
 
 # (line content, expected (column, rule) pairs); planted values are unique strings that
@@ -58,7 +58,23 @@ BAD_ROWS: list[tuple[str, set[tuple[str, str]]]] = [
         },
     ),
 ]
+# The enrollment columns come last: empty in the rows above, wrong in these.
+BAD_ROWS = [(row if row.count(",") < 10 else row + ",,", found) for row, found in BAD_ROWS] + [
+    (
+        "R117,Maria,Lopez,1990-04-12,F,,,,,,,Lastspring,",
+        {("enrolled_on", "enrolled_on.unparseable")},
+    ),
+    ("R118,Maria,Lopez,1990-04-12,F,,,,,,,2098-03-01,", {("enrolled_on", "enrolled_on.future")}),
+    ("R119,Maria,Lopez,1990-04-12,F,,,,,,,,Someday", {("exited_on", "exited_on.unparseable")}),
+    ("R120,Maria,Lopez,1990-04-12,F,,,,,,,,2097-05-01", {("exited_on", "exited_on.future")}),
+    (
+        "R121,Maria,Lopez,1990-04-12,F,,,,,,,2020-05-01,2019-01-01",
+        {("exited_on", "exited_on.before_enrolled")},
+    ),
+]
 PLANTED = [
+    "Lastspring",
+    "Someday",
     "Quentinax",
     "Zylberschtein",
     "31.02.1977x",

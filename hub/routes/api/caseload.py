@@ -39,6 +39,7 @@ def get_caseload(
                 record_ref=item.ref,
                 shared=item.shared,
                 programs=item.programs,
+                past_programs=item.past_programs,
                 changes=item.changes,
             )
             for item in result.items

@@ -16,7 +16,7 @@ from contract import (
     SharedOut,
     SharedProgramOut,
 )
-from hub.disclosure import Disclosure
+from hub.disclosure import Disclosure, LinkedProgram
 from hub.services.plans import PlanItem, priority_order
 from hub.services.sharing import SharedAnswer, combined_plan
 from hub.settings import HubSettings
@@ -33,7 +33,7 @@ def shared_out(answer: SharedAnswer, settings: HubSettings, *, today: date) -> S
     )
     withheld = [
         f"{entry.program}: {level.reason}"
-        for entry in answer.programs
+        for entry in answer.current
         for level in entry.levels.values()
         if not level.allowed
     ]
@@ -41,31 +41,8 @@ def shared_out(answer: SharedAnswer, settings: HubSettings, *, today: date) -> S
         record_ref=answer.ref,
         shared=answer.shared,
         decided_at=answer.decided_at,
-        programs=[
-            SharedProgramOut(
-                program=entry.program,
-                agency_id=entry.agency_id,
-                record_ref=entry.ref,
-                link_score=round(entry.path.score, 4),
-                confirmed_in_review=entry.path.confirmed_in_review,
-                confidence=entry.path.confidence,
-                run_id=entry.path.run_id,
-                existence=_level_out(entry.levels["existence"]),
-                contact=_level_out(entry.levels["contact"]),
-                plan=_level_out(entry.levels["plan"]),
-                contact_details=(
-                    ContactOut(case_manager_id=entry.case_manager_id, **entry.contact)
-                    if entry.contact is not None and entry.case_manager_id is not None
-                    else None
-                ),
-                milestones=(
-                    [_milestone_out(item) for item in priority_order(entry.plan)]
-                    if entry.plan is not None
-                    else None
-                ),
-            )
-            for entry in answer.programs
-        ],
+        programs=[_program_out(entry) for entry in answer.current],
+        past_enrollments=[_program_out(entry) for entry in answer.past],
         plan=[_milestone_out(item) for item in ordered],
         conflicts=[
             PlanConflictOut(
@@ -79,6 +56,33 @@ def shared_out(answer: SharedAnswer, settings: HubSettings, *, today: date) -> S
         ],
         withheld=withheld,
         checkpoint=answer.checkpoint,
+    )
+
+
+def _program_out(entry: LinkedProgram) -> SharedProgramOut:
+    return SharedProgramOut(
+        program=entry.program,
+        agency_id=entry.agency_id,
+        record_ref=entry.ref,
+        link_score=round(entry.path.score, 4),
+        confirmed_in_review=entry.path.confirmed_in_review,
+        confidence=entry.path.confidence,
+        run_id=entry.path.run_id,
+        existence=_level_out(entry.levels["existence"]),
+        contact=_level_out(entry.levels["contact"]),
+        plan=_level_out(entry.levels["plan"]),
+        contact_details=(
+            ContactOut(case_manager_id=entry.case_manager_id, **entry.contact)
+            if entry.contact is not None and entry.case_manager_id is not None
+            else None
+        ),
+        milestones=(
+            [_milestone_out(item) for item in priority_order(entry.plan)]
+            if entry.plan is not None
+            else None
+        ),
+        enrolled_on=entry.enrolled_on,
+        exited_on=entry.exited_on,
     )
 
 

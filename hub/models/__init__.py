@@ -1,0 +1,49 @@
+"""Hub tables, one module per concept. Tables never leave the service layer; routes speak
+`contract`."""
+
+from hub.models.answers import (
+    CaseloadVisit,
+    ExistenceDisclosure,
+    Notification,
+    ProbeFlag,
+    RecentDisclosure,
+)
+from hub.models.ledger import LedgerCheckpoint, LedgerCosignature, LedgerEntry, LedgerHead
+from hub.models.linkage import Link, LinkageRun, OverlapSnapshot, RecordCluster, ReviewAnswer
+from hub.models.records import (
+    Assignment,
+    Canary,
+    Encoding,
+    EncodingCounter,
+    EncodingRemoval,
+    Milestone,
+    UploadBatch,
+)
+from hub.models.registry import Agency, AgencyKey, Program
+
+__all__ = [
+    "Agency",
+    "AgencyKey",
+    "Assignment",
+    "Canary",
+    "CaseloadVisit",
+    "Encoding",
+    "EncodingCounter",
+    "EncodingRemoval",
+    "ExistenceDisclosure",
+    "LedgerCheckpoint",
+    "LedgerCosignature",
+    "LedgerEntry",
+    "LedgerHead",
+    "Link",
+    "LinkageRun",
+    "Milestone",
+    "Notification",
+    "OverlapSnapshot",
+    "ProbeFlag",
+    "Program",
+    "RecentDisclosure",
+    "RecordCluster",
+    "ReviewAnswer",
+    "UploadBatch",
+]
