@@ -33,7 +33,7 @@ from contract.ledger import (
     WithheldOut,
 )
 from contract.linkage import LinkageRunIn, LinkageRunOut
-from contract.lookups import LookupIn, LookupOut, LookupProgramOut
+from contract.lookups import LookupIn, LookupOut, LookupPastOut, LookupProgramOut
 from contract.operations import (
     AgencyHealthOut,
     OverlapCellOut,
@@ -94,6 +94,7 @@ __all__ = [
     "LinkageRunOut",
     "LookupIn",
     "LookupOut",
+    "LookupPastOut",
     "LookupProgramOut",
     "MilestoneBatchIn",
     "MilestoneIn",

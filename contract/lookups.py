@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -28,9 +28,17 @@ class LookupProgramOut(BaseModel):
     )
 
 
+class LookupPastOut(LookupProgramOut):
+    """A program that served a matching person and closed the case."""
+
+    exited_on: date = Field(description="When the person left it (the latest exit, if several).")
+
+
 class LookupOut(BaseModel):
-    """Which other programs may be named as serving a matching person, and nothing more:
-    no record, no contact, no plan. Each naming is an ACCESS entry (purpose `intake`)."""
+    """Which other programs may be named as serving a matching person now, and which as
+    having served one, and nothing more: no record, no contact, no plan. Each naming is
+    an ACCESS entry (purpose `intake`)."""
 
     decided_at: datetime
     programs: list[LookupProgramOut]
+    past_programs: list[LookupPastOut] = Field(default_factory=list)

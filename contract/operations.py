@@ -21,6 +21,13 @@ class OverlapOut(BaseModel):
     """Clients shared between programs; cells under `limit`, and any cell that would let
     one be worked out, are suppressed."""
 
+    scope: Literal["currently_shared", "ever_shared"] = Field(
+        default="currently_shared",
+        description="`currently_shared`: clients every counted program serves now. "
+        "`ever_shared`: clients each counted program served at some time within the last "
+        "`within_months` (exited records included, not necessarily at the same time).",
+    )
+    within_months: int | None = None
     limit: int
     suppressed_primary: int
     suppressed_complementary: int

@@ -120,6 +120,13 @@ class HubSettings(BaseSettings):
         description="An existence answer about a record uploaded or changed this recently "
         "is flagged as possible membership probing (README: Probing).",
     )
+    history_retention_days: int = Field(
+        default=2557,
+        ge=365,
+        le=36_500,
+        description="Enrollment history (records that exited) is kept this many days after "
+        "the exit, then purged by `pprl hub purge-history` (default: seven years).",
+    )
     overlap_min_cell: int = Field(
         default=11,
         ge=11,

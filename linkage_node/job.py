@@ -106,6 +106,8 @@ def run_encoding_job(
     max_rejected = max_rejected or Allowance.parse(DEFAULT_REJECTED_ENCODE, "--max-rejected")
     roster = RosterResult(keep_records=False)
     state_file = state_dir / STATE_FILE
+    if state_file.exists():  # bring an older layout up to date before staging reads it
+        NodeState(state_file, agency_id).close()
     ref_key, new_key = _ref_key(state_dir, fresh=not state_file.exists())
     records = iter_roster(
         roster_path,

@@ -7,7 +7,6 @@ cannot be matched as typed."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -68,11 +67,15 @@ def lookup(
             person=person,
             today=datetime.now(UTC).date(),
         )
-    programs = [p.model_dump() for p in answer.programs]
     if as_json:
-        typer.echo(json.dumps({"decided_at": answer.decided_at.isoformat(), "programs": programs}))
+        typer.echo(answer.model_dump_json(include={"decided_at", "programs", "past_programs"}))
         return
-    if not programs:
+    if not answer.programs:
         err.print("no other program may be named as serving a matching person")
     for p in answer.programs:
         err.print(f"{p.program.replace('_', ' ')}: {p.confidence}-confidence match")
+    for past in answer.past_programs:
+        err.print(
+            f"{past.program.replace('_', ' ')}: served a {past.confidence}-confidence match "
+            f"until {past.exited_on.isoformat()}"
+        )

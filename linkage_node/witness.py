@@ -356,7 +356,7 @@ class NodeWitness:
         not a view of that history."""
         cited = [
             (program, level, decided.grant)
-            for program in answer.programs
+            for program in [*answer.programs, *answer.past_enrollments]
             for level, decided in (
                 ("existence", program.existence),
                 ("contact", program.contact),

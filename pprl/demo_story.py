@@ -40,6 +40,7 @@ from linkage_node.sync import load_staff, sync
 from linkage_node.synthetic import linked_rosters, write_roster
 from linkage_node.witness import NodeWitness
 from pprl.demo_consent import consent_and_ask
+from pprl.demo_history import exit_story
 
 ISSUER = "https://idp.demo.local/realms/pprl"
 ROSTER_SIZE = 1000
@@ -165,10 +166,21 @@ def hub_story(  # noqa: PLR0915  (a story told step by step)
             out, base, url=url, root=root, identities=identities, programs=programs, now=now
         )
 
-        out.rule("[bold]9. Quality summary and overlap (operators)")
+        out.rule("[bold]9. A client leaves corrections: history, not deletion")
+        exited = exit_story(
+            out,
+            base,
+            url=url,
+            root=root,
+            identities=identities,
+            encode=lambda agency: _encode(out, root, agency, schema, secret),
+        )
+        asked["left corrections"] = exited
+
+        out.rule("[bold]10. Quality summary and overlap (operators)")
         _quality(out, ops, run)
 
-    out.rule("[bold]10. The ledger, verified from the database")
+    out.rule("[bold]11. The ledger, verified from the database")
     engine = create_db_engine(url)
     witnessed = (NodeWitness.open(root / "nodes" / "DCFS", None, None) or _never()).status()
     try:

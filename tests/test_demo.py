@@ -57,9 +57,15 @@ def test_demo_does_what_it_reports(backend: str, tmp_path: Path) -> None:
         assert "no consent on record from corrections for contact details" in text
         assert "withheld (the client's consent to corrections was revoked)" in text
         # The demo ends with a client still consented: what the case manager's page shows.
-        still = text.split("still consented):")[1].split("9. Quality summary")[0]
+        still = text.split("still consented):")[1].split("9. A client leaves")[0]
         assert "corrections: contact Case manager" in still
         assert "consent verified" in still
+        # A client leaves corrections: an exit kept as history, not a deletion.
+        left = text.split("9. A client leaves")[1].split("10. Quality summary")[0]
+        assert "recorded 1 exit" in left
+        assert re.search(r"exited from corrections on \d{4}-\d{2}-\d{2}", left)
+        assert "notification: A client on your caseload left another program" in left
+        assert "served before: corrections until" in left
         assert "overlap (cells under 11 suppressed)" in text
         entries = int(_number(r"(\d+) entries, \d+ signed checkpoints", text))
         assert result.stdout == ""  # human output goes to stderr

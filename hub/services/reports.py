@@ -2,19 +2,22 @@
 
 The overlap report is computed once after each linkage run (on the run's worker, not a
 request thread) and served from storage; a reader may ask for a larger suppression
-limit than the configured one (computed then), never a smaller one.
+limit than the configured one (computed then), never a smaller one. The stored report
+counts clients shared now (current records); one of clients ever shared within the last
+N months (records current at some time in the window) is computed when asked.
 """
 
 from __future__ import annotations
 
+import calendar
 import csv
 import io
 import json
 from collections import defaultdict
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlmodel import Session, col
 
 from hub.errors import Unprocessable
@@ -30,18 +33,28 @@ def program_labels(session: Session) -> dict[str, str]:
 
 
 def current_overlap(
-    session: Session, settings: HubSettings, *, limit: int | None = None
+    session: Session,
+    settings: HubSettings,
+    *,
+    limit: int | None = None,
+    within_months: int | None = None,
 ) -> OverlapReport:
-    """The latest run's stored report at the configured limit (computed and stored now
-    if the run has none yet), or one computed at a larger `limit`."""
+    """The latest run's stored report of clients shared now, at the configured limit
+    (computed and stored now if the run has none yet); or one computed at a larger
+    `limit`, or of clients ever shared within the last `within_months`."""
     wanted = settings.overlap_min_cell if limit is None else limit
     if wanted < settings.overlap_min_cell:
         raise Unprocessable(
             f"limit: this hub publishes no count under {settings.overlap_min_cell} "
             "(PPRL_OVERLAP_MIN_CELL); ask for that or more"
         )
-    if wanted > settings.overlap_min_cell:
-        return compute_overlap(session, limit=wanted, max_programs=settings.overlap_max_programs)
+    if wanted > settings.overlap_min_cell or within_months is not None:
+        since = None
+        if within_months is not None:
+            since = months_before(datetime.now(UTC).date(), within_months)
+        return compute_overlap(
+            session, limit=wanted, max_programs=settings.overlap_max_programs, since=since
+        )
     run_id = session.execute(
         select(func.max(col(LinkageRun.run_id))).where(col(LinkageRun.status) == "succeeded")
     ).scalar_one_or_none()
@@ -86,19 +99,46 @@ def _loads(text: str) -> OverlapReport:
     return OverlapReport(cells=cells, **data)
 
 
-def compute_overlap(session: Session, *, limit: int, max_programs: int) -> OverlapReport:
-    """The overlap of the latest linkage, each agency's encodings as its caseload."""
+def months_before(today: date, months: int) -> date:
+    """The same day `months` months earlier (the month's last day where it is shorter)."""
+    year, month = divmod(today.year * 12 + today.month - 1 - months, 12)
+    month += 1
+    return date(year, month, min(today.day, calendar.monthrange(year, month)[1]))
+
+
+def compute_overlap(
+    session: Session, *, limit: int, max_programs: int, since: date | None = None
+) -> OverlapReport:
+    """The overlap of the latest linkage, each agency's records as its caseload: the
+    records current now (`since` None: clients shared now), or current at some time
+    since `since` (clients ever shared within the window: each program served them at
+    some point in it, not necessarily at the same time)."""
+    in_scope = (
+        col(Encoding.exited_on).is_(None)
+        if since is None
+        else or_(col(Encoding.exited_on).is_(None), col(Encoding.exited_on) >= since)
+    )
     labels = program_labels(session)
     caseloads = dict.fromkeys(labels.values(), 0)
     caseloads |= {
         labels.get(agency, agency): int(n)
         for agency, n in session.execute(
-            select(col(Encoding.agency_id), func.count()).group_by(col(Encoding.agency_id))
+            select(col(Encoding.agency_id), func.count())
+            .where(in_scope)
+            .group_by(col(Encoding.agency_id))
         )
     }
     members: dict[int, set[str]] = defaultdict(set)
     for cluster_id, agency in session.execute(
         select(col(RecordCluster.cluster_id), col(RecordCluster.agency_id))
+        .join(
+            Encoding,
+            and_(
+                col(Encoding.agency_id) == col(RecordCluster.agency_id),
+                col(Encoding.ref) == col(RecordCluster.ref),
+            ),
+        )
+        .where(in_scope)
     ):
         members[int(cluster_id)].add(labels.get(agency, agency))
     for programs in members.values():

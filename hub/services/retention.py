@@ -24,8 +24,6 @@ _ENCODING: Table = table_of(Encoding)
 _REMOVAL: Table = table_of(EncodingRemoval)
 _ASSIGNMENT: Table = table_of(Assignment)
 _MILESTONE: Table = table_of(Milestone)
-# Seven years, counting the leap days.
-DEFAULT_RETENTION_DAYS = 2557
 
 
 def retention_cutoff(today: date, days: int) -> date:

@@ -263,15 +263,21 @@ def overlap_page(
     hub: HubDep,
     operator: OperatorPage,
     session: WriterSessionDep,
+    *,
     limit: int | None = None,
+    within_months: int | None = None,
 ) -> Response:
-    """The overlap report, small cells suppressed (a limit may only be raised). A report
-    computed for the first time is kept."""
+    """The overlap report, small cells suppressed (a limit may only be raised): clients
+    shared now, or ever shared within the last N months. A report computed for the first
+    time is kept."""
     floor = hub.settings.overlap_min_cell
     wanted = None if limit is None else max(floor, min(limit, 1000))
-    report = current_overlap(session, hub.settings, limit=wanted)
+    months = None if within_months is None else max(1, min(within_months, 240))
+    report = current_overlap(session, hub.settings, limit=wanted, within_months=months)
     session.commit()
-    return _page(request, "overlap.html", operator=operator.subject, report=report)
+    return _page(
+        request, "overlap.html", operator=operator.subject, report=report, within_months=months
+    )
 
 
 @router.get("/health", response_class=HTMLResponse)

@@ -79,6 +79,7 @@ def _local_caseload(request: Request, session: StaffSession, why: str) -> HTMLRe
                 "date_of_birth": r.date_of_birth,
                 "shared": None,
                 "programs": [],
+                "past_programs": [],
                 "changes": [],
             }
             for r in rows

@@ -62,8 +62,11 @@ def test_sync_sends_everything_once_and_then_only_changes(hub: LiveHub, tmp_path
     write_roster(roster, rows[:-1])
     _encode(tmp_path, roster)
     report = node_sync(hub, tmp_path)
-    assert report.records["encodings"] == 2  # one change, one removal
-    assert _stored(hub, "DCFS") == 249
+    assert report.records["encodings"] == 2  # one change, one exit
+    assert _stored(hub, "DCFS") == 250  # the client who left stays as history
+    with hub.engine.connect() as conn:
+        exited = conn.execute(text("SELECT count(*) FROM encoding WHERE exited_on IS NOT NULL"))
+        assert exited.scalar_one() == 1
 
 
 def test_a_batch_the_hub_applied_but_the_node_did_not_record_is_a_replay(
@@ -154,5 +157,9 @@ def test_a_restored_state_syncs_without_reusing_an_idempotency_key(
     _encode(tmp_path, roster)
     report = node_sync(hub, tmp_path)
     assert report.batches_replayed == 0
-    assert report.records["encodings"] == 58 + 2  # everything again, and two removals
-    assert _stored(hub, "DCFS") == 58  # the 3 removed after the backup are back
+    assert report.records["encodings"] == 58 + 2  # everything again, and two exits
+    # The 3 who left after the backup are current again; the 2 missing now are history.
+    assert _stored(hub, "DCFS") == 60
+    with hub.engine.connect() as conn:
+        exited = conn.execute(text("SELECT count(*) FROM encoding WHERE exited_on IS NOT NULL"))
+        assert exited.scalar_one() == 2

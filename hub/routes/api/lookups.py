@@ -7,11 +7,12 @@ each naming on the ledger, and keeps nothing of the encoding beyond the request.
 from __future__ import annotations
 
 import binascii
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from typing import Literal
 
 from fastapi import APIRouter
 
-from contract import LookupIn, LookupOut, LookupProgramOut
+from contract import LookupIn, LookupOut, LookupPastOut, LookupProgramOut
 from hub.auth import require_intake
 from hub.deps import DisclosureDep, HubDep, PrincipalDep, WriterSessionDep
 from hub.disclosure import HIGH_CONFIDENCE, Asker
@@ -59,16 +60,28 @@ def lookup(
     now = datetime.now(UTC)
     named = engine.intake(session, Asker(agency, principal.subject), matches, at=now)
     best: dict[str, float] = {}
+    past: dict[str, tuple[float, date]] = {}
     for entry in named:
-        best[entry.program] = max(best.get(entry.program, 0.0), entry.path.score)
+        if entry.exited_on is None:
+            best[entry.program] = max(best.get(entry.program, 0.0), entry.path.score)
+        else:
+            score, exited = past.get(entry.program, (0.0, entry.exited_on))
+            past[entry.program] = (max(score, entry.path.score), max(exited, entry.exited_on))
     session.commit()
     return LookupOut(
         decided_at=now,
         programs=[
-            LookupProgramOut(
-                program=program,
-                confidence="high" if score >= HIGH_CONFIDENCE else "moderate",
-            )
+            LookupProgramOut(program=program, confidence=_band(score))
             for program, score in sorted(best.items())
         ],
+        # A program that serves the person now is not also listed as a past one.
+        past_programs=[
+            LookupPastOut(program=program, confidence=_band(score), exited_on=exited)
+            for program, (score, exited) in sorted(past.items())
+            if program not in best
+        ],
     )
+
+
+def _band(score: float) -> Literal["high", "moderate"]:
+    return "high" if score >= HIGH_CONFIDENCE else "moderate"

@@ -31,12 +31,22 @@ def get_overlap(
     principal: PrincipalDep,
     limit: Annotated[int | None, Query(ge=MIN_LIMIT, le=1000)] = None,
     format: Annotated[Literal["json", "csv"], Query()] = "json",
+    within_months: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            le=240,
+            description="Count clients ever shared within this many months (records "
+            "current at some time in the window), not only those shared now.",
+        ),
+    ] = None,
 ) -> Any:
     """Operators and auditors. The report of the latest linkage run, computed after it;
     `limit` (default: the hub's PPRL_OVERLAP_MIN_CELL, never under 11) is the smallest
-    count published, and may only be raised."""
+    count published, and may only be raised. By default it counts clients shared now;
+    `within_months` counts those ever shared within the window."""
     require_report_reader(principal)
-    report = current_overlap(session, hub.settings, limit=limit)
+    report = current_overlap(session, hub.settings, limit=limit, within_months=within_months)
     session.commit()  # a report computed for the first time is kept for the next reader
     if format == "csv":
         return Response(
@@ -45,6 +55,8 @@ def get_overlap(
             headers={"Content-Disposition": 'attachment; filename="overlap.csv"'},
         )
     return OverlapOut(
+        scope="currently_shared" if within_months is None else "ever_shared",
+        within_months=within_months,
         limit=report.limit,
         suppressed_primary=report.suppressed_primary,
         suppressed_complementary=report.suppressed_complementary,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import nullcontext
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,6 @@ from sqlmodel import Session
 
 from hub.app import create_app
 from hub.deps import get_session
-from hub.models import LinkageRun
 from tests.conftest import database_url
 from tests.hub.api.factories import (
     AGENCIES,
@@ -29,6 +27,7 @@ from tests.hub.api.factories import (
     link,
     make_settings,
     milestones,
+    succeeded_run,
     upload,
 )
 
@@ -126,22 +125,9 @@ def scenario(api: Api) -> dict[str, int]:
             },
         ],
     )
-    run = LinkageRun(
-        kind="full",
-        status="succeeded",
-        requested_by="op-1",
-        progress=1.0,
-        stage="done",
-        created_at=datetime.now(UTC),
-        finished_at=datetime.now(UTC),
-    )
-    api.session.add(run)
-    api.session.flush()
-    assert run.run_id is not None
-    link(
-        api, run.run_id, 1, [("DCFS", A, "DOC", B, 0.93, False), ("DCFS", A, "DWD", C, 0.88, False)]
-    )
-    link(api, run.run_id, 2, [("DCFS", D, "DOC", E, 0.76, True)])
+    run_id = succeeded_run(api)
+    link(api, run_id, 1, [("DCFS", A, "DOC", B, 0.93, False), ("DCFS", A, "DWD", C, 0.88, False)])
+    link(api, run_id, 2, [("DCFS", D, "DOC", E, 0.76, True)])
     grants = {
         "doc": grant(
             api,

@@ -18,7 +18,7 @@ from sqlmodel import Session, col
 from consent import LogKey, format_timestamp, parse_leaf, sign_entry, validate_entry
 from hub.context import HubContext
 from hub.disclosure import DisclosureEngine
-from hub.models import LedgerEntry, Link, Notification, RecordCluster
+from hub.models import LedgerEntry, Link, LinkageRun, Notification, RecordCluster
 from hub.settings import HubSettings
 from keys import AgencyIdentity, LocalIssuer, Role, canonical, issue_token
 from tests.factories import PROGRAMS, grant_terms
@@ -359,3 +359,32 @@ def access_entries(api: Api) -> list[Any]:
         select(col(LedgerEntry.leaf)).order_by(col(LedgerEntry.entry_index))
     ).scalars()
     return [e for e in (parse_leaf(bytes(leaf)).entry for leaf in rows) if e.type == "ACCESS"]
+
+
+def succeeded_run(api: Api) -> int:
+    """A finished linkage run, for tests that store its clusters by hand."""
+    run = LinkageRun(
+        kind="full",
+        status="succeeded",
+        requested_by="op",
+        progress=1.0,
+        stage="done",
+        created_at=datetime.now(UTC),
+        finished_at=datetime.now(UTC),
+    )
+    api.session.add(run)
+    api.session.flush()
+    assert run.run_id is not None
+    return run.run_id
+
+
+def same_people(api: Api, run_id: int, agencies: tuple[str, ...], count: int) -> None:
+    """Clusters 1..count, each holding record `{agency}-{i}` of every one of `agencies`."""
+    for i in range(count):
+        for agency in agencies:
+            api.session.add(
+                RecordCluster(
+                    agency_id=agency, ref=ref(f"{agency}-{i}"), cluster_id=i + 1, run_id=run_id
+                )
+            )
+    api.session.flush()

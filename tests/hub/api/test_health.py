@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import numpy as np
 
-from hub.models import LinkageRun, RecordCluster
 from keys import canonical
-from tests.hub.api.factories import Api, encodings, ref
+from tests.hub.api.factories import Api, encodings, ref, same_people, succeeded_run
 
 
 def _clks(n: int, density: float, seed: int) -> list[str]:
@@ -31,26 +28,8 @@ def test_health_flags_drift_and_an_agency_that_links_to_nobody(api: Api) -> None
     _send(api, "DOC", 0, _clks(50, 0.5, 2), "enc-00001")
     _send(api, "DWD", 0, _clks(50, 0.5, 3), "enc-00001")
     _send(api, "DWD", 50, _clks(50, 0.7, 4), "enc-00002")  # a broken export: denser filters
-    run = LinkageRun(
-        kind="full",
-        status="succeeded",
-        requested_by="op",
-        progress=1.0,
-        stage="done",
-        created_at=datetime.now(UTC),
-    )
-    api.session.add(run)
-    api.session.flush()
-    for i in range(30):
-        for agency in ("DCFS", "DOC"):
-            api.session.add(
-                RecordCluster(
-                    agency_id=agency,
-                    ref=ref(f"{agency}-{i}"),
-                    cluster_id=i + 1,
-                    run_id=run.run_id or 0,
-                )
-            )
+    run_id = succeeded_run(api)
+    same_people(api, run_id, ("DCFS", "DOC"), 30)
     api.session.flush()
 
     response = api.client.get("/v1/reports/encoding-health", headers=api.operator())

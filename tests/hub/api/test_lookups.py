@@ -15,7 +15,7 @@ from consent import parse_leaf
 from hub.models import LedgerEntry
 from hub.services.ratelimit import QuestionLimiter
 from keys import Role, canonical
-from tests.hub.api.factories import AGENCIES, EPOCH, FINGERPRINT, Api, clk, sync
+from tests.hub.api.factories import AGENCIES, CANARY, EPOCH, FINGERPRINT, Api, clk, ref, sync
 from tests.pii import dump_database
 
 INTAKE = "in-0003"
@@ -49,7 +49,12 @@ def test_a_typod_intake_names_the_program_that_serves_the_person(api: Api) -> No
     assert found.status_code == 200, found.text
     assert [p["program"] for p in found.json()["programs"]] == ["corrections"]
     assert found.json()["programs"][0]["confidence"] in ("high", "moderate")
-    assert set(found.json()) == {"decided_at", "programs"}  # no record, contact or plan
+    assert set(found.json()) == {
+        "decided_at",
+        "programs",
+        "past_programs",
+    }  # no record, contact or plan
+    assert found.json()["past_programs"] == []
     stranger = _lookup(api, clk(77))
     assert stranger.json()["programs"] == []
 
@@ -122,3 +127,25 @@ def test_the_hub_keeps_nothing_of_the_intake_encoding(api: Api) -> None:
     assert asked.encode() not in stored
     assert raw not in stored
     assert raw.hex().encode() not in stored
+
+
+def test_a_program_that_closed_the_case_is_named_apart_with_its_exit_date(api: Api) -> None:
+    sync(api, "DWD", "lookup-5", {"dwd-x": 5})
+    body = {
+        "epoch": EPOCH,
+        "schema_fingerprint": FINGERPRINT,
+        "canary_digest": CANARY,
+        "upserts": [{"ref": ref("doc-x"), "clk": clk(5), "exited_on": "2025-03-01"}],
+    }
+    response = api.post("/v1/agencies/DOC/encodings/batches", body, api.as_("DOC"), "exit-00001")
+    assert response.status_code == 200, response.text
+    found = _lookup(api, clk(5, seed=3)).json()
+    assert [p["program"] for p in found["programs"]] == ["family_employment"]
+    assert [(p["program"], p["exited_on"]) for p in found["past_programs"]] == [
+        ("corrections", "2025-03-01")
+    ]
+    # The past naming is recorded like the current one.
+    assert {e.disclosing_program for e in _intake_entries(api)} == {
+        "corrections",
+        "family_employment",
+    }

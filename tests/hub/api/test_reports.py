@@ -3,12 +3,12 @@ are suppressed, and the CSV says the same."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from hub.models import LinkageRun, RecordCluster
-from tests.hub.api.factories import Api, ref, upload
+from hub.models import Encoding, RecordCluster
+from tests.hub.api.factories import Api, ref, same_people, succeeded_run, upload
 
 GROUPS = {("DCFS", "DOC"): 25, ("DCFS", "DOC", "DWD"): 12, ("DOC", "DWD"): 5, ("DCFS", "DWD"): 14}
 
@@ -17,16 +17,7 @@ def test_overlap_report_matches_a_direct_count(api: Api) -> None:
     api.register("DCFS", "DOC", "DWD")
     for agency in ("DCFS", "DOC", "DWD"):
         upload(api, agency, [ref(f"{agency}-{i}") for i in range(80)], {})
-    run = LinkageRun(
-        kind="full",
-        status="succeeded",
-        requested_by="op",
-        progress=1.0,
-        stage="done",
-        created_at=datetime.now(UTC),
-    )
-    api.session.add(run)
-    api.session.flush()
+    run_id = succeeded_run(api)
     cluster, used = 0, dict.fromkeys(("DCFS", "DOC", "DWD"), 0)
     for agencies, n in GROUPS.items():
         for _ in range(n):
@@ -34,9 +25,7 @@ def test_overlap_report_matches_a_direct_count(api: Api) -> None:
             for agency in agencies:
                 record = ref(f"{agency}-{used[agency]}")
                 api.session.add(
-                    RecordCluster(
-                        agency_id=agency, ref=record, cluster_id=cluster, run_id=run.run_id or 0
-                    )
+                    RecordCluster(agency_id=agency, ref=record, cluster_id=cluster, run_id=run_id)
                 )
                 used[agency] += 1
     api.session.flush()
@@ -112,3 +101,29 @@ def test_the_suppression_limit_can_be_raised_but_never_lowered(api: Api) -> None
 
     with pytest.raises(Unprocessable, match="no count under 20"):
         current_overlap(api.session, stricter, limit=15)
+
+
+def test_overlap_counts_clients_shared_now_or_ever_within_a_window(api: Api) -> None:
+    """Closed cases leave "shared now" and stay in "ever shared" while inside the window."""
+    api.register("DCFS", "DOC")
+    for agency in ("DCFS", "DOC"):
+        upload(api, agency, [ref(f"{agency}-{i}") for i in range(80)], {})
+    run_id = succeeded_run(api)
+    same_people(api, run_id, ("DCFS", "DOC"), 40)  # 40 clients served by both
+    today = datetime.now(UTC).date()
+    for i in range(27):  # 15 left corrections two months ago, 12 over three years ago
+        row = api.session.get(Encoding, ("DOC", ref(f"DOC-{i}")))
+        assert row is not None
+        row.exited_on = today - timedelta(days=60 if i < 15 else 1200)
+        api.session.add(row)
+    api.session.flush()
+
+    def pair_and_doc_caseload(query: str) -> tuple[int, int, str]:
+        body = api.client.get(f"/v1/reports/overlap{query}", headers=api.operator()).json()
+        cells = {(c["kind"], tuple(c["programs"])): c["count"] for c in body["cells"]}
+        pair = cells[("pair", ("child_welfare", "corrections"))]
+        return pair, cells[("caseload", ("corrections",))], body["scope"]
+
+    assert pair_and_doc_caseload("") == (13, 53, "currently_shared")
+    assert pair_and_doc_caseload("?within_months=12") == (28, 68, "ever_shared")
+    assert pair_and_doc_caseload("?within_months=60") == (40, 80, "ever_shared")

@@ -9,7 +9,16 @@ from typing import Any
 import pytest
 
 from keys import Role, canonical
-from tests.hub.api.factories import EPOCH, FINGERPRINT, Api, clk, encodings, grant_leaf, ref
+from tests.hub.api.factories import (
+    EPOCH,
+    FINGERPRINT,
+    Api,
+    clk,
+    encodings,
+    grant_leaf,
+    ref,
+    succeeded_run,
+)
 
 CALLERS = (
     "anonymous",
@@ -302,23 +311,12 @@ def _a_run(api: Api) -> int:
 
 
 def _an_item(api: Api) -> str:
-    from datetime import UTC, datetime
-
-    from hub.models import Link, LinkageRun
+    from hub.models import Link
     from hub.services.review import item_id
 
     pair = ("DCFS", ref("r0"), "DOC", ref("doc-r0"))
     if api.session.get(Link, pair) is None:
-        run = LinkageRun(
-            kind="full",
-            status="succeeded",
-            requested_by="t",
-            progress=1.0,
-            stage="done",
-            created_at=datetime.now(UTC),
-        )
-        api.session.add(run)
-        api.session.flush()
+        run_id = succeeded_run(api)
         link = Link(
             agency_a=pair[0],
             ref_a=pair[1],
@@ -327,7 +325,7 @@ def _an_item(api: Api) -> str:
             score=0.81,
             review=True,
             cluster_id=1,
-            run_id=run.run_id or 0,
+            run_id=run_id,
         )
         api.session.add(link)
         api.session.flush()
