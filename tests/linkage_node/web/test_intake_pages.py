@@ -31,6 +31,9 @@ class FakeHub:
             json={
                 "decided_at": datetime.now(UTC).isoformat(),
                 "programs": [{"program": "corrections", "confidence": "moderate"}],
+                "past_programs": [
+                    {"program": "vocational_rehab", "confidence": "high", "exited_on": "2025-02-28"}
+                ],
             },
         )
 
@@ -67,6 +70,7 @@ def test_an_intake_worker_learns_which_program_serves_the_person(
     assert answer.status_code == 200
     assert "Corrections</strong> serves someone matching" in answer.text
     assert "check the details with them" in answer.text  # a moderate match says so
+    assert "Vocational rehab</strong> served someone matching until 2025-02-28" in answer.text
     (sent,) = hub.bodies
     body = json.loads(sent)
     assert set(body) == {"clk", "epoch", "schema_fingerprint"}

@@ -158,3 +158,22 @@ def test_the_proof_page_offers_a_bundle_check_proof_accepts(
         ],
     )
     assert checked.exit_code == 0, checked.output
+
+
+def test_a_program_that_closed_the_case_shows_as_served_before(api: Api, node: Node) -> None:
+    from tests.hub.api.factories import B
+    from tests.hub.api.test_history import exit_record
+
+    client = node.sign_in()
+    client.get("/caseload")  # the visit before the exit
+    assert exit_record(api, "DOC", B, "2026-10-31", key="exit-00009").status_code == 200
+    caseload = client.get("/caseload").text
+    row = caseload.split("Maria Lopez")[1].split("</tr>")[0]
+    assert "exited from corrections on 2026-10-31" in row
+    assert "Before: corrections (until 2026-10-31)" in row
+    page = client.get("/clients/DCFS-0001").text
+    served = page.split('id="before"')[1].split("</section>")[0]
+    assert "Corrections</strong> served this client until 2026-10-31" in served
+    assert "Officer Reyes" not in page  # the contact left with the exit
+    assert "Report to officer" not in page
+    assert "Consent verified" in page  # family employment's grant, still checked
