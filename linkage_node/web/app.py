@@ -26,6 +26,7 @@ from linkage_node.errors import StateError
 from linkage_node.hub_client import agency_token
 from linkage_node.transport import checked_hub_url
 from linkage_node.web import (
+    api,
     caseload_pages,
     client_pages,
     consent_pages,
@@ -77,6 +78,7 @@ def create_node_app(
     for pages in (sign_in_pages, caseload_pages, client_pages, consent_pages, intake_pages):
         app.include_router(pages.router)
     app.include_router(ops.router)
+    api.install(app)
     install_error_pages(app, page)
     return app
 

@@ -56,6 +56,11 @@ class NodeWebSettings(BaseSettings):
         description="The linkage secret (`pprl keys unseal`), for intake lookups: typed "
         "identifiers are encoded here under it. Without it the intake page says so.",
     )
+    api_audience: str = Field(
+        default="pprl-node",
+        description="The audience the agency's tokens for this node's JSON API name "
+        "(`pprl keys issue-token --audience pprl-node`); tokens for the hub are refused.",
+    )
     schema_file: Path | None = Field(
         default=None, description="The linkage schema, if not the bundled default."
     )

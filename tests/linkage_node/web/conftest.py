@@ -3,6 +3,7 @@ scenario of the hub's client tests."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import cast
 
@@ -10,6 +11,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from keys import new_linkage_secret
 from linkage_node.job import REF_KEY_FILE, STATE_FILE
 from linkage_node.refs import RefKey
 from linkage_node.state import NodeState
@@ -80,3 +82,39 @@ def make_node(
 @pytest.fixture
 def node(api: Api, scenario: dict[str, int], tmp_path: Path) -> Node:  # noqa: F811
     return make_node(api, tmp_path)
+
+
+class FakeHub:
+    """The hub's lookup route, answering corrections for every question."""
+
+    def __init__(self) -> None:
+        self.bodies: list[bytes] = []
+        self.tokens: list[str] = []
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        self.bodies.append(request.content)
+        self.tokens.append(request.headers["authorization"].removeprefix("Bearer "))
+        assert request.url.path == "/v1/lookups"
+        return httpx.Response(
+            200,
+            json={
+                "decided_at": datetime.now(UTC).isoformat(),
+                "programs": [{"program": "corrections", "confidence": "moderate"}],
+                "past_programs": [
+                    {"program": "vocational_rehab", "confidence": "high", "exited_on": "2025-02-28"}
+                ],
+            },
+        )
+
+
+@pytest.fixture
+def intake(
+    api: Api,  # noqa: F811  (the fixture imported above)
+    scenario: dict[str, int],  # noqa: F811
+    tmp_path: Path,
+) -> tuple[Node, FakeHub]:
+    secret = new_linkage_secret("2026-11")
+    secret.save(tmp_path / "secret.json")
+    fake = FakeHub()
+    client = httpx.Client(base_url="http://hub.test", transport=httpx.MockTransport(fake.handle))
+    return make_node(api, tmp_path, client, linkage_secret_file=tmp_path / "secret.json"), fake

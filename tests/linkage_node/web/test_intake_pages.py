@@ -5,46 +5,11 @@ field and never what was typed, and other staff are sent elsewhere."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
-import pytest
-
-from keys import new_linkage_secret
 from linkage_node.schema import load_schema
 from tests.hub.api.factories import Api
-from tests.linkage_node.web.conftest import Node, make_node
-
-
-class FakeHub:
-    """The hub's lookup route, answering corrections for every question."""
-
-    def __init__(self) -> None:
-        self.bodies: list[bytes] = []
-
-    def handle(self, request: httpx.Request) -> httpx.Response:
-        self.bodies.append(request.content)
-        assert request.url.path == "/v1/lookups"
-        return httpx.Response(
-            200,
-            json={
-                "decided_at": datetime.now(UTC).isoformat(),
-                "programs": [{"program": "corrections", "confidence": "moderate"}],
-                "past_programs": [
-                    {"program": "vocational_rehab", "confidence": "high", "exited_on": "2025-02-28"}
-                ],
-            },
-        )
-
-
-@pytest.fixture
-def intake(api: Api, scenario: dict[str, int], tmp_path: Path) -> tuple[Node, FakeHub]:
-    secret = new_linkage_secret("2026-11")
-    secret.save(tmp_path / "secret.json")
-    fake = FakeHub()
-    client = httpx.Client(base_url="http://hub.test", transport=httpx.MockTransport(fake.handle))
-    return make_node(api, tmp_path, client, linkage_secret_file=tmp_path / "secret.json"), fake
+from tests.linkage_node.web.conftest import FakeHub, Node, make_node
 
 
 def _csrf(page: str) -> str:
