@@ -17,6 +17,7 @@ from rich.console import Console
 from linkage_node import encode_cli, lookup_cli, users_cli
 from linkage_node.consent_cli import app as consent_app
 from linkage_node.key_request import request_key
+from linkage_node.provisional_cli import app as provisional_app
 from linkage_node.review_cli import app as review_app
 from linkage_node.state_cli import app as state_app
 from linkage_node.witness_cli import LogPublicKey, witness_round
@@ -267,6 +268,7 @@ def serve(
 
 app.add_typer(witness_app, name="witness")
 app.add_typer(state_app, name="state")
+app.add_typer(provisional_app, name="provisional")
 app.add_typer(consent_app, name="consent")
 app.command("add-user")(users_cli.add_user)
 app.command("list-users")(users_cli.list_users)

@@ -20,7 +20,7 @@ from linkage_node.errors import NodeError
 from linkage_node.features import feature_values
 from linkage_node.hub_client import agency_token
 from linkage_node.normalise import DEFAULT_DATE_FORMATS
-from linkage_node.roster import ROSTER_COLUMNS, Issue, parse_policies
+from linkage_node.roster import ROSTER_COLUMNS, CleanRecord, Issue, parse_policies
 from linkage_node.row_cleaner import RowCleaner
 from linkage_node.schema import LinkageSchema
 
@@ -46,12 +46,13 @@ class IntakeError(NodeError):
     exit_code = 3
 
 
-def intake_encoding(
-    schema: LinkageSchema, secret: LinkageSecret, person: Identifiers, *, today: date
-) -> bytes:
-    """The encoding of `person`, made as the nightly job makes a roster row's."""
+def clean_identifiers(
+    person: Identifiers, *, today: date, record_id: str = "intake"
+) -> CleanRecord:
+    """`person` checked and normalised as a roster row is; IntakeError names the fields
+    and rules (never the values) when they cannot be matched."""
     cells = dict.fromkeys(ROSTER_COLUMNS, "") | {
-        "record_id": "intake",
+        "record_id": record_id,
         "given_name": person.given_name,
         "family_name": person.family_name,
         "date_of_birth": person.date_of_birth,
@@ -71,6 +72,14 @@ def intake_encoding(
             "Check those fields (a date of birth as YYYY-MM-DD; at least two of given name, "
             "family name, date of birth and SSN) and ask again.",
         )
+    return record
+
+
+def intake_encoding(
+    schema: LinkageSchema, secret: LinkageSecret, person: Identifiers, *, today: date
+) -> bytes:
+    """The encoding of `person`, made as the nightly job makes a roster row's."""
+    record = clean_identifiers(person, today=today)
     return Encoder(schema, secret.secret).encode(feature_values(schema, record))
 
 

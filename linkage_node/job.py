@@ -106,8 +106,10 @@ def run_encoding_job(
     max_rejected = max_rejected or Allowance.parse(DEFAULT_REJECTED_ENCODE, "--max-rejected")
     roster = RosterResult(keep_records=False)
     state_file = state_dir / STATE_FILE
-    if state_file.exists():  # bring an older layout up to date before staging reads it
-        NodeState(state_file, agency_id).close()
+    provisional: list[CleanRecord] = []
+    if state_file.exists():  # (and brings an older layout up to date before staging)
+        with NodeState(state_file, agency_id) as known:
+            provisional = known.provisional.records(today or date.today())  # noqa: DTZ011
     ref_key, new_key = _ref_key(state_dir, fresh=not state_file.exists())
     records = iter_roster(
         roster_path,
@@ -120,19 +122,31 @@ def run_encoding_job(
         EncoderPool(schema, secret.secret, workers) as pool,
     ):
         context = f"{secret.epoch}|{schema.fingerprint}"
+        number = 0
         for number, chunk in enumerate(_batches(records, JOB_CHUNK)):
             for record in chunk:
                 roster.add(record)
             _stage_chunk(
                 staging, pool, schema, ref_key, context=context, number=number, chunk=chunk
             )
+        if provisional:  # registered at intake, sent like roster rows (not counted in it)
+            _stage_chunk(
+                staging,
+                pool,
+                schema,
+                ref_key,
+                context=context,
+                number=number + 1,
+                chunk=provisional,
+            )
         staging.keep([ref_key.ref(r) for r in roster.rejected_record_ids])
         plans = read_plans(plans_path) if plans_path is not None else None
         diff = _guarded_diff(
             staging, roster, plans, max_rejected, allow_removals, exits=missing == "exit"
         )
-        header = _header(agency_id, schema, secret, roster.accepted)
-        popcount = _Popcount(schema.bits, roster.accepted, progress)
+        sending = roster.accepted + len(provisional)
+        header = _header(agency_id, schema, secret, sending)
+        popcount = _Popcount(schema.bits, sending, progress)
         write_encodings(output, header, popcount.counted(staging.encodings()))
         staging.release()
         if new_key:

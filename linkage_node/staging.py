@@ -36,7 +36,9 @@ CREATE TABLE staged (
 CREATE INDEX staged_chunk ON staged (chunk);
 CREATE INDEX staged_line ON staged (line);
 CREATE TABLE kept (ref TEXT PRIMARY KEY);
-CREATE TABLE gone (ref TEXT PRIMARY KEY, case_manager_id TEXT NOT NULL);
+CREATE TABLE gone (
+    ref TEXT PRIMARY KEY, case_manager_id TEXT NOT NULL, remove INTEGER NOT NULL
+);
 CREATE TABLE assign (ref TEXT PRIMARY KEY, case_manager_id TEXT NOT NULL);
 """
 # What a fresh node knows: nothing (the same shape as the state's record table).
@@ -136,12 +138,16 @@ class Staging:
         """Known records absent from tonight's export (rejected rows excepted). With
         `keep_history`, those are the current ones (they exit; an exited record missing
         from the export stays history); without, every one (they are removed)."""
+        # A provisional record that is no longer listed was never an enrollment: it is
+        # removed, not kept as history (linkage_node.provisional).
         self._db.execute(
-            "INSERT INTO gone SELECT ref, case_manager_id FROM state.record r WHERE removed = 0 "
+            "INSERT INTO gone SELECT ref, case_manager_id, "
+            "CASE WHEN ? = 0 OR record_id LIKE 'provisional-%' THEN 1 ELSE 0 END "
+            "FROM state.record r WHERE removed = 0 "
             "AND (exited_on = '' OR ? = 0) "
             "AND NOT EXISTS (SELECT 1 FROM staged s WHERE s.ref = r.ref) "
             "AND NOT EXISTS (SELECT 1 FROM kept k WHERE k.ref = r.ref)",
-            (int(keep_history),),
+            (int(keep_history), int(keep_history)),
         )
         return int(self._db.execute("SELECT count(*) FROM gone").fetchone()[0])
 

@@ -23,9 +23,11 @@ from pathlib import Path
 from types import TracebackType
 
 from linkage_node import consent_forms, staff_accounts
+from linkage_node import provisional as provisional_table
 from linkage_node.consent_forms import ConsentForms
 from linkage_node.errors import StateError
 from linkage_node.private_files import private_file
+from linkage_node.provisional import ProvisionalRecords
 from linkage_node.staff_accounts import StaffAccounts
 from linkage_node.state_rows import (
     Change,
@@ -50,7 +52,9 @@ class NodeState:
                 f"the state in {path} was written by a newer release (layout {version})",
                 "Run that release, or restore a backup this release wrote.",
             )
-        self._db.executescript(SCHEMA + staff_accounts.SCHEMA + consent_forms.SCHEMA)
+        self._db.executescript(
+            SCHEMA + staff_accounts.SCHEMA + consent_forms.SCHEMA + provisional_table.SCHEMA
+        )
         staff_accounts.upgrade(self._db)
         columns = {r[1] for r in self._db.execute("PRAGMA table_info(node)")}
         if "installation_id" not in columns:  # a state made before installation ids
@@ -172,6 +176,11 @@ class NodeState:
     def consent_forms(self) -> ConsentForms:
         """The consent forms this node recorded (case numbers and scans stay here)."""
         return ConsentForms(self._db)
+
+    @property
+    def provisional(self) -> ProvisionalRecords:
+        """People registered at intake before the agency's export lists them."""
+        return ProvisionalRecords(self._db)
 
     def record_id_of(self, ref: str) -> str | None:
         """The case number behind a reference, current or removed."""
@@ -328,7 +337,8 @@ def _staged_statements(
             "FROM staging.staged WHERE clk IS NOT NULL ORDER BY line",
             (run_id,),
         ),
-        *(_removals(run_id) if exit_on is None else _exits(run_id, exit_on)),
+        *_removals(run_id),
+        *([] if exit_on is None else _exits(run_id, exit_on)),
         (
             "UPDATE record SET case_manager_id = (SELECT a.case_manager_id FROM staging.assign a "
             "WHERE a.ref = record.ref) WHERE ref IN (SELECT ref FROM staging.assign)",
@@ -344,11 +354,16 @@ def _staged_statements(
 
 
 def _removals(run_id: int) -> list[tuple[str, tuple[object, ...]]]:
+    """Records missing from the export that are removed at the hub."""
     return [
-        ("UPDATE record SET removed = 1 WHERE ref IN (SELECT ref FROM staging.gone)", ()),
+        (
+            "UPDATE record SET removed = 1 "
+            "WHERE ref IN (SELECT ref FROM staging.gone WHERE remove = 1)",
+            (),
+        ),
         (
             "INSERT INTO change (run_id, ref, op) SELECT ?, ref, 'remove' FROM staging.gone "
-            "ORDER BY ref",
+            "WHERE remove = 1 ORDER BY ref",
             (run_id,),
         ),
     ]
@@ -359,13 +374,14 @@ def _exits(run_id: int, exit_on: str) -> list[tuple[str, tuple[object, ...]]]:
     last encoding as history, dated."""
     return [
         (
-            "UPDATE record SET exited_on = ? WHERE ref IN (SELECT ref FROM staging.gone)",
+            "UPDATE record SET exited_on = ? "
+            "WHERE ref IN (SELECT ref FROM staging.gone WHERE remove = 0)",
             (exit_on,),
         ),
         (
             "INSERT INTO change (run_id, ref, op, clk, payload) SELECT ?, r.ref, 'upsert', "
             "r.clk, json_object('exited_on', ?) FROM record r "
-            "WHERE r.ref IN (SELECT ref FROM staging.gone) ORDER BY r.ref",
+            "WHERE r.ref IN (SELECT ref FROM staging.gone WHERE remove = 0) ORDER BY r.ref",
             (run_id, exit_on),
         ),
     ]
