@@ -14,6 +14,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from linkage_node import person_options as options
+from linkage_node.person_options import Dob, Family, Given, Phone, Sex, Ssn, Zip
+
 err = Console(stderr=True, soft_wrap=True)
 
 
@@ -32,13 +35,13 @@ def lookup(
         ),
     ],
     staff: Annotated[str, typer.Option(help="Your staff id (intake), recorded with the question.")],
-    given: Annotated[str, typer.Option(help="Given name as the person gives it.")],
-    family: Annotated[str, typer.Option(help="Family name.")],
-    dob: Annotated[str, typer.Option(metavar="YYYY-MM-DD", help="Date of birth.")],
-    ssn: Annotated[str, typer.Option(help="SSN, if the person gives it.")] = "",
-    sex: Annotated[str, typer.Option(help="Sex code, if known.")] = "",
-    zip_code: Annotated[str, typer.Option("--zip", help="ZIP code, if known.")] = "",
-    phone: Annotated[str, typer.Option(help="Phone number, if known.")] = "",
+    given: Given,
+    family: Family,
+    dob: Dob,
+    ssn: Ssn = "",
+    sex: Sex = "",
+    zip_code: Zip = "",
+    phone: Phone = "",
     schema: Annotated[
         Path | None, typer.Option(help="Linkage schema (default: the bundled default).")
     ] = None,
@@ -50,13 +53,13 @@ def lookup(
     from keys import LinkageSecret
     from keys.cli import load_identity
     from linkage_node.hub_client import node_client
-    from linkage_node.intake import Identifiers, look_up
+    from linkage_node.intake import look_up
     from linkage_node.schema import load_schema
 
     identity = load_identity(key_dir, passphrase_file, False)
     if identity.agency_id != agency:
         raise typer.BadParameter(f"the keys in {key_dir} are agency {identity.agency_id}'s")
-    person = Identifiers(given, family, dob, sex=sex, ssn=ssn, zip=zip_code, phone=phone)
+    person = options.person(given, family, dob, ssn=ssn, sex=sex, zip_code=zip_code, phone=phone)
     with node_client(hub, identity) as client:
         answer = look_up(
             client,

@@ -12,6 +12,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from linkage_node import person_options as options
+from linkage_node.person_options import Dob, Family, Given, Phone, Sex, Ssn, Zip
 from linkage_node.provisional import DEFAULT_DAYS
 
 app = typer.Typer(
@@ -44,23 +46,22 @@ def _state_file(agency: str, state_dir: Path | None) -> Path:
 def add(
     agency: Agency,
     added_by: Annotated[str, typer.Option(help="Your staff id, kept with the record.")],
-    given: Annotated[str, typer.Option(help="Given name as the person gives it.")],
-    family: Annotated[str, typer.Option(help="Family name.")],
-    dob: Annotated[str, typer.Option(metavar="YYYY-MM-DD", help="Date of birth.")],
-    ssn: Annotated[str, typer.Option(help="SSN, if the person gives it.")] = "",
-    sex: Annotated[str, typer.Option(help="Sex code, if known.")] = "",
-    zip_code: Annotated[str, typer.Option("--zip", help="ZIP code, if known.")] = "",
-    phone: Annotated[str, typer.Option(help="Phone number, if known.")] = "",
+    given: Given,
+    family: Family,
+    dob: Dob,
+    ssn: Ssn = "",
+    sex: Sex = "",
+    zip_code: Zip = "",
+    phone: Phone = "",
     days: Annotated[
         int, typer.Option(min=1, max=180, help="Days until it expires (and is removed).")
     ] = DEFAULT_DAYS,
     state_dir: StateDir = None,
 ) -> None:
     """Register a person as a provisional record; prints its case number."""
-    from linkage_node.intake import Identifiers
     from linkage_node.state import NodeState
 
-    person = Identifiers(given, family, dob, sex=sex, ssn=ssn, zip=zip_code, phone=phone)
+    person = options.person(given, family, dob, ssn=ssn, sex=sex, zip_code=zip_code, phone=phone)
     today = date.today()  # noqa: DTZ011  (the steward's calendar)
     with NodeState(_state_file(agency, state_dir), agency) as state:
         record_id = state.provisional.add(person, added_by=added_by, today=today, days=days)

@@ -8,13 +8,11 @@ from __future__ import annotations
 import csv
 import json
 import sqlite3
-from datetime import date
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
-from keys import new_linkage_secret
 from linkage_node import load_schema, run_encoding_job
 from linkage_node.job import STATE_FILE, JobResult, Missing
 from linkage_node.state import NodeState
@@ -23,27 +21,15 @@ from linkage_node.state_schema import STATE_VERSION
 from linkage_node.sync import _encodings_body
 from linkage_node.synthetic import synthetic_roster, write_roster
 from tests.hub.live import NODE_SECRET, LiveHub, encode_and_sync, node_sync
+from tests.linkage_node.jobs import encode
 
-SECRET = new_linkage_secret("2026-11")
-TODAY = date(2026, 12, 1)
 PLAN_COLUMNS = ["record_id", "milestone_id", "goal", "milestone", "status"]
 
 
 def _run(
     tmp: Path, roster: Path, *, missing: Missing = "exit", plans: Path | None = None
 ) -> JobResult:
-    return run_encoding_job(
-        agency_id="DOC",
-        schema=load_schema(),
-        secret=SECRET,
-        roster_path=roster,
-        output=tmp / "out.jsonl",
-        state_dir=tmp / "DOC",
-        workers=1,
-        today=TODAY,
-        missing=missing,
-        plans_path=plans,
-    )
+    return encode(tmp, roster, missing=missing, plans_path=plans)
 
 
 def _changes(tmp: Path, run_id: int) -> list[Change]:

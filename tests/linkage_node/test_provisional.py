@@ -4,36 +4,21 @@ expires or is removed it is removed at the hub (never kept as history)."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from keys import new_linkage_secret
-from linkage_node import load_schema, read_encodings, run_encoding_job
+from linkage_node import read_encodings
 from linkage_node.intake import Identifiers, IntakeError
-from linkage_node.job import STATE_FILE, JobResult
+from linkage_node.job import STATE_FILE
 from linkage_node.state import NodeState
 from linkage_node.synthetic import synthetic_roster
 from pprl.cli import app
+from tests.linkage_node.jobs import TODAY, encode
 
-SECRET = new_linkage_secret("2026-11")
-TODAY = date(2026, 12, 1)
 PERSON = Identifiers("Quillonette", "Zarbowicz", "1983-07-19", ssn="123-45-6789")
-
-
-def _run(tmp: Path, roster: Path, today: date = TODAY) -> JobResult:
-    return run_encoding_job(
-        agency_id="DOC",
-        schema=load_schema(),
-        secret=SECRET,
-        roster_path=roster,
-        output=tmp / "out.jsonl",
-        state_dir=tmp / "DOC",
-        workers=1,
-        today=today,
-    )
 
 
 def _state(tmp: Path) -> NodeState:
@@ -45,10 +30,10 @@ def test_a_provisional_record_is_sent_with_the_next_run_and_removed_when_it_expi
 ) -> None:
     roster = tmp_path / "roster.csv"
     synthetic_roster(roster, 20)
-    _run(tmp_path, roster)
+    encode(tmp_path, roster)
     with _state(tmp_path) as state:
         record_id = state.provisional.add(PERSON, added_by="st-0001", today=TODAY, days=30)
-    sent = _run(tmp_path, roster)
+    sent = encode(tmp_path, roster)
     assert (sent.diff.new, sent.roster.rows) == (1, 20)  # not a roster row
     header, records = read_encodings(tmp_path / "out.jsonl")
     assert header.record_count == len(dict(records)) == 21
@@ -57,9 +42,9 @@ def test_a_provisional_record_is_sent_with_the_next_run_and_removed_when_it_expi
         upserts = [c for c in state.changes(sent.run_id) if c.op == "upsert"]
         assert len(upserts) == 1
     # Still listed: nothing to send.
-    assert _run(tmp_path, roster, TODAY + timedelta(days=29)).diff.empty
+    assert encode(tmp_path, roster, today=TODAY + timedelta(days=29)).diff.empty
     # Expired: removed at the hub, not kept as an enrollment that ended.
-    gone = _run(tmp_path, roster, TODAY + timedelta(days=30))
+    gone = encode(tmp_path, roster, today=TODAY + timedelta(days=30))
     assert gone.diff.removed == 1
     with _state(tmp_path) as state:
         ops = {c.op for c in state.changes(gone.run_id)}
@@ -69,7 +54,7 @@ def test_a_provisional_record_is_sent_with_the_next_run_and_removed_when_it_expi
 def test_identifiers_that_cannot_be_matched_are_not_registered(tmp_path: Path) -> None:
     roster = tmp_path / "roster.csv"
     synthetic_roster(roster, 5)
-    _run(tmp_path, roster)
+    encode(tmp_path, roster)
     with _state(tmp_path) as state, pytest.raises(IntakeError) as caught:
         state.provisional.add(
             Identifiers("Quillonette", "", "sometime"), added_by="st-0001", today=TODAY, days=30
@@ -82,7 +67,7 @@ def test_identifiers_that_cannot_be_matched_are_not_registered(tmp_path: Path) -
 def test_the_steward_adds_lists_and_removes_from_the_command_line(tmp_path: Path) -> None:
     roster = tmp_path / "roster.csv"
     synthetic_roster(roster, 5)
-    _run(tmp_path, roster)
+    encode(tmp_path, roster)
     runner, where = CliRunner(), ["--agency", "DOC", "--state-dir", str(tmp_path / "DOC")]
     added = runner.invoke(
         app,
