@@ -173,6 +173,7 @@ class NotificationOut(BaseModel):
         "consent_changed",
         "consent_revoked",
         "enrollment_changed",
+        "case_manager_changed",
     ]
     message: str
     read: bool

@@ -26,7 +26,7 @@ from sqlmodel import Session
 
 from hub.db import table_of
 from hub.models import Assignment, Encoding, Milestone
-from hub.services.notify import confident_partners, queue_for_case_managers
+from hub.services.housekeeping import tell_linked_case_managers
 
 _ENCODING: Table = table_of(Encoding)
 _ASSIGNMENT: Table = table_of(Assignment)
@@ -86,11 +86,6 @@ def apply_exits(session: Session, agency_id: str, exits: Exits, *, now: datetime
                             and_(table.c.agency_id == agency_id, table.c.ref.in_(chunk))
                         )
                     )
-    if not exits.exited:
-        return 0
-    records = [(agency_id, ref) for ref in exits.exited]
-    partners = confident_partners(session, records)
-    told = sorted(
-        {other for record in records for other in partners.get(record, ()) if other[0] != agency_id}
+    return tell_linked_case_managers(
+        session, agency_id, exits.exited, kind="enrollment_changed", now=now
     )
-    return queue_for_case_managers(session, told, kind="enrollment_changed", now=now)

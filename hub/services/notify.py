@@ -142,6 +142,10 @@ _WHAT = {
         "consent revoked for a client on your caseload",
         "A client withdrew consent: another program shares less with you from now on.",
     ),
+    "case_manager_changed": (
+        "another program's case manager changed for a client on your caseload",
+        "Another program that serves a client on your caseload assigned them a new case manager.",
+    ),
     "enrollment_changed": (
         "a client on your caseload left another program",
         "A client on your caseload left another program that served them.",

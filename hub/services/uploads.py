@@ -35,7 +35,7 @@ from hub.models import (
     Milestone,
     UploadBatch,
 )
-from hub.services import history
+from hub.services import history, housekeeping
 from hub.settings import HubSettings
 from keys import canonical
 
@@ -310,7 +310,11 @@ def upload_assignments(
         ]
         if len({r["ref"] for r in rows}) != len(rows):
             raise Unprocessable("upserts: a record reference appears twice")
+        changed = housekeeping.reassigned(session, agency_id, rows)
         _upsert(session, _ASSIGNMENT, rows, ("agency_id", "ref"))
+        housekeeping.tell_linked_case_managers(
+            session, agency_id, changed, kind="case_manager_changed", now=now
+        )
         return len(rows), _delete_refs(session, _ASSIGNMENT, agency_id, batch.removals)
 
     return _apply_once(
