@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -86,3 +87,17 @@ def table_of(model: type[SQLModel]) -> Table:
     at class creation, which type checkers cannot see."""
     table: Table = getattr(model, "__table__")  # noqa: B009
     return table
+
+
+def refs_by_agency(
+    records: Iterable[tuple[str, str]], chunk: int = 500
+) -> Iterator[tuple[str, list[str]]]:
+    """(agency, up to `chunk` refs) groups of (agency, ref) keys, for lookups of the form
+    `agency_id = ? AND ref IN (...)`. A row-value `(agency_id, ref) IN (...)` of more
+    than one key makes SQLite scan the whole table; this uses the primary key."""
+    grouped: dict[str, list[str]] = {}
+    for agency, ref in sorted(set(records)):
+        grouped.setdefault(agency, []).append(ref)
+    for agency, refs in grouped.items():
+        for start in range(0, len(refs), chunk):
+            yield agency, refs[start : start + chunk]

@@ -12,9 +12,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlmodel import Session, col
 
+from hub.db import refs_by_agency
 from hub.models import Encoding, Link, LinkageRun, RecordCluster
 from hub.services import review
 
@@ -117,15 +118,11 @@ def enrollment_dates(
 ) -> dict[Record, tuple[date | None, date | None]]:
     """Each record's (enrolled on, exited on), as its agency last sent them."""
     out: dict[Record, tuple[date | None, date | None]] = {}
-    keys = sorted(set(records))
-    for start in range(0, len(keys), 500):
+    for agency, refs in refs_by_agency(records):
         rows = session.execute(
-            select(
-                col(Encoding.agency_id),
-                col(Encoding.ref),
-                col(Encoding.enrolled_on),
-                col(Encoding.exited_on),
-            ).where(tuple_(Encoding.agency_id, Encoding.ref).in_(keys[start : start + 500]))
+            select(col(Encoding.ref), col(Encoding.enrolled_on), col(Encoding.exited_on)).where(
+                col(Encoding.agency_id) == agency, col(Encoding.ref).in_(refs)
+            )
         )
-        out.update({(a, r): (enrolled, exited) for a, r, enrolled, exited in rows})
+        out.update({(agency, r): (enrolled, exited) for r, enrolled, exited in rows})
     return out

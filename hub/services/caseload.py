@@ -12,9 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlmodel import Session, col
 
+from hub.db import refs_by_agency
 from hub.disclosure import Asker, DisclosureEngine, LinkedProgram
 from hub.models import Assignment, CaseloadVisit, Encoding, LinkageRun, RecordCluster
 from hub.services import probing
@@ -107,15 +108,15 @@ def exits_noticed(
 ) -> dict[tuple[str, str], datetime]:
     """When the hub learnt of each exited record's exit."""
     out: dict[tuple[str, str], datetime] = {}
-    keys = sorted(set(records))
-    for start in range(0, len(keys), 500):
+    for agency, refs in refs_by_agency(records):
         rows = session.execute(
-            select(col(Encoding.agency_id), col(Encoding.ref), col(Encoding.exit_noticed_at)).where(
-                tuple_(Encoding.agency_id, Encoding.ref).in_(keys[start : start + 500]),
+            select(col(Encoding.ref), col(Encoding.exit_noticed_at)).where(
+                col(Encoding.agency_id) == agency,
+                col(Encoding.ref).in_(refs),
                 col(Encoding.exit_noticed_at).is_not(None),
             )
         )
-        out.update({(a, r): when for a, r, when in rows})
+        out.update({(agency, r): when for r, when in rows})
     return out
 
 

@@ -28,7 +28,7 @@ from sqlalchemy import Table, or_, select, tuple_
 from sqlmodel import Session, col
 
 from hub.crypto import DataCipher, contact_context
-from hub.db import table_of
+from hub.db import refs_by_agency, table_of
 from hub.models import Assignment, Link, Notification
 from hub.settings import HubSettings
 
@@ -97,15 +97,14 @@ def queue_for_case_managers(
     """Queue one `kind` message per case manager assigned one of `records` (about a
     linkage run or a ledger entry); returns how many were queued."""
     by_staff: dict[tuple[str, str], int] = defaultdict(int)
-    for start in range(0, len(records), 500):
-        chunk = sorted(records[start : start + 500])
+    for agency, refs in refs_by_agency(records):
         rows = session.execute(
-            select(col(Assignment.agency_id), col(Assignment.case_manager_id)).where(
-                tuple_(Assignment.agency_id, Assignment.ref).in_(chunk)
+            select(col(Assignment.case_manager_id)).where(
+                col(Assignment.agency_id) == agency, col(Assignment.ref).in_(refs)
             )
         )
-        for agency_id, staff in rows:
-            by_staff[(agency_id, staff)] += 1
+        for (staff,) in rows:
+            by_staff[(agency, staff)] += 1
     at = now or datetime.now(UTC)
     for (agency_id, staff), clients in sorted(by_staff.items()):
         session.add(

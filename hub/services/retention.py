@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date, timedelta
 
-from sqlalchemy import Table, delete, select, tuple_
+from sqlalchemy import Table, delete, select
 from sqlmodel import Session
 
-from hub.db import table_of
+from hub.db import refs_by_agency, table_of
 from hub.models import Assignment, Encoding, EncodingRemoval, Milestone
 from hub.services.uploads import next_encoding_seq
 
@@ -41,12 +41,10 @@ def purge_history(session: Session, *, exited_before: date, dry_run: bool = Fals
     if dry_run or not found:
         return counts
     seq = next_encoding_seq(session)
-    keys = [(str(agency), str(ref)) for agency, ref in found]
-    for start in range(0, len(keys), 500):
-        chunk = keys[start : start + 500]
+    for agency, refs in refs_by_agency((str(a), str(r)) for a, r in found):
         session.execute(
-            _REMOVAL.insert(), [{"seq": seq, "agency_id": a, "ref": r} for a, r in chunk]
+            _REMOVAL.insert(), [{"seq": seq, "agency_id": agency, "ref": r} for r in refs]
         )
         for table in (_ENCODING, _ASSIGNMENT, _MILESTONE):
-            session.execute(delete(table).where(tuple_(table.c.agency_id, table.c.ref).in_(chunk)))
+            session.execute(delete(table).where(table.c.agency_id == agency, table.c.ref.in_(refs)))
     return counts
