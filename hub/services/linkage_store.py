@@ -3,16 +3,16 @@ after a sequence number), removals, and the clusters and links a run produced.""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Table, and_, delete, func, or_, select, tuple_
+from sqlalchemy import Table, and_, delete, func, or_, select
 from sqlmodel import Session
 
-from hub.db import table_of
+from hub.db import refs_by_agency, table_of
 from hub.errors import Conflict
 from hub.linkage.kernel import Matrix
 from hub.linkage.refs import RAW_REF, Refs
@@ -26,7 +26,6 @@ _COUNTER: Table = table_of(EncodingCounter)
 _CLUSTER: Table = table_of(RecordCluster)
 _LINK: Table = table_of(Link)
 _STREAM = 20_000
-_CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -156,11 +155,6 @@ def load_changes(
     }
 
 
-def _chunks(items: list[Any]) -> Iterator[list[Any]]:
-    for start in range(0, len(items), _CHUNK):
-        yield items[start : start + _CHUNK]
-
-
 def _rows(
     placed: Iterable[ClusterRow], links: Iterable[LinkRow], run_id: int
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -199,15 +193,17 @@ def save_update(session: Session, state: LinkageState, run_id: int) -> int:
     of records rewritten."""
     placed = state.placed()
     keys = state.resolved_keys() | set(state.last_removed)
-    for chunk in _chunks(sorted(keys)):
+    # By agency, so each delete searches the primary key and ix_link_b (a row-value IN
+    # of several keys would scan the whole table on SQLite).
+    for agency, refs in refs_by_agency(keys):
         session.execute(
-            delete(_CLUSTER).where(tuple_(_CLUSTER.c.agency_id, _CLUSTER.c.ref).in_(chunk))
+            delete(_CLUSTER).where(_CLUSTER.c.agency_id == agency, _CLUSTER.c.ref.in_(refs))
         )
         session.execute(
             delete(_LINK).where(
                 or_(
-                    tuple_(_LINK.c.agency_a, _LINK.c.ref_a).in_(chunk),
-                    tuple_(_LINK.c.agency_b, _LINK.c.ref_b).in_(chunk),
+                    and_(_LINK.c.agency_a == agency, _LINK.c.ref_a.in_(refs)),
+                    and_(_LINK.c.agency_b == agency, _LINK.c.ref_b.in_(refs)),
                 )
             )
         )

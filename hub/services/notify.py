@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
-from sqlalchemy import Table, or_, select, tuple_
+from sqlalchemy import Table, and_, or_, select
 from sqlmodel import Session, col
 
 from hub.crypto import DataCipher, contact_context
@@ -55,15 +55,13 @@ def confident_partners(
     if records is None:
         take(session.execute(query))
     else:
-        keys = sorted(set(records))
-        for start in range(0, len(keys), 500):
-            chunk = keys[start : start + 500]
+        for agency, refs in refs_by_agency(records):
             take(
                 session.execute(
                     query.where(
                         or_(
-                            tuple_(_LINK.c.agency_a, _LINK.c.ref_a).in_(chunk),
-                            tuple_(_LINK.c.agency_b, _LINK.c.ref_b).in_(chunk),
+                            and_(_LINK.c.agency_a == agency, _LINK.c.ref_a.in_(refs)),
+                            and_(_LINK.c.agency_b == agency, _LINK.c.ref_b.in_(refs)),
                         )
                     )
                 )
