@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-from sqlalchemy import Table, or_, select, tuple_
-from sqlmodel import Session
+from sqlalchemy import Table, or_, select
+from sqlmodel import Session, col
 
 from hub.db import table_of
 from hub.errors import NotFound
@@ -61,22 +61,26 @@ def _pairs_for(session: Session, agency_id: str) -> list[Link]:
 
 
 def _answers(session: Session, pairs: list[Pair]) -> dict[Pair, dict[str, str]]:
+    """Each pair's answers by answering agency. Looked up per agency pair on the primary
+    key's prefix (a row-value IN of several pairs would scan the table on SQLite)."""
+    wanted = set(pairs)
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for agency_a, ref_a, agency_b, _ in sorted(wanted):
+        grouped.setdefault((agency_a, agency_b), []).append(ref_a)
     out: dict[Pair, dict[str, str]] = {}
-    for start in range(0, len(pairs), 200):
-        chunk = pairs[start : start + 200]
-        rows = session.execute(
-            select(ReviewAnswer).where(
-                tuple_(
-                    ReviewAnswer.agency_a,
-                    ReviewAnswer.ref_a,
-                    ReviewAnswer.agency_b,
-                    ReviewAnswer.ref_b,
-                ).in_(chunk)
-            )
-        ).scalars()
-        for row in rows:
-            key = (row.agency_a, row.ref_a, row.agency_b, row.ref_b)
-            out.setdefault(key, {})[row.answering_agency] = row.answer
+    for (agency_a, agency_b), refs in grouped.items():
+        for start in range(0, len(refs), 500):
+            rows = session.execute(
+                select(ReviewAnswer).where(
+                    col(ReviewAnswer.agency_a) == agency_a,
+                    col(ReviewAnswer.ref_a).in_(refs[start : start + 500]),
+                    col(ReviewAnswer.agency_b) == agency_b,
+                )
+            ).scalars()
+            for row in rows:
+                key = (row.agency_a, row.ref_a, row.agency_b, row.ref_b)
+                if key in wanted:
+                    out.setdefault(key, {})[row.answering_agency] = row.answer
     return out
 
 
