@@ -18,7 +18,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -26,9 +25,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from contract import LookupOut
 from contract.errors import HubRefused, HubUnreachable
 from keys import (
-    AgencyIdentity,
+    KeyRegistry,
     LinkageSecret,
-    RegistryError,
     Role,
     TokenRejected,
     TokenVerifier,
@@ -74,18 +72,6 @@ class ApiProblem(Exception):
         )
 
 
-class _OwnKey:
-    """This agency's signing key, the only one whose tokens the node's API accepts."""
-
-    def __init__(self, identity: AgencyIdentity) -> None:
-        self._identity = identity
-
-    def signing_key_at(self, agency_id: str, kid: str, at: datetime) -> Ed25519PublicKey:
-        if agency_id != self._identity.agency_id or kid != self._identity.signing_key_id:
-            raise RegistryError(f"not a key of {self._identity.agency_id}")
-        return self._identity.signing_key.public_key()
-
-
 def intake_caller(
     request: Request, authorization: Annotated[str | None, Header()] = None
 ) -> VerifiedToken:
@@ -100,7 +86,10 @@ def intake_caller(
     )
     if scheme.lower() != "bearer" or not token:
         raise unauthorized
-    verifier = TokenVerifier(_OwnKey(node.identity), audience=node.settings.api_audience)
+    # A registry of this agency alone: only its own key signs tokens for its node.
+    own = KeyRegistry()
+    own.register(node.identity.public_keys(), node.identity.created_at)
+    verifier = TokenVerifier(own, audience=node.settings.api_audience)
     try:
         caller = verifier.verify(token.strip())
     except TokenRejected:
@@ -125,15 +114,7 @@ def api_lookup(
             "Not set up",
             "this node has no linkage secret for lookups (PPRL_NODE_LINKAGE_SECRET_FILE)",
         )
-    person = Identifiers(
-        body.given_name,
-        body.family_name,
-        body.date_of_birth,
-        sex=body.sex,
-        ssn=body.ssn,
-        zip=body.zip,
-        phone=body.phone,
-    )
+    person = Identifiers(**body.model_dump())
     try:
         return look_up(
             node.hub,
