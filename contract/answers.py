@@ -69,8 +69,18 @@ class PlanMilestoneOut(BaseModel):
     actual_start: date | None = None
     actual_end: date | None = None
     dosage: str | None = None
+    planned_dosage: float | None = None
+    actual_dosage: float | None = None
+    dosage_unit: str | None = None
     status: MilestoneStatus
-    stuck_reason: str | None = None
+    stuck_reason: str | None = Field(default=None, description="A stuck reason code.")
+    stuck_since: date | None = None
+    non_negotiable: bool = False
+    mandate: str | None = None
+    buy_in: str | None = None
+    resources: str | None = None
+    stop_doing: bool = False
+    aftercare: bool = False
     need_served: str | None = Field(
         default=None,
         description="The need it serves: `need` as recorded, or implied by `service_kind`.",
@@ -107,9 +117,13 @@ class ConflictMilestoneOut(BaseModel):
 
 
 class PlanConflictOut(BaseModel):
-    kind: Literal["competing_deadlines", "overlapping_services", "stuck"]
+    kind: Literal["competing_deadlines", "over_capacity", "overlapping_services", "stuck"]
     milestones: list[ConflictMilestoneOut]
     detail: str
+    non_negotiable: bool = Field(
+        default=False,
+        description="A milestone in it is required by a mandate: these come first.",
+    )
 
 
 class SharedOut(BaseModel):

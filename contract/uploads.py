@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StringConstraints, model_validator
+from pydantic import BaseModel, Field, StringConstraints, field_validator, model_validator
 
+from contract.milestones import BuyIn, DosageUnit, Mandate, StuckReason, stuck_reason_code
 from contract.types import Base64, Identifier, RecordRef, RequestBody, ShortText, StaffId
 
 
@@ -68,6 +69,7 @@ class AssignmentBatchIn(RequestBody):
 
 
 MilestoneStatus = Literal["not_started", "in_progress", "complete", "stuck"]
+Dosage = Annotated[float, Field(ge=0, le=100_000)]
 
 
 class MilestoneIn(RequestBody):
@@ -84,9 +86,54 @@ class MilestoneIn(RequestBody):
     target_end: date | None = None
     actual_start: date | None = None
     actual_end: date | None = None
-    dosage: ShortText | None = None
+    dosage: ShortText | None = Field(
+        default=None, description="How much of the service, in the program's words."
+    )
+    planned_dosage: Dosage | None = Field(
+        default=None, description="How much of the service is planned, in `dosage_unit`."
+    )
+    actual_dosage: Dosage | None = Field(
+        default=None, description="How much has been delivered so far, in `dosage_unit`."
+    )
+    dosage_unit: DosageUnit | None = None
     status: MilestoneStatus
-    stuck_reason: ShortText | None = None
+    stuck_reason: StuckReason | None = Field(
+        default=None,
+        description="Why it is stuck, as a code (see the README's list). Any other text "
+        "is kept as `other`: free text about the client stays at the agency.",
+    )
+    stuck_since: date | None = Field(default=None, description="Since when it is stuck.")
+    non_negotiable: bool = Field(
+        default=False, description="Required of the client by a mandate, not a choice."
+    )
+    mandate: Mandate | None = Field(
+        default=None, description="What makes it non-negotiable (required when it is)."
+    )
+    buy_in: BuyIn | None = Field(default=None, description="Whether the client agrees.")
+    resources: ShortText | None = Field(
+        default=None, description="What this program contributes (services, money, staff)."
+    )
+    stop_doing: bool = Field(
+        default=False, description="The program proposes to stop this (duplicated, not helping)."
+    )
+    aftercare: bool = Field(default=False, description="Part of the plan for after the exit.")
+
+    @field_validator("stuck_reason", mode="before")
+    @classmethod
+    def _coded(cls, value: object) -> str | None:
+        return stuck_reason_code(value)
+
+    @model_validator(mode="after")
+    def _mandated(self) -> MilestoneIn:
+        if self.non_negotiable and self.mandate is None:
+            raise ValueError("a non-negotiable milestone needs its mandate")
+        if self.mandate is not None:
+            self.non_negotiable = True
+        if (self.planned_dosage is not None or self.actual_dosage is not None) and (
+            self.dosage_unit is None
+        ):
+            raise ValueError("planned_dosage and actual_dosage need dosage_unit")
+        return self
 
 
 class MilestoneKey(RequestBody):

@@ -141,7 +141,18 @@ class HubSettings(BaseSettings):
         description="The largest combination of programs the overlap report counts exactly.",
     )
     conflict_deadline_window_days: int = Field(
-        default=14, ge=0, le=365, description="Deadlines this close across programs conflict."
+        default=14,
+        ge=0,
+        le=365,
+        description="Deadlines this close across programs conflict when both milestones "
+        "serve the same need.",
+    )
+    client_hours_per_week: float = Field(
+        default=20.0,
+        gt=0,
+        le=168,
+        description="Hours a week programs may together ask of a client before their "
+        "milestones conflict (planned dosage over each milestone's span).",
     )
     stuck_after_days: int = Field(
         default=30, ge=1, le=3650, description="A milestone stuck this long is flagged."

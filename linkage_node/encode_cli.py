@@ -131,7 +131,8 @@ def _delimiter(text: str | None) -> str | None:
 
 def _report_plans(plans: Any) -> None:
     for issue in plans.issues[:_SHOWN_ISSUES]:
-        err.print(f"  plans line {issue.line}, column {issue.column}: {issue.rule} (row left out)")
+        outcome = "sent as other" if issue.action == "recode" else "row left out"
+        err.print(f"  plans line {issue.line}, column {issue.column}: {issue.rule} ({outcome})")
     if len(plans.issues) > _SHOWN_ISSUES:
         err.print(f"  ... and {len(plans.issues) - _SHOWN_ISSUES} more plan problems")
 
@@ -211,6 +212,13 @@ def encode(
         Path | None,
         typer.Option(help="Plan milestone export (CSV) to send with this run's changes."),
     ] = None,
+    stuck_reasons: Annotated[
+        Path | None,
+        typer.Option(
+            help="CSV mapping the agency's own stuck reason codes onto the shared list "
+            "(columns agency_code, code)."
+        ),
+    ] = None,
     json_out: JsonOut = False,
     max_rejected: MaxRejected = None,
     allow_removals: AllowRemovals = "10%",
@@ -222,12 +230,14 @@ def encode(
     from linkage_node.errors import check_writable
     from linkage_node.guards import DEFAULT_REJECTED_ENCODE, Allowance, GuardError
     from linkage_node.job import run_encoding_job
+    from linkage_node.plans import load_stuck_reasons
     from linkage_node.progress import progress_reporter
     from linkage_node.schema import load_schema, schema_summary
 
     removals = Allowance.parse(allow_removals, "--allow-removals")
     rejected = Allowance.parse(max_rejected or DEFAULT_REJECTED_ENCODE, "--max-rejected")
     check_writable(output, "--output")  # before the secret, the schema and minutes of work
+    reason_map = load_stuck_reasons(stuck_reasons) if stuck_reasons else None
     linkage_schema = load_schema(schema)
     secret = LinkageSecret.load(secret_file)
     try:
@@ -244,6 +254,7 @@ def encode(
                 workers=workers,
                 progress=report,
                 plans_path=plans,
+                stuck_reasons=reason_map,
                 allow_removals=removals,
                 max_rejected=rejected,
                 delimiter=_delimiter(delimiter),

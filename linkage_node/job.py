@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from itertools import islice
@@ -86,6 +86,7 @@ def run_encoding_job(
     progress: Callable[[str, int, int], None] | None = None,
     today: date | None = None,
     plans_path: Path | None = None,
+    stuck_reasons: Mapping[str, str] | None = None,
     allow_removals: Allowance | None = None,
     max_rejected: Allowance | None = None,
     delimiter: str | None = None,
@@ -140,7 +141,7 @@ def run_encoding_job(
                 chunk=provisional,
             )
         staging.keep([ref_key.ref(r) for r in roster.rejected_record_ids])
-        plans = read_plans(plans_path) if plans_path is not None else None
+        plans = read_plans(plans_path, stuck_reasons) if plans_path is not None else None
         diff = _guarded_diff(
             staging, roster, plans, max_rejected, allow_removals, exits=missing == "exit"
         )

@@ -29,7 +29,7 @@ EARLIEST_BIRTH = date(1900, 1, 1)
 MAX_RECORD_ID = 64
 MAX_CELL = 256
 
-Action = Literal["reject", "drop_field"]
+Action = Literal["reject", "drop_field", "recode"]
 
 
 @dataclass(frozen=True)

@@ -84,6 +84,8 @@ def consent_and_ask(  # noqa: PLR0917
                 "service_kind": "probation",
                 "status": "in_progress",
                 "target_end": (now + timedelta(days=12)).date().isoformat(),
+                "mandate": "condition_of_supervision",
+                "buy_in": "yes",
             },
             {
                 "ref": doc_ref,
@@ -92,7 +94,12 @@ def consent_and_ask(  # noqa: PLR0917
                 "milestone": "Job readiness class",
                 "service_kind": "job_training",
                 "status": "stuck",
-                "stuck_reason": "no transport",
+                "stuck_reason": "transportation",  # a shared code: no free text
+                "stuck_since": (now - timedelta(days=45)).date().isoformat(),
+                "planned_dosage": 24,
+                "actual_dosage": 6,
+                "dosage_unit": "sessions",
+                "resources": "bus pass on request",
             },
         ]
         doc_node.post_batch(
@@ -215,7 +222,8 @@ def _print_answer(
         )
         out.print(f"  {program.program}: {shown}; {plan}")
     for conflict in answer.conflicts:
-        out.print(f"  [yellow]conflict[/]: {conflict.detail}")
+        required = " (a required milestone)" if conflict.non_negotiable else ""
+        out.print(f"  [yellow]conflict{required}[/]: {conflict.detail}")
     if check.verified:
         out.print(
             "  consent verified by DCFS's node: each grant the answer relies on is a live "

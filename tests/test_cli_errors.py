@@ -300,6 +300,22 @@ def test_encode_with_most_rows_rejected_exits_3_with_the_problem_table(tmp_path:
     assert not (tmp_path / "out.jsonl").exists()
 
 
+ENCODE_WITH_PLANS = (
+    "node",
+    "encode",
+    "--agency",
+    "DCFS",
+    "--secret-file",
+    "secret.json",
+    "--input",
+    "roster.csv",
+    "--output",
+    "out.jsonl",
+    "--plans",
+    "plans.csv",
+)
+
+
 def test_a_plan_file_with_every_row_invalid_exits_3(tmp_path: Path) -> None:
     rows = _encode_setup(tmp_path, 5)
     plans = tmp_path / "plans.csv"
@@ -308,21 +324,33 @@ def test_a_plan_file_with_every_row_invalid_exits_3(tmp_path: Path) -> None:
         + "".join(f"{r['record_id']},m1,Housing,Lease,Jane Planter\n" for r in rows),
         encoding="utf-8",
     )
-    result = pprl(
-        "node",
-        "encode",
-        "--agency",
-        "DCFS",
-        "--secret-file",
-        "secret.json",
-        "--input",
-        "roster.csv",
-        "--output",
-        "out.jsonl",
-        "--plans",
-        "plans.csv",
-        cwd=tmp_path,
-    )
+    result = pprl(*ENCODE_WITH_PLANS, cwd=tmp_path)
     one_error(result, 3, "plan rows were rejected")
     assert "status.unknown" in result.stderr
     assert "Jane" not in result.stderr
+
+
+def test_free_text_stuck_reasons_are_sent_as_other_and_a_bad_map_is_refused(
+    tmp_path: Path,
+) -> None:
+    rows = _encode_setup(tmp_path, 5)
+    (tmp_path / "plans.csv").write_text(
+        "record_id,milestone_id,goal,milestone,status,stuck_reason\n"
+        + "".join(f"{r['record_id']},m1,Housing,Lease,stuck,WL-3\n" for r in rows[:2])
+        + f"{rows[2]['record_id']},m1,Housing,Lease,stuck,Jane has no car\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "reasons.csv").write_text("agency_code,code\nWL-3,waitlist\n", encoding="utf-8")
+    command = (*ENCODE_WITH_PLANS, "--stuck-reasons", "reasons.csv")
+    result = pprl(*command, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "plans line 4, column stuck_reason: stuck_reason.unmapped (sent as other)" in (
+        result.stderr
+    )
+    assert "plans: 3 rows, 3 valid" in result.stderr
+    assert "Jane" not in result.stderr
+
+    (tmp_path / "reasons.csv").write_text("agency_code,code\nWL-3,no beds\n", encoding="utf-8")
+    refused = pprl(*command, cwd=tmp_path)
+    one_error(refused, 3, "not on the shared list")
+    assert "no beds" not in refused.stderr

@@ -53,6 +53,8 @@ def test_demo_does_what_it_reports(backend: str, tmp_path: Path) -> None:
         consented = text.split("consented):")[1].split("asks about")[0]
         assert "corrections: contact Case manager" in consented
         assert "2 plan milestones" in consented
+        # Stuck reasons travel as shared codes and are shown in words.
+        assert "stuck for at least 45 days at corrections: no way to get there" in consented
         assert "consent verified" in consented
         assert "no consent on record from corrections for contact details" in text
         assert "withheld (the client's consent to corrections was revoked)" in text

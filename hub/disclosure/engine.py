@@ -20,6 +20,7 @@ from sqlmodel import Session, col
 
 from consent import prove_grant
 from consent.fields import DataClass
+from contract.milestones import stuck_reason_code
 from hub.crypto import DataCipher, contact_context, milestone_context
 from hub.disclosure import record
 from hub.disclosure.levels import LEVELS, Disclosure, LinkedProgram, decide_programs
@@ -175,17 +176,15 @@ class DisclosureEngine:
                 col(Milestone.agency_id) == agency_id, col(Milestone.ref) == ref
             )
         ).scalars()
-        return [
-            PlanItem(
-                program,
-                row.milestone_id,
-                json.loads(
-                    self.cipher.open(row.plan, milestone_context(agency_id, ref, row.milestone_id))
-                ),
-                row.updated_at,
+        items = []
+        for row in rows:
+            fields = json.loads(
+                self.cipher.open(row.plan, milestone_context(agency_id, ref, row.milestone_id))
             )
-            for row in rows
-        ]
+            if "stuck_reason" in fields:  # text an older node sent is shown as `other`
+                fields["stuck_reason"] = stuck_reason_code(fields["stuck_reason"])
+            items.append(PlanItem(program, row.milestone_id, fields, row.updated_at))
+        return items
 
     # --- the record ---------------------------------------------------------------------
 

@@ -74,7 +74,12 @@ def shared_answer(
 
 
 def combined_plan(
-    answer: SharedAnswer, *, today: date, deadline_window_days: int, stuck_after_days: int
+    answer: SharedAnswer,
+    *,
+    today: date,
+    deadline_window_days: int,
+    stuck_after_days: int,
+    client_hours_per_week: float = 20.0,
 ) -> tuple[list[PlanItem], list[Conflict]]:
     """Every milestone the caller may see, in priority order, and the conflicts."""
     items = list(answer.own_plan)
@@ -86,5 +91,6 @@ def combined_plan(
         today=today,
         deadline_window_days=deadline_window_days,
         stuck_after_days=stuck_after_days,
+        client_hours_per_week=client_hours_per_week,
     )
     return ordered, conflicts

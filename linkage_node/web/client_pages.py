@@ -11,11 +11,12 @@ from fastapi.responses import HTMLResponse, Response
 from consent import WitnessAlarm, bundle_proof
 from contract import SharedOut
 from contract.errors import HubCallError, HubRefused
+from contract.milestones import STUCK_REASONS
 from keys import canonical
 from linkage_node.answer_check import AnswerCheck
 from linkage_node.consent_terms import canonical_grant_id
 from linkage_node.state_rows import DirectoryEntry
-from linkage_node.web import answer_view
+from linkage_node.web import answer_view, plan_view
 from linkage_node.web.pages import (
     alarm_page,
     hub_trouble,
@@ -97,6 +98,8 @@ def client(request: Request, record_id: str) -> Response:
         classes=consent_pages.CLASS_LABELS,
         cards=answer_view.cards(body),
         needs=answer_view.NEEDS,
+        timeline=plan_view.timeline(body),
+        stuck_reasons=STUCK_REASONS,
     )
 
 

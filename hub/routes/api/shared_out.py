@@ -30,6 +30,7 @@ def shared_out(answer: SharedAnswer, settings: HubSettings, *, today: date) -> S
         today=today,
         deadline_window_days=settings.conflict_deadline_window_days,
         stuck_after_days=settings.stuck_after_days,
+        client_hours_per_week=settings.client_hours_per_week,
     )
     withheld = [
         f"{entry.program}: {level.reason}"
@@ -51,6 +52,7 @@ def shared_out(answer: SharedAnswer, settings: HubSettings, *, today: date) -> S
                     ConflictMilestoneOut(program=p, milestone_id=m) for p, m in c.milestones
                 ],
                 detail=c.detail,
+                non_negotiable=c.non_negotiable,
             )
             for c in conflicts
         ],

@@ -231,14 +231,45 @@ def upload(
     assert response.status_code == 200, response.text
 
 
-def milestones(api: Api, agency: str, items: list[dict[str, Any]]) -> None:
+def milestones(
+    api: Api, agency: str, items: list[dict[str, Any]], batch: str = "pln-00001"
+) -> None:
     response = api.post(
-        f"/v1/agencies/{agency}/milestones/batches",
-        {"upserts": items},
-        api.as_(agency),
-        "pln-00001",
+        f"/v1/agencies/{agency}/milestones/batches", {"upserts": items}, api.as_(agency), batch
     )
     assert response.status_code == 200, response.text
+
+
+def required_housing(api: Api, batch: str = "pln-00002") -> None:
+    """Corrections adds a condition of supervision for B (linked to DCFS's A): move into
+    an approved address, stuck on a waitlist, due two days after A's lease (same need:
+    a conflict, a non-negotiable one). Every field of the milestone model is set."""
+    milestones(
+        api,
+        "DOC",
+        [
+            {
+                "ref": B,
+                "milestone_id": "p3",
+                "goal": "Approved residence",
+                "milestone": "Move into an approved address",
+                "service_kind": "housing",
+                "status": "stuck",
+                "stuck_reason": "waitlist",
+                "stuck_since": days_from_today(-40),
+                "target_start": days_from_today(-50),
+                "target_end": days_from_today(22),
+                "planned_dosage": 12,
+                "actual_dosage": 3,
+                "dosage_unit": "sessions",
+                "mandate": "condition_of_supervision",
+                "buy_in": "partly",
+                "resources": "Deposit assistance",
+                "aftercare": True,
+            }
+        ],
+        batch,
+    )
 
 
 def link(

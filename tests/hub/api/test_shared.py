@@ -32,6 +32,7 @@ from tests.hub.api.factories import (
     grant,
     link,
     ref,
+    required_housing,
     revoke,
 )
 
@@ -94,11 +95,22 @@ def test_the_combined_plan_is_in_priority_order_and_flags_conflicts(
     body = ask_shared(api, A).json()
     # basic needs (housing) before freedom (probation) before self-reliance (job training)
     assert [m["milestone_id"] for m in body["plan"]] == ["m1", "p1", "p2"]
-    kinds = {
-        (c["kind"], tuple(sorted(m["program"] for m in c["milestones"]))) for c in body["conflicts"]
-    }
-    # child welfare's lease is due 5 days before corrections' report: competing deadlines.
-    assert ("competing_deadlines", ("child_welfare", "corrections")) in kinds
+    # child welfare's lease (housing) and corrections' report (supervision) are due five
+    # days apart, but serve different needs at no stated hours: no conflict.
+    assert [c["kind"] for c in body["conflicts"]] == []
+
+    # Corrections adds a condition of supervision about housing, due near the lease.
+    required_housing(api)
+    body = ask_shared(api, A).json()
+    assert [m["milestone_id"] for m in body["plan"]] == ["p3", "m1", "p1", "p2"]
+    p3 = body["plan"][0]
+    assert p3["non_negotiable"] is True
+    assert p3["mandate"] == "condition_of_supervision"
+    conflict = body["conflicts"][0]
+    assert conflict["kind"] == "competing_deadlines"
+    assert conflict["non_negotiable"] is True
+    assert {m["program"] for m in conflict["milestones"]} == {"child_welfare", "corrections"}
+    assert "corrections (condition of supervision)" in conflict["detail"]
 
 
 def test_every_disclosure_has_exactly_one_access_entry_and_a_checkable_proof(

@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 
 from linkage_node.web.node import HTMX
 from tests.browser import ARTIFACTS
-from tests.hub.api.factories import Api, add_notification
+from tests.hub.api.factories import Api, add_notification, required_housing
 from tests.linkage_node.web.conftest import PASSWORD, Node
 from tests.processes import serve_in_thread
 
@@ -43,10 +43,7 @@ def test_a_case_manager_signs_in_and_sees_the_shared_client(served: str, page: P
     expect(page.get_by_role("heading", name="Corrections")).to_be_visible()
     expect(page.get_by_text("Officer Reyes")).to_be_visible()
     expect(page.get_by_text("Consent verified")).to_be_visible()
-    plan = page.get_by_role("table").filter(has_text="basic needs first")
-    conflicted = plan.get_by_role("row").filter(has_text="Report to officer")
-    expect(conflicted).to_contain_text("Conflict")
-    expect(page.get_by_text("Competing deadlines")).to_be_visible()
+    expect(page.get_by_role("heading", name="Timeline")).to_be_visible()
     page.screenshot(path=str(ARTIFACTS / "shared-client.png"), full_page=True)
     assert (ARTIFACTS / "shared-client.png").stat().st_size > 10_000
 
@@ -72,9 +69,8 @@ def test_with_javascript_htmx_marks_a_notification_read_in_place(
     assert js_page.url == url  # swapped in place, no page load
 
 
-def test_consent_is_recorded_and_revoked_at_375px_by_keyboard_without_javascript(
-    served: str, page: Page, tmp_path: Path
-) -> None:
+def _open_client_at_375px(served: str, page: Page) -> None:
+    """Sign in by keyboard on a phone-sized screen and open the shared client."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.set_viewport_size({"width": 375, "height": 800})
     page.goto(f"{served}/sign-in")
@@ -83,6 +79,12 @@ def test_consent_is_recorded_and_revoked_at_375px_by_keyboard_without_javascript
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="My caseload")).to_be_visible()
     page.goto(f"{served}/clients/DCFS-0001")
+
+
+def test_consent_is_recorded_and_revoked_at_375px_by_keyboard_without_javascript(
+    served: str, page: Page, tmp_path: Path
+) -> None:
+    _open_client_at_375px(served, page)
     expect(page.get_by_role("heading", name="Consent on file at DCFS")).to_be_visible()
     scan = tmp_path / "release.pdf"
     scan.write_bytes(b"%PDF-1.4 signed release")
@@ -147,3 +149,23 @@ def test_an_intake_worker_looks_a_person_up_at_375px_by_keyboard(
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 375, f"the page scrolls sideways at 375 px ({width} px wide)"
         page.screenshot(path=str(ARTIFACTS / "intake-lookup-375.png"), full_page=True)
+
+
+def test_the_timeline_opens_by_keyboard_at_375px_without_javascript(
+    api: Api, served: str, page: Page
+) -> None:
+    required_housing(api)
+    _open_client_at_375px(served, page)
+    plan = page.get_by_role("table").filter(has_text="basic needs first")
+    conflicted = plan.get_by_role("row").filter(has_text="Move into an approved address")
+    expect(conflicted).to_contain_text("Conflict")
+    expect(page.get_by_text("Competing deadlines (required milestone)")).to_be_visible()
+    entry = page.locator("ol.timeline > li").filter(has_text="Move into an approved address")
+    summary = entry.locator("summary")
+    summary.focus()
+    page.keyboard.press("Enter")
+    expect(entry.get_by_text("condition of supervision")).to_be_visible()
+    expect(entry.get_by_text("3 sessions of 12 sessions delivered")).to_be_visible()
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 375, f"the page scrolls sideways at 375 px ({width} px wide)"
+    page.screenshot(path=str(ARTIFACTS / "timeline-375.png"), full_page=True)

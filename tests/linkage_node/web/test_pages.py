@@ -55,8 +55,10 @@ def test_a_shared_client_shows_contact_milestones_conflicts_and_verified_consent
     text = page.text
     assert "Officer Reyes" in text
     assert "Report to officer" in text
-    assert 'class="conflict"' in text
-    assert "Competing deadlines" in text
+    # The lease (housing) and the report (supervision) serve different needs: no
+    # conflict (the timeline test below has one).
+    assert 'class="conflict"' not in text
+    assert 'id="conflicts"' not in text
     assert "Consent verified" in text
     assert "high-confidence match (score 0.93)" in text  # corrections
     assert "moderate-confidence match (score 0.88)" in text  # family employment
@@ -177,3 +179,37 @@ def test_a_program_that_closed_the_case_shows_as_served_before(api: Api, node: N
     assert "Officer Reyes" not in page  # the contact left with the exit
     assert "Report to officer" not in page
     assert "Consent verified" in page  # family employment's grant, still checked
+
+
+def test_the_timeline_shows_every_field_of_each_milestone_in_words(api: Api, node: Node) -> None:
+    from tests.hub.api.factories import required_housing
+
+    required_housing(api)
+    page = node.sign_in().get("/clients/DCFS-0001").text
+    row = next(r for r in page.split("<tr") if "Move into an approved address" in r)
+    assert "<strong>Stuck</strong>: waiting for a place in the service" in row
+    assert "(required)" in row
+    timeline = page.split('id="timeline"')[1].split("</section>")[0]
+    entries = timeline.split("<li")[1:]
+    # In date order: the residence (started 50 days ago) first, then the job class
+    # (starts in 5 days), the lease (due in 20) and the report (due in 25).
+    order = ["Move into an approved address", "Job readiness class", "Lease signed", "Report"]
+    assert [next(n for n in order if n in e) for e in entries] == order
+    entry = html.unescape(entries[0])
+    for said in (
+        f"{day(days_from_today(-50))} to {day(days_from_today(22))}",
+        "<dt>Required by</dt><dd>condition of supervision</dd>",
+        "<dt>Dosage</dt><dd>3 sessions of 12 sessions delivered</dd>",
+        "<dt>Client buy-in</dt><dd>the client partly agrees</dd>",
+        "<dt>This program contributes</dt><dd>Deposit assistance</dd>",
+        "<dt>Stuck because</dt><dd>waiting for a place in the service</dd>",
+        f"<dt>Stuck since</dt><dd>{day(days_from_today(-40))}</dd>",
+        "<dt>Aftercare</dt><dd>part of the plan for after the program ends</dd>",
+        "<dt>Need served</dt><dd>Basic needs</dd>",
+    ):
+        assert said in entry, said
+    assert "<strong>required</strong>" in entry
+    assert "<strong>conflict</strong>" in entry
+    conflicts = page.split('id="conflicts"')[1].split("</section>")[0]
+    first = conflicts.split("<li>")[1]
+    assert "(required milestone)" in first
