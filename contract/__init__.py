@@ -42,6 +42,8 @@ from contract.operations import (
     ReviewAnswerIn,
     ReviewItemOut,
 )
+from contract.org import OrgStructureIn, OrgStructureOut, StaffIn
+from contract.team import TeamClientOut, TeamMemberOut, TeamOut
 from contract.types import (
     Base64,
     Identifier,
@@ -101,6 +103,8 @@ __all__ = [
     "MilestoneKey",
     "MilestoneStatus",
     "NotificationOut",
+    "OrgStructureIn",
+    "OrgStructureOut",
     "OverlapCellOut",
     "OverlapOut",
     "PlanConflictOut",
@@ -117,5 +121,9 @@ __all__ = [
     "SharedProgramOut",
     "ShortText",
     "StaffId",
+    "StaffIn",
+    "TeamClientOut",
+    "TeamMemberOut",
+    "TeamOut",
     "WithheldOut",
 ]

@@ -32,6 +32,7 @@ from contract.ledger import CheckpointOut, ConsistencyProofOut, LedgerEntryOut
 from contract.linkage import LinkageRunIn, LinkageRunOut
 from contract.lookups import LookupOut
 from contract.operations import OverlapOut, ReviewItemOut
+from contract.org import OrgStructureOut
 from contract.responses import checked, read, read_json, read_list, refusal, retry_after
 from contract.uploads import BatchOut
 
@@ -199,6 +200,17 @@ class HubClient:
                 "applied are not sent twice."
             )
             raise
+
+    def put_org_structure(self, agency: str, staff: list[dict[str, Any]]) -> OrgStructureOut:
+        """Replace the agency's org structure at the hub (retried: it is idempotent)."""
+        return self.call(
+            "PUT",
+            f"/v1/agencies/{agency}/staff",
+            OrgStructureOut,
+            what="the org structure",
+            retry=True,
+            json={"staff": staff},
+        )
 
     # --- what case managers are told ----------------------------------------------------
 

@@ -9,6 +9,7 @@ reveals nothing.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlmodel import Session
@@ -90,45 +91,59 @@ def authorize_agency_node(principal: Principal, agency_id: str) -> None:
         raise NotFound()
 
 
+def _assigned_or_above(principal: Principal, assigned_to: str | None, chain: Sequence[str]) -> bool:
+    """The case manager assigned to the record, or a supervisor above them in the
+    agency's chain of command (`chain`: the supervisors above the assigned case manager,
+    nearest first). A supervisor may hold a caseload of their own too."""
+    if assigned_to is None:
+        return False
+    if principal.has(Role.CASE_MANAGER, Role.SUPERVISOR) and assigned_to == principal.subject:
+        return True
+    return principal.has(Role.SUPERVISOR) and principal.subject in chain
+
+
 def authorize_record(
-    principal: Principal, agency_id: str, exists: bool, assigned_to: str | None
+    principal: Principal,
+    agency_id: str,
+    exists: bool,
+    assigned_to: str | None,
+    chain: Sequence[str] = (),
 ) -> None:
-    """A record: its agency's node and supervisors, or the case manager assigned to it.
+    """A record: its agency's node, the case manager assigned to it, or a supervisor in
+    their chain of command.
 
     A record that does not exist and one the caller may not see get the same answer.
     """
     if principal.agency_id != agency_id or not exists:
         raise NotFound()
-    if principal.has(Role.AGENCY_NODE, Role.SUPERVISOR):
-        return
-    if (
-        principal.has(Role.CASE_MANAGER)
-        and assigned_to is not None
-        and assigned_to == principal.subject
-    ):
+    if principal.has(Role.AGENCY_NODE) or _assigned_or_above(principal, assigned_to, chain):
         return
     raise NotFound()
 
 
-def authorize_client_query(principal: Principal, exists: bool, assigned_to: str | None) -> str:
+def authorize_client_query(
+    principal: Principal, exists: bool, assigned_to: str | None, chain: Sequence[str] = ()
+) -> str:
     """ "Is this client shared?": the case manager assigned to the caller's agency's
-    record, or a supervisor of that agency; returns the caller's agency.
+    record, or a supervisor above them in the chain of command; returns the caller's
+    agency.
 
     Not the agency's node (it asks with the signed-in case manager's token), and never
-    anyone else: a record of another agency, one assigned to someone else and one that
-    does not exist all get the same answer.
+    anyone else: a record of another agency, one assigned to someone outside the
+    caller's team and one that does not exist all get the same answer.
     """
     if principal.agency_id is None or not exists:
         raise NotFound()
-    if principal.has(Role.SUPERVISOR):
-        return principal.agency_id
-    if (
-        principal.has(Role.CASE_MANAGER)
-        and assigned_to is not None
-        and assigned_to == principal.subject
-    ):
+    if _assigned_or_above(principal, assigned_to, chain):
         return principal.agency_id
     raise NotFound()
+
+
+def require_supervisor(principal: Principal) -> str:
+    """An agency's supervisor (their team's caseload); returns the agency."""
+    if principal.agency_id is None or not principal.has(Role.SUPERVISOR):
+        raise Forbidden("only a supervisor has a team")
+    return principal.agency_id
 
 
 def require_case_manager(principal: Principal) -> str:

@@ -45,7 +45,8 @@ def sync_command(
     staff: Annotated[
         Path | None,
         typer.Option(
-            help="CSV of case managers' contact details (case_manager_id, display_name, ...)."
+            help="Staff file: case_manager_id and display_name, phone, email, office, unit, "
+            "supervisor_id (with supervisor_id, the org structure is sent too)."
         ),
     ] = None,
     batch_size: Annotated[int, typer.Option(min=1, max=10_000)] = 5000,
@@ -76,8 +77,9 @@ def sync_command(
     from keys.cli import load_identity
     from linkage_node.hub_client import node_client
     from linkage_node.job import STATE_FILE
+    from linkage_node.staff_file import load_staff
     from linkage_node.state import NodeState
-    from linkage_node.sync import load_staff, sync
+    from linkage_node.sync import sync
 
     identity = load_identity(key_dir, passphrase_file, passphrase_prompt)
     if identity.agency_id != agency:
@@ -113,6 +115,11 @@ def sync_command(
         f"{report.records['assignments']} assignment changes, "
         f"{report.records['milestones']} milestone changes"
     )
+    if report.org is not None:
+        err.print(
+            f"org structure: the hub holds {report.org.staff} staff, "
+            f"{report.org.supervisors} of them supervising others"
+        )
     witness_round(hub, identity, directory, log_public_key)
 
 

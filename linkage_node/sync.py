@@ -13,20 +13,23 @@ already holds records of the agency, that state was lost and made again (with a 
 record-reference key every client would be uploaded a second time), and the hub refuses
 it with advice. `--reset` sends `state: replace` instead: the hub drops what it held for
 the agency and takes this state's records.
+
+With a staff file that has a `supervisor_id` column (`linkage_node.staff_file`), the
+sync ends by sending the org structure, which replaces the hub's: it is small, and a
+whole structure cannot be half applied.
 """
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+from contract import OrgStructureOut
 from contract.client import HubClient
 from keys import canonical
-from linkage_node.errors import RosterError
+from linkage_node.staff_file import StaffFile
 from linkage_node.state import NodeState
 from linkage_node.state_rows import Change, PendingRun
 
@@ -42,29 +45,10 @@ class SyncReport:
     batches_replayed: int = 0
     batches_skipped: int = 0
     replaced: int = 0  # records the hub dropped at a --reset
+    org: OrgStructureOut | None = None  # the org structure the hub now holds, if sent
     records: dict[str, int] = field(
         default_factory=lambda: {"encodings": 0, "assignments": 0, "milestones": 0}
     )
-
-
-def load_staff(path: Path) -> dict[str, dict[str, str]]:
-    """Case managers' contact details from a CSV: case_manager_id, display_name, phone,
-    email, office (all but the id optional)."""
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            rows = list(csv.DictReader(handle))
-    except OSError as exc:
-        raise RosterError(str(path), exc.strerror or "cannot be read", "Check --staff.") from None
-    fields = ("display_name", "phone", "email", "office")
-    if rows and "case_manager_id" not in rows[0]:
-        raise RosterError(str(path), "has no case_manager_id column", "Add the column.")
-    return {
-        row["case_manager_id"].strip(): {
-            f: row[f].strip() for f in fields if row.get(f, "").strip()
-        }
-        for row in rows
-        if row.get("case_manager_id", "").strip()
-    }
 
 
 def _batches(items: list[Change], size: int) -> Iterator[tuple[int, list[Change]]]:
@@ -78,11 +62,12 @@ def sync(
     client: HubClient,
     *,
     batch_size: int = DEFAULT_BATCH,
-    staff: dict[str, dict[str, str]] | None = None,
+    staff: StaffFile | None = None,
     progress: Callable[[str], None] | None = None,
     reset: bool = False,
 ) -> SyncReport:
-    """Send every unsynced run's changes; see the module notes."""
+    """Send every unsynced run's changes, then the org structure when the staff file
+    has one (it replaces the hub's); see the module notes."""
     report = SyncReport()
     kinds: tuple[tuple[str, tuple[str, ...]], ...] = (
         ("encodings", ("upsert", "remove")),
@@ -93,7 +78,7 @@ def sync(
         state,
         client,
         agency_id,
-        staff or {},
+        staff.contacts if staff else {},
         progress,
         reset,
         installation=state.installation_id,
@@ -105,6 +90,8 @@ def sync(
             sender.send(run, kind, [c for c in changes if c.op in ops], batch_size, report)
         state.mark_synced(run.run_id)
         report.runs += 1
+    if staff is not None and staff.org is not None:
+        report.org = client.put_org_structure(agency_id, staff.org)
     return report
 
 

@@ -16,8 +16,9 @@ from rich.console import Console
 from keys import AgencyIdentity
 from linkage_node.hub_client import node_client
 from linkage_node.job import STATE_FILE
+from linkage_node.staff_file import load_staff
 from linkage_node.state import NodeState
-from linkage_node.sync import load_staff, sync
+from linkage_node.sync import sync
 from pprl.demo_consent import _assigned, _case_manager, _shared_with
 
 

@@ -35,8 +35,9 @@ from keys import AgencyIdentity, LinkageSecret, LocalIssuer, Role
 from linkage_node import load_schema, run_encoding_job
 from linkage_node.hub_client import node_client
 from linkage_node.job import STATE_FILE
+from linkage_node.staff_file import load_staff
 from linkage_node.state import NodeState
-from linkage_node.sync import load_staff, sync
+from linkage_node.sync import sync
 from linkage_node.synthetic import linked_rosters, write_roster
 from linkage_node.witness import NodeWitness
 from pprl.demo_consent import consent_and_ask

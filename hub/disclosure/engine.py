@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 from sqlalchemy import select
 from sqlmodel import Session, col
@@ -37,10 +38,12 @@ from hub.settings import HubSettings
 
 @dataclass(frozen=True)
 class Asker:
-    """Who asks, about which of their own agency's records."""
+    """Who asks, about which of their own agency's records, and why when it is not their
+    own client: `supervision` for a supervisor asking about a client of their team."""
 
     agency_id: str
     staff: str
+    purpose: Literal["supervision"] | None = None
 
 
 @dataclass(frozen=True)
@@ -208,6 +211,7 @@ class DisclosureEngine:
             at=at,
             checkpoint_size=checkpoint.size,
             window=self.settings.access_dedup_seconds,
+            purpose=asker.purpose,
         )
 
     def intake(
@@ -260,4 +264,5 @@ class DisclosureEngine:
             fresh=fresh,
             at=at,
             checkpoint_size=checkpoint.size,
+            purpose=asker.purpose,
         )

@@ -18,6 +18,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from datetime import datetime, timedelta
+from typing import Literal
 
 from sqlmodel import Session
 
@@ -34,8 +35,10 @@ def access_statement(
     staff: str,
     requester_record: str,
     checkpoint_size: int,
+    purpose: Literal["supervision"] | None = None,
 ) -> AccessStatement:
-    """The ACCESS statement for `levels` of `entry`, all shown on one basis."""
+    """The ACCESS statement for `levels` of `entry`, all shown on one basis (`purpose`
+    `supervision`: asked by a supervisor about a client of their team)."""
     basis = levels[0]
     grant = None
     if basis.grant_index is not None and basis.grant_leaf_hash is not None:
@@ -51,6 +54,7 @@ def access_statement(
         requester_record=requester_record,
         data_classes=[level.data_class for level in levels],
         checkpoint_size=checkpoint_size,
+        purpose=purpose,
         link=LinkEvidence(
             run_id=entry.path.run_id,
             threshold_bp=basis_points(entry.path.threshold),
@@ -102,6 +106,7 @@ def record_access(
     at: datetime,
     checkpoint_size: int,
     window: float,
+    purpose: Literal["supervision"] | None = None,
 ) -> None:
     """One ACCESS entry per basis relied on (the agreement, or each grant), unless the
     same disclosure was recorded within `window` seconds; each level learns its entry."""
@@ -129,6 +134,7 @@ def record_access(
                 staff=staff,
                 requester_record=requester_record,
                 checkpoint_size=checkpoint_size,
+                purpose=purpose,
             )
             index, _ = ledger.append_hub_entry(session, statement.fields(), now=at)
             row = seen or RecentDisclosure(
@@ -186,12 +192,18 @@ def record_existence(
     fresh: list[tuple[str, LinkedProgram]],
     at: datetime,
     checkpoint_size: int,
+    purpose: Literal["supervision"] | None = None,
 ) -> None:
     """One ACCESS entry for each first-shown existence disclosure, and its marker."""
     for ref, entry in fresh:
         level = entry.levels["existence"]
         statement = access_statement(
-            entry, [level], staff=staff, requester_record=ref, checkpoint_size=checkpoint_size
+            entry,
+            [level],
+            staff=staff,
+            requester_record=ref,
+            checkpoint_size=checkpoint_size,
+            purpose=purpose,
         )
         index, _ = ledger.append_hub_entry(session, statement.fields(), now=at)
         key = existence_key(agency_id, staff, ref, entry)

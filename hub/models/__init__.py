@@ -10,6 +10,7 @@ from hub.models.answers import (
 )
 from hub.models.ledger import LedgerCheckpoint, LedgerCosignature, LedgerEntry, LedgerHead
 from hub.models.linkage import Link, LinkageRun, OverlapSnapshot, RecordCluster, ReviewAnswer
+from hub.models.org import StaffMember
 from hub.models.records import (
     Assignment,
     Canary,
@@ -45,5 +46,6 @@ __all__ = [
     "RecentDisclosure",
     "RecordCluster",
     "ReviewAnswer",
+    "StaffMember",
     "UploadBatch",
 ]

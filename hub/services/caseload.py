@@ -45,14 +45,13 @@ class Caseload:
 def caseload(engine: DisclosureEngine, session: Session, asker: Asker, *, at: datetime) -> Caseload:
     """Build `asker`'s caseload and record this visit. The caller commits."""
     agency_id, staff = asker.agency_id, asker.staff
-    visit = session.get(CaseloadVisit, (agency_id, staff))
-    previous = visit.visited_at if visit else None
+    previous = last_visit(session, agency_id, staff)
     assigned = session.execute(
         select(col(Assignment.ref), col(Assignment.updated_at))
         .where(col(Assignment.agency_id) == agency_id, col(Assignment.case_manager_id) == staff)
         .order_by(col(Assignment.ref))
     ).all()
-    changed_at = _cluster_changes(session, agency_id, [ref for ref, _ in assigned])
+    changed_at = cluster_changes(session, agency_id, [ref for ref, _ in assigned])
     # The links are read before the ledger's write lock is taken: only deciding needs it.
     linked = {ref: engine.linked(session, agency_id, ref) for ref, _ in assigned}
     noticed = exits_noticed(session, [key for found in linked.values() for key in found])
@@ -66,15 +65,7 @@ def caseload(engine: DisclosureEngine, session: Session, asker: Asker, *, at: da
         item.past_programs = sorted({_until(e) for e in entries if not e.current})
         if previous is None or updated_at > previous:
             item.changes.append("newly assigned to you")
-        when = changed_at.get(ref)
-        if entries and when is not None and (previous is None or when > previous):
-            item.changes.append("a new or changed match")
-        item.changes.extend(
-            f"exited from {e.program} on {e.exited_on.isoformat()}"
-            for e in sorted(entries, key=lambda e: e.program)
-            if e.exited_on is not None
-            and _noticed_since(noticed.get((e.agency_id, e.ref)), previous)
-        )
+        item.changes.extend(match_changes(entries, changed_at.get(ref), noticed, previous))
         items.append(item)
         shown.extend((ref, e) for e in entries)
     engine.record_existence(session, asker, shown, at=at)
@@ -87,12 +78,44 @@ def caseload(engine: DisclosureEngine, session: Session, asker: Asker, *, at: da
             shown=[entry for r, entry in shown if r == ref],
             at=at,
         )
+    note_visit(session, agency_id, staff, at)
+    return Caseload(staff, at, previous, items)
+
+
+def last_visit(session: Session, agency_id: str, staff: str) -> datetime | None:
+    """The previous visit to a caseload (or a team caseload): what changed is relative
+    to it."""
+    visit = session.get(CaseloadVisit, (agency_id, staff))
+    return visit.visited_at if visit else None
+
+
+def note_visit(session: Session, agency_id: str, staff: str, at: datetime) -> None:
+    """Record this visit (after the disclosures: the ledger's lock is taken first)."""
+    visit = session.get(CaseloadVisit, (agency_id, staff))
     if visit is None:
         session.add(CaseloadVisit(agency_id=agency_id, staff_id=staff, visited_at=at))
     else:
         visit.visited_at = at
         session.add(visit)
-    return Caseload(staff, at, previous, items)
+
+
+def match_changes(
+    entries: list[LinkedProgram],
+    cluster_changed: datetime | None,
+    noticed: dict[tuple[str, str], datetime],
+    previous: datetime | None,
+) -> list[str]:
+    """What changed about a client's other programs since the `previous` visit: their
+    cluster was rewritten, or a program's exit became known."""
+    changes = []
+    if entries and cluster_changed is not None and (previous is None or cluster_changed > previous):
+        changes.append("a new or changed match")
+    changes.extend(
+        f"exited from {e.program} on {e.exited_on.isoformat()}"
+        for e in sorted(entries, key=lambda e: e.program)
+        if e.exited_on is not None and _noticed_since(noticed.get((e.agency_id, e.ref)), previous)
+    )
+    return changes
 
 
 def _until(entry: LinkedProgram) -> str:
@@ -120,7 +143,7 @@ def exits_noticed(
     return out
 
 
-def _cluster_changes(session: Session, agency_id: str, refs: list[str]) -> dict[str, datetime]:
+def cluster_changes(session: Session, agency_id: str, refs: list[str]) -> dict[str, datetime]:
     """When each record's cluster was last rewritten by a linkage run."""
     out: dict[str, datetime] = {}
     for start in range(0, len(refs), 500):

@@ -21,6 +21,7 @@ from hub.settings import HubSettings
 from keys import AgencyIdentity, LocalIssuer, Role, issue_token, new_linkage_secret
 from linkage_node import load_schema, run_encoding_job
 from linkage_node.job import STATE_FILE
+from linkage_node.staff_file import StaffFile
 from linkage_node.state import NodeState
 from linkage_node.sync import SyncReport, sync
 from linkage_node.synthetic import write_roster
@@ -113,7 +114,13 @@ def run_linkage(hub: LiveHub, **body: Any) -> dict[str, Any]:
 
 
 def node_sync(
-    hub: LiveHub, tmp: Path, agency: str = "DCFS", batch_size: int = 100, *, reset: bool = False
+    hub: LiveHub,
+    tmp: Path,
+    agency: str = "DCFS",
+    batch_size: int = 100,
+    *,
+    reset: bool = False,
+    staff: StaffFile | None = None,
 ) -> SyncReport:
     """`agency`'s node state under `tmp` synced to `hub`, as `pprl node sync` does."""
     identity = hub.identities[agency]
@@ -127,7 +134,7 @@ def node_sync(
         retry_for=1,
     )
     try:
-        return sync(state, agency, client, batch_size=batch_size, reset=reset)
+        return sync(state, agency, client, batch_size=batch_size, reset=reset, staff=staff)
     finally:
         client.close()
         state.close()

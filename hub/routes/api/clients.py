@@ -12,7 +12,7 @@ from hub.deps import DisclosureDep, HubDep, PrincipalDep, WriterSessionDep
 from hub.disclosure import Asker
 from hub.errors import problem_responses
 from hub.routes.api.shared_out import shared_out
-from hub.services import probing, records
+from hub.services import org, probing, records
 from hub.services.sharing import shared_answer
 
 router = APIRouter(prefix="/v1/clients", tags=["clients"])
@@ -30,15 +30,24 @@ def get_shared(
     principal: PrincipalDep,
     engine: DisclosureDep,
 ) -> SharedOut:
-    """For the case manager assigned to the record (of the caller's own agency) and that
-    agency's supervisors. Each level is decided from the consent ledger; each disclosure
-    is appended to it as an ACCESS entry before the answer is sent."""
+    """For the case manager assigned to the record (of the caller's own agency) and the
+    supervisors above them in the agency's chain of command (README: Supervisors). Each
+    level is decided from the consent ledger; each disclosure is appended to it as an
+    ACCESS entry (purpose `supervision` for a supervisor's) before the answer is sent."""
     # Counted before anything is looked up: probing many references is slowed too.
     hub.questions.take(principal.agency_id or "", principal.subject)
-    exists, assigned_to = records.holder(session, principal.agency_id or "", record_ref)
-    agency = authorize_client_query(principal, exists, assigned_to)
+    asking = principal.agency_id or ""
+    exists, assigned_to = records.holder(session, asking, record_ref)
+    chain = org.chain_of(session, asking, assigned_to) if assigned_to else []
+    agency = authorize_client_query(principal, exists, assigned_to, chain)
+    # A supervisor asks about a client of their team: the ledger says so.
     now = datetime.now(UTC)
-    answer = shared_answer(engine, session, Asker(agency, principal.subject), record_ref, at=now)
+    asker = Asker(
+        agency,
+        principal.subject,
+        purpose=None if assigned_to == principal.subject else "supervision",
+    )
+    answer = shared_answer(engine, session, asker, record_ref, at=now)
     probing.flag_probes(
         session,
         hub.settings,

@@ -8,6 +8,7 @@ from contract import RecordOut, RecordRef
 from hub.auth import authorize_record
 from hub.deps import PrincipalDep, SessionDep
 from hub.routes.api.agencies import AgencyId
+from hub.services import org
 from hub.services.records import record_view
 
 router = APIRouter(prefix="/v1/agencies/{agency_id}/records", tags=["records"])
@@ -17,9 +18,10 @@ router = APIRouter(prefix="/v1/agencies/{agency_id}/records", tags=["records"])
 def get_record(
     agency_id: AgencyId, ref: RecordRef, session: SessionDep, principal: PrincipalDep
 ) -> RecordOut:
-    """For the agency's node and supervisors and the assigned case manager; everyone
-    else gets the same 404 as for a record that does not exist."""
+    """For the agency's node, the assigned case manager and the supervisors above them;
+    everyone else gets the same 404 as for a record that does not exist."""
     view, assigned_to = record_view(session, agency_id, ref)
-    authorize_record(principal, agency_id, view is not None, assigned_to)
+    chain = org.chain_of(session, agency_id, assigned_to) if assigned_to else []
+    authorize_record(principal, agency_id, view is not None, assigned_to, chain)
     assert view is not None  # authorize_record refused a missing record  # noqa: S101
     return view

@@ -1,16 +1,24 @@
-"""/v1/agencies/{agency_id}/...: a node's idempotent batch uploads."""
+"""/v1/agencies/{agency_id}/...: a node's idempotent batch uploads, and its org structure."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Header
 
-from contract import AssignmentBatchIn, BatchOut, EncodingBatchIn, MilestoneBatchIn
+from contract import (
+    AssignmentBatchIn,
+    BatchOut,
+    EncodingBatchIn,
+    MilestoneBatchIn,
+    OrgStructureIn,
+    OrgStructureOut,
+)
 from hub.auth import authorize_agency_node
 from hub.deps import CipherDep, HubDep, PrincipalDep, SessionDep
 from hub.routes.api.agencies import AgencyId
-from hub.services import uploads
+from hub.services import org, uploads
 
 router = APIRouter(prefix="/v1/agencies/{agency_id}", tags=["uploads"])
 IdempotencyKey = Annotated[
@@ -90,3 +98,17 @@ def upload_milestones(
     )
     session.commit()
     return out
+
+
+@router.put("/staff", summary="Replace the agency's org structure (who reports to whom)")
+def put_org_structure(
+    agency_id: AgencyId, body: OrgStructureIn, session: SessionDep, principal: PrincipalDep
+) -> OrgStructureOut:
+    """The whole structure, replacing the last one: a supervisor's access follows it
+    (a client of anyone who reports to them). Refused (422) for a supervisor who is not
+    listed, anyone listed twice, or a reporting loop."""
+    authorize_agency_node(principal, agency_id)
+    at = datetime.now(UTC)
+    staff, supervisors = org.replace_structure(session, agency_id, body, at=at)
+    session.commit()
+    return OrgStructureOut(agency_id=agency_id, staff=staff, supervisors=supervisors, updated_at=at)

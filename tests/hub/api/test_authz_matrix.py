@@ -1,8 +1,10 @@
 """Object-level authorization: every role against every record of every agency.
 
-Each agency has case managers cm-1 and cm-2 and a supervisor sup-1; five records: two
-assigned to cm-1, two to cm-2, one unassigned. A refused access must be answered exactly
-like a record that does not exist (same status, same body), so probing reveals nothing.
+Each agency has case managers cm-1 and cm-2; cm-1 reports to sup-1, cm-2 to sup-2, who
+reports to mgr-1; sup-3 supervises nobody of them. Five records: two assigned to cm-1,
+two to cm-2, one unassigned. A supervisor sees the clients of their chain of command
+only. A refused access must be answered exactly like a record that does not exist (same
+status, same body), so probing reveals nothing.
 """
 
 from __future__ import annotations
@@ -14,8 +16,31 @@ from keys import Role
 from tests.hub.api.factories import Api, encodings, ref
 
 AGENCIES = ("DCFS", "DJJ", "DOC")
-USERS = (("cm-1", Role.CASE_MANAGER), ("cm-2", Role.CASE_MANAGER), ("sup-1", Role.SUPERVISOR))
+USERS = (
+    ("cm-1", Role.CASE_MANAGER),
+    ("cm-2", Role.CASE_MANAGER),
+    ("sup-1", Role.SUPERVISOR),
+    ("sup-2", Role.SUPERVISOR),
+    ("mgr-1", Role.SUPERVISOR),
+    ("sup-3", Role.SUPERVISOR),
+)
 ASSIGNED = {0: "cm-1", 1: "cm-1", 2: "cm-2", 3: "cm-2", 4: None}
+REPORTS_TO = {"cm-1": "sup-1", "cm-2": "sup-2", "sup-2": "mgr-1"}
+ORG = {
+    "staff": [
+        {"staff_id": s, "supervisor_id": REPORTS_TO.get(s)}
+        for s in ("cm-1", "cm-2", "sup-1", "sup-2", "mgr-1", "sup-3")
+    ]
+}
+
+
+def _sees(subject: str, assigned: str | None) -> bool:
+    """The assigned case manager, and everyone above them."""
+    while assigned is not None:
+        if assigned == subject:
+            return True
+        assigned = REPORTS_TO.get(assigned)
+    return False
 
 
 def _record(agency: str, i: int) -> str:
@@ -51,6 +76,12 @@ def _setup(api: Api) -> None:
             ).status_code
             == 200
         )
+        assert (
+            api.client.put(
+                f"/v1/agencies/{agency}/staff", json=ORG, headers=api.as_(agency)
+            ).json()["supervisors"]
+            == 3
+        )
 
 
 def _without_instance(body: dict[str, Any]) -> dict[str, Any]:
@@ -70,7 +101,7 @@ def test_every_cross_agency_or_unassigned_access_looks_like_a_missing_record(api
             response = api.client.get(
                 f"/v1/agencies/{agency}/records/{_record(agency, i)}", headers=headers
             )
-            allowed = agency == home and (role == Role.SUPERVISOR or ASSIGNED[i] == subject)
+            allowed = agency == home and _sees(subject, ASSIGNED[i])
             if allowed:
                 assert response.status_code == 200, (home, subject, agency, i)
                 assert response.json()["case_manager_id"] == ASSIGNED[i]
@@ -78,7 +109,7 @@ def test_every_cross_agency_or_unassigned_access_looks_like_a_missing_record(api
                 assert response.status_code == missing.status_code, (home, subject, agency, i)
                 assert _without_instance(response.json()) == _without_instance(missing.json())
             checked += 1
-    assert checked == 3 * 3 * 15
+    assert checked == 3 * len(USERS) * 15
 
 
 def test_operators_and_other_nodes_see_no_record(api: Api) -> None:

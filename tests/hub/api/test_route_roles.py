@@ -65,6 +65,8 @@ def _call(
 
 
 KID = "{kid}"
+# cm-1 reports to sup-1: the supervisor's access to cm-1's client follows the chain.
+ORG = {"staff": [{"staff_id": "cm-1", "supervisor_id": "sup-1"}, {"staff_id": "sup-1"}]}
 # route -> (call, callers that succeed, status for the others when authenticated)
 ROUTES: dict[tuple[str, str], tuple[Call, set[str], int]] = {
     ("GET", "/v1/agencies"): (_call("GET", "/v1/agencies"), set(CALLERS) - {"anonymous"}, 0),
@@ -194,6 +196,7 @@ ROUTES: dict[tuple[str, str], tuple[Call, set[str], int]] = {
         404,
     ),
     ("GET", "/v1/caseload"): (_call("GET", "/v1/caseload"), {"case_manager"}, 403),
+    ("GET", "/v1/team"): (_call("GET", "/v1/team"), {"supervisor"}, 403),
     ("POST", "/v1/lookups"): (
         _call(
             "POST",
@@ -242,6 +245,11 @@ ROUTES: dict[tuple[str, str], tuple[Call, set[str], int]] = {
         ),
         {"case_manager"},
         403,
+    ),
+    ("PUT", "/v1/agencies/{agency_id}/staff"): (
+        _call("PUT", "/v1/agencies/DCFS/staff", lambda api: ORG),
+        {"node"},
+        404,
     ),
     ("GET", "/v1/agencies/{agency_id}/records/{ref}"): (
         _call("GET", f"/v1/agencies/DCFS/records/{ref('r0')}"),
@@ -382,6 +390,7 @@ def test_each_caller_gets_what_its_role_allows(api: Api, route: tuple[str, str])
         api.as_("DCFS"),
         key="setup-0002",
     )
+    api.client.put("/v1/agencies/DCFS/staff", json=ORG, headers=api.as_("DCFS"))
     api.checkpoint()
     call, allowed, refused = ROUTES[route]
     for n, who in enumerate(CALLERS):

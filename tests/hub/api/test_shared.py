@@ -207,11 +207,62 @@ def test_links_in_the_review_band_are_not_disclosed(api: Api, scenario: dict[str
     assert len(access_entries(api)) == before
 
 
-def test_a_supervisor_may_ask_and_the_agency_node_may_not(
+def test_a_supervisor_in_the_chain_may_ask_and_the_ledger_says_why(
     api: Api, scenario: dict[str, int]
 ) -> None:
+    missing = ask_shared(api, ref("no-such-record"), "sup-0001", Role.SUPERVISOR)
+    # No org structure yet: no supervisor's team is guessed.
+    before = ask_shared(api, A, "sup-0001", Role.SUPERVISOR)
+    assert (before.status_code, before.json()["title"]) == (404, missing.json()["title"])
+    org = {
+        "staff": [
+            {"staff_id": "cm-0001", "supervisor_id": "sup-0001", "office": "North"},
+            {"staff_id": "sup-0001", "supervisor_id": "mgr-0001"},
+            {"staff_id": "mgr-0001"},
+            {"staff_id": "sup-0002", "supervisor_id": "mgr-0001"},
+        ]
+    }
+    put = api.client.put("/v1/agencies/DCFS/staff", json=org, headers=api.as_("DCFS"))
+    assert put.status_code == 200, put.text
+    assert put.json()["staff"] == 4
+    # The case manager's supervisor and the manager above them; not a peer supervisor.
+    size = len(access_entries(api))
     assert ask_shared(api, A, "sup-0001", Role.SUPERVISOR).status_code == 200
+    assert ask_shared(api, A, "mgr-0001", Role.SUPERVISOR).status_code == 200
+    peer = ask_shared(api, A, "sup-0002", Role.SUPERVISOR)
+    assert peer.status_code == 404
+    assert peer.json()["title"] == missing.json()["title"]
     assert ask_shared(api, A, "node-1", Role.AGENCY_NODE).status_code == 404
+    recorded = access_entries(api)[size:]
+    assert recorded
+    assert {(e.requester_staff, e.purpose) for e in recorded} == {
+        ("sup-0001", "supervision"),
+        ("mgr-0001", "supervision"),
+    }
+    # The case manager's own question carries no purpose: it is their own client.
+    size = len(access_entries(api))
+    ask_shared(api, A)
+    assert {e.purpose for e in access_entries(api)[size:]} == {None}
+
+
+def test_an_org_structure_with_a_loop_or_an_unknown_supervisor_is_refused(api: Api) -> None:
+    api.register("DCFS")
+    for staff, said in (
+        (
+            [
+                {"staff_id": "cm-1", "supervisor_id": "cm-2"},
+                {"staff_id": "cm-2", "supervisor_id": "cm-1"},
+            ],
+            "in a reporting loop",
+        ),
+        ([{"staff_id": "cm-1", "supervisor_id": "cm-9"}], "not in the list: cm-9"),
+        ([{"staff_id": "cm-1"}, {"staff_id": "cm-1"}], "listed twice: cm-1"),
+    ):
+        response = api.client.put(
+            "/v1/agencies/DCFS/staff", json={"staff": staff}, headers=api.as_("DCFS")
+        )
+        assert response.status_code == 422
+        assert said in response.text
 
 
 def test_anyone_else_gets_the_same_answer_as_for_a_record_that_does_not_exist(
