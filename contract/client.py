@@ -34,6 +34,7 @@ from contract.lookups import LookupOut
 from contract.operations import OverlapOut, ReviewItemOut
 from contract.org import OrgStructureOut
 from contract.responses import checked, read, read_json, read_list, refusal, retry_after
+from contract.team import TeamOut
 from contract.uploads import BatchOut
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -236,6 +237,19 @@ class HubClient:
     def caseload(self, *, token: Token | None = None) -> CaseloadOut:
         """The caller's caseload."""
         return self.call("GET", "/v1/caseload", CaseloadOut, what="the caseload", token=token)
+
+    def team(
+        self,
+        *,
+        case_manager: str | None = None,
+        office: str | None = None,
+        token: Token | None = None,
+    ) -> TeamOut:
+        """A supervisor's team caseload, optionally one case manager's or office's."""
+        query = {k: v for k, v in (("case_manager", case_manager), ("office", office)) if v}
+        return self.call(
+            "GET", "/v1/team", TeamOut, what="the team caseload", params=query, token=token
+        )
 
     def notifications(self, *, token: Token | None = None) -> list[NotificationOut]:
         """The caller's notifications, newest first."""

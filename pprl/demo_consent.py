@@ -27,6 +27,14 @@ from linkage_node.refs import RefKey
 from linkage_node.state import NodeState
 from linkage_node.witness import NodeWitness
 
+MANAGER = "mgr-0001"
+
+
+def supervisor_of(case_manager: str) -> str:
+    """The demo's org structure: odd-numbered case managers report to sup-0001, even to
+    sup-0002; both supervisors report to the manager."""
+    return "sup-0001" if int(case_manager.split("-")[1]) % 2 else "sup-0002"
+
 
 def consent_and_ask(  # noqa: PLR0917
     out: Console,
@@ -127,6 +135,7 @@ def consent_and_ask(  # noqa: PLR0917
             after = dcfs_node.shared(ref, token=_case_manager(identities["DCFS"], record[1]))
             check = witness.check_answer(dcfs_node, after, dcfs_programs)
             _print_answer(out, label, record, after, check)
+        _print_team(out, dcfs_node, identities["DCFS"], _assigned(dcfs, consented[0]))
     finally:
         dcfs.close()
         doc.close()
@@ -196,6 +205,29 @@ def _assigned(state: NodeState, ref: str) -> tuple[str, str, str]:
     found = state.client(record[0])
     assert found is not None  # noqa: S101  (the directory holds every current record)
     return record.record_id, found.case_manager_id, record.name
+
+
+def _print_team(
+    out: Console, node: HubClient, identity: AgencyIdentity, record: tuple[str, str, str]
+) -> None:
+    """The consented client's case manager's supervisor opens their team."""
+    boss = supervisor_of(record[1])
+    token = agency_token(identity, subject=boss, roles=(Role.SUPERVISOR,))
+    team = node.team(token=token)
+    out.print(
+        f"[bold]{boss}[/] (supervisor of {record[1]}) opens the team: "
+        f"{len(team.clients)} clients of {len(team.members)} staff, what needs attention first"
+    )
+    for client in team.clients[:1]:
+        out.print(
+            f"  first: {client.record_ref[:12]}... of {client.case_manager_id}: "
+            f"{client.conflicts} conflicts, {client.stuck} stuck, {client.overdue} overdue"
+        )
+    mine = next(c for c in team.clients if c.case_manager_id == record[1])
+    out.print(
+        f"  {record[2]} ({record[0]}) of {record[1]}: {mine.conflicts} conflicts, "
+        f"{mine.stuck} stuck (the ledger records the supervisor's view, purpose supervision)"
+    )
 
 
 def _print_answer(

@@ -40,7 +40,7 @@ from linkage_node.state import NodeState
 from linkage_node.sync import sync
 from linkage_node.synthetic import linked_rosters, write_roster
 from linkage_node.witness import NodeWitness
-from pprl.demo_consent import consent_and_ask
+from pprl.demo_consent import MANAGER, consent_and_ask, supervisor_of
 from pprl.demo_history import exit_story
 
 ISSUER = "https://idp.demo.local/realms/pprl"
@@ -206,10 +206,15 @@ def hub_story(  # noqa: PLR0915  (a story told step by step)
 
 
 def _write_staff(path: Path, agency: str, rows: list[dict[str, str]]) -> None:
+    """Contacts, and the org structure: case managers report to two supervisors (by the
+    parity of their number), who report to one manager."""
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["case_manager_id", "display_name", "phone", "email", "office"])
-        for cm in sorted({r["case_manager_id"] for r in rows if r["case_manager_id"]}):
+        writer.writerow(
+            ["case_manager_id", "display_name", "phone", "email", "office", "unit", "supervisor_id"]
+        )
+        case_managers = sorted({r["case_manager_id"] for r in rows if r["case_manager_id"]})
+        for cm in case_managers:
             number = cm.split("-")[1]
             writer.writerow(
                 [
@@ -218,8 +223,15 @@ def _write_staff(path: Path, agency: str, rows: list[dict[str, str]]) -> None:
                     f"(555) 555-{number}",
                     f"{cm}@{agency.lower()}.example.gov",
                     f"{agency} field office",
+                    "Intake and assessment",
+                    supervisor_of(cm),
                 ]
             )
+        for boss in sorted({supervisor_of(cm) for cm in case_managers}):
+            writer.writerow(
+                [boss, f"Supervisor ({agency})", "", "", f"{agency} field office", "", MANAGER]
+            )
+        writer.writerow([MANAGER, f"Program manager ({agency})", "", "", "", "", ""])
 
 
 def _encode(out: Console, root: Path, agency: str, schema: Any, secret: LinkageSecret) -> Any:

@@ -53,6 +53,9 @@ def test_demo_does_what_it_reports(backend: str, tmp_path: Path) -> None:
         consented = text.split("consented):")[1].split("asks about")[0]
         assert "corrections: contact Case manager" in consented
         assert "2 plan milestones" in consented
+        # The case manager's supervisor sees the client on the team, with what needs them.
+        team = text.split("opens the team:")[1].split("9. A client leaves")[0]
+        assert re.search(r"of cm-\d+: [1-9]\d* conflicts, 1 stuck", team)
         # Stuck reasons travel as shared codes and are shown in words.
         assert "stuck for at least 45 days at corrections: no way to get there" in consented
         assert "consent verified" in consented

@@ -33,6 +33,7 @@ from linkage_node.web import (
     intake_pages,
     ops,
     sign_in_pages,
+    team_pages,
 )
 from linkage_node.web.failures import install_error_pages
 from linkage_node.web.node import HERE, Node, NodeWebSettings
@@ -75,7 +76,14 @@ def create_node_app(
     app.middleware("http")(_security_headers)
 
     app.include_router(router)
-    for pages in (sign_in_pages, caseload_pages, client_pages, consent_pages, intake_pages):
+    for pages in (
+        sign_in_pages,
+        caseload_pages,
+        team_pages,
+        client_pages,
+        consent_pages,
+        intake_pages,
+    ):
         app.include_router(pages.router)
     app.include_router(ops.router)
     api.install(app)

@@ -22,13 +22,7 @@ def caseload(request: Request) -> Response:
     if session is None:
         return to_sign_in()
     if session.role != "case_manager":
-        return page(
-            request,
-            "error.html",
-            403,
-            title="No caseload",
-            message="Only case managers have a caseload.",
-        )
+        return _elsewhere(request, session)
     node = node_of(request)
     token = lambda: node.token_for(session)  # noqa: E731  (asked as this staff member)
     try:
@@ -60,6 +54,19 @@ def caseload(request: Request) -> Response:
         clients=clients,
         previous=answer.previous_visit,
         notifications=notes,
+    )
+
+
+def _elsewhere(request: Request, session: StaffSession) -> Response:
+    """Staff without a caseload of their own: a supervisor's is their team's."""
+    if session.role == "supervisor":
+        return RedirectResponse("/team", status_code=303)
+    return page(
+        request,
+        "error.html",
+        403,
+        title="No caseload",
+        message="Only case managers have a caseload.",
     )
 
 

@@ -108,7 +108,7 @@ def sign_in(
     cookie, _ = node.signer.issue(
         account.staff_id, account.role, username=account.username, version=account.version
     )
-    start = "/intake" if account.role == "intake" else "/caseload"
+    start = {"intake": "/intake", "supervisor": "/team"}.get(account.role, "/caseload")
     response = RedirectResponse(start, status_code=303)
     response.set_cookie(
         SESSION_COOKIE,

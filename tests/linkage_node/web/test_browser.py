@@ -69,14 +69,19 @@ def test_with_javascript_htmx_marks_a_notification_read_in_place(
     assert js_page.url == url  # swapped in place, no page load
 
 
-def _open_client_at_375px(served: str, page: Page) -> None:
-    """Sign in by keyboard on a phone-sized screen and open the shared client."""
+def _sign_in_at_375px(served: str, page: Page, username: str) -> None:
+    """Sign in by keyboard on a phone-sized screen."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.set_viewport_size({"width": 375, "height": 800})
     page.goto(f"{served}/sign-in")
-    page.get_by_label("Username").fill("mlopez")
+    page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(PASSWORD)
     page.keyboard.press("Enter")
+
+
+def _open_client_at_375px(served: str, page: Page) -> None:
+    """Sign in by keyboard on a phone-sized screen and open the shared client."""
+    _sign_in_at_375px(served, page, "mlopez")
     expect(page.get_by_role("heading", name="My caseload")).to_be_visible()
     page.goto(f"{served}/clients/DCFS-0001")
 
@@ -169,3 +174,28 @@ def test_the_timeline_opens_by_keyboard_at_375px_without_javascript(
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 375, f"the page scrolls sideways at 375 px ({width} px wide)"
     page.screenshot(path=str(ARTIFACTS / "timeline-375.png"), full_page=True)
+
+
+def test_a_supervisor_filters_the_team_at_375px_by_keyboard(
+    api: Api, served: str, page: Page
+) -> None:
+    org = {
+        "staff": [
+            {"staff_id": "cm-0001", "supervisor_id": "sup-0001", "office": "North"},
+            {"staff_id": "cm-0002", "supervisor_id": "sup-0001", "office": "South"},
+            {"staff_id": "sup-0001"},
+        ]
+    }
+    api.client.put("/v1/agencies/DCFS/staff", json=org, headers=api.as_("DCFS"))
+    _sign_in_at_375px(served, page, "jkim")
+    expect(page.get_by_role("heading", name="My team")).to_be_visible()
+    expect(page.get_by_role("row").filter(has_text="Maria Lopez")).to_be_visible()
+    office = page.get_by_label("Office")
+    office.focus()
+    office.select_option("South")
+    page.get_by_role("button", name="Show").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("No clients match the filter")).to_be_visible()
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 375, f"the page scrolls sideways at 375 px ({width} px wide)"
+    page.screenshot(path=str(ARTIFACTS / "team-375.png"), full_page=True)
