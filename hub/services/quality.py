@@ -22,6 +22,7 @@ from hub.linkage.threshold import MixtureFit, estimate
 from hub.models import LinkageRun, RecordCluster
 from hub.services import review
 from hub.services.reports import program_labels
+from hub.services.suppression import Sum, suppress
 
 THRESHOLDS = np.round(np.arange(0.60, 0.96, 0.01), 2)
 
@@ -152,6 +153,27 @@ def quality(session: Session, run: LinkageRun, *, margin: float, clusters: bool 
         clusters_by_size=dict(sorted(by_size.items())),
         clusters_by_programs=dict(by_programs.most_common()),
     )
+
+
+def published_sizes(by_size: dict[int, int], *, limit: int) -> dict[int, int | None]:
+    """Clusters by size as the run page may show them: small counts hidden, and enough
+    others that neither the number of clusters nor the number of records (both known)
+    gives a hidden one away."""
+    if not by_size:
+        return {}
+    counts: dict[tuple[str, int], int] = {("size", s): n for s, n in by_size.items()}
+    counts[("clusters", 0)] = sum(by_size.values())
+    counts[("records", 0)] = sum(s * n for s, n in by_size.items())
+    shown = suppress(
+        counts,
+        [
+            Sum(("clusters", 0), {("size", s): 1.0 for s in by_size}),
+            Sum(("records", 0), {("size", s): float(s) for s in by_size}),
+        ],
+        limit=limit,
+        always=frozenset({("clusters", 0), ("records", 0)}),
+    )
+    return {s: shown[("size", s)] for s in by_size}
 
 
 def table_csv(rows: list[ThresholdRow]) -> str:

@@ -193,11 +193,14 @@ def _margin(run: LinkageRun) -> float:
 def run_page(
     request: Request,
     run_id: RunId,
+    hub: HubDep,
     operator: OperatorPage,
     session: SessionDep,
+    *,
     threshold: float | None = None,
 ) -> Response:
-    """A run: summary, histogram, threshold table; `threshold` shows the counts there."""
+    """A run: summary, histogram, threshold table; `threshold` shows the counts there.
+    Cluster counts are published under the same small-cell rule as the overlap report."""
     run = quality_service.find_run(session, run_id)
     if run is None:
         return _page(
@@ -216,6 +219,9 @@ def run_page(
     if chosen is not None:
         chosen_row = min(result.table, key=lambda r: abs(r.threshold - chosen))
     svg = quality_service.histogram_svg(result.histogram, chosen, margin)
+    by_size = quality_service.published_sizes(
+        result.clusters_by_size, limit=hub.settings.overlap_min_cell
+    )
     return _page(
         request,
         "run.html",
@@ -226,8 +232,8 @@ def run_page(
         chosen=chosen,
         chosen_row=chosen_row,
         svg=svg,
-        by_size=result.clusters_by_size,
-        by_programs=result.clusters_by_programs,
+        by_size=by_size,
+        limit=hub.settings.overlap_min_cell,
         fit_from_run=result.fit_from_run,
     )
 
