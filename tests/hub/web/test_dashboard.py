@@ -104,4 +104,3 @@ def test_pages_refuse_without_an_operator_token(linked: LiveHub) -> None:
         table = client.get("/operator/runs/1/thresholds.csv").text.splitlines()
         assert table[0].startswith("threshold,records_linked")
         assert len(table) == 1 + 36
-
