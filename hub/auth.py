@@ -160,6 +160,13 @@ def require_intake(principal: Principal) -> str:
     return principal.agency_id
 
 
+def require_aggregate_reader(principal: Principal) -> None:
+    """De-identified aggregate reports (overlap, dashboard): hub operators, auditors and
+    agency executives."""
+    if not principal.has(Role.HUB_OPERATOR, Role.AUDITOR, Role.EXECUTIVE):
+        raise Forbidden("only hub operators, auditors and agency executives read reports")
+
+
 def require_report_reader(principal: Principal) -> None:
     """Aggregate reports: hub operators and auditors."""
     if not principal.has(Role.HUB_OPERATOR, Role.AUDITOR):

@@ -154,6 +154,11 @@ class HubSettings(BaseSettings):
         description="Hours a week programs may together ask of a client before their "
         "milestones conflict (planned dosage over each milestone's span).",
     )
+    dashboard_targets: dict[str, float] = Field(
+        default_factory=dict,
+        description="Targets drawn on the management dashboard's monthly charts, as JSON "
+        '(`{"newly_stuck": 20}`); a measure without one is drawn against its own median.',
+    )
     stuck_after_days: int = Field(
         default=30, ge=1, le=3650, description="A milestone stuck this long is flagged."
     )
@@ -221,6 +226,7 @@ def settings_reference() -> str:
     keeps the two equal)."""
     rows = ["| variable | default | what it does |", "|---|---|---|"]
     for name, info in HubSettings.model_fields.items():
-        default = "" if info.default is None else f"`{info.default}`"
+        value = info.default_factory() if info.default_factory else info.default  # type: ignore[call-arg]
+        default = "" if value is None else f"`{value}`"
         rows.append(f"| `PPRL_{name.upper()}` | {default} | {info.description} |")
     return "\n".join(rows) + "\n"

@@ -54,13 +54,16 @@ class Role(StrEnum):
     CASE_MANAGER = "case_manager"
     SUPERVISOR = "supervisor"
     INTAKE = "intake"  # asks "who is this?" with typed identifiers, before any roster
+    EXECUTIVE = "executive"  # an agency's executive: de-identified reports only
     HUB_OPERATOR = "hub_operator"
     AUDITOR = "auditor"
 
 
 # An agency speaks for its own node and staff; operator and auditor roles come only from
 # the operators' identity provider, never from an agency.
-AGENCY_ROLES = frozenset({Role.AGENCY_NODE, Role.CASE_MANAGER, Role.SUPERVISOR, Role.INTAKE})
+AGENCY_ROLES = frozenset(
+    {Role.AGENCY_NODE, Role.CASE_MANAGER, Role.SUPERVISOR, Role.INTAKE, Role.EXECUTIVE}
+)
 HUB_ROLES = frozenset({Role.HUB_OPERATOR, Role.AUDITOR})
 
 

@@ -4,7 +4,8 @@ A table is its cells and the sums that tie them (a program's total is the sum of
 rows; every cluster has one size). Cells under the limit are hidden (primary); then,
 while a hidden cell can still be worked out from the published ones and the sums (the
 same test as the overlap report's, `hub.services.overlap.determined_cells`), the
-smallest published cell of a sum that pins it is hidden too (complementary). What is
+smallest published cell of a sum that pins one is hidden too, one at a time
+(complementary). What is
 left can be published on any page or in any CSV, in any combination, without giving a
 hidden count away.
 
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 import numpy as np
+import numpy.typing as npt
 
 from hub.services.overlap import MIN_LIMIT, determined_cells
 
@@ -50,29 +52,42 @@ def suppress(
         for part, weight in tie.parts.items():
             matrix[r, index[part]] -= weight
     hidden = {i for i, k in enumerate(keys) if counts[k] < limit and k not in always}
-    pinned: set[int] = set()  # determined by the table's shape alone: nothing to hide
+    pinned: set[int] = set()  # determined by cells always published: nothing to hide
     while True:
-        exposed = sorted(determined_cells(matrix, sorted(hidden)) & hidden - pinned)
+        exposed = determined_cells(matrix, sorted(hidden)) & hidden - pinned
         if not exposed:
             break
-        touched: set[int] = set()
-        for cell in exposed:
-            rows = set(np.flatnonzero(matrix[:, cell]).tolist())
-            if rows & touched:
-                continue
-            candidates = [
-                j
-                for r in sorted(rows)
-                for j in np.flatnonzero(matrix[r]).tolist()
-                if j not in hidden and keys[j] not in always
-            ]
-            if not candidates:
-                pinned.add(cell)
-                continue
-            chosen = min(candidates, key=lambda j: (counts[keys[j]], j))
-            hidden.add(chosen)
-            touched |= set(np.flatnonzero(matrix[:, chosen]).tolist())
+        # One more cell per round, the smallest published one in any sum that pins an
+        # exposed cell: hiding several at once (as the overlap report does for speed)
+        # can cascade into hiding a table's large cells; these tables are small.
+        # A cell can be pinned by several sums together (row totals against a column
+        # total): when its own sums have nothing left to hide, look at every sum that
+        # holds a hidden cell.
+        candidates = _published_in(matrix, exposed, hidden, keys, always) or _published_in(
+            matrix, hidden, hidden, keys, always
+        )
+        if not candidates:
+            pinned |= exposed
+            continue
+        hidden.add(min(candidates, key=lambda j: (counts[keys[j]], j)))
     return {k: None if i in hidden and k not in always else counts[k] for i, k in enumerate(keys)}
+
+
+def _published_in(
+    matrix: npt.NDArray[np.float64],
+    cells: set[int],
+    hidden: set[int],
+    keys: list[K],
+    always: frozenset[K],
+) -> set[int]:
+    """The cells that may still be hidden in any sum holding one of `cells`."""
+    rows = {r for cell in cells for r in np.flatnonzero(matrix[:, cell]).tolist()}
+    return {
+        j
+        for r in rows
+        for j in np.flatnonzero(matrix[r]).tolist()
+        if j not in hidden and keys[j] not in always
+    }
 
 
 def two_way(

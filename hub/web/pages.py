@@ -1,7 +1,8 @@
-"""The operators' dashboard: a run's summary, the score histogram with the threshold and
+"""The operators' pages: a run's summary, the score histogram with the threshold and
 review band, the threshold table (change the threshold, see the counts), the overlap
-report. Operators and auditors only; nothing here shows contacts, plans or record-level
-consent.
+report; the management dashboard is in `hub.web.dashboard_pages`. Operators and auditors;
+agency executives see the de-identified reports (overlap, dashboard) only. Nothing here
+shows contacts, plans or record-level consent.
 
 Sign-in takes an access token from the operators' identity provider and keeps it in an
 HttpOnly, SameSite=Strict cookie; every page verifies it again (audience, issuer, expiry,
@@ -54,8 +55,13 @@ class SignInRequired(Exception):
     """No operator or auditor is signed in: the page answers with the sign-in form."""
 
 
-def get_operator(request: Request, hub: HubDep, session: SessionDep) -> Principal:
-    """The signed-in operator or auditor (their token in the page cookie)."""
+class ExecutivesSeeReports(Exception):
+    """An agency executive asked for an operators' page: they see the reports only."""
+
+
+def get_reader(request: Request, hub: HubDep, session: SessionDep) -> Principal:
+    """The signed-in operator, auditor or agency executive (their token in the page
+    cookie): who may read the de-identified reports."""
     token = request.cookies.get(TOKEN_COOKIE)
     if not token:
         raise SignInRequired
@@ -63,12 +69,31 @@ def get_operator(request: Request, hub: HubDep, session: SessionDep) -> Principa
         principal = authenticate(hub, session, f"Bearer {token}")
     except ApiError:
         raise SignInRequired from None
-    if not principal.has(Role.HUB_OPERATOR, Role.AUDITOR):
+    if not principal.has(*READERS):
         raise SignInRequired
     return principal
 
 
+def get_operator(principal: Annotated[Principal, Depends(get_reader)]) -> Principal:
+    """The signed-in operator or auditor."""
+    if not principal.has(Role.HUB_OPERATOR, Role.AUDITOR):
+        raise ExecutivesSeeReports
+    return principal
+
+
+READERS = (Role.HUB_OPERATOR, Role.AUDITOR, Role.EXECUTIVE)
+
+
+def signed_in_as(reader: Principal) -> dict[str, Any]:
+    """What the pages' header needs: who, and whether they see the reports only."""
+    return {
+        "operator": reader.subject,
+        "executive": not reader.has(Role.HUB_OPERATOR, Role.AUDITOR),
+    }
+
+
 OperatorPage = Annotated[Principal, Depends(get_operator)]
+ReaderPage = Annotated[Principal, Depends(get_reader)]
 
 
 def install(app: FastAPI) -> None:
@@ -78,14 +103,21 @@ def install(app: FastAPI) -> None:
     async def sign_in_first(request: Request, exc: SignInRequired) -> Response:
         return _sign_in()
 
+    @app.exception_handler(ExecutivesSeeReports)
+    async def to_the_dashboard(request: Request, exc: ExecutivesSeeReports) -> Response:
+        return RedirectResponse("/operator/dashboard", status_code=303)
+
+    from hub.web import dashboard_pages  # it builds on this module's helpers
+
     app.include_router(router)
+    app.include_router(dashboard_pages.router)
 
 
 def _csrf(request: Request) -> str:
     return request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
 
 
-def _page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+def page_response(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
     token = _csrf(request)
     response = _TEMPLATES.TemplateResponse(
         request, name, {"csrf": token, **context}, status_code=status
@@ -117,7 +149,7 @@ def _sign_in() -> RedirectResponse:
 @router.get("/sign-in", response_class=HTMLResponse)
 def sign_in_form(request: Request) -> HTMLResponse:
     """Paste an operator or auditor token."""
-    return _page(request, "sign_in.html", error=None)
+    return page_response(request, "sign_in.html", error=None)
 
 
 @router.post("/sign-in")
@@ -130,18 +162,22 @@ def sign_in(
 ) -> Response:
     """Check the token as the API would, then keep it in a cookie until it expires."""
     if not _csrf_ok(request, csrf):
-        return _page(
+        return page_response(
             request, "error.html", 400, title="Form expired", message="Open the sign-in page again."
         )
     try:
         principal = authenticate(hub, session, f"Bearer {token.strip()}")
     except ApiError as exc:
-        return _page(request, "sign_in.html", 401, error=f"Not signed in: {exc.detail}")
-    if not principal.has(Role.HUB_OPERATOR, Role.AUDITOR):
-        return _page(
-            request, "sign_in.html", 403, error="This page is for hub operators and auditors."
+        return page_response(request, "sign_in.html", 401, error=f"Not signed in: {exc.detail}")
+    if not principal.has(*READERS):
+        return page_response(
+            request,
+            "sign_in.html",
+            403,
+            error="These pages are for hub operators, auditors and agency executives.",
         )
-    response = RedirectResponse("/operator", status_code=303)
+    start = "/operator" if principal.has(Role.HUB_OPERATOR, Role.AUDITOR) else "/operator/dashboard"
+    response = RedirectResponse(start, status_code=303)
     response.set_cookie(
         TOKEN_COOKIE,
         token.strip(),
@@ -157,7 +193,7 @@ def sign_in(
 def sign_out(request: Request, csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
     """Forget the token."""
     if not _csrf_ok(request, csrf):
-        return _page(
+        return page_response(
             request,
             "error.html",
             400,
@@ -174,7 +210,7 @@ def latest(request: Request, operator: OperatorPage, session: SessionDep) -> Res
     """The latest finished run."""
     run_id = quality_service.latest_succeeded_run(session)
     if run_id is None:
-        return _page(
+        return page_response(
             request,
             "error.html",
             title="No linkage run yet",
@@ -190,7 +226,7 @@ def _margin(run: LinkageRun) -> float:
 
 
 @router.get("/runs/{run_id}", response_class=HTMLResponse)
-def run_page(
+def runpage_response(
     request: Request,
     run_id: RunId,
     hub: HubDep,
@@ -203,7 +239,7 @@ def run_page(
     Cluster counts are published under the same small-cell rule as the overlap report."""
     run = quality_service.find_run(session, run_id)
     if run is None:
-        return _page(
+        return page_response(
             request,
             "error.html",
             404,
@@ -222,7 +258,7 @@ def run_page(
     by_size = quality_service.published_sizes(
         result.clusters_by_size, limit=hub.settings.overlap_min_cell
     )
-    return _page(
+    return page_response(
         request,
         "run.html",
         operator=operator.subject,
@@ -264,10 +300,10 @@ def thresholds_csv(run_id: RunId, operator: OperatorPage, session: SessionDep) -
 
 
 @router.get("/overlap", response_class=HTMLResponse)
-def overlap_page(
+def overlappage_response(
     request: Request,
     hub: HubDep,
-    operator: OperatorPage,
+    operator: ReaderPage,
     session: WriterSessionDep,
     *,
     limit: int | None = None,
@@ -281,16 +317,20 @@ def overlap_page(
     months = None if within_months is None else max(1, min(within_months, 240))
     report = current_overlap(session, hub.settings, limit=wanted, within_months=months)
     session.commit()
-    return _page(
-        request, "overlap.html", operator=operator.subject, report=report, within_months=months
+    return page_response(
+        request,
+        "overlap.html",
+        **signed_in_as(operator),
+        report=report,
+        within_months=months,
     )
 
 
 @router.get("/health", response_class=HTMLResponse)
-def health_page(request: Request, operator: OperatorPage, session: SessionDep) -> Response:
+def healthpage_response(request: Request, operator: OperatorPage, session: SessionDep) -> Response:
     """Encoding health per agency."""
     agencies = encoding_health(session)
-    return _page(request, "health.html", operator=operator.subject, agencies=agencies)
+    return page_response(request, "health.html", operator=operator.subject, agencies=agencies)
 
 
 @router.get("/runs/{run_id}/histogram.csv")

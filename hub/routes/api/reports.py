@@ -7,11 +7,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from contract import AgencyHealthOut, OverlapCellOut, OverlapOut, ProbeFlagOut
-from hub.auth import require_report_reader
-from hub.deps import HubDep, PrincipalDep, SessionDep, WriterSessionDep
+from contract import AgencyHealthOut, DashboardOut, OverlapCellOut, OverlapOut, ProbeFlagOut
+from hub.auth import require_aggregate_reader, require_report_reader
+from hub.deps import CipherDep, HubDep, LedgerDep, PrincipalDep, SessionDep, WriterSessionDep
 from hub.models import ProbeFlag
+from hub.routes.api.dashboard_out import dashboard_csv, dashboard_out
 from hub.services import probing
+from hub.services.dashboard import current_dashboard
 from hub.services.health import encoding_health
 from hub.services.overlap import MIN_LIMIT
 from hub.services.reports import current_overlap, overlap_csv
@@ -41,11 +43,12 @@ def get_overlap(
         ),
     ] = None,
 ) -> Any:
-    """Operators and auditors. The report of the latest linkage run, computed after it;
+    """Operators, auditors and agency executives. The report of the latest linkage run,
+    computed after it;
     `limit` (default: the hub's PPRL_OVERLAP_MIN_CELL, never under 11) is the smallest
     count published, and may only be raised. By default it counts clients shared now;
     `within_months` counts those ever shared within the window."""
-    require_report_reader(principal)
+    require_aggregate_reader(principal)
     report = current_overlap(session, hub.settings, limit=limit, within_months=within_months)
     session.commit()  # a report computed for the first time is kept for the next reader
     if format == "csv":
@@ -70,6 +73,37 @@ def get_overlap(
             for c in report.cells
         ],
     )
+
+
+@router.get(
+    "/dashboard",
+    summary="The management dashboard: what disrupts clients' progress, de-identified",
+    response_model=DashboardOut,
+    responses={200: {"content": {"text/csv": {}}}},
+)
+def get_dashboard(
+    hub: HubDep,
+    session: WriterSessionDep,
+    principal: PrincipalDep,
+    cipher: CipherDep,
+    ledger: LedgerDep,
+    format: Annotated[Literal["json", "csv"], Query()] = "json",
+) -> Any:
+    """Operators, auditors and agency executives: monthly series (newly shared, exits,
+    newly stuck, completed, intake lookups) with a benchmark line, stuck milestones by
+    program, reason and office, overdue milestones, median days to complete, and the
+    consent rate; every count under the limit suppressed, with any that totals would
+    give away (README: Management dashboard)."""
+    require_aggregate_reader(principal)
+    dashboard = current_dashboard(session, hub.settings, cipher, ledger.state)
+    session.commit()  # the overlap report it relies on is kept, as for its own route
+    if format == "csv":
+        return Response(
+            dashboard_csv(dashboard),
+            media_type="text/csv",
+            headers={"Content-Disposition": 'attachment; filename="dashboard.csv"'},
+        )
+    return dashboard_out(dashboard)
 
 
 @router.get("/probe-flags", summary="Signs of membership probing (operators, auditors)")

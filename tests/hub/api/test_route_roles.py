@@ -27,6 +27,7 @@ CALLERS = (
     "case_manager",
     "supervisor",
     "intake",
+    "executive",
     "operator",
     "auditor",
 )
@@ -40,6 +41,7 @@ def _headers(api: Api, who: str) -> dict[str, str]:
         "case_manager": api.as_("DCFS", "cm-1", Role.CASE_MANAGER),
         "supervisor": api.as_("DCFS", "sup-1", Role.SUPERVISOR),
         "intake": api.as_("DCFS", "in-1", Role.INTAKE),
+        "executive": api.as_("DCFS", "ex-1", Role.EXECUTIVE),
         "operator": api.operator(),
         "auditor": api.operator(Role.AUDITOR),
     }[who]
@@ -225,7 +227,12 @@ ROUTES: dict[tuple[str, str], tuple[Call, set[str], int]] = {
     ),
     ("GET", "/v1/reports/overlap"): (
         _call("GET", "/v1/reports/overlap"),
-        {"operator", "auditor"},
+        {"operator", "auditor", "executive"},
+        403,
+    ),
+    ("GET", "/v1/reports/dashboard"): (
+        _call("GET", "/v1/reports/dashboard"),
+        {"operator", "auditor", "executive"},
         403,
     ),
     ("GET", "/v1/reports/probe-flags"): (

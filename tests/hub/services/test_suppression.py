@@ -64,3 +64,36 @@ def test_a_two_way_table_hides_small_cells_and_whatever_pins_them() -> None:
         )
     hidden = [i for i, k in enumerate(keys) if values[k] is None]
     assert determined_cells(np.array(matrix, float), hidden) == set()
+
+
+def test_random_tables_never_publish_a_small_or_derivable_count() -> None:
+    """Two-way tables with their row and column totals, drawn at random: whatever the
+    algorithm hides, no hidden count follows from what it publishes."""
+    rng = np.random.default_rng(20261205)
+    for _ in range(60):
+        rows, columns = int(rng.integers(1, 5)), int(rng.integers(1, 5))
+        counts = {
+            (f"r{i}", f"c{j}"): int(rng.choice([0, 2, 5, 9, 12, 20, 45]))
+            for i in range(rows)
+            for j in range(columns)
+        }
+        cells, row_totals, column_totals = two_way(counts)
+        values: dict[tuple[str, str, str], int | None] = {
+            ("cell", r, c): v for (r, c), v in cells.items()
+        }
+        values |= {("row", r, ""): v for r, v in row_totals.items()}
+        values |= {("column", "", c): v for c, v in column_totals.items()}
+        keys = list(values)
+        assert all(v is None or v >= 11 for v in values.values())
+        matrix = [
+            [1 if k == ("row", r, "") else -1 if k[0] == "cell" and k[1] == r else 0 for k in keys]
+            for r in row_totals
+        ] + [
+            [
+                1 if k == ("column", "", c) else -1 if k[0] == "cell" and k[2] == c else 0
+                for k in keys
+            ]
+            for c in column_totals
+        ]
+        hidden = [i for i, k in enumerate(keys) if values[k] is None]
+        assert determined_cells(np.array(matrix, float), hidden) == set(), counts

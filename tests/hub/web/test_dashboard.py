@@ -104,3 +104,23 @@ def test_pages_refuse_without_an_operator_token(linked: LiveHub) -> None:
         table = client.get("/operator/runs/1/thresholds.csv").text.splitlines()
         assert table[0].startswith("threshold,records_linked")
         assert len(table) == 1 + 36
+
+
+def test_an_executive_reads_the_dashboard_at_375px(linked: LiveHub, page: Page) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    token = issue_token(
+        linked.identities["DCFS"], subject="ex-1", audience="pprl-hub", roles=[Role.EXECUTIVE]
+    )
+    page.set_viewport_size({"width": 375, "height": 800})
+    page.goto(f"{linked.url}/operator/sign-in")
+    page.get_by_label("Access token").fill(token)
+    page.get_by_role("button", name="Sign in").press("Enter")
+    expect(page.get_by_role("heading", name="What disrupts clients' progress")).to_be_visible()
+    chart = page.get_by_role("img", name=re.compile("Clients newly shared between programs"))
+    expect(chart).to_be_visible()
+    page.get_by_text("The numbers").first.focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("table").first).to_be_visible()
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 375, f"the page scrolls sideways at 375 px ({width} px wide)"
+    page.screenshot(path=str(ARTIFACTS / "management-dashboard-375.png"), full_page=True)
