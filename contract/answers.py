@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from contract.uploads import MilestoneStatus
 
@@ -178,16 +178,39 @@ class CaseloadOut(BaseModel):
     clients: list[CaseloadItemOut]
 
 
+NotificationKind = Literal[
+    "matches_changed",
+    "consent_recorded",
+    "consent_changed",
+    "consent_revoked",
+    "enrollment_changed",
+    "case_manager_changed",
+    "new_conflict",
+    "milestone_stuck",
+]
+Delivery = Literal["email", "in_app", "off"]
+
+
 class NotificationOut(BaseModel):
     notification_id: int
     created_at: datetime
-    kind: Literal[
-        "matches_changed",
-        "consent_recorded",
-        "consent_changed",
-        "consent_revoked",
-        "enrollment_changed",
-        "case_manager_changed",
-    ]
+    kind: NotificationKind
     message: str
     read: bool
+
+
+class NotificationPreferenceOut(BaseModel):
+    kind: NotificationKind
+    delivery: Delivery = Field(
+        description="`email`: in the feed and by email (which names no client); `in_app`: "
+        "the feed only; `off`: not at all."
+    )
+    description: str
+
+
+class NotificationPreferencesIn(BaseModel):
+    """Changes to the caller's preferences, by kind (kinds not named stay as they are)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    preferences: dict[NotificationKind, Delivery]

@@ -26,7 +26,12 @@ import tenacity
 from pydantic import BaseModel
 
 from contract.agencies import AgencyOut
-from contract.answers import CaseloadOut, NotificationOut, SharedOut
+from contract.answers import (
+    CaseloadOut,
+    NotificationOut,
+    NotificationPreferenceOut,
+    SharedOut,
+)
 from contract.errors import HubCallError, HubRefused, HubUnreachable, NotAHub
 from contract.ledger import CheckpointOut, ConsistencyProofOut, LedgerEntryOut
 from contract.linkage import LinkageRunIn, LinkageRunOut
@@ -257,6 +262,25 @@ class HubClient:
             "GET", "/v1/notifications", what="notifications", retry=False, token=token
         )
         return read_list(response, NotificationOut, self.base_url)
+
+    def notification_preferences(
+        self, changes: dict[str, str] | None = None, *, token: Token | None = None
+    ) -> list[NotificationPreferenceOut]:
+        """The caller's notification preferences, after `changes` (kind -> delivery)."""
+        if changes is None:
+            response = self._send(
+                "GET", "/v1/notifications/preferences", what="preferences", retry=False, token=token
+            )
+        else:
+            response = self._send(
+                "PUT",
+                "/v1/notifications/preferences",
+                what="preferences",
+                retry=False,
+                token=token,
+                json={"preferences": changes},
+            )
+        return read_list(response, NotificationPreferenceOut, self.base_url)
 
     def mark_read(self, notification_id: int, *, token: Token | None = None) -> bool:
         """Mark one of the caller's notifications read; False when the hub knows no such

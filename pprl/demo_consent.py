@@ -16,6 +16,7 @@ from contract.client import HubClient
 from contract.tokens import CachedToken
 from hub.db import create_db_engine
 from hub.models import RecordCluster
+from hub.settings import HubSettings
 from keys import AgencyIdentity, Role
 from linkage_node.answer_check import AnswerCheck
 from linkage_node.consent_desk import ConsentDesk, Recorded
@@ -263,3 +264,15 @@ def _print_answer(
         )
     elif check.verified is False:
         out.print(f"  [red]consent NOT verified[/]: {'; '.join(check.problems)}")
+
+
+def plan_alerts_story(out: Console, settings: HubSettings) -> None:
+    """The daily plan-alerts sweep, as `pprl hub plan-alerts` runs it."""
+    from hub.plan_alerts_cli import run_plan_alerts
+
+    result = run_plan_alerts(settings)
+    out.print(
+        f"daily plan alerts (`pprl hub plan-alerts`): {result.new_conflicts} new conflicts, "
+        f"{result.newly_stuck} milestones stuck too long; {result.queued} notifications "
+        "queued, naming no client"
+    )

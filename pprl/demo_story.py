@@ -40,7 +40,7 @@ from linkage_node.state import NodeState
 from linkage_node.sync import sync
 from linkage_node.synthetic import linked_rosters, write_roster
 from linkage_node.witness import NodeWitness
-from pprl.demo_consent import MANAGER, consent_and_ask, supervisor_of
+from pprl.demo_consent import MANAGER, consent_and_ask, plan_alerts_story, supervisor_of
 from pprl.demo_history import exit_story
 
 ISSUER = "https://idp.demo.local/realms/pprl"
@@ -166,6 +166,8 @@ def hub_story(  # noqa: PLR0915  (a story told step by step)
         asked = consent_and_ask(
             out, base, url=url, root=root, identities=identities, programs=programs, now=now
         )
+
+        plan_alerts_story(out, settings)
 
         out.rule("[bold]9. A client leaves corrections: history, not deletion")
         exited = exit_story(

@@ -56,6 +56,10 @@ def test_demo_does_what_it_reports(backend: str, tmp_path: Path) -> None:
         # The case manager's supervisor sees the client on the team, with what needs them.
         team = text.split("opens the team:")[1].split("9. A client leaves")[0]
         assert re.search(r"of cm-\d+: [1-9]\d* conflicts, 1 stuck", team)
+        # The daily sweep tells the case managers of the stuck milestone, naming no one.
+        assert re.search(
+            r"daily plan alerts .*: \d+ new conflicts, [1-9]\d* milestones stuck", text
+        )
         # Stuck reasons travel as shared codes and are shown in words.
         assert "stuck for at least 45 days at corrections: no way to get there" in consented
         assert "consent verified" in consented

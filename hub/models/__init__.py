@@ -21,6 +21,7 @@ from hub.models.records import (
     UploadBatch,
 )
 from hub.models.registry import Agency, AgencyKey, Program
+from hub.models.watch import NotificationPreference, PlanAlertSeen
 
 __all__ = [
     "Agency",
@@ -40,7 +41,9 @@ __all__ = [
     "LinkageRun",
     "Milestone",
     "Notification",
+    "NotificationPreference",
     "OverlapSnapshot",
+    "PlanAlertSeen",
     "ProbeFlag",
     "Program",
     "RecentDisclosure",

@@ -30,6 +30,7 @@ from sqlmodel import Session, col
 from hub.crypto import DataCipher, contact_context
 from hub.db import refs_by_agency, table_of
 from hub.models import Assignment, Link, Notification
+from hub.services.preferences import deliveries
 from hub.settings import HubSettings
 
 Record = tuple[str, str]  # (agency_id, ref)
@@ -103,8 +104,30 @@ def queue_for_case_managers(
         )
         for (staff,) in rows:
             by_staff[(agency, staff)] += 1
+    return queue_for_staff(
+        session, by_staff, kind=kind, run_id=run_id, ledger_index=ledger_index, now=now
+    )
+
+
+def queue_for_staff(
+    session: Session,
+    by_staff: dict[tuple[str, str], int],
+    *,
+    kind: str,
+    run_id: int | None = None,
+    ledger_index: int | None = None,
+    now: datetime | None = None,
+) -> int:
+    """Queue one `kind` message per (agency, staff) about that many clients, as each
+    wants it (`hub.services.preferences`); returns how many were queued."""
     at = now or datetime.now(UTC)
+    wanted = deliveries(session, sorted(by_staff), kind)
+    queued = 0
     for (agency_id, staff), clients in sorted(by_staff.items()):
+        delivery = wanted[(agency_id, staff)]
+        if delivery == "off":
+            continue
+        email = delivery == "email"
         session.add(
             Notification(
                 agency_id=agency_id,
@@ -114,12 +137,13 @@ def queue_for_case_managers(
                 ledger_index=ledger_index,
                 clients=clients,
                 created_at=at,
-                email_status="pending",
+                email_status="pending" if email else "not_wanted",
                 email_attempts=0,
-                next_attempt_at=at,
+                next_attempt_at=at if email else None,
             )
         )
-    return len(by_staff)
+        queued += 1
+    return queued
 
 
 _WHAT = {
@@ -147,7 +171,22 @@ _WHAT = {
         "a client on your caseload left another program",
         "A client on your caseload left another program that served them.",
     ),
+    "new_conflict": (
+        "a new conflict between programs' plans for a client on your caseload",
+        "The combined plan of one or more clients on your caseload has a new conflict "
+        "between programs (deadlines, hours or services) to talk about.",
+    ),
+    "milestone_stuck": (
+        "a milestone has been stuck for a long time for a client on your caseload",
+        "A milestone in the plan of one or more clients on your caseload has been stuck "
+        "for longer than your hub's limit.",
+    ),
 }
+
+
+def describe(kind: str) -> str:
+    """What a kind of notification says, in one sentence."""
+    return _WHAT.get(kind, _WHAT["matches_changed"])[1]
 
 
 def subject_line(kind: str) -> str:

@@ -27,6 +27,7 @@ from hub.services.caseload import (
     note_visit,
 )
 from hub.services.plans import PlanItem, find_conflicts
+from hub.settings import HubSettings
 
 _CHUNK = 500
 
@@ -78,6 +79,15 @@ class PlanRules:
     deadline_window_days: int
     stuck_after_days: int
     client_hours_per_week: float
+
+    @classmethod
+    def of(cls, settings: HubSettings) -> PlanRules:
+        """The rules as the hub is configured."""
+        return cls(
+            settings.conflict_deadline_window_days,
+            settings.stuck_after_days,
+            settings.client_hours_per_week,
+        )
 
 
 def team_caseload(

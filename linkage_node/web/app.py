@@ -31,6 +31,7 @@ from linkage_node.web import (
     client_pages,
     consent_pages,
     intake_pages,
+    notification_pages,
     ops,
     sign_in_pages,
     team_pages,
@@ -83,6 +84,7 @@ def create_node_app(
         client_pages,
         consent_pages,
         intake_pages,
+        notification_pages,
     ):
         app.include_router(pages.router)
     app.include_router(ops.router)

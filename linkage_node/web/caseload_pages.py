@@ -9,7 +9,15 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from contract.errors import HubCallError, HubRefused, HubUnreachable
-from linkage_node.web.pages import hub_trouble, node_of, page, signed_in, to_sign_in, witness_round
+from linkage_node.web.pages import (
+    form_expired,
+    hub_trouble,
+    node_of,
+    page,
+    signed_in,
+    to_sign_in,
+    witness_round,
+)
 from linkage_node.web.session import StaffSession
 
 router = APIRouter()
@@ -108,13 +116,7 @@ def mark_read(
         return to_sign_in()
     node = node_of(request)
     if not node.signer.check_csrf(session.csrf, csrf):
-        return page(
-            request,
-            "error.html",
-            400,
-            title="Form expired",
-            message="Reload the page and try again.",
-        )
+        return form_expired(request)
     try:
         node.hub.mark_read(notification_id, token=lambda: node.token_for(session))
     except HubRefused as refused:

@@ -34,7 +34,15 @@ from linkage_node.consent_terms import (
 from linkage_node.errors import NodeError
 from linkage_node.job import REF_KEY_FILE
 from linkage_node.refs import RefKey
-from linkage_node.web.pages import alarm_page, my_client, node_of, page, signed_in, to_sign_in
+from linkage_node.web.pages import (
+    alarm_page,
+    form_expired,
+    my_client,
+    node_of,
+    page,
+    signed_in,
+    to_sign_in,
+)
 from linkage_node.web.session import StaffSession
 
 log = logging.getLogger("pprl.node.consent")
@@ -208,13 +216,7 @@ def _staff_and_client(request: Request, record_id: str, csrf: str) -> StaffSessi
     if session is None:
         return to_sign_in()
     if not node_of(request).signer.check_csrf(session.csrf, csrf):
-        return page(
-            request,
-            "error.html",
-            400,
-            title="Form expired",
-            message="Open the client's page again and repeat what you did.",
-        )
+        return form_expired(request, "Open the client's page again and repeat what you did.")
     if my_client(request, session, record_id) is None:
         return _not_on_caseload(request)
     return session

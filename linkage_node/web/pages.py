@@ -85,6 +85,11 @@ def not_found(request: Request) -> HTMLResponse:
     )
 
 
+def form_expired(request: Request, advice: str = "Reload the page and try again.") -> HTMLResponse:
+    """A form whose anti-forgery token did not match (expired, or not from this node)."""
+    return page(request, "error.html", 400, title="Form expired", message=advice)
+
+
 def hub_trouble(request: Request, status: int) -> HTMLResponse:
     """The hub answered with an error (`status`) where the page needed its answer."""
     return page(

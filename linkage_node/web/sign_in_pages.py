@@ -12,7 +12,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from linkage_node.web.node import HASHER
-from linkage_node.web.pages import node_of, page, signed_in, to_sign_in
+from linkage_node.web.pages import form_expired, node_of, page, signed_in, to_sign_in
 from linkage_node.web.session import PRESESSION_COOKIE, SESSION_COOKIE
 from linkage_node.web.sign_in_guard import log_attempt
 
@@ -51,13 +51,7 @@ def sign_in(
     unknown user and a wrong password, in the same time."""
     node = node_of(request)
     if not node.signer.check_csrf(request.cookies.get(PRESESSION_COOKIE), csrf):
-        return page(
-            request,
-            "error.html",
-            400,
-            title="Form expired",
-            message="The sign-in form expired. Open the sign-in page again.",
-        )
+        return form_expired(request, "The sign-in form expired. Open the sign-in page again.")
     name = username.strip()
     address = request.client.host if request.client else "-"
     wait = node.throttle.wait(name, address)
@@ -127,13 +121,7 @@ def sign_out(request: Request, csrf: Annotated[str, Form(max_length=200)] = "") 
     """End the session (CSRF-checked, so no other site can sign anyone out)."""
     session = signed_in(request)
     if session is not None and not node_of(request).signer.check_csrf(session.csrf, csrf):
-        return page(
-            request,
-            "error.html",
-            400,
-            title="Form expired",
-            message="Reload the page and sign out again.",
-        )
+        return form_expired(request, "Reload the page and sign out again.")
     if session is not None:
         # Ends this account's sessions everywhere, not only this cookie.
         state = node_of(request).state()

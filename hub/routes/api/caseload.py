@@ -75,17 +75,12 @@ def get_team(
     first. What it shows is recorded as ACCESS entries with the purpose `supervision`."""
     agency = require_supervisor(principal)
     hub.questions.take(agency, principal.subject)
-    settings = hub.settings
     result = team_caseload(
         engine,
         session,
         Asker(agency, principal.subject, purpose="supervision"),
         at=datetime.now(UTC),
-        rules=PlanRules(
-            settings.conflict_deadline_window_days,
-            settings.stuck_after_days,
-            settings.client_hours_per_week,
-        ),
+        rules=PlanRules.of(hub.settings),
         case_manager=case_manager,
         office=office,
     )

@@ -199,6 +199,20 @@ ROUTES: dict[tuple[str, str], tuple[Call, set[str], int]] = {
     ),
     ("GET", "/v1/caseload"): (_call("GET", "/v1/caseload"), {"case_manager"}, 403),
     ("GET", "/v1/team"): (_call("GET", "/v1/team"), {"supervisor"}, 403),
+    ("GET", "/v1/notifications/preferences"): (
+        _call("GET", "/v1/notifications/preferences"),
+        {"case_manager"},
+        403,
+    ),
+    ("PUT", "/v1/notifications/preferences"): (
+        _call(
+            "PUT",
+            "/v1/notifications/preferences",
+            lambda api: {"preferences": {"new_conflict": "in_app"}},
+        ),
+        {"case_manager"},
+        403,
+    ),
     ("POST", "/v1/lookups"): (
         _call(
             "POST",

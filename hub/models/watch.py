@@ -1,0 +1,38 @@
+"""What the hub remembers to tell case managers only once: their notification
+preferences, and the conflicts and stuck milestones they were already told of."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, String
+from sqlmodel import Field, SQLModel
+
+from hub.db import UTCDateTime
+
+
+class NotificationPreference(SQLModel, table=True):
+    """How one staff member wants one kind of notification: `email` (in the feed and
+    by email), `in_app` (the feed only) or `off`. No row: `email`."""
+
+    __tablename__ = "notification_preference"
+
+    agency_id: str = Field(sa_column=Column(String(64), primary_key=True))
+    staff_id: str = Field(sa_column=Column(String(32), primary_key=True))
+    kind: str = Field(sa_column=Column(String(32), primary_key=True))
+    delivery: str = Field(sa_column=Column(String(8), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class PlanAlertSeen(SQLModel, table=True):
+    """A conflict (or a milestone stuck too long) in the combined plan of one client, as
+    one case manager may see it, that they were already told of. `fingerprint` hashes
+    the conflict's kind and milestones (program and milestone ids), never their text."""
+
+    __tablename__ = "plan_alert_seen"
+
+    agency_id: str = Field(sa_column=Column(String(64), primary_key=True))
+    staff_id: str = Field(sa_column=Column(String(32), primary_key=True))
+    ref: str = Field(sa_column=Column(String(64), primary_key=True))
+    fingerprint: str = Field(sa_column=Column(String(64), primary_key=True))
+    seen_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
