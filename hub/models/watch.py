@@ -26,8 +26,10 @@ class NotificationPreference(SQLModel, table=True):
 
 class PlanAlertSeen(SQLModel, table=True):
     """A conflict (or a milestone stuck too long) in the combined plan of one client, as
-    one case manager may see it, that they were already told of. `fingerprint` hashes
-    the conflict's kind and milestones (program and milestone ids), never their text."""
+    one case manager may see it: when they were told of it, and when it went away
+    (`resolved_at`; it is told again, as new, if it comes back). `fingerprint` hashes the
+    conflict's kind and milestones (program and milestone ids), never their text; the
+    dashboard counts distinct fingerprints found and resolved per month."""
 
     __tablename__ = "plan_alert_seen"
 
@@ -35,4 +37,6 @@ class PlanAlertSeen(SQLModel, table=True):
     staff_id: str = Field(sa_column=Column(String(32), primary_key=True))
     ref: str = Field(sa_column=Column(String(64), primary_key=True))
     fingerprint: str = Field(sa_column=Column(String(64), primary_key=True))
+    kind: str = Field(sa_column=Column(String(32), nullable=False))
     seen_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    resolved_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))

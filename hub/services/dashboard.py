@@ -7,7 +7,8 @@ program, stuck reason and office), and a question to discuss under each chart.
 
 - Time series (the last 12 months): clients newly shared (the first day two programs
   served them at once, where both sent enrollment dates), shared clients who exited a
-  program, milestones newly stuck, milestones completed, intake lookups.
+  program, milestones newly stuck, milestones completed, intake lookups, and conflicts
+  between programs' plans found and resolved (as the daily plan-alerts sweep saw them).
 - Now: stuck milestones by program x reason and program x office (one table system, so
   a total hidden in one is hidden in the other), overdue milestones by program, the
   median days to complete by service kind, and the share of shared clients whose record
@@ -43,6 +44,8 @@ PROMPTS = {
     "newly_stuck": "What made the months above the line different? Which stuck reason grew?",
     "completed": "Is completion keeping pace with what is getting stuck?",
     "intake_lookups": "Are intake workers checking before they open a case?",
+    "conflicts_found": "Which kinds of conflict keep coming up between the same programs?",
+    "conflicts_resolved": "How long do conflicts stay open, and who settles them?",
 }
 LABELS = {
     "newly_shared": "Clients newly shared between programs",
@@ -50,6 +53,8 @@ LABELS = {
     "newly_stuck": "Milestones newly stuck",
     "completed": "Milestones completed",
     "intake_lookups": "Intake lookups",
+    "conflicts_found": "Conflicts found between programs' plans",
+    "conflicts_resolved": "Conflicts resolved",
 }
 
 
@@ -142,6 +147,10 @@ def build(
     first = date.fromisoformat(months[0] + "-01")
     for when in data.intake_lookups(session, datetime(first.year, first.month, 1, tzinfo=UTC)):
         monthly["intake_lookups"][when.strftime("%Y-%m")] += 1
+    for found, resolved in data.conflict_alerts(session).values():
+        monthly["conflicts_found"][found.strftime("%Y-%m")] += 1
+        if resolved is not None:
+            monthly["conflicts_resolved"][resolved.strftime("%Y-%m")] += 1
     series = [_series(m, monthly[m], months, limit, targets) for m in LABELS]
     dashboard = Dashboard(limit, months, series)
     _stuck_tables(dashboard, plans.stuck, limit)

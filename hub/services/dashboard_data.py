@@ -18,7 +18,15 @@ from sqlmodel import Session, col
 
 from consent import ConsentState, parse_leaf
 from hub.crypto import DataCipher, milestone_context
-from hub.models import Assignment, Encoding, LedgerEntry, Milestone, RecordCluster, StaffMember
+from hub.models import (
+    Assignment,
+    Encoding,
+    LedgerEntry,
+    Milestone,
+    PlanAlertSeen,
+    RecordCluster,
+    StaffMember,
+)
 from hub.services.registry import programs_by_agency
 from hub.services.reports import program_labels
 
@@ -172,3 +180,22 @@ def _live(consent: ConsentState, program: str, ref: str, now: datetime) -> bool:
         if grant.ended_at_index is None and start <= now < end:
             return True
     return False
+
+
+def conflict_alerts(session: Session) -> dict[str, tuple[datetime, datetime | None]]:
+    """Each conflict between programs' plans the sweep found (stuck milestones aside),
+    once however many case managers were told of it: when it was (last) found, and when
+    it went away."""
+    out: dict[str, tuple[datetime, datetime | None]] = {}
+    rows = session.execute(
+        select(
+            col(PlanAlertSeen.fingerprint),
+            col(PlanAlertSeen.seen_at),
+            col(PlanAlertSeen.resolved_at),
+        ).where(col(PlanAlertSeen.kind) != "stuck")
+    )
+    for key, seen, resolved in rows:
+        earlier = out.get(key)
+        if earlier is None or seen > earlier[0]:
+            out[key] = (seen, resolved)
+    return out

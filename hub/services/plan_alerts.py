@@ -6,9 +6,10 @@ A sweep (`pprl hub plan-alerts`, daily) looks at every assigned client linked to
 program, as the assigned case manager may see it: their own program's milestones and the
 other programs' where consent covers the plan (decided as for the client page, not
 recorded: nothing is shown). It remembers what each case manager was told of by a
-fingerprint of the conflict's kind and milestone ids (`PlanAlertSeen`), forgets what
-has gone (so a conflict that comes back is told again), and queues one message per case
-manager and kind, naming no client and no program, like every notification.
+fingerprint of the conflict's kind and milestone ids (`PlanAlertSeen`), notes when one
+has gone (a conflict that comes back is told again; the dashboard counts conflicts found
+and resolved per month from these rows), and queues one message per case manager and
+kind, naming no client and no program, like every notification.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlmodel import Session, col
 
 from hub.disclosure import DisclosureEngine
@@ -86,35 +87,40 @@ def _conflicts(items: list[PlanItem], now: datetime, rules: PlanRules) -> list[C
 def _new_alerts(
     session: Session, who: Staff, ref: str, conflicts: list[Conflict], now: datetime
 ) -> dict[str, int]:
-    """Store what the case manager is told of now; returns the new ones by kind."""
+    """Record what the case manager is told of now, and what went away; returns the new
+    ones by kind."""
     agency, staff = who
     current = {fingerprint(c): c for c in conflicts}
-    seen = set(
-        session.execute(
-            select(col(PlanAlertSeen.fingerprint)).where(
+    rows = {
+        row.fingerprint: row
+        for row in session.execute(
+            select(PlanAlertSeen).where(
                 col(PlanAlertSeen.agency_id) == agency,
                 col(PlanAlertSeen.staff_id) == staff,
                 col(PlanAlertSeen.ref) == ref,
             )
         ).scalars()
-    )
-    gone = seen - set(current)
-    if gone:
-        session.execute(
-            delete(PlanAlertSeen).where(
-                col(PlanAlertSeen.agency_id) == agency,
-                col(PlanAlertSeen.staff_id) == staff,
-                col(PlanAlertSeen.ref) == ref,
-                col(PlanAlertSeen.fingerprint).in_(sorted(gone)),
-            )
-        )
+    }
+    for key, row in rows.items():
+        if key not in current and row.resolved_at is None:
+            row.resolved_at = now
+            session.add(row)
     fresh: dict[str, int] = defaultdict(int)
     for key, conflict in current.items():
-        if key in seen:
-            continue
-        session.add(
-            PlanAlertSeen(agency_id=agency, staff_id=staff, ref=ref, fingerprint=key, seen_at=now)
-        )
+        row = rows.get(key)
+        if row is not None and row.resolved_at is None:
+            continue  # told already, still there
+        if row is None:
+            row = PlanAlertSeen(
+                agency_id=agency,
+                staff_id=staff,
+                ref=ref,
+                fingerprint=key,
+                kind=conflict.kind,
+                seen_at=now,
+            )
+        row.seen_at, row.resolved_at = now, None  # back again: told again
+        session.add(row)
         fresh["milestone_stuck" if conflict.kind == "stuck" else "new_conflict"] += 1
     return fresh
 

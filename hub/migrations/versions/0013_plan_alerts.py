@@ -37,7 +37,9 @@ def upgrade() -> None:
         sa.Column("staff_id", sa.String(32), nullable=False),
         sa.Column("ref", sa.String(64), nullable=False),
         sa.Column("fingerprint", sa.String(64), nullable=False),
+        sa.Column("kind", sa.String(32), nullable=False),
         sa.Column("seen_at", UTCDateTime(), nullable=False),
+        sa.Column("resolved_at", UTCDateTime(), nullable=True),
         sa.PrimaryKeyConstraint("agency_id", "staff_id", "ref", "fingerprint"),
     )
 

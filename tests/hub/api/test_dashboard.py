@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+from hub.models import PlanAlertSeen
 from hub.services.dashboard import exits_while_shared, last_months, shared_from
 from hub.services.overlap import determined_cells
 from hub.web.pages import TOKEN_COOKIE
@@ -247,7 +248,7 @@ def test_the_page_and_its_csv_publish_the_same_suppressed_numbers(api: Api) -> N
     page = client.get("/operator/dashboard")
     assert page.status_code == 200, page.text
     text = html.unescape(page.text)
-    assert text.count('<svg xmlns="http://www.w3.org/2000/svg" class="chart"') == 5
+    assert text.count('<svg xmlns="http://www.w3.org/2000/svg" class="chart"') == 7
     assert "<script" not in text
     # Each chart says its numbers in words, suppressed months included.
     desc = text.split('<desc id="chart-newly_shared-d">')[1].split("</desc>")[0]
@@ -274,3 +275,37 @@ def test_executives_sign_in_to_the_reports_only(api: Api) -> None:
         assert refused.headers["location"] == "/operator/dashboard"
     nav = client.get("/operator/dashboard").text.split("</nav>")[0]
     assert "Encoding health" not in nav
+
+
+def test_conflicts_found_and_resolved_count_each_conflict_once(api: Api) -> None:
+    """As the plan-alerts sweep left them: 15 conflicts found this month (two case
+    managers told of each), 12 of them resolved; stuck milestones are not conflicts."""
+    api.register("DCFS", "DOC")
+    now = datetime.now(UTC)
+    for n in range(15):
+        for agency, staff in (("DCFS", "cm-0001"), ("DOC", "cm-0007")):
+            api.session.add(
+                PlanAlertSeen(
+                    agency_id=agency,
+                    staff_id=staff,
+                    ref=ref(f"c{n}"),
+                    fingerprint=f"f{n:031d}",
+                    kind="competing_deadlines",
+                    seen_at=now,
+                    resolved_at=now if n < 12 else None,
+                )
+            )
+        api.session.add(
+            PlanAlertSeen(
+                agency_id="DCFS",
+                staff_id="cm-0001",
+                ref=ref(f"c{n}"),
+                fingerprint=f"s{n:031d}",
+                kind="stuck",
+                seen_at=now,
+            )
+        )
+    api.session.flush()
+    body = _dashboard(api).json()
+    series = {s["measure"]: s["values"][-1] for s in body["series"]}
+    assert (series["conflicts_found"], series["conflicts_resolved"]) == (15, 12)
