@@ -93,9 +93,12 @@ def disclosure_decision(
     data_class: DataClass,
     at: datetime,
     existence_by_agreement: bool = False,
+    supervision: bool = False,
 ) -> Decision:
     """Decide whether `requester_program` may see `data_class` of `target_program`'s
-    record `target_record` at instant `at`, given `state`."""
+    record `target_record` at instant `at`, given `state`. `supervision`: the asker is a
+    supervisor of the client's case manager, whom a grant for the case manager only
+    does not cover."""
     if at.tzinfo is None:
         raise ValueError("decision time must be timezone-aware")
     if data_class == "existence" and existence_by_agreement:
@@ -110,7 +113,7 @@ def disclosure_decision(
         )
     grants = state.grants_for(target_program, target_record)
     for grant in reversed(grants):
-        if _why_not(grant, requester_program, data_class, at, state.size) is None:
+        if _why_not(grant, requester_program, data_class, at, state.size, supervision) is None:
             return Decision(
                 True,
                 data_class,
@@ -121,7 +124,7 @@ def disclosure_decision(
                 state.size,
             )
     why, reason, why_at = _denial(
-        grants, requester_program, target_program, data_class, at, state.size
+        grants, requester_program, target_program, data_class, at, state.size, supervision
     )
     return Decision(False, data_class, reason, None, None, None, state.size, why=why, why_at=why_at)
 
@@ -135,6 +138,7 @@ def grant_allows(
     target_record: str,
     data_class: DataClass,
     at: datetime,
+    supervision: bool = False,
 ) -> str | None:
     """Why the grant at `grant_index` does not allow this disclosure in `state`, or None
     when it does: the rules of `disclosure_decision`, applied to one cited grant (what a
@@ -146,30 +150,36 @@ def grant_allows(
         return f"entry {grant_index} is not a grant recorded in the ledger"
     if (grant.terms.disclosing_program, grant.terms.subject) != (target_program, target_record):
         return f"entry {grant_index} is a grant about another record"
-    why = _why_not(grant, requester_program, data_class, at, state.size)
+    why = _why_not(grant, requester_program, data_class, at, state.size, supervision)
     if why is None:
         return None
     if why == "revoked":  # superseded included: the cited grant no longer speaks
         return f"the client's consent to {target_program} was {grant.ended_because}"
-    return _denial([grant], requester_program, target_program, data_class, at, state.size)[1]
+    return _denial(
+        [grant], requester_program, target_program, data_class, at, state.size, supervision
+    )[1]
 
 
-def _why_not(
-    grant: GrantRecord, program: str, data_class: DataClass, at: datetime, size: int
+def _why_not(  # noqa: PLR0917  (private)
+    grant: GrantRecord,
+    program: str,
+    data_class: DataClass,
+    at: datetime,
+    size: int,
+    supervision: bool = False,
 ) -> str | None:
     terms = grant.terms
     start, end = terms.effective
-    if not grant.live_at_index(size):
-        return "revoked"
-    if not names_recipient(terms, program):
-        return "recipient"
-    if data_class not in terms.data_classes:
-        return "data_class"
-    if at < start:
-        return "not_yet"
-    if at >= end:
-        return "expired"
-    return None
+    # The first rule the grant fails, in the order a reader checks them.
+    failed = (
+        ("revoked", not grant.live_at_index(size)),
+        ("recipient", not names_recipient(terms, program)),
+        ("data_class", data_class not in terms.data_classes),
+        ("not_yet", at < start),
+        ("expired", at >= end),
+        ("case_manager_only", supervision and terms.recipient_staff == "assigned_case_manager"),
+    )
+    return next((why for why, fails in failed if fails), None)
 
 
 def _denial(  # noqa: PLR0917  (private)
@@ -179,6 +189,7 @@ def _denial(  # noqa: PLR0917  (private)
     data_class: DataClass,
     at: datetime,
     size: int,
+    supervision: bool = False,
 ) -> tuple[str, str, str | None]:
     """(code, words, instant) for a withheld level. The newest grant that names the
     asking program and covers the data class decides (a consent renewed after one was
@@ -190,7 +201,8 @@ def _denial(  # noqa: PLR0917  (private)
     ]
     consent = f"the client's consent to {target}"
     if relevant:
-        decided = _decided_by(max(relevant, key=lambda g: g.index), program, data_class, at, size)
+        newest = max(relevant, key=lambda g: g.index)
+        decided = _decided_by(newest, program, data_class, at, size, supervision)
         if decided is not None:
             return decided[0], f"{consent} {decided[1]}", decided[2]
     if any(names_recipient(g.terms, program) for g in live):
@@ -205,10 +217,17 @@ def _denial(  # noqa: PLR0917  (private)
     )
 
 
-def _decided_by(
-    grant: GrantRecord, program: str, data_class: DataClass, at: datetime, size: int
+def _decided_by(  # noqa: PLR0917  (private)
+    grant: GrantRecord,
+    program: str,
+    data_class: DataClass,
+    at: datetime,
+    size: int,
+    supervision: bool,
 ) -> tuple[str, str, str | None] | None:
-    why = _why_not(grant, program, data_class, at, size)
+    why = _why_not(grant, program, data_class, at, size, supervision)
+    if why == "case_manager_only":
+        return "case_manager_only", "covers their case manager only, not supervisors", None
     if why == "revoked":
         if grant.ended_because == "revoked":
             return "revoked", "was revoked", None

@@ -39,6 +39,7 @@ from consent.fields import (
     PublicKeyB64,
     Purpose,
     RecipientClass,
+    RecipientStaff,
     RecordRef,
     RegulatoryBasis,
     RevokeReason,
@@ -72,6 +73,8 @@ class GrantTerms(_Model):
     disclosing_program: Identifier
     recipient_programs: list[Identifier]
     recipient_classes: list[RecipientClass]
+    # Absent in older grants, and then the same as `chain_of_command`.
+    recipient_staff: RecipientStaff | None = None
     data_classes: list[DataClass]
     purposes: list[Purpose]
     actions: list[Action]

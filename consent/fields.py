@@ -110,6 +110,10 @@ DataClass = Literal["existence", "contact", "plan"]
 Purpose = Literal["care_coordination", "case_planning", "service_referral", "program_evaluation"]
 Action = Literal["view", "contact_case_manager", "notify"]
 RecipientClass = Literal["any_linked_program"]
+# Who at a recipient program may see what a grant allows: the client's case manager and
+# the supervisors above them (absent or `chain_of_command`: the only staff the hub lets
+# ask), or the case manager alone.
+RecipientStaff = Literal["assigned_case_manager", "chain_of_command"]
 RegulatoryBasis = Literal[
     "hipaa_authorization",
     "cfr42_part2",

@@ -230,6 +230,10 @@ class ConsentState(KeyRules):
             and start <= entry.made < end
             and names_recipient(terms, entry.requester_program)
             and set(entry.data_classes) <= set(terms.data_classes)
+            # A grant for the client's case manager only never covers a supervisor.
+            and not (
+                entry.purpose == "supervision" and terms.recipient_staff == "assigned_case_manager"
+            )
         )
         if not allowed:
             raise EntryRejected(index, "the grant it cites did not allow this disclosure")

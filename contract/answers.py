@@ -40,6 +40,7 @@ class DisclosureLevelOut(BaseModel):
             "not_named",
             "no_case_manager",
             "exited",
+            "case_manager_only",
         ]
         | None
     ) = Field(default=None, description="Why it is withheld, as a code to put in your words.")

@@ -106,6 +106,13 @@ def grant(
     replaces: Annotated[
         str | None, typer.Option(help="A grant id this new form replaces (it is superseded).")
     ] = None,
+    seen_by: Annotated[
+        Literal["chain", "case_manager"] | None,
+        typer.Option(
+            help="Who at each program may see it: `chain`, the client's case manager and "
+            "the supervisors above them (the default), or `case_manager` alone."
+        ),
+    ] = None,
     state_dir: StateDir = None,
     passphrase_file: Passphrase = None,
     log_public_key: LogPublicKey = None,
@@ -143,6 +150,7 @@ def grant(
             purposes=split_values(purpose),
             basis=split_values(basis),
             program=program,
+            seen_by=seen_by,
         )
         done = desk.record(consent_form, recorded_by=collector, form_file=stored, replaces=replaces)
     if json_out:

@@ -13,7 +13,7 @@ spaces, `_ - .`):
 | signer | no | client (default), guardian, representative or court |
 | form_file | one of | the scan, relative to the export's folder (kept at the node) |
 | form_sha256 | these two | the scan's SHA-256 when it stays in your document system |
-| form_version, purpose, basis, collected_by, program | no | as the `grant` options |
+| form_version, purpose, basis, collected_by, program, seen_by | no | as the `grant` options |
 
 Each row is checked on its own; a problem names its line, column and rule, never the
 value. Nothing is recorded when more rows are bad than `--max-rejected` allows.
@@ -32,6 +32,7 @@ from linkage_node.consent_forms import check_scan, read_form
 from linkage_node.consent_terms import (
     DATA_CLASSES,
     RECIPIENT_CLASSES,
+    SEEN_BY,
     SIGNERS,
     ConsentForm,
 )
@@ -53,6 +54,7 @@ COLUMNS = {
     "basis": "basis",
     "collected_by": "collected_by",
     "program": "program",
+    "seen_by": "seen_by",
 }
 REQUIRED = ("record_id", "to", "classes", "signed_on")
 _LIST = re.compile(r"[;|,\s]+")
@@ -144,6 +146,8 @@ def _check_row(
     signer = (values["signer"] or "client").lower()
     if signer not in SIGNERS:
         problems.append(("signer", "not_a_signer"))
+    if values["seen_by"] and values["seen_by"] not in SEEN_BY:
+        problems.append(("seen_by", "not_chain_or_case_manager"))
     sha, source = _form(values, folder, problems)
     collector = values["collected_by"] or collectors.get(record_id, "")
     if not collector:
@@ -166,6 +170,7 @@ def _check_row(
         else ("care_coordination",),
         basis=tuple(_LIST.split(values["basis"])) if values["basis"] else ("state_statute",),
         program=values["program"] or None,
+        seen_by=values["seen_by"] or None,
     )
     return ImportRow(line, form, source)
 

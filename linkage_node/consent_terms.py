@@ -31,6 +31,9 @@ SIGNERS = {
 }
 DATA_CLASSES = ("existence", "contact", "plan")
 RECIPIENT_CLASSES = {"any": "any_linked_program", "any_linked_program": "any_linked_program"}
+# Who at each recipient program may see it (`--seen-by`): the client's case manager and
+# the supervisors above them (the default), or the case manager alone.
+SEEN_BY = {"chain": "chain_of_command", "case_manager": "assigned_case_manager"}
 DEFAULT_DURATION = timedelta(days=365)
 _GRANT_ID = re.compile(r"G-?([0-9A-HJKMNP-TV-Z]{5})-?([0-9A-HJKMNP-TV-Z]{5})", re.IGNORECASE)
 _CROCKFORD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", "ABCDEFGHJKMNPQRSTVWXYZ0123456789")
@@ -131,6 +134,7 @@ class ConsentForm:
     purposes: tuple[str, ...] = ("care_coordination",)
     basis: tuple[str, ...] = ("state_statute",)
     program: str | None = None
+    seen_by: str | None = None  # a key of SEEN_BY; None: not said (the chain)
 
 
 def grant_id(consent_id: str) -> str:
@@ -176,6 +180,12 @@ def consent_terms(
     }
     if form.form_version is not None:
         terms["form_version"] = form.form_version
+    if form.seen_by == "case_manager":
+        # The default (the case manager and their chain) is left unsaid, so the same
+        # form makes the same grant whether or not the default was spelled out.
+        terms["recipient_staff"] = SEEN_BY["case_manager"]
+    elif form.seen_by not in (None, "chain"):
+        raise ConsentFormInvalid("seen_by", "is chain or case_manager")
     terms["consent_id"] = derived_uuid(key, canonical.canonical_json(terms))
     try:
         return GrantTerms.model_validate(terms)
@@ -210,6 +220,7 @@ def _form_error(exc: ValueError) -> ConsentFormInvalid:
         "signed_at": "signed_on",
         "collected_by": "collected_by",
         "form_sha256": "form",
+        "recipient_staff": "seen_by",
     }
     loc = [str(p) for p in first["loc"]]
     field = names.get(loc[0], loc[0]) if loc else "form"

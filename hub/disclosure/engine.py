@@ -95,8 +95,10 @@ class DisclosureEngine:
         *,
         at: datetime,
         levels: tuple[DataClass, ...] = LEVELS,
+        supervision: bool = False,
     ) -> list[LinkedProgram]:
-        """The linked programs `agency_id` may be told exist, with `levels` decided."""
+        """The linked programs `agency_id` may be told exist, with `levels` decided
+        (`supervision`: for a supervisor of the client's case manager)."""
         programs = programs_by_agency(session)
         decided = decide_programs(
             self.ledger.state,
@@ -106,6 +108,7 @@ class DisclosureEngine:
             levels=levels,
             at=at,
             existence_by_agreement=self.settings.existence_policy == "agreement",
+            supervision=supervision,
         )
         dates = enrollment_dates(session, [(e.agency_id, e.ref) for e in decided])
         for entry in decided:

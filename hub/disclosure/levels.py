@@ -85,6 +85,7 @@ def decide_programs(
     levels: tuple[DataClass, ...],
     at: datetime,
     existence_by_agreement: bool,
+    supervision: bool = False,
 ) -> list[LinkedProgram]:
     """The programs of the `linked` records whose existence may be disclosed to the
     requester's programs, each with `levels` (existence first) decided."""
@@ -100,6 +101,7 @@ def decide_programs(
                     level=level,
                     at=at,
                     existence_by_agreement=existence_by_agreement,
+                    supervision=supervision,
                 )
             if entry.levels["existence"].allowed:
                 out.append(entry)
@@ -114,6 +116,7 @@ def decide_level(
     level: DataClass,
     at: datetime,
     existence_by_agreement: bool,
+    supervision: bool = False,
 ) -> Disclosure:
     """`level` of `target` (program, record) for the first of the requester's programs
     that may see it; withheld with the first program's reason when none may."""
@@ -128,6 +131,7 @@ def decide_level(
             data_class=level,
             at=at,
             existence_by_agreement=existence_by_agreement,
+            supervision=supervision,
         )
         if decision.allowed:
             return Disclosure(

@@ -54,7 +54,9 @@ def shared_answer(
     entries and the answer stand or fall together)."""
     linked = engine.linked(session, asker.agency_id, ref)
     engine.begin(session)
-    programs = engine.decide(session, asker.agency_id, linked, at=at)
+    programs = engine.decide(
+        session, asker.agency_id, linked, at=at, supervision=asker.purpose == "supervision"
+    )
     checkpoint = engine.prove(session, programs)
     for entry in programs:
         engine.open_details(session, entry)

@@ -122,7 +122,7 @@ def team_caseload(
     clients = []
     for ref, staff, updated_at in assigned:
         entries = engine.decide(
-            session, agency_id, linked[ref], at=at, levels=("existence", "plan")
+            session, agency_id, linked[ref], at=at, levels=("existence", "plan"), supervision=True
         )
         decided[ref] = entries
         own = engine.plan_items(session, agency_id, ref, ", ".join(mine) or agency_id)

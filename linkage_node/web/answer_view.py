@@ -95,6 +95,11 @@ def _sentence(program: str, what: str, why: str, at: str) -> str:  # noqa: PLR09
             f"No release on file with {program} for {what}: ask the client to sign a "
             f"release with {program}."
         )
+    if why == "case_manager_only":
+        return (
+            f"The client's consent lets {program} show {what} to their case manager here "
+            "only, not to supervisors."
+        )
     if why == "revoked":
         return f"The client withdrew their consent for {program} to share {what}."
     if why == "ended":

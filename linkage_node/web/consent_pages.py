@@ -27,6 +27,7 @@ from linkage_node.consent_forms import MAX_FORM_BYTES, store_upload
 from linkage_node.consent_terms import (
     DATA_CLASSES,
     DEFAULT_DURATION,
+    SEEN_BY,
     SIGNERS,
     ConsentForm,
     ConsentTemplate,
@@ -103,6 +104,7 @@ async def record_consent(  # noqa: PLR0917  (one field per part of the form)
     to: Annotated[list[str] | None, Form()] = None,
     classes: Annotated[list[str] | None, Form()] = None,
     signer: Annotated[str, Form(max_length=20)] = "client",
+    seen_by: Annotated[str, Form(max_length=20)] = "chain",
     signed_on: Annotated[str, Form(max_length=10)] = "",
     expires: Annotated[str, Form(max_length=10)] = "",
     scan: Annotated[UploadFile | None, File()] = None,
@@ -134,6 +136,7 @@ async def record_consent(  # noqa: PLR0917  (one field per part of the form)
             form_version=template.form_version,
             purposes=template.purposes,
             basis=template.basis,
+            seen_by=seen_by if seen_by in SEEN_BY else "chain",
         )
         return desk.record(form, recorded_by=staff.staff_id, form_file=stored)
 

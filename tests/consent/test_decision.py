@@ -327,3 +327,23 @@ def test_the_reason_follows_the_newest_grant_that_would_have_allowed_it() -> Non
 
     nothing = _decide(LedgerBuilder(), "corrections", record_ref("client-1"), "plan", T0)
     assert nothing.why == "no_consent"
+
+
+def test_a_grant_for_the_case_manager_only_leaves_supervisors_out() -> None:
+    b = LedgerBuilder()
+    b.grant(recipient_staff="assigned_case_manager")
+    asked: dict[str, Any] = {
+        "requester_program": "corrections",
+        "target_program": "child_welfare",
+        "target_record": record_ref("client-1"),
+        "data_class": "contact",
+        "at": T0,
+    }
+    assert disclosure_decision(b.state, **asked).allowed
+    withheld = disclosure_decision(b.state, **asked, supervision=True)
+    assert not withheld.allowed
+    assert withheld.why == "case_manager_only"
+    assert "case manager only, not supervisors" in withheld.reason
+    chain = LedgerBuilder()
+    chain.grant(recipient_staff="chain_of_command")
+    assert disclosure_decision(chain.state, **asked, supervision=True).allowed

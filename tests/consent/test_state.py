@@ -355,3 +355,13 @@ def test_an_intake_question_discloses_existence_only_and_says_so(
     fields = {k: v for k, v in _intake(**changes).items() if v is not None}
     with pytest.raises(EntryInvalid, match=match):
         LedgerBuilder().hub_entry(**fields)
+
+
+def test_the_ledger_refuses_a_supervisors_disclosure_under_a_case_manager_only_grant() -> None:
+    b = LedgerBuilder()
+    g = b.grant(recipient_staff="assigned_case_manager")
+    b.access(g)  # the case manager's own question: fine
+    with pytest.raises(EntryRejected, match="did not allow this disclosure"):
+        b.access(g, purpose="supervision", requester_staff="sup-0001")
+    open_grant = b.grant(subject=record_ref("client-1"), recipient_staff="chain_of_command")
+    b.access(open_grant, purpose="supervision", requester_staff="sup-0001")

@@ -52,6 +52,7 @@ def test_grant_list_and_revoke_from_the_command_line(hub: LiveHub, tmp_path: Pat
     assert isinstance(entry, Grant)
     terms = entry.grant
     assert terms.recipient_programs == ["child_welfare"]
+    assert terms.recipient_staff is None  # not said: the case manager and their chain
     assert b"C0000001" not in bytes(leaf)  # the case number never leaves the node
 
     # The same form again (a retried command) appends nothing and names the same grant.
@@ -117,6 +118,23 @@ def test_grant_list_and_revoke_from_the_command_line(hub: LiveHub, tmp_path: Pat
     statuses = {g["grant_id"]: (g["status"], g["expires_at"][:10]) for g in json.loads(out)}
     assert statuses[str(second["grant_id"])][0] == "superseded"
     assert statuses[shortened["grant_id"]] == ("effective", later)
+
+
+def test_a_form_for_the_case_manager_only_says_so_in_the_grant(
+    hub: LiveHub, tmp_path: Path
+) -> None:
+    (tmp_path / "form.pdf").write_bytes(b"%PDF-1.4 signed consent form scan")
+    wide = grant_by_cli(tmp_path, hub, "C0000001")
+    narrow = grant_by_cli(tmp_path, hub, "C0000001", "--seen-by", "case_manager")
+    assert narrow["grant_id"] != wide["grant_id"]  # another form, another grant
+    with hub.engine.connect() as conn:
+        leaf = conn.execute(
+            text("SELECT leaf FROM ledger_entry WHERE entry_index = :i"),
+            {"i": narrow["ledger_index"]},
+        ).scalar_one()
+    entry = parse_leaf(bytes(leaf)).entry
+    assert isinstance(entry, Grant)
+    assert entry.grant.recipient_staff == "assigned_case_manager"
 
 
 def test_bad_forms_are_refused_with_the_field_and_nothing_recorded(

@@ -373,3 +373,33 @@ def test_the_same_disclosure_again_within_the_window_adds_no_entry(
     later = datetime.now(UTC) + timedelta(seconds=api.settings.access_dedup_seconds + 1)
     shared_answer(api.disclosure, api.session, Asker("DCFS", "cm-0001"), A, at=later)
     assert len(access_entries(api)) > count
+
+
+def test_a_grant_for_the_case_manager_only_does_not_reach_their_supervisors(
+    api: Api, scenario: dict[str, int]
+) -> None:
+    org = {
+        "staff": [{"staff_id": "cm-0001", "supervisor_id": "sup-0001"}, {"staff_id": "sup-0001"}]
+    }
+    assert api.client.put("/v1/agencies/DCFS/staff", json=org, headers=api.as_("DCFS")).is_success
+    grant(
+        api,
+        "DWD",
+        subject=C,
+        disclosing_program="family_employment",
+        recipient_programs=["child_welfare"],
+        recipient_staff="assigned_case_manager",
+        data_classes=["existence", "contact", "plan"],
+    )
+    api.checkpoint()
+    mine = _by_program(ask_shared(api, A).json())["family_employment"]
+    assert mine["plan"]["allowed"] is True  # the case manager: covered
+    theirs = _by_program(ask_shared(api, A, "sup-0001", Role.SUPERVISOR).json())
+    dwd = theirs["family_employment"]
+    # The supervisor still sees the earlier grant's contact, but not the plan, which only
+    # the case-manager-only grant covers.
+    assert dwd["contact"]["allowed"] is True
+    assert dwd["plan"]["allowed"] is False
+    assert dwd["plan"]["why"] == "case_manager_only"
+    assert "case manager only" in dwd["plan"]["reason"]
+    assert dwd["milestones"] is None

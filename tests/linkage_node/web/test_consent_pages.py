@@ -181,3 +181,22 @@ def test_an_expired_consent_is_listed_so_and_withheld_as_expired(node: Node, api
     assert welfare["contact"]["allowed"] is False
     assert welfare["contact"]["why"] == "expired"
     assert welfare["contact"]["why_at"].startswith(TODAY.isoformat())
+
+
+def test_a_form_for_the_case_manager_only_reaches_their_case_manager_not_the_supervisors(
+    node: Node, api: Api
+) -> None:
+    org = {
+        "staff": [{"staff_id": "cm-0007", "supervisor_id": "sup-0007"}, {"staff_id": "sup-0007"}]
+    }
+    assert api.client.put("/v1/agencies/DOC/staff", json=org, headers=api.as_("DOC")).is_success
+    client = node.sign_in()
+    assert 'name="seen_by" value="case_manager"' in client.get("/clients/DCFS-0001").text
+    recorded = _record(client, seen_by="case_manager")
+    assert recorded.status_code == 303, recorded.text
+    assert _doc_sees(api)["contact"]["allowed"] is True  # corrections' case manager
+    supervisor = api.as_("DOC", "sup-0007", Role.SUPERVISOR)
+    answer = api.client.get(f"/v1/clients/{B}/shared", headers=supervisor).json()
+    (welfare,) = [p for p in answer["programs"] if p["program"] == "child_welfare"]
+    assert welfare["contact"]["allowed"] is False
+    assert welfare["contact"]["why"] == "case_manager_only"
