@@ -46,7 +46,7 @@ from contract.operations import (
     ReviewItemOut,
 )
 from contract.org import OrgStructureIn, OrgStructureOut, StaffIn
-from contract.team import TeamClientOut, TeamMemberOut, TeamOut
+from contract.team import TeamClientOut, TeamDashboardOut, TeamMemberOut, TeamOut
 from contract.types import (
     Base64,
     Identifier,
@@ -132,6 +132,7 @@ __all__ = [
     "StaffIn",
     "StuckCellOut",
     "TeamClientOut",
+    "TeamDashboardOut",
     "TeamMemberOut",
     "TeamOut",
     "WithheldOut",

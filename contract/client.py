@@ -39,7 +39,7 @@ from contract.lookups import LookupOut
 from contract.operations import OverlapOut, ReviewItemOut
 from contract.org import OrgStructureOut
 from contract.responses import checked, read, read_json, read_list, refusal, retry_after
-from contract.team import TeamOut
+from contract.team import TeamDashboardOut, TeamOut
 from contract.uploads import BatchOut
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -254,6 +254,12 @@ class HubClient:
         query = {k: v for k, v in (("case_manager", case_manager), ("office", office)) if v}
         return self.call(
             "GET", "/v1/team", TeamOut, what="the team caseload", params=query, token=token
+        )
+
+    def team_dashboard(self, *, token: Token | None = None) -> TeamDashboardOut:
+        """De-identified counts about a supervisor's own team."""
+        return self.call(
+            "GET", "/v1/team/dashboard", TeamDashboardOut, what="the team dashboard", token=token
         )
 
     def notifications(self, *, token: Token | None = None) -> list[NotificationOut]:

@@ -43,3 +43,16 @@ class TeamOut(BaseModel):
         description="Conflicts first (required milestones before others), then stuck, "
         "overdue and changed, then by case manager."
     )
+
+
+class TeamDashboardOut(BaseModel):
+    """De-identified counts about a supervisor's own team, from their agency's plans;
+    null where a count is under `limit` or would give one away."""
+
+    limit: int
+    months: list[str]
+    newly_stuck: list[int | None] = Field(description="Milestones newly stuck, per month.")
+    completed: list[int | None] = Field(description="Milestones completed, per month.")
+    stuck_by_reason: dict[str, int | None] = Field(description="Stuck now, by reason code.")
+    stuck_total: int | None
+    overdue_by_case_manager: dict[str, int | None]

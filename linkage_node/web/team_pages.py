@@ -8,12 +8,16 @@ client from here like a case manager opens their own.
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from contract import TeamDashboardOut
 from contract.errors import HubRefused, HubUnreachable
+from contract.milestones import STUCK_REASONS
 from keys import is_staff_id
 from linkage_node.web.pages import (
     hub_trouble,
@@ -24,6 +28,7 @@ from linkage_node.web.pages import (
     to_sign_in,
     witness_round,
 )
+from linkage_node.web.session import StaffSession
 
 router = APIRouter()
 
@@ -43,9 +48,8 @@ def _attention(client: dict[str, Any]) -> list[str]:
     return said
 
 
-@router.get("/team", response_class=HTMLResponse)
-def team(request: Request, case_manager: str = "", office: str = "") -> Response:
-    """The signed-in supervisor's team caseload."""
+def _supervisor(request: Request) -> StaffSession | Response:
+    """The signed-in supervisor, or the page to show instead."""
     session = signed_in(request)
     if session is None:
         return to_sign_in()
@@ -53,6 +57,15 @@ def team(request: Request, case_manager: str = "", office: str = "") -> Response
         return page(
             request, "error.html", 403, title="No team", message="Only supervisors have a team."
         )
+    return session
+
+
+@router.get("/team", response_class=HTMLResponse)
+def team(request: Request, case_manager: str = "", office: str = "") -> Response:
+    """The signed-in supervisor's team caseload."""
+    session = _supervisor(request)
+    if isinstance(session, Response):
+        return session
     node = node_of(request)
     chosen = case_manager if is_staff_id(case_manager) else None
     where = office.strip()[:200] or None
@@ -85,4 +98,54 @@ def team(request: Request, case_manager: str = "", office: str = "") -> Response
         chosen=chosen or "",
         office=where or "",
         previous=answer.previous_visit,
+    )
+
+
+def _dashboard(request: Request) -> TeamDashboardOut | Response:
+    session = _supervisor(request)
+    if isinstance(session, Response):
+        return session
+    node = node_of(request)
+    try:
+        return node.hub.team_dashboard(token=lambda: node.token_for(session))
+    except HubUnreachable as away:
+        return hub_unanswered(request, away)
+    except HubRefused as refused:
+        return hub_trouble(request, refused.status)
+
+
+@router.get("/team/dashboard", response_class=HTMLResponse)
+def team_dashboard(request: Request) -> Response:
+    """What gets the team's clients stuck, counted (small counts suppressed)."""
+    answer = _dashboard(request)
+    if isinstance(answer, Response):
+        return answer
+    return page(request, "team_dashboard.html", d=answer, reasons=STUCK_REASONS)
+
+
+@router.get("/team/dashboard.csv")
+def team_dashboard_csv(request: Request) -> Response:
+    """The same numbers as CSV: `section, key, month, value` (`suppressed` where hidden)."""
+    answer = _dashboard(request)
+    if isinstance(answer, Response):
+        return answer
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["section", "key", "month", "value"])
+
+    def shown(value: int | None) -> str:
+        return "suppressed" if value is None else str(value)
+
+    for month, stuck, done in zip(answer.months, answer.newly_stuck, answer.completed, strict=True):
+        writer.writerow(["newly_stuck", "", month, shown(stuck)])
+        writer.writerow(["completed", "", month, shown(done)])
+    for reason, n in answer.stuck_by_reason.items():
+        writer.writerow(["stuck_by_reason", reason, "", shown(n)])
+    writer.writerow(["stuck_total", "", "", shown(answer.stuck_total)])
+    for staff, n in answer.overdue_by_case_manager.items():
+        writer.writerow(["overdue", staff, "", shown(n)])
+    return Response(
+        out.getvalue(),
+        media_type="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="team-dashboard.csv"'},
     )

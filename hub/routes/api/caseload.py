@@ -13,15 +13,17 @@ from contract import (
     CaseloadOut,
     StaffId,
     TeamClientOut,
+    TeamDashboardOut,
     TeamMemberOut,
     TeamOut,
 )
 from hub.auth import require_case_manager, require_supervisor
-from hub.deps import DisclosureDep, HubDep, PrincipalDep, WriterSessionDep
+from hub.deps import CipherDep, DisclosureDep, HubDep, PrincipalDep, SessionDep, WriterSessionDep
 from hub.disclosure import Asker
 from hub.errors import problem_responses
 from hub.services.caseload import caseload
 from hub.services.team import PlanRules, team_caseload
+from hub.services.team_dashboard import team_dashboard
 
 router = APIRouter(tags=["clients"])
 
@@ -112,3 +114,25 @@ def get_team(
             for c in result.clients
         ],
     )
+
+
+@router.get(
+    "/v1/team/dashboard",
+    summary="De-identified counts about a supervisor's own team, small cells suppressed",
+)
+def get_team_dashboard(
+    hub: HubDep, session: SessionDep, principal: PrincipalDep, cipher: CipherDep
+) -> TeamDashboardOut:
+    """Supervisors only: milestones newly stuck and completed per month, stuck now by
+    reason, overdue by case manager, from their own agency's plans for the clients of
+    everyone who reports to them (nothing from other programs: no disclosure)."""
+    agency = require_supervisor(principal)
+    result = team_dashboard(
+        session,
+        cipher,
+        agency,
+        principal.subject,
+        limit=hub.settings.overlap_min_cell,
+        today=datetime.now(UTC).date(),
+    )
+    return TeamDashboardOut(**result.__dict__)

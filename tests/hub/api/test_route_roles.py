@@ -199,6 +199,7 @@ ROUTES: dict[tuple[str, str], tuple[Call, set[str], int]] = {
     ),
     ("GET", "/v1/caseload"): (_call("GET", "/v1/caseload"), {"case_manager"}, 403),
     ("GET", "/v1/team"): (_call("GET", "/v1/team"), {"supervisor"}, 403),
+    ("GET", "/v1/team/dashboard"): (_call("GET", "/v1/team/dashboard"), {"supervisor"}, 403),
     ("GET", "/v1/notifications/preferences"): (
         _call("GET", "/v1/notifications/preferences"),
         {"case_manager"},

@@ -72,3 +72,21 @@ def test_with_no_org_structure_the_team_page_says_what_to_do(api: Api, node: Nod
     assert "Nobody reports to you" in page
     assert "supervisor_id" in page
     assert "Maria Lopez" not in page
+
+
+def test_the_team_dashboard_page_and_its_csv(api: Api, node: Node) -> None:
+    _org(api)
+    required_housing(api)  # another program's plan: not counted on the team dashboard
+    client = node.sign_in("jkim")
+    assert 'href="/team/dashboard"' in client.get("/team").text
+    page = client.get("/team/dashboard")
+    assert page.status_code == 200, page.text
+    assert "What gets my team" in page.text
+    assert "Nothing is stuck." in page.text  # child welfare's own plan has nothing stuck
+    download = client.get("/team/dashboard.csv")
+    assert download.headers["content-type"].startswith("text/csv")
+    rows = download.text.splitlines()
+    assert rows[0] == "section,key,month,value"
+    # This small team reaches no count of 11: every number is suppressed, even zeros.
+    assert rows[1:]
+    assert all(r.endswith(",suppressed") for r in rows[1:])
