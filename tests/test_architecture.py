@@ -14,6 +14,8 @@ FORBIDDEN = {
     # Plain libraries: no web framework, no database, no HTTP, no service code.
     "keys": WEB_AND_SQL | {"httpx", "hub", "linkage_node", "consent", "pprl"},
     "consent": WEB_AND_SQL | {"httpx", "hub", "linkage_node", "pprl"},
+    # Server-drawn charts for both sides' pages: pure functions of numbers.
+    "charts": WEB_AND_SQL | {"httpx", "hub", "linkage_node", "consent", "contract", "pprl"},
     # The contract both sides share: models and the HTTP client, no service code.
     "contract": WEB_AND_SQL | {"hub", "linkage_node", "consent", "pprl"},
     # The node and the hub meet only over HTTP, through the contract.

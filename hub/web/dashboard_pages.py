@@ -9,11 +9,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
+from charts import monthly_chart
 from contract.milestones import STUCK_REASONS
 from hub.deps import CipherDep, HubDep, LedgerDep, WriterSessionDep
 from hub.routes.api.dashboard_out import dashboard_csv
 from hub.services.dashboard import Dashboard, current_dashboard
-from hub.web import charts
 from hub.web.pages import ReaderPage, page_response, signed_in_as
 
 router = APIRouter(prefix="/operator", include_in_schema=False)
@@ -38,7 +38,7 @@ def dashboard_page(request: Request, reader: ReaderPage, dashboard: DashboardDep
     figures = [
         {
             "series": s,
-            "svg": charts.monthly_chart(
+            "svg": monthly_chart(
                 f"chart-{s.measure}",
                 s.label,
                 dashboard.months,

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import csv
 import io
+import statistics
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from charts import monthly_chart
 from contract import TeamDashboardOut
 from contract.errors import HubRefused, HubUnreachable
 from contract.milestones import STUCK_REASONS
@@ -120,7 +122,27 @@ def team_dashboard(request: Request) -> Response:
     answer = _dashboard(request)
     if isinstance(answer, Response):
         return answer
-    return page(request, "team_dashboard.html", d=answer, reasons=STUCK_REASONS)
+    charts = [
+        monthly_chart(
+            f"chart-{name}",
+            title,
+            answer.months,
+            values,
+            benchmark=_median(values),
+            benchmark_label="12-month median",
+        )
+        for name, title, values in (
+            ("stuck", "Milestones newly stuck", answer.newly_stuck),
+            ("completed", "Milestones completed", answer.completed),
+        )
+    ]
+    return page(request, "team_dashboard.html", d=answer, reasons=STUCK_REASONS, charts=charts)
+
+
+def _median(values: list[int | None]) -> float | None:
+    """The benchmark line: the median of the months published (three at least)."""
+    shown = [v for v in values if v is not None]
+    return float(statistics.median(shown)) if len(shown) >= 3 else None
 
 
 @router.get("/team/dashboard.csv")

@@ -4,6 +4,7 @@ JavaScript switched off: the pages must work without it. Screenshots are kept in
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -199,3 +200,7 @@ def test_a_supervisor_filters_the_team_at_375px_by_keyboard(
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 375, f"the page scrolls sideways at 375 px ({width} px wide)"
     page.screenshot(path=str(ARTIFACTS / "team-375.png"), full_page=True)
+    page.get_by_role("link", name=re.compile("dashboard")).click()
+    expect(page.get_by_role("img", name=re.compile("Milestones newly stuck"))).to_be_visible()
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 375, f"the team dashboard scrolls sideways at 375 px ({width} px wide)"

@@ -83,6 +83,8 @@ def test_the_team_dashboard_page_and_its_csv(api: Api, node: Node) -> None:
     assert page.status_code == 200, page.text
     assert "What gets my team" in page.text
     assert "Nothing is stuck." in page.text  # child welfare's own plan has nothing stuck
+    assert page.text.count('<svg xmlns="http://www.w3.org/2000/svg" class="chart"') == 2
+    assert "Milestones newly stuck, by month" in page.text
     download = client.get("/team/dashboard.csv")
     assert download.headers["content-type"].startswith("text/csv")
     rows = download.text.splitlines()

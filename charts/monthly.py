@@ -1,6 +1,6 @@
-"""Monthly charts for the dashboard, drawn on the server as plain SVG (like the run
+"""Monthly charts for the dashboards, drawn on the server as plain SVG (like the run
 page's histogram): no JavaScript, nothing fetched from elsewhere, attributes only (no
-style sheet), so the pages' strict content policy holds.
+style sheet), so the pages' strict content policies hold.
 
 A chart is a column per month (a gap where the count is suppressed) and the benchmark
 (a target, or the series' median) as a dashed line, with a title and a description that
