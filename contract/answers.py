@@ -215,3 +215,16 @@ class NotificationPreferencesIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     preferences: dict[NotificationKind, Delivery]
+
+
+class FirstContactIn(BaseModel):
+    """The caller reached this program's case manager about the client."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    program: str = Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")
+
+
+class FirstContactOut(BaseModel):
+    program: str
+    contacted_at: datetime = Field(description="The first time it was recorded.")

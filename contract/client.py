@@ -28,6 +28,7 @@ from pydantic import BaseModel
 from contract.agencies import AgencyOut
 from contract.answers import (
     CaseloadOut,
+    FirstContactOut,
     NotificationOut,
     NotificationPreferenceOut,
     SharedOut,
@@ -219,6 +220,19 @@ class HubClient:
         )
 
     # --- what case managers are told ----------------------------------------------------
+
+    def first_contact(
+        self, ref: str, program: str, *, token: Token | None = None
+    ) -> FirstContactOut:
+        """Say that the caller reached `program`'s case manager about their record `ref`."""
+        return self.call(
+            "POST",
+            f"/v1/clients/{ref}/contacts",
+            FirstContactOut,
+            what="the contact",
+            json={"program": program},
+            token=token,
+        )
 
     def shared(self, ref: str, *, token: Token | None = None) -> SharedOut:
         """Is this client shared? (the caller's own record `ref`)."""

@@ -21,7 +21,7 @@ from hub.models.records import (
     UploadBatch,
 )
 from hub.models.registry import Agency, AgencyKey, Program
-from hub.models.watch import NotificationPreference, PlanAlertSeen
+from hub.models.watch import FirstContact, NotificationPreference, PlanAlertSeen
 
 __all__ = [
     "Agency",
@@ -33,6 +33,7 @@ __all__ = [
     "EncodingCounter",
     "EncodingRemoval",
     "ExistenceDisclosure",
+    "FirstContact",
     "LedgerCheckpoint",
     "LedgerCosignature",
     "LedgerEntry",

@@ -1,5 +1,6 @@
-"""What the hub remembers to tell case managers only once: their notification
-preferences, and the conflicts and stuck milestones they were already told of."""
+"""What the hub remembers about case managers' follow-up: their notification
+preferences, the conflicts and stuck milestones they were told of, and when they first
+contacted another program's case manager about a client."""
 
 from __future__ import annotations
 
@@ -40,3 +41,16 @@ class PlanAlertSeen(SQLModel, table=True):
     kind: str = Field(sa_column=Column(String(32), nullable=False))
     seen_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     resolved_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+
+
+class FirstContact(SQLModel, table=True):
+    """When a case manager first said they contacted another program's case manager
+    about one of their clients: the dashboard's "days from match to first contact"."""
+
+    __tablename__ = "first_contact"
+
+    agency_id: str = Field(sa_column=Column(String(64), primary_key=True))
+    ref: str = Field(sa_column=Column(String(64), primary_key=True))
+    program: str = Field(sa_column=Column(String(64), primary_key=True))
+    staff_id: str = Field(sa_column=Column(String(32), nullable=False))
+    contacted_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))

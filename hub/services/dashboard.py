@@ -46,6 +46,8 @@ PROMPTS = {
     "intake_lookups": "Are intake workers checking before they open a case?",
     "conflicts_found": "Which kinds of conflict keep coming up between the same programs?",
     "conflicts_resolved": "How long do conflicts stay open, and who settles them?",
+    "days_to_first_contact": "What holds case managers back from calling the other program "
+    "once they know the client is shared?",
 }
 LABELS = {
     "newly_shared": "Clients newly shared between programs",
@@ -55,6 +57,7 @@ LABELS = {
     "intake_lookups": "Intake lookups",
     "conflicts_found": "Conflicts found between programs' plans",
     "conflicts_resolved": "Conflicts resolved",
+    "days_to_first_contact": "Median days from a match to the first contact between case managers",
 }
 
 
@@ -141,7 +144,9 @@ def build(
     "shared with any other program" count per program (None where it is suppressed)."""
     now = now or datetime.now(UTC)
     months = last_months(now.date())
-    monthly: dict[str, Counter[str]] = {m: Counter() for m in LABELS}
+    monthly: dict[str, Counter[str]] = {
+        m: Counter() for m in LABELS if m != "days_to_first_contact"
+    }
     _count_clusters(session, monthly)
     plans = _count_plans(session, cipher, monthly, now.date())
     first = date.fromisoformat(months[0] + "-01")
@@ -151,7 +156,8 @@ def build(
         monthly["conflicts_found"][found.strftime("%Y-%m")] += 1
         if resolved is not None:
             monthly["conflicts_resolved"][resolved.strftime("%Y-%m")] += 1
-    series = [_series(m, monthly[m], months, limit, targets) for m in LABELS]
+    series = [_series(m, monthly[m], months, limit, targets) for m in LABELS if m in monthly]
+    series.append(_contact_series(session, months, limit, targets))
     dashboard = Dashboard(limit, months, series)
     _stuck_tables(dashboard, plans.stuck, limit)
     dashboard.overdue_by_program = {
@@ -212,6 +218,29 @@ def _series(
     else:
         benchmark, said = None, ""
     return Series(measure, LABELS[measure], values, benchmark, said, PROMPTS[measure])
+
+
+def _contact_series(
+    session: Session, months: list[str], limit: int, targets: dict[str, float]
+) -> Series:
+    """The median days per month of contact, published for months with at least
+    `limit` first contacts (a median of fewer would describe too few people)."""
+    by_month: dict[str, list[float]] = defaultdict(list)
+    for at, days in data.first_contacts(session):
+        by_month[at.strftime("%Y-%m")].append(days)
+    values = [
+        round(statistics.median(by_month[m])) if len(by_month[m]) >= limit else None for m in months
+    ]
+    measure = "days_to_first_contact"
+    benchmark = targets.get(measure)
+    return Series(
+        measure,
+        LABELS[measure],
+        values,
+        benchmark,
+        "target" if benchmark is not None else "",
+        PROMPTS[measure],
+    )
 
 
 def _stuck_tables(dashboard: Dashboard, stuck: Counter[tuple[str, str, str]], limit: int) -> None:

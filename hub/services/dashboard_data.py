@@ -21,6 +21,8 @@ from hub.crypto import DataCipher, milestone_context
 from hub.models import (
     Assignment,
     Encoding,
+    ExistenceDisclosure,
+    FirstContact,
     LedgerEntry,
     Milestone,
     PlanAlertSeen,
@@ -198,4 +200,29 @@ def conflict_alerts(session: Session) -> dict[str, tuple[datetime, datetime | No
         earlier = out.get(key)
         if earlier is None or seen > earlier[0]:
             out[key] = (seen, resolved)
+    return out
+
+
+def first_contacts(session: Session) -> list[tuple[datetime, float]]:
+    """Each first contact recorded, with the days since its case manager's agency was
+    first shown the match (the first existence disclosure of that program for that
+    client); contacts with no recorded disclosure are left out."""
+    shown: dict[tuple[str, str, str], datetime] = {}
+    for agency, ref, program, at in session.execute(
+        select(
+            col(ExistenceDisclosure.agency_id),
+            col(ExistenceDisclosure.ref),
+            col(ExistenceDisclosure.disclosing_program),
+            col(ExistenceDisclosure.disclosed_at),
+        )
+    ):
+        key = (agency, ref, program)
+        shown[key] = min(at, shown.get(key, at))
+    out = []
+    for contact in session.execute(select(FirstContact)).scalars():
+        first = shown.get((contact.agency_id, contact.ref, contact.program))
+        if first is not None and first <= contact.contacted_at:
+            out.append(
+                (contact.contacted_at, (contact.contacted_at - first).total_seconds() / 86400)
+            )
     return out

@@ -4,9 +4,10 @@ witnessed, and the offline proof of each grant it relied on."""
 from __future__ import annotations
 
 import json
+from typing import Annotated
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from consent import WitnessAlarm, bundle_proof
 from contract import SharedOut
@@ -19,6 +20,7 @@ from linkage_node.state_rows import DirectoryEntry
 from linkage_node.web import answer_view, plan_view
 from linkage_node.web.pages import (
     alarm_page,
+    form_expired,
     hub_trouble,
     hub_unanswered,
     my_client,
@@ -28,6 +30,7 @@ from linkage_node.web.pages import (
     signed_in,
     to_sign_in,
 )
+from linkage_node.web.session import StaffSession
 
 router = APIRouter()
 
@@ -92,7 +95,9 @@ def client(request: Request, record_id: str) -> Response:
         conflicted=conflicted,
         consent=consent,
         consent_problems=getattr(request.state, "consent_problems", []),
-        notice=notice.format(grant=grant) if notice and canonical_grant_id(grant) else None,
+        notice=notice.format(grant=grant)
+        if notice and ("{grant}" not in notice or canonical_grant_id(grant))
+        else None,
         dates=consent_pages.default_dates(consent.template),
         signers=consent_pages.SIGNER_LABELS,
         classes=consent_pages.CLASS_LABELS,
@@ -141,3 +146,41 @@ def proof(request: Request, record_id: str, grant_index: int, download: bool = F
                     problems=check.problems,
                 )
     return not_found(request)
+
+
+@router.post("/clients/{record_id}/contacted")
+def contacted(
+    request: Request,
+    record_id: str,
+    program: Annotated[str, Form(max_length=64)] = "",
+    csrf: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """The signed-in staff member reached `program`'s case manager about this client:
+    the hub keeps the first time (the dashboard's days from match to first contact)."""
+    session = signed_in(request)
+    if session is None:
+        return to_sign_in()
+    node = node_of(request)
+    if not node.signer.check_csrf(session.csrf, csrf):
+        return form_expired(request, "Open the client's page again and repeat what you did.")
+    found = my_client(request, session, record_id)
+    if found is None:
+        return not_found(request)
+    refused = _tell_first_contact(request, session, found.ref, program)
+    return refused or RedirectResponse(f"/clients/{record_id}?notice=contacted", status_code=303)
+
+
+def _tell_first_contact(
+    request: Request, session: StaffSession, ref: str, program: str
+) -> Response | None:
+    """Tell the hub; the page to show instead when it would not hear it."""
+    node = node_of(request)
+    try:
+        node.hub.first_contact(ref, program, token=lambda: node.token_for(session))
+    except HubRefused as refused:
+        if refused.status in (404, 422):
+            return not_found(request)
+        return hub_trouble(request, refused.status)
+    except HubCallError as exc:
+        return hub_unanswered(request, exc)
+    return None

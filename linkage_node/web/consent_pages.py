@@ -329,6 +329,7 @@ NOTICES = {
     "recorded": "The consent form is recorded: {grant}.",
     "already": "This consent form was already on file: {grant}. Nothing was added.",
     "revoked": "Consent {grant} is revoked. Other programs no longer see what it covered.",
+    "contacted": "Noted: you reached the other program's case manager.",
 }
 SIGNER_LABELS = {
     "client": "The client",

@@ -6,13 +6,14 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter
 
-from contract import RecordRef, SharedOut
+from contract import FirstContactIn, FirstContactOut, RecordRef, SharedOut
 from hub.auth import authorize_client_query
 from hub.deps import DisclosureDep, HubDep, PrincipalDep, WriterSessionDep
 from hub.disclosure import Asker
-from hub.errors import problem_responses
+from hub.errors import NotFound, problem_responses
 from hub.routes.api.shared_out import shared_out
 from hub.services import org, probing, records
+from hub.services.contacts import record_first_contact
 from hub.services.sharing import shared_answer
 
 router = APIRouter(prefix="/v1/clients", tags=["clients"])
@@ -59,3 +60,32 @@ def get_shared(
     out = shared_out(answer, hub.settings, today=now.date())
     session.commit()
     return out
+
+
+@router.post(
+    "/{record_ref}/contacts",
+    summary="Say that you contacted another program's case manager about the client",
+)
+def post_first_contact(
+    record_ref: RecordRef,
+    body: FirstContactIn,
+    session: WriterSessionDep,
+    principal: PrincipalDep,
+    engine: DisclosureDep,
+) -> FirstContactOut:
+    """For whoever may ask about the client; the program must be one whose contact
+    details they may see now (else the uniform 404). The first time is kept: the
+    dashboard's days from match to first contact."""
+    asking = principal.agency_id or ""
+    exists, assigned_to = records.holder(session, asking, record_ref)
+    chain = org.chain_of(session, asking, assigned_to) if assigned_to else []
+    agency = authorize_client_query(principal, exists, assigned_to, chain)
+    mine = assigned_to == principal.subject
+    asker = Asker(agency, principal.subject, purpose=None if mine else "supervision")
+    first = record_first_contact(
+        engine, session, asker, record_ref, body.program, at=datetime.now(UTC)
+    )
+    if first is None:
+        raise NotFound()
+    session.commit()
+    return FirstContactOut(program=first.program, contacted_at=first.contacted_at)

@@ -248,7 +248,7 @@ def test_the_page_and_its_csv_publish_the_same_suppressed_numbers(api: Api) -> N
     page = client.get("/operator/dashboard")
     assert page.status_code == 200, page.text
     text = html.unescape(page.text)
-    assert text.count('<svg xmlns="http://www.w3.org/2000/svg" class="chart"') == 7
+    assert text.count('<svg xmlns="http://www.w3.org/2000/svg" class="chart"') == 8
     assert "<script" not in text
     # Each chart says its numbers in words, suppressed months included.
     desc = text.split('<desc id="chart-newly_shared-d">')[1].split("</desc>")[0]

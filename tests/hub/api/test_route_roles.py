@@ -197,6 +197,11 @@ ROUTES: dict[tuple[str, str], tuple[Call, set[str], int]] = {
         {"supervisor", "case_manager"},
         404,
     ),
+    ("POST", "/v1/clients/{record_ref}/contacts"): (
+        _call("POST", f"/v1/clients/{ref('r0')}/contacts", lambda api: {"program": "corrections"}),
+        set(),  # r0 is linked to nobody: no program's contact to have reached
+        404,
+    ),
     ("GET", "/v1/caseload"): (_call("GET", "/v1/caseload"), {"case_manager"}, 403),
     ("GET", "/v1/team"): (_call("GET", "/v1/team"), {"supervisor"}, 403),
     ("GET", "/v1/team/dashboard"): (_call("GET", "/v1/team/dashboard"), {"supervisor"}, 403),

@@ -213,3 +213,28 @@ def test_the_timeline_shows_every_field_of_each_milestone_in_words(api: Api, nod
     conflicts = page.split('id="conflicts"')[1].split("</section>")[0]
     first = conflicts.split("<li>")[1]
     assert "(required milestone)" in first
+
+
+def test_a_case_manager_says_they_reached_the_other_case_manager(api: Api, node: Node) -> None:
+    from sqlalchemy import select
+
+    from hub.models import FirstContact
+
+    client = node.sign_in()
+    page = client.get("/clients/DCFS-0001").text
+    assert "I have reached this case manager" in page
+    csrf = page.split('name="csrf" value="')[1].split('"')[0]
+    done = client.post(
+        "/clients/DCFS-0001/contacted",
+        data={"csrf": csrf, "program": "corrections"},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303, done.text
+    assert "Noted: you reached the other program" in client.get(done.headers["location"]).text
+    kept = api.session.execute(select(FirstContact)).scalars().all()
+    assert [(c.program, c.staff_id) for c in kept] == [("corrections", "cm-0001")]
+    # A program whose contact is not shown to them cannot be named.
+    refused = client.post(
+        "/clients/DCFS-0001/contacted", data={"csrf": csrf, "program": "vocational_rehab"}
+    )
+    assert refused.status_code == 404
