@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from fastapi import APIRouter
+from sqlmodel import Session
 
 from contract import FirstContactIn, FirstContactOut, RecordRef, SharedOut
-from hub.auth import authorize_client_query
+from hub.auth import Principal, authorize_client_query
 from hub.deps import DisclosureDep, HubDep, PrincipalDep, WriterSessionDep
 from hub.disclosure import Asker
 from hub.errors import NotFound, problem_responses
@@ -15,8 +16,26 @@ from hub.routes.api.shared_out import shared_out
 from hub.services import org, probing, records
 from hub.services.contacts import record_first_contact
 from hub.services.sharing import shared_answer
+from keys import Role
 
 router = APIRouter(prefix="/v1/clients", tags=["clients"])
+
+
+def _asker(session: Session, principal: Principal, ref: str) -> Asker:
+    """Who may ask about the caller's agency's record `ref`, or the uniform 404: its
+    case manager, or a supervisor above them (the chain is looked up only for a
+    supervisor asking about someone else's client, off the case managers' hot path);
+    a supervisor's questions are recorded with the purpose `supervision`."""
+    asking = principal.agency_id or ""
+    exists, assigned_to = records.holder(session, asking, ref)
+    mine = assigned_to == principal.subject
+    chain = (
+        org.chain_of(session, asking, assigned_to)
+        if assigned_to and not mine and principal.has(Role.SUPERVISOR)
+        else []
+    )
+    agency = authorize_client_query(principal, exists, assigned_to, chain)
+    return Asker(agency, principal.subject, purpose=None if mine else "supervision")
 
 
 @router.get(
@@ -37,17 +56,9 @@ def get_shared(
     ACCESS entry (purpose `supervision` for a supervisor's) before the answer is sent."""
     # Counted before anything is looked up: probing many references is slowed too.
     hub.questions.take(principal.agency_id or "", principal.subject)
-    asking = principal.agency_id or ""
-    exists, assigned_to = records.holder(session, asking, record_ref)
-    chain = org.chain_of(session, asking, assigned_to) if assigned_to else []
-    agency = authorize_client_query(principal, exists, assigned_to, chain)
-    # A supervisor asks about a client of their team: the ledger says so.
+    asker = _asker(session, principal, record_ref)
+    agency = asker.agency_id
     now = datetime.now(UTC)
-    asker = Asker(
-        agency,
-        principal.subject,
-        purpose=None if assigned_to == principal.subject else "supervision",
-    )
     answer = shared_answer(engine, session, asker, record_ref, at=now)
     probing.flag_probes(
         session,
@@ -76,12 +87,7 @@ def post_first_contact(
     """For whoever may ask about the client; the program must be one whose contact
     details they may see now (else the uniform 404). The first time is kept: the
     dashboard's days from match to first contact."""
-    asking = principal.agency_id or ""
-    exists, assigned_to = records.holder(session, asking, record_ref)
-    chain = org.chain_of(session, asking, assigned_to) if assigned_to else []
-    agency = authorize_client_query(principal, exists, assigned_to, chain)
-    mine = assigned_to == principal.subject
-    asker = Asker(agency, principal.subject, purpose=None if mine else "supervision")
+    asker = _asker(session, principal, record_ref)
     first = record_first_contact(
         engine, session, asker, record_ref, body.program, at=datetime.now(UTC)
     )
