@@ -159,6 +159,7 @@ def read_plans(path: Path, stuck_reasons: Mapping[str, str] | None = None) -> Pl
                 result.issues.append(Issue(line, "*", "row.field_count", "reject"))
                 continue
             row = {c: (cells[i] if i is not None else "").strip() for c, i in positions.items()}
+            row |= {c: _code(row[c]) for c in _CODES if row.get(c)}
             issues = _check(line, row)
             key = (row["record_id"], row["milestone_id"])
             if not issues and key in seen:
@@ -181,11 +182,18 @@ def read_plans(path: Path, stuck_reasons: Mapping[str, str] | None = None) -> Pl
     return result
 
 
+def _code(value: str) -> str:
+    """A code as people type it in a spreadsheet ("Court order", "in-progress") as the
+    lists spell it (`court_order`, `in_progress`)."""
+    return "_".join(value.casefold().replace("-", " ").split())
+
+
 def _stuck_code(value: str, mapping: Mapping[str, str]) -> str | None:
     folded = value.casefold()
     if folded in mapping:
         return mapping[folded]
-    return folded if folded in STUCK_REASONS else None
+    code = _code(value)
+    return code if code in STUCK_REASONS else None
 
 
 def _flag(value: str) -> bool | None:

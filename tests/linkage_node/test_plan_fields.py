@@ -150,3 +150,30 @@ def test_a_stuck_reason_map_must_name_shared_codes(tmp_path: Path) -> None:
     assert missing.value.exit_code == 2
     path.write_text("agency_code,code\nWL-3,Waitlist\n", encoding="utf-8")
     assert load_stuck_reasons(path) == {"wl-3": "waitlist"}
+
+
+def test_codes_typed_as_words_in_a_spreadsheet_are_read(tmp_path: Path) -> None:
+    fields, issues = _read(
+        tmp_path,
+        [
+            {
+                "status": "Stuck",
+                "mandate": "Court Order",
+                "buy_in": "Partly",
+                "dosage_unit": "Sessions",
+                "planned_dosage": "4",
+                "stuck_reason": "Child care",
+            },
+            {"status": "In progress", "mandate": "condition-of-supervision"},
+        ],
+    )
+    assert issues == set()
+    assert (fields["m0"]["status"], fields["m0"]["mandate"], fields["m0"]["stuck_reason"]) == (
+        "stuck",
+        "court_order",
+        "child_care",
+    )
+    assert (fields["m1"]["status"], fields["m1"]["mandate"]) == (
+        "in_progress",
+        "condition_of_supervision",
+    )
