@@ -80,7 +80,7 @@ def measure(
             _encode_sync(tmp, hub.base, identity, rows, schema=schema, secret=secret)
         _link(hub, {"kind": "full"})
         state = NodeState(tmp / "DCFS" / STATE_FILE, "DCFS")
-        clients = [(ref, cm) for ref, _, _, _, cm in state.directory()]
+        clients = [(e.ref, e.case_manager_id) for e in state.directory()]
         state.close()
         result = LoadResult()
         started = time.monotonic()

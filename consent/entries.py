@@ -223,7 +223,9 @@ class AccessStatement(_Model):
     `purpose` is absent for a question about one of the requester's own records
     (`requester_record`, and the `link` that tied the two records); `supervision` for
     the same question asked by a supervisor about a client of someone in their chain of
-    command (the business need the disclosure served); or `intake`: a
+    command (the business need the disclosure served); `family` for a question about a
+    family member of the requester's client (`requester_record` is the member's record
+    at the requester's agency, listed in the client's household); or `intake`: a
     question asked with typed identifiers before the person is on any roster, which names
     no requester record, only the `lookup` score, and discloses existence only.
     """
@@ -240,7 +242,7 @@ class AccessStatement(_Model):
     data_classes: list[DataClass]
     checkpoint_size: Annotated[int, Field(ge=1)]
     link: LinkEvidence | None = None
-    purpose: Literal["intake", "supervision"] | None = None
+    purpose: Literal["intake", "supervision", "family"] | None = None
     lookup: LookupEvidence | None = None
 
     @model_validator(mode="after")

@@ -27,6 +27,19 @@ from contract.answers import (
     SharedProgramOut,
 )
 from contract.dashboard import CompletionOut, DashboardOut, SeriesOut, StuckCellOut
+from contract.family import (
+    FamiliesReportOut,
+    FamilyMemberOut,
+    FamilyOut,
+    FamilyProgramOut,
+    TwoGenerationCellOut,
+)
+from contract.households import (
+    HOUSEHOLD_ROLES,
+    HouseholdIn,
+    HouseholdRole,
+    household_role_code,
+)
 from contract.ledger import (
     CheckpointOut,
     ConsistencyProofOut,
@@ -72,6 +85,7 @@ from contract.uploads import (
 )
 
 __all__ = [
+    "HOUSEHOLD_ROLES",
     "AgencyHealthOut",
     "AgencyOut",
     "AssignmentBatchIn",
@@ -91,9 +105,15 @@ __all__ = [
     "DisclosureLevelOut",
     "EncodingBatchIn",
     "EncodingIn",
+    "FamiliesReportOut",
+    "FamilyMemberOut",
+    "FamilyOut",
+    "FamilyProgramOut",
     "FirstContactIn",
     "FirstContactOut",
     "GrantProofOut",
+    "HouseholdIn",
+    "HouseholdRole",
     "Identifier",
     "InclusionProofOut",
     "KeyOut",
@@ -139,5 +159,7 @@ __all__ = [
     "TeamDashboardOut",
     "TeamMemberOut",
     "TeamOut",
+    "TwoGenerationCellOut",
     "WithheldOut",
+    "household_role_code",
 ]

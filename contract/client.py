@@ -34,6 +34,7 @@ from contract.answers import (
     SharedOut,
 )
 from contract.errors import HubCallError, HubRefused, HubUnreachable, NotAHub
+from contract.family import FamilyOut
 from contract.ledger import CheckpointOut, ConsistencyProofOut, LedgerEntryOut
 from contract.linkage import LinkageRunIn, LinkageRunOut
 from contract.lookups import LookupOut
@@ -238,6 +239,12 @@ class HubClient:
         """Is this client shared? (the caller's own record `ref`)."""
         return self.call(
             "GET", f"/v1/clients/{ref}/shared", SharedOut, what="the answer", token=token
+        )
+
+    def family(self, ref: str, *, token: Token | None = None) -> FamilyOut:
+        """Which other programs serve the members of this client's household?"""
+        return self.call(
+            "GET", f"/v1/clients/{ref}/family", FamilyOut, what="the family", token=token
         )
 
     def lookup(

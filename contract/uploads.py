@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints, field_validator, model_validator
 
+from contract.households import HouseholdIn
 from contract.milestones import BuyIn, DosageUnit, Mandate, StuckReason, stuck_reason_code
 from contract.types import Base64, Identifier, RecordRef, RequestBody, ShortText, StaffId
 
@@ -21,11 +22,21 @@ class EncodingIn(RequestBody):
         "as history (linked, answered with its dates) until the retention period ends; "
         "its contact and plan are dropped at once.",
     )
+    household: HouseholdIn | None = Field(
+        default=None, description="The household the record belongs to at its agency."
+    )
+    member_only: bool = Field(
+        default=False,
+        description="A family member the agency does not serve: linked so that their other "
+        "programs can be found, never answered about as a client.",
+    )
 
     @model_validator(mode="after")
     def _exit_after_enrollment(self) -> EncodingIn:
         if self.enrolled_on and self.exited_on and self.exited_on < self.enrolled_on:
             raise ValueError("exited_on is before enrolled_on")
+        if self.member_only and self.household is None:
+            raise ValueError("a member_only record belongs to a household")
         return self
 
 

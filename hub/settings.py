@@ -84,6 +84,12 @@ class HubSettings(BaseSettings):
         description="Whether the inter-agency agreement alone may tell a case manager that "
         "another program serves their client, or that needs consent too.",
     )
+    family_existence_policy: Literal["agreement", "consent"] = Field(
+        default="consent",
+        description="Whether the inter-agency agreement alone may tell a case manager which "
+        "other programs serve their client's family members (README: Families), or that "
+        "needs each member's own consent (a guardian's for a minor).",
+    )
     disclosure_floor: float = Field(
         default=0.65,
         ge=0.6,

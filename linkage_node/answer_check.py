@@ -11,11 +11,11 @@ from typing import cast
 
 from consent import Checkpoint, ConsentError, LedgerView
 from consent.fields import DataClass
-from contract import GrantProofOut, SharedOut, SharedProgramOut
+from contract import FamilyOut, FamilyProgramOut, GrantProofOut, SharedOut, SharedProgramOut
 from keys import canonical
 
 # A grant an answer cites: the program's entry, the level, and the grant's proof.
-Cited = tuple[SharedProgramOut, str, GrantProofOut]
+Cited = tuple[SharedProgramOut | FamilyProgramOut, str, GrantProofOut]
 
 # An answer decided longer ago than this is not checked as if it were current.
 ANSWER_MAX_AGE = timedelta(minutes=10)
@@ -34,7 +34,7 @@ def check_grants(
     view: LedgerView,
     checkpoint: Checkpoint,
     cited: list[Cited],
-    answer: SharedOut,
+    answer: SharedOut | FamilyOut,
     *,
     programs: tuple[str, ...],
     now: datetime | None,

@@ -33,7 +33,7 @@ from linkage_node.errors import NodeError
 from linkage_node.witness_cli import LogPublicKey
 
 if TYPE_CHECKING:
-    from linkage_node.consent_desk import ConsentDesk, GrantOnFile
+    from linkage_node.consent_desk import ConsentDesk, GrantOnFile, Recorded
 
 app = typer.Typer(
     help="Record, list, revoke and import clients' signed consent forms.", no_args_is_help=True
@@ -113,6 +113,15 @@ def grant(
             "the supervisors above them (the default), or `case_manager` alone."
         ),
     ] = None,
+    for_minors: Annotated[
+        list[str],
+        typer.Option(
+            "--for-minors",
+            metavar="CASE[,CASE]",
+            help="Minors the signer also signs for as their parent or guardian: a grant "
+            "is recorded for each (repeatable).",
+        ),
+    ] = [],  # noqa: B006
     state_dir: StateDir = None,
     passphrase_file: Passphrase = None,
     log_public_key: LogPublicKey = None,
@@ -120,7 +129,9 @@ def grant(
 ) -> None:
     """Record a client's signed consent form on the ledger; prints its grant id (and,
     on stderr, its ledger entry). Recording the same form again appends nothing and
-    prints the same id."""
+    prints the same id. A minor's form is signed by a parent or guardian: `--signer
+    guardian` on the minor's own record, or `--for-minors` on the parent's (one grant per
+    minor; none for a parent the agency lists as family only)."""
     from linkage_node.consent_forms import read_form, store_upload
     from linkage_node.consent_terms import ConsentForm
 
@@ -152,6 +163,15 @@ def grant(
             program=program,
             seen_by=seen_by,
         )
+        minors = split_values(for_minors)
+        if minors:
+            if replaces:
+                raise typer.BadParameter("--replaces takes one grant: record the minors apart")
+            family = desk.record_for_family(
+                consent_form, list(minors), recorded_by=collector, form_file=stored
+            )
+            _print_recorded(family, json_out=json_out)
+            return
         done = desk.record(consent_form, recorded_by=collector, form_file=stored, replaces=replaces)
     if json_out:
         typer.echo(
@@ -174,6 +194,31 @@ def grant(
     )
 
 
+def _print_recorded(done: list[Recorded], *, json_out: bool) -> None:
+    """The grants one family form made: one id per line (JSON: a list)."""
+    if json_out:
+        typer.echo(
+            json.dumps(
+                {
+                    "grants": [
+                        {
+                            "grant_id": d.grant_id,
+                            "ledger_index": d.ledger_index,
+                            "consent_id": d.consent_id,
+                            "already_recorded": d.already,
+                        }
+                        for d in done
+                    ]
+                }
+            )
+        )
+        return
+    for d in done:
+        typer.echo(d.grant_id)
+        said = "was already on the ledger" if d.already else "recorded"
+        err.print(f"consent {said}: {d.grant_id}, ledger entry {d.ledger_index}")
+
+
 def _case_manager(desk: ConsentDesk, record_id: str) -> str:
     found = desk.state.client(record_id)
     if found is None:
@@ -181,6 +226,12 @@ def _case_manager(desk: ConsentDesk, record_id: str) -> str:
             "that case number is not on this node's current roster",
             "Check the case number; if the client is new, export and encode the roster "
             "first, or give --collected-by with your staff id.",
+            exit_code=3,
+        )
+    if not found.case_manager_id:  # a family member listed without being served
+        raise NodeError(
+            "no case manager is assigned to that case number",
+            "Give --collected-by with the staff id of who took the form.",
             exit_code=3,
         )
     return found.case_manager_id

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time
 
 from consent import (
@@ -158,9 +158,61 @@ class ConsentDesk:
             grant_id(old.terms.consent_id) if old else None,
         )
 
+    def record_for_family(
+        self,
+        form: ConsentForm,
+        minors: list[str],
+        *,
+        recorded_by: str,
+        form_file: str | None = None,
+    ) -> list[Recorded]:
+        """A form signed by a parent or guardian (`form.record_id`) for themselves and
+        for the listed minors: one grant per minor, signed by the guardian, and the
+        signer's own when this agency serves them (a parent listed as family only is not
+        a client here, so nothing is recorded about them). Each minor must be one
+        (under 18 on the signing day, by the roster's date of birth)."""
+        out = []
+        signer = self.state.client(form.record_id)
+        if signer is None or not signer.member_only:
+            out.append(self.record(form, recorded_by=recorded_by, form_file=form_file))
+        for position, minor in enumerate(minors):
+            found = self.state.client(minor)
+            if found is not None and not is_minor(found.date_of_birth, form.signed_on):
+                raise ConsentFormInvalid(
+                    f"minors[{position}]",
+                    "is not a minor on the signing day",
+                    "An adult signs their own form: record it with --record-id.",
+                )
+            out.append(
+                self.record(
+                    replace(form, record_id=minor, signer="guardian"),
+                    recorded_by=recorded_by,
+                    form_file=form_file,
+                )
+            )
+        return out
+
     def prepare(self, form: ConsentForm) -> GrantTerms:
         """The grant `form` makes, its recipients checked against the programs the hub
-        has registered; raises ConsentFormInvalid naming the field."""
+        has registered; raises ConsentFormInvalid naming the field. A family member
+        listed without being served, and a minor signing for themselves, are refused."""
+        found = self.state.client(form.record_id)
+        if found is not None and found.member_only:
+            raise ConsentFormInvalid(
+                "record",
+                "is listed as family only: this agency does not serve them",
+                "Record the form at the program that serves them, or list them as a client.",
+            )
+        if (
+            found is not None
+            and form.signer == "client"
+            and is_minor(found.date_of_birth, form.signed_on)
+        ):
+            raise ConsentFormInvalid(
+                "signer",
+                "the client is a minor on the signing day: a parent or guardian signs",
+                "Record it with --signer guardian (or --for-minors on the parent's form).",
+            )
         program = self._program(form.program)
         if self._registered is None:
             self._registered = self.ledger.programs()
@@ -350,6 +402,19 @@ class ConsentDesk:
             else "is not a program of this agency",
             f"Give --program, one of: {', '.join(programs)}.",
         )
+
+
+ADULT_AGE = 18
+
+
+def is_minor(date_of_birth: str, on: date) -> bool:
+    """Whether someone born on `date_of_birth` (ISO, or empty: unknown) is under 18 on
+    `on`. An unknown date of birth is not taken for a minor's."""
+    if not date_of_birth:
+        return False
+    born = date.fromisoformat(date_of_birth)
+    years = on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+    return years < ADULT_AGE
 
 
 def _on_file(

@@ -345,6 +345,10 @@ def _stage_chunk(
                 r.date_of_birth,
                 r.enrolled_on,
                 r.exited_on,
+                r.household_id,
+                r.household_role,
+                int(r.member_only),
+                household_payload(ref_key, r),
             )
             for ref, r in by_ref.items()
         ],
@@ -352,6 +356,20 @@ def _stage_chunk(
     todo = staging.todo(number, context)
     clks = pool.encode(_Features(schema, [by_ref[ref] for ref, _ in todo]))
     staging.encoded([(clk, status, ref) for (ref, status), clk in zip(todo, clks, strict=True)])
+
+
+def household_payload(ref_key: RefKey, record: CleanRecord) -> str:
+    """What the hub is told of the record's household, as JSON: the household key as a
+    keyed hash under the agency's own reference key (labelled, so it can never equal a
+    record reference), the role, and `member_only` for a family member the agency does
+    not serve. Empty for a record in no household."""
+    if not record.household_id:
+        return "{}"
+    household = ref_key.mac(b"pprl-household/v1\n" + record.household_id.encode()).hex()
+    fields: dict[str, object] = {"household": {"ref": household, "role": record.household_role}}
+    if record.member_only:
+        fields["member_only"] = True
+    return json.dumps(fields, separators=(",", ":"))
 
 
 def _renamed(

@@ -23,6 +23,9 @@ ROSTER_COLUMNS = (
     "case_manager_id",
     "enrolled_on",
     "exited_on",
+    "household_id",
+    "household_role",
+    "member_only",
 )
 REQUIRED_COLUMNS = ("record_id", "given_name", "family_name", "date_of_birth")
 EARLIEST_BIRTH = date(1900, 1, 1)
@@ -112,6 +115,38 @@ RULES: dict[str, Rule] = {
             "exit date is before the enrollment date",
             "reject",
         ),
+        Rule(
+            "household_id.too_long",
+            "household_id",
+            f"household id is over {MAX_RECORD_ID} characters",
+            "drop_field",
+        ),
+        Rule(
+            "household_role.unknown",
+            "household_role",
+            "household role is not parent_guardian, child, spouse_partner, sibling or other",
+            "drop_field",
+        ),
+        Rule(
+            "household_role.without_household",
+            "household_role",
+            "household role is given but household_id is empty",
+            "drop_field",
+        ),
+        # Whether the agency serves the person decides whether anyone may be told it
+        # does: a row that does not say clearly is held back.
+        Rule(
+            "member_only.unknown_code",
+            "member_only",
+            "member_only is not yes or no",
+            "reject",
+        ),
+        Rule(
+            "member_only.without_household",
+            "member_only",
+            "a family member who is not a client needs a household_id",
+            "reject",
+        ),
         Rule("cell.too_long", "*", f"a cell is over {MAX_CELL} characters", "drop_field"),
         Rule(
             "record.not_linkable",
@@ -171,6 +206,11 @@ class CleanRecord:
     # Enrollment history (ISO dates, or empty): an exited client stays as history.
     enrolled_on: str = ""
     exited_on: str = ""
+    # Household membership (the agency's own key and the role), and whether the person
+    # is listed only as a client's family member, not served by the agency.
+    household_id: str = ""
+    household_role: str = ""
+    member_only: bool = False
 
     @property
     def exited(self) -> bool:
@@ -181,6 +221,12 @@ class CleanRecord:
         """Hash of the normalised identifying fields and the enrollment dates: what
         decides "changed" (a row without dates hashes as it did before they existed)."""
         dates = (self.enrolled_on, self.exited_on) if self.enrolled_on or self.exited_on else ()
+        # Likewise a row in no household hashes as it did before households existed.
+        household = (
+            (self.household_id, self.household_role, "member" if self.member_only else "client")
+            if self.household_id
+            else ()
+        )
         parts = (
             self.given_name,
             self.family_name,
@@ -192,5 +238,6 @@ class CleanRecord:
             self.zip,
             self.phone,
             *dates,
+            *household,
         )
         return hashlib.sha256("\x1f".join(parts).encode()).digest()

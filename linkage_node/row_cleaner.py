@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 from datetime import date
 
+from contract.households import household_role_code
 from keys import is_staff_id
 from linkage_node.normalise import (
     normalise_address,
@@ -28,6 +29,8 @@ from linkage_node.roster_rules import (
     Issue,
 )
 
+_YES = frozenset({"yes", "y", "true", "1", "x"})
+_NO = frozenset({"", "no", "n", "false", "0"})
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
@@ -68,6 +71,10 @@ class RowCleaner:
             flag("case_manager_id", "case_manager_id.shape")
             case_manager = ""
         enrolled_on, exited_on = self._enrollment(cells, flag)
+        household_id, role, member_only = self._household(cells, flag)
+        if member_only:
+            # Not served here: no case manager, no enrollment to tell anyone about.
+            case_manager, enrolled_on, exited_on = "", "", ""
         if sum(1 for value in (given, family, dob, ssn) if value) < MIN_LINKABLE:
             issues.append(Issue(line, "*", "record.not_linkable", "reject"))
         if any(i.action == "reject" for i in issues):
@@ -88,7 +95,37 @@ class RowCleaner:
             display_name=display_name(cells["given_name"], cells["family_name"]),
             enrolled_on=enrolled_on,
             exited_on=exited_on,
+            household_id=household_id,
+            household_role=role,
+            member_only=member_only,
         )
+
+    @staticmethod
+    def _household(
+        cells: dict[str, str], flag: Callable[[str, str], None]
+    ) -> tuple[str, str, bool]:
+        """The household key, the role in it (`other` when not given) and whether the
+        person is listed as family only."""
+        household = cells["household_id"]
+        if len(household) > MAX_RECORD_ID:
+            flag("household_id", "household_id.too_long")
+            household = ""
+        role = ""
+        if cells["household_role"]:
+            role = household_role_code(cells["household_role"]) or ""
+            if not role:
+                flag("household_role", "household_role.unknown")
+            elif not household:
+                flag("household_role", "household_role.without_household")
+                role = ""
+        member = cells["member_only"].strip().casefold()
+        if member not in _YES | _NO:
+            flag("member_only", "member_only.unknown_code")
+            return "", "", False
+        if member in _YES and not household:
+            flag("member_only", "member_only.without_household")
+            return "", "", False
+        return household, (role or "other") if household else "", member in _YES
 
     def _enrollment(
         self, cells: dict[str, str], flag: Callable[[str, str], None]

@@ -30,6 +30,10 @@ CREATE TABLE staged (
     date_of_birth TEXT NOT NULL,
     enrolled_on TEXT NOT NULL DEFAULT '',
     exited_on TEXT NOT NULL DEFAULT '',
+    household_id TEXT NOT NULL DEFAULT '',
+    household_role TEXT NOT NULL DEFAULT '',
+    member_only INTEGER NOT NULL DEFAULT 0,
+    extra TEXT NOT NULL DEFAULT '{}',
     clk BLOB,
     status TEXT NOT NULL DEFAULT 'unchanged'
 );
@@ -45,11 +49,11 @@ CREATE TABLE assign (ref TEXT PRIMARY KEY, case_manager_id TEXT NOT NULL);
 _NOTHING_KNOWN = """
 CREATE TABLE state.record (
     ref TEXT PRIMARY KEY, record_id TEXT, content_hash BLOB, clk BLOB, context TEXT,
-    case_manager_id TEXT, removed INTEGER, exited_on TEXT
+    case_manager_id TEXT, removed INTEGER, exited_on TEXT, extra TEXT
 );
 """
 
-StagedRow = tuple[int, str, str, bytes, str, str, str, str, str]
+StagedRow = tuple[int, str, str, bytes, str, str, str, str, str, str, str, int, str]
 
 
 class Staging:
@@ -93,11 +97,13 @@ class Staging:
 
     def add(self, chunk: int, rows: list[StagedRow]) -> None:
         """Stage accepted rows: (line, ref, record_id, content_hash, case_manager_id,
-        display name, date of birth, enrolled on, exited on)."""
+        display name, date of birth, enrolled on, exited on, household id, household role,
+        member only, extra: what the hub is sent besides the CLK and dates, as JSON)."""
         self._db.executemany(
             "INSERT INTO staged (line, chunk, ref, record_id, content_hash, case_manager_id, "
-            "display_name, date_of_birth, enrolled_on, exited_on) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "display_name, date_of_birth, enrolled_on, exited_on, household_id, "
+            "household_role, member_only, extra) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(r[0], chunk, *r[1:]) for r in rows],
         )
 
@@ -139,10 +145,12 @@ class Staging:
         `keep_history`, those are the current ones (they exit; an exited record missing
         from the export stays history); without, every one (they are removed)."""
         # A provisional record that is no longer listed was never an enrollment: it is
-        # removed, not kept as history (linkage_node.provisional).
+        # removed, not kept as history (linkage_node.provisional). Nor is a family member
+        # the agency never served.
         self._db.execute(
             "INSERT INTO gone SELECT ref, case_manager_id, "
-            "CASE WHEN ? = 0 OR record_id LIKE 'provisional-%' THEN 1 ELSE 0 END "
+            "CASE WHEN ? = 0 OR record_id LIKE 'provisional-%' "
+            "OR json_extract(extra, '$.member_only') THEN 1 ELSE 0 END "
             "FROM state.record r WHERE removed = 0 "
             "AND (exited_on = '' OR ? = 0) "
             "AND NOT EXISTS (SELECT 1 FROM staged s WHERE s.ref = r.ref) "

@@ -52,6 +52,7 @@ class NodeState:
                 f"the state in {path} was written by a newer release (layout {version})",
                 "Run that release, or restore a backup this release wrote.",
             )
+        _add_columns(self._db)
         self._db.executescript(
             SCHEMA + staff_accounts.SCHEMA + consent_forms.SCHEMA + provisional_table.SCHEMA
         )
@@ -59,9 +60,6 @@ class NodeState:
         columns = {r[1] for r in self._db.execute("PRAGMA table_info(node)")}
         if "installation_id" not in columns:  # a state made before installation ids
             self._db.execute("ALTER TABLE node ADD COLUMN installation_id TEXT")
-        columns = {r[1] for r in self._db.execute("PRAGMA table_info(record)")}
-        if "exited_on" not in columns:  # layout 3: no enrollment history
-            self._db.execute("ALTER TABLE record ADD COLUMN exited_on TEXT NOT NULL DEFAULT ''")
         row = self._db.execute("SELECT agency_id, installation_id FROM node").fetchone()
         if row is None:
             self._db.execute("INSERT INTO node (id, agency_id) VALUES (1, ?)", (agency_id,))
@@ -124,34 +122,48 @@ class NodeState:
         """Close the database."""
         self._db.close()
 
-    def save_directory(self, rows: list[tuple[str, str, str, str, str]]) -> None:
+    def save_directory(self, rows: list[tuple[object, ...]]) -> None:
         """Replace the client directory: (ref, record_id, display name, date of birth,
-        case manager) of every current record. It never leaves the node: the pages show
-        case managers their own clients by name while the hub sees only references."""
+        case manager[, household id, role, member only]) of every current record. It never
+        leaves the node: the pages show case managers their own clients by name while the
+        hub sees only references."""
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
             db.execute("DELETE FROM client_directory")
-            db.executemany("INSERT INTO client_directory VALUES (?, ?, ?, ?, ?)", rows)
+            db.executemany(
+                _INSERT_DIRECTORY,
+                [(*row, "", "", 0)[:8] for row in rows],
+            )
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
 
     def client(self, record_id: str) -> DirectoryEntry | None:
-        """One current record's directory entry."""
+        """One current record's directory entry (a client, or a family member listed
+        with `member_only`)."""
         row = self._db.execute(
-            "SELECT ref, record_id, display_name, date_of_birth, case_manager_id "
-            "FROM client_directory WHERE record_id = ?",
+            _SELECT_DIRECTORY + " WHERE record_id = ?",
             (record_id,),
         ).fetchone()
-        return None if row is None else DirectoryEntry(*row)
+        return None if row is None else _entry(row)
 
     def directory(self) -> list[DirectoryEntry]:
         """Every current record, by case number."""
+        return [_entry(r) for r in self._db.execute(_SELECT_DIRECTORY + " ORDER BY record_id")]
+
+    def household_of(self, ref: str) -> list[DirectoryEntry]:
+        """The other members of the household `ref` belongs to (none when it is in none),
+        in the roster's order of roles and case numbers."""
         return [
-            DirectoryEntry(*r)
-            for r in self._db.execute("SELECT * FROM client_directory ORDER BY record_id")
+            _entry(r)
+            for r in self._db.execute(
+                _SELECT_DIRECTORY + " WHERE household_id != '' "  # noqa: S608
+                "AND household_id = (SELECT household_id FROM client_directory WHERE ref = ?) "
+                "AND ref != ? ORDER BY household_role, record_id",
+                (ref, ref),
+            )
         ]
 
     def clients_by_ref(self, refs: list[str]) -> dict[str, ClientName]:
@@ -307,6 +319,50 @@ class NodeState:
         )
 
 
+_DIRECTORY = (
+    "ref, record_id, display_name, date_of_birth, case_manager_id, household_id, "
+    "household_role, member_only"
+)
+_SELECT_DIRECTORY = f"SELECT {_DIRECTORY} FROM client_directory"  # noqa: S608  (constants)
+_INSERT_DIRECTORY = f"INSERT INTO client_directory ({_DIRECTORY}) VALUES ({', '.join('?' * 8)})"  # noqa: S608
+
+
+def _entry(row: tuple[object, ...]) -> DirectoryEntry:
+    ref, record_id, name, dob, case_manager, household, role, member = row
+    return DirectoryEntry(
+        str(ref),
+        str(record_id),
+        str(name),
+        str(dob),
+        str(case_manager),
+        str(household),
+        str(role),
+        bool(member),
+    )
+
+
+def _add_columns(db: sqlite3.Connection) -> None:
+    """Bring an older layout's tables up to this one (columns added since)."""
+    added = {
+        "record": (
+            ("exited_on", "TEXT NOT NULL DEFAULT ''"),  # layout 3: no enrollment history
+            ("extra", "TEXT NOT NULL DEFAULT '{}'"),  # layout 4: no households
+        ),
+        "client_directory": (
+            ("household_id", "TEXT NOT NULL DEFAULT ''"),
+            ("household_role", "TEXT NOT NULL DEFAULT ''"),
+            ("member_only", "INTEGER NOT NULL DEFAULT 0"),
+        ),
+    }
+    for table, columns in added.items():
+        have = {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
+        if not have:  # a new state: the schema makes the table whole
+            continue
+        for name, kind in columns:
+            if name not in have:
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+
+
 def _staged_statements(
     run_id: int, context: str, exit_on: str | None
 ) -> list[tuple[str, tuple[object, ...]]]:
@@ -316,24 +372,27 @@ def _staged_statements(
     return [
         ("DELETE FROM client_directory", ()),
         (
-            "INSERT INTO client_directory SELECT ref, record_id, display_name, date_of_birth, "
-            "case_manager_id FROM staging.staged ORDER BY line",
+            "INSERT INTO client_directory (" + _DIRECTORY + ") SELECT ref, record_id, "  # noqa: S608
+            "display_name, date_of_birth, case_manager_id, household_id, household_role, "
+            "member_only FROM staging.staged ORDER BY line",
             (),
         ),
         (
             "INSERT INTO record (ref, record_id, content_hash, clk, context, case_manager_id, "
-            "removed, exited_on) SELECT ref, record_id, content_hash, clk, ?, case_manager_id, "
-            "0, exited_on FROM staging.staged WHERE clk IS NOT NULL ORDER BY line "
-            "ON CONFLICT(ref) DO UPDATE SET record_id = excluded.record_id, "
+            "removed, exited_on, extra) SELECT ref, record_id, content_hash, clk, ?, "
+            "case_manager_id, 0, exited_on, extra FROM staging.staged WHERE clk IS NOT NULL "
+            "ORDER BY line ON CONFLICT(ref) DO UPDATE SET record_id = excluded.record_id, "
             "content_hash = excluded.content_hash, clk = excluded.clk, "
             "context = excluded.context, case_manager_id = excluded.case_manager_id, "
-            "removed = 0, exited_on = excluded.exited_on",
+            "removed = 0, exited_on = excluded.exited_on, extra = excluded.extra",
             (context,),
         ),
         (
+            # The payload: the enrollment dates and household, when the roster has them.
             "INSERT INTO change (run_id, ref, op, clk, payload) SELECT ?, ref, 'upsert', clk, "
-            "CASE WHEN enrolled_on = '' AND exited_on = '' THEN NULL ELSE json_object("
-            "'enrolled_on', NULLIF(enrolled_on, ''), 'exited_on', NULLIF(exited_on, '')) END "
+            "NULLIF(json_patch(extra, CASE WHEN enrolled_on = '' AND exited_on = '' THEN '{}' "
+            "ELSE json_object('enrolled_on', NULLIF(enrolled_on, ''), "
+            "'exited_on', NULLIF(exited_on, '')) END), '{}') "
             "FROM staging.staged WHERE clk IS NOT NULL ORDER BY line",
             (run_id,),
         ),
@@ -380,7 +439,7 @@ def _exits(run_id: int, exit_on: str) -> list[tuple[str, tuple[object, ...]]]:
         ),
         (
             "INSERT INTO change (run_id, ref, op, clk, payload) SELECT ?, r.ref, 'upsert', "
-            "r.clk, json_object('exited_on', ?) FROM record r "
+            "r.clk, json_patch(r.extra, json_object('exited_on', ?)) FROM record r "
             "WHERE r.ref IN (SELECT ref FROM staging.gone WHERE remove = 0) ORDER BY r.ref",
             (run_id, exit_on),
         ),

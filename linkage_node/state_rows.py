@@ -17,6 +17,9 @@ class DirectoryEntry(NamedTuple):
     name: str
     date_of_birth: str
     case_manager_id: str
+    household_id: str = ""
+    household_role: str = ""
+    member_only: bool = False
 
 
 class ClientName(NamedTuple):

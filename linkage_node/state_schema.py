@@ -4,7 +4,7 @@ from __future__ import annotations
 
 # The state file's layout. Raised when a release changes it (with the upgrade step in
 # `NodeState.__init__`); a file from a newer release is refused, not misread.
-STATE_VERSION = 4
+STATE_VERSION = 5
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS node (
@@ -21,7 +21,9 @@ CREATE TABLE IF NOT EXISTS record (
     case_manager_id TEXT NOT NULL DEFAULT '',
     removed INTEGER NOT NULL DEFAULT 0,
     -- ISO date the client left the program ('' while current): kept as history.
-    exited_on TEXT NOT NULL DEFAULT ''
+    exited_on TEXT NOT NULL DEFAULT '',
+    -- What the hub is sent besides the CLK and dates (household, member_only), as JSON.
+    extra TEXT NOT NULL DEFAULT '{}'
 );
 CREATE TABLE IF NOT EXISTS run (
     run_id INTEGER PRIMARY KEY,
@@ -60,8 +62,13 @@ CREATE TABLE IF NOT EXISTS client_directory (
     record_id TEXT NOT NULL,
     display_name TEXT NOT NULL,
     date_of_birth TEXT NOT NULL,
-    case_manager_id TEXT NOT NULL
+    case_manager_id TEXT NOT NULL,
+    household_id TEXT NOT NULL DEFAULT '',
+    household_role TEXT NOT NULL DEFAULT '',
+    member_only INTEGER NOT NULL DEFAULT 0
 );
+CREATE INDEX IF NOT EXISTS client_directory_household ON client_directory (household_id)
+    WHERE household_id != '';
 CREATE TABLE IF NOT EXISTS sent_batch (
     run_id INTEGER NOT NULL REFERENCES run(run_id),
     kind TEXT NOT NULL,

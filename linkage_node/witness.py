@@ -43,11 +43,11 @@ from consent import (
     open_checkpoint,
     witness_name,
 )
-from contract import SharedOut
+from contract import FamilyOut, SharedOut
 from contract.client import HubClient
 from contract.errors import HubCallError
 from keys import AgencyIdentity, canonical
-from linkage_node.answer_check import AnswerCheck, check_grants
+from linkage_node.answer_check import AnswerCheck, Cited, check_grants
 from linkage_node.errors import StateError
 from linkage_node.private_files import private_file
 
@@ -354,7 +354,7 @@ class NodeWitness:
         """Check every grant an answer to "is this client shared?" relied on against the
         history this node witnessed. Raises WitnessAlarm when the answer's checkpoint is
         not a view of that history."""
-        cited = [
+        cited: list[Cited] = [
             (program, level, decided.grant)
             for program in [*answer.programs, *answer.past_enrollments]
             for level, decided in (
@@ -364,6 +364,34 @@ class NodeWitness:
             )
             if decided.grant is not None
         ]
+        return self._check(hub, answer, cited, programs, now)
+
+    def check_family(
+        self,
+        hub: HubClient,
+        family: FamilyOut,
+        programs: tuple[str, ...],
+        *,
+        now: datetime | None = None,
+    ) -> AnswerCheck:
+        """The same check for an answer about a client's family: each member's grant
+        must be about that member's record at the program named."""
+        cited: list[Cited] = [
+            (program, "existence", program.existence.grant)
+            for member in family.members
+            for program in member.programs
+            if program.existence.grant is not None
+        ]
+        return self._check(hub, family, cited, programs, now)
+
+    def _check(
+        self,
+        hub: HubClient,
+        answer: SharedOut | FamilyOut,
+        cited: list[Cited],
+        programs: tuple[str, ...],
+        now: datetime | None,
+    ) -> AnswerCheck:
         if not cited:
             return AnswerCheck(None)
         note = answer.checkpoint

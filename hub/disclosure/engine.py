@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
 
 from sqlalchemy import select
 from sqlmodel import Session, col
@@ -26,6 +25,7 @@ from hub.crypto import DataCipher, contact_context, milestone_context
 from hub.disclosure import record
 from hub.disclosure.levels import LEVELS, Disclosure, LinkedProgram, decide_programs
 from hub.disclosure.links import LinkPath, Record, enrollment_dates, linked_records
+from hub.disclosure.record import Purpose
 from hub.errors import Unavailable
 from hub.linkage.lookup import Candidate
 from hub.models import Assignment, Milestone
@@ -39,11 +39,12 @@ from hub.settings import HubSettings
 @dataclass(frozen=True)
 class Asker:
     """Who asks, about which of their own agency's records, and why when it is not their
-    own client: `supervision` for a supervisor asking about a client of their team."""
+    own client: `supervision` for a supervisor asking about a client of their team,
+    `family` for a case manager asking about their client's family member."""
 
     agency_id: str
     staff: str
-    purpose: Literal["supervision"] | None = None
+    purpose: Purpose | None = None
 
 
 @dataclass(frozen=True)
@@ -96,9 +97,13 @@ class DisclosureEngine:
         at: datetime,
         levels: tuple[DataClass, ...] = LEVELS,
         supervision: bool = False,
+        existence_by_agreement: bool | None = None,
     ) -> list[LinkedProgram]:
         """The linked programs `agency_id` may be told exist, with `levels` decided
-        (`supervision`: for a supervisor of the client's case manager)."""
+        (`supervision`: for a supervisor of the client's case manager;
+        `existence_by_agreement`: instead of the hub's existence policy)."""
+        if existence_by_agreement is None:
+            existence_by_agreement = self.settings.existence_policy == "agreement"
         programs = programs_by_agency(session)
         decided = decide_programs(
             self.ledger.state,
@@ -107,7 +112,7 @@ class DisclosureEngine:
             programs.get(agency_id, []),
             levels=levels,
             at=at,
-            existence_by_agreement=self.settings.existence_policy == "agreement",
+            existence_by_agreement=existence_by_agreement,
             supervision=supervision,
         )
         dates = enrollment_dates(session, [(e.agency_id, e.ref) for e in decided])

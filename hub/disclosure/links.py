@@ -109,8 +109,29 @@ def linked_records(
     members = confident_members(
         (agency_id, ref), links, confirmed=confirmed, floor=floor, thresholds=thresholds
     )
-    # One record per agency per cluster; never disclose the caller's own agency's others.
-    return {key: value for key, value in members.items() if key[0] != agency_id}
+    # Never disclose the caller's own agency's others, nor a family member an agency
+    # listed without serving them (they are linked only so their programs can be found).
+    others = {key: value for key, value in members.items() if key[0] != agency_id}
+    for key in member_only(session, list(others)):
+        del others[key]
+    return others
+
+
+def member_only(session: Session, records: list[Record]) -> set[Record]:
+    """Which of `records` are family members their agency does not serve."""
+    out: set[Record] = set()
+    for agency, refs in refs_by_agency(records):
+        out.update(
+            (agency, str(r))
+            for r in session.execute(
+                select(col(Encoding.ref)).where(
+                    col(Encoding.agency_id) == agency,
+                    col(Encoding.ref).in_(refs),
+                    col(Encoding.member_only),
+                )
+            ).scalars()
+        )
+    return out
 
 
 def enrollment_dates(

@@ -27,6 +27,9 @@ from hub.disclosure.levels import Disclosure, LinkedProgram
 from hub.models import ExistenceDisclosure, RecentDisclosure
 from hub.services.ledger import HubLedger
 
+# Why a question about a record was asked when not by its own case manager.
+Purpose = Literal["supervision", "family"]
+
 
 def access_statement(
     entry: LinkedProgram,
@@ -35,7 +38,7 @@ def access_statement(
     staff: str,
     requester_record: str,
     checkpoint_size: int,
-    purpose: Literal["supervision"] | None = None,
+    purpose: Purpose | None = None,
 ) -> AccessStatement:
     """The ACCESS statement for `levels` of `entry`, all shown on one basis (`purpose`
     `supervision`: asked by a supervisor about a client of their team)."""
@@ -106,7 +109,7 @@ def record_access(
     at: datetime,
     checkpoint_size: int,
     window: float,
-    purpose: Literal["supervision"] | None = None,
+    purpose: Purpose | None = None,
 ) -> None:
     """One ACCESS entry per basis relied on (the agreement, or each grant), unless the
     same disclosure was recorded within `window` seconds; each level learns its entry."""
@@ -192,7 +195,7 @@ def record_existence(
     fresh: list[tuple[str, LinkedProgram]],
     at: datetime,
     checkpoint_size: int,
-    purpose: Literal["supervision"] | None = None,
+    purpose: Purpose | None = None,
 ) -> None:
     """One ACCESS entry for each first-shown existence disclosure, and its marker."""
     for ref, entry in fresh:

@@ -7,6 +7,7 @@ from datetime import date, datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Date,
     ForeignKey,
@@ -14,6 +15,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    false,
 )
 from sqlmodel import Field, SQLModel
 
@@ -24,6 +26,7 @@ class Encoding(SQLModel, table=True):
     """The current CLK of one agency record, under one secret epoch and schema."""
 
     __tablename__ = "encoding"
+    __table_args__ = (Index("ix_encoding_household", "agency_id", "household_ref"),)
 
     agency_id: str = Field(
         sa_column=Column(String(64), ForeignKey("agency.agency_id"), primary_key=True)
@@ -46,6 +49,15 @@ class Encoding(SQLModel, table=True):
     # When the hub first learnt of the exit: the caseload's "since your last visit".
     exit_noticed_at: datetime | None = Field(
         default=None, sa_column=Column(UTCDateTime, nullable=True)
+    )
+    # Households (issue 21): the agency's household key as a pseudonym (like `ref`) and
+    # the record's role in it; `member_only`: a family member the agency does not serve,
+    # linked so that their programs can be found, never answered about as a client.
+    household_ref: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    household_role: str | None = Field(default=None, sa_column=Column(String(16), nullable=True))
+    member_only: bool = Field(
+        default=False,
+        sa_column=Column(Boolean, nullable=False, server_default=false()),
     )
 
 

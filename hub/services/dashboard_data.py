@@ -62,11 +62,13 @@ def clusters(session: Session) -> list[dict[str, list[Interval]]]:
             col(RecordCluster.agency_id),
             col(Encoding.enrolled_on),
             col(Encoding.exited_on),
-        ).join(
+        )
+        .join(
             Encoding,
             (col(Encoding.agency_id) == col(RecordCluster.agency_id))
             & (col(Encoding.ref) == col(RecordCluster.ref)),
         )
+        .where(col(Encoding.member_only).is_(False))  # family listed, not served
     )
     for cluster, agency, enrolled, exited in rows:
         members[int(cluster)][labels.get(agency, agency)].append((enrolled, exited))
@@ -159,7 +161,7 @@ def consented_shared(session: Session, consent: ConsentState, now: datetime) -> 
             (col(Encoding.agency_id) == col(RecordCluster.agency_id))
             & (col(Encoding.ref) == col(RecordCluster.ref)),
         )
-        .where(col(Encoding.exited_on).is_(None))
+        .where(col(Encoding.exited_on).is_(None), col(Encoding.member_only).is_(False))
     )
     for cluster, agency, ref in rows:
         members[int(cluster)].append((agency, ref))

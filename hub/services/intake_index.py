@@ -44,7 +44,12 @@ class IntakeIndex:
             return
         epoch, fingerprint = context
         rows = session.execute(
-            select(col(Encoding.agency_id), col(Encoding.ref), col(Encoding.clk)).where(
+            select(
+                col(Encoding.agency_id),
+                col(Encoding.ref),
+                col(Encoding.clk),
+                col(Encoding.member_only),
+            ).where(
                 col(Encoding.seq) > self._through,
                 col(Encoding.epoch) == epoch,
                 col(Encoding.schema_fingerprint) == fingerprint,
@@ -56,11 +61,14 @@ class IntakeIndex:
             )
         ).all()
         upserts: dict[str, tuple[list[str], list[bytes]]] = {}
-        for agency, ref, clk in rows:
+        removals: dict[str, list[str]] = {}
+        for agency, ref, clk, member_only in rows:
+            if member_only:  # a family member the agency does not serve: no intake answer
+                removals.setdefault(agency, []).append(ref)
+                continue
             refs, clks = upserts.setdefault(agency, ([], []))
             refs.append(ref)
             clks.append(bytes(clk))
-        removals: dict[str, list[str]] = {}
         for agency, ref in gone:
             removals.setdefault(agency, []).append(ref)
         for agency in sorted(set(upserts) | set(removals)):

@@ -113,11 +113,13 @@ def compute_overlap(
     records current now (`since` None: clients shared now), or current at some time
     since `since` (clients ever shared within the window: each program served them at
     some point in it, not necessarily at the same time)."""
-    in_scope = (
+    current = (
         col(Encoding.exited_on).is_(None)
         if since is None
         else or_(col(Encoding.exited_on).is_(None), col(Encoding.exited_on) >= since)
     )
+    # A family member an agency lists without serving them is in nobody's caseload.
+    in_scope = and_(current, col(Encoding.member_only).is_(False))
     labels = program_labels(session)
     caseloads = dict.fromkeys(labels.values(), 0)
     caseloads |= {

@@ -154,6 +154,9 @@ def upload_encodings(
                     "updated_at": now,
                     "enrolled_on": item.enrolled_on,
                     "exited_on": item.exited_on,
+                    "household_ref": item.household.ref if item.household else None,
+                    "household_role": item.household.role if item.household else None,
+                    "member_only": item.member_only,
                 }
             )
         if len({r["ref"] for r in rows}) != len(rows):

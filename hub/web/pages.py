@@ -31,6 +31,7 @@ from hub.errors import ApiError
 from hub.linkage.engine import LinkParams
 from hub.models import LinkageRun
 from hub.services import quality as quality_service
+from hub.services.families_report import compute_families
 from hub.services.health import encoding_health
 from hub.services.reports import current_overlap
 from keys import Role
@@ -323,6 +324,7 @@ def overlappage_response(
         **signed_in_as(operator),
         report=report,
         within_months=months,
+        families=compute_families(session, limit=report.limit),
     )
 
 

@@ -4,6 +4,7 @@ witnessed, and the offline proof of each grant it relied on."""
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -15,9 +16,10 @@ from contract.errors import HubCallError, HubRefused
 from contract.milestones import STUCK_REASONS
 from keys import canonical
 from linkage_node.answer_check import AnswerCheck
+from linkage_node.consent_desk import is_minor
 from linkage_node.consent_terms import canonical_grant_id
 from linkage_node.state_rows import DirectoryEntry
-from linkage_node.web import answer_view, plan_view
+from linkage_node.web import answer_view, family_view, plan_view
 from linkage_node.web.pages import (
     alarm_page,
     form_expired,
@@ -77,7 +79,12 @@ def client(request: Request, record_id: str) -> Response:
     shared = _shared(request, record_id)
     if isinstance(shared, Response):
         return shared
-    (_, rid, name, dob, _), body = shared
+    found, body = shared
+    rid, name, dob = found.record_id, found.name, found.date_of_birth
+    session = signed_in(request)
+    assert session is not None  # noqa: S101  (_shared signed them in)
+    today = date.today()  # noqa: DTZ011  (ages are local calendar dates)
+    family = family_view.family_section(request, session, found, today=today)
     check = _checked(request, body)
     if isinstance(check, Response):
         return check
@@ -105,6 +112,9 @@ def client(request: Request, record_id: str) -> Response:
         needs=answer_view.NEEDS,
         timeline=plan_view.timeline(body),
         stuck_reasons=STUCK_REASONS,
+        family=family,
+        client_is_minor=is_minor(dob, today),
+        agency_programs=node_of(request).identity.programs,
     )
 
 

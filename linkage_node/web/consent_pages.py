@@ -108,8 +108,10 @@ async def record_consent(  # noqa: PLR0917  (one field per part of the form)
     signed_on: Annotated[str, Form(max_length=10)] = "",
     expires: Annotated[str, Form(max_length=10)] = "",
     scan: Annotated[UploadFile | None, File()] = None,
+    for_minors: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
-    """Record a signed form for one of the signed-in staff member's clients."""
+    """Record a signed form for one of the signed-in staff member's clients (and, signed
+    by them as parent or guardian, for children of their household ticked on the form)."""
     staff = _staff_and_client(request, record_id, csrf)
     if isinstance(staff, Response):
         return staff
@@ -138,6 +140,11 @@ async def record_consent(  # noqa: PLR0917  (one field per part of the form)
             basis=template.basis,
             seen_by=seen_by if seen_by in SEEN_BY else "chain",
         )
+        minors = _household_minors(desk, record_id, for_minors or [])
+        if minors:
+            return desk.record_for_family(
+                form, minors, recorded_by=staff.staff_id, form_file=stored
+            )[0]
         return desk.record(form, recorded_by=staff.staff_id, form_file=stored)
 
     done = _with_desk(request, record_id, act)
@@ -157,6 +164,16 @@ async def record_consent(  # noqa: PLR0917  (one field per part of the form)
     return RedirectResponse(
         f"/clients/{record_id}?notice={outcome}&grant={done.grant_id}", status_code=303
     )
+
+
+def _household_minors(desk: ConsentDesk, record_id: str, ticked: list[str]) -> list[str]:
+    """The ticked case numbers that are in the client's household here (a form cannot
+    reach beyond the household the roster lists)."""
+    client = desk.state.client(record_id)
+    if client is None or not ticked:
+        return []
+    household = {m.record_id for m in desk.state.household_of(client.ref)}
+    return [t for t in dict.fromkeys(ticked) if t in household]
 
 
 @router.get("/clients/{record_id}/consent/{grant}/revoke", response_class=HTMLResponse)

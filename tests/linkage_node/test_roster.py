@@ -16,7 +16,7 @@ from pprl.cli import app
 HEADER = ",".join(ROSTER_COLUMNS)
 GOOD = (
     "R{n},Maria,Lopez,1990-04-12,F,123-45-6780,12 Oak Street,Springfield,62701,"
-    "(217) 555-0134,cm-0042,2024-01-15,"
+    "(217) 555-0134,cm-0042,2024-01-15,,,,"
 )
 
 # (line content, expected (column, rule) pairs); planted values are unique strings that
@@ -72,6 +72,29 @@ BAD_ROWS = [(row if row.count(",") < 10 else row + ",,", found) for row, found i
         {("exited_on", "exited_on.before_enrolled")},
     ),
 ]
+# The household columns come last of all: empty above, wrong in these.
+BAD_ROWS = [(row + ",,," if row.count(",") == 12 else row, found) for row, found in BAD_ROWS] + [
+    (
+        "R122,Maria,Lopez,1990-04-12,F,,,,,,,,,H" + "7" * 70 + ",child,",
+        {("household_id", "household_id.too_long")},
+    ),
+    (
+        "R123,Maria,Lopez,1990-04-12,F,,,,,,,,,H-1,Grandmotherly,",
+        {("household_role", "household_role.unknown")},
+    ),
+    (
+        "R124,Maria,Lopez,1990-04-12,F,,,,,,,,,,child,",
+        {("household_role", "household_role.without_household")},
+    ),
+    (
+        "R125,Maria,Lopez,1990-04-12,F,,,,,,,,,H-2,child,Perhapsly",
+        {("member_only", "member_only.unknown_code")},
+    ),
+    (
+        "R126,Maria,Lopez,1990-04-12,F,,,,,,,,,,,yes",
+        {("member_only", "member_only.without_household")},
+    ),
+]
 PLANTED = [
     "Lastspring",
     "Someday",
@@ -83,6 +106,8 @@ PLANTED = [
     "078-05-1120",
     "Jane Supervisor",
     "Plantedaddress",
+    "Grandmotherly",
+    "Perhapsly",
 ]
 
 

@@ -7,14 +7,15 @@ from datetime import UTC, datetime
 from fastapi import APIRouter
 from sqlmodel import Session
 
-from contract import FirstContactIn, FirstContactOut, RecordRef, SharedOut
+from contract import FamilyOut, FirstContactIn, FirstContactOut, RecordRef, SharedOut
 from hub.auth import Principal, authorize_client_query
 from hub.deps import DisclosureDep, HubDep, PrincipalDep, WriterSessionDep
 from hub.disclosure import Asker
 from hub.errors import NotFound, problem_responses
-from hub.routes.api.shared_out import shared_out
+from hub.routes.api.shared_out import family_out, shared_out
 from hub.services import org, probing, records
 from hub.services.contacts import record_first_contact
+from hub.services.family import family_answer
 from hub.services.sharing import shared_answer
 from keys import Role
 
@@ -69,6 +70,31 @@ def get_shared(
         at=now,
     )
     out = shared_out(answer, hub.settings, today=now.date())
+    session.commit()
+    return out
+
+
+@router.get(
+    "/{record_ref}/family",
+    summary="What other programs are the client's family members in?",
+    responses=problem_responses(429),
+)
+def get_family(
+    record_ref: RecordRef,
+    hub: HubDep,
+    session: WriterSessionDep,
+    principal: PrincipalDep,
+    engine: DisclosureDep,
+) -> FamilyOut:
+    """For whoever may ask about the client (their case manager and the supervisors
+    above them): the other members of the client's household as the caller's agency
+    listed it, each with the other programs serving them now that may be named on that
+    member's own basis (README: Families). Each program named is an ACCESS entry about
+    the member, with purpose `family` (`supervision` for a supervisor)."""
+    hub.questions.take(principal.agency_id or "", principal.subject)
+    asker = _asker(session, principal, record_ref)
+    answer = family_answer(engine, session, asker, record_ref, at=datetime.now(UTC))
+    out = family_out(answer)
     session.commit()
     return out
 

@@ -7,13 +7,22 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from contract import AgencyHealthOut, DashboardOut, OverlapCellOut, OverlapOut, ProbeFlagOut
+from contract import (
+    AgencyHealthOut,
+    DashboardOut,
+    FamiliesReportOut,
+    OverlapCellOut,
+    OverlapOut,
+    ProbeFlagOut,
+    TwoGenerationCellOut,
+)
 from hub.auth import require_aggregate_reader, require_report_reader
 from hub.deps import CipherDep, HubDep, LedgerDep, PrincipalDep, SessionDep, WriterSessionDep
 from hub.models import ProbeFlag
 from hub.routes.api.dashboard_out import dashboard_csv, dashboard_out
 from hub.services import probing
 from hub.services.dashboard import current_dashboard
+from hub.services.families_report import FamilyReport, compute_families, families_csv
 from hub.services.health import encoding_health
 from hub.services.overlap import MIN_LIMIT
 from hub.services.reports import current_overlap, overlap_csv
@@ -72,6 +81,49 @@ def get_overlap(
             )
             for c in report.cells
         ],
+    )
+
+
+@router.get(
+    "/families",
+    summary="Families known to several programs: two-generation counts, small cells suppressed",
+    response_model=FamiliesReportOut,
+    responses={200: {"content": {"text/csv": {}}}},
+)
+def get_families(
+    hub: HubDep,
+    session: SessionDep,
+    principal: PrincipalDep,
+    limit: Annotated[int | None, Query(ge=MIN_LIMIT, le=1000)] = None,
+    format: Annotated[Literal["json", "csv"], Query()] = "json",
+) -> Any:
+    """Operators, auditors and agency executives (README: Families): children served by
+    one program whose parent or guardian is served by another, families by how many
+    programs serve them, and families two or more agencies recorded; every count under
+    `limit` (default PPRL_OVERLAP_MIN_CELL, never under 11) suppressed."""
+    require_aggregate_reader(principal)
+    wanted = max(hub.settings.overlap_min_cell, limit or 0)
+    report = compute_families(session, limit=wanted)
+    if format == "csv":
+        return Response(
+            families_csv(report),
+            media_type="text/csv",
+            headers={"Content-Disposition": 'attachment; filename="families.csv"'},
+        )
+    return families_out(report)
+
+
+def families_out(report: FamilyReport) -> FamiliesReportOut:
+    """The families report as the API states it."""
+    return FamiliesReportOut(
+        limit=report.limit,
+        two_generation=[
+            TwoGenerationCellOut(child_program=child, parent_program=parent, children=value)
+            for (child, parent), value in report.two_generation.items()
+        ],
+        families_by_programs=report.families_by_programs,
+        recorded_by_several_agencies=report.recorded_by_several_agencies,
+        suppressed=report.suppressed,
     )
 
 

@@ -10,6 +10,9 @@ from contract import (
     ConflictMilestoneOut,
     ContactOut,
     DisclosureLevelOut,
+    FamilyMemberOut,
+    FamilyOut,
+    FamilyProgramOut,
     GrantProofOut,
     PlanConflictOut,
     PlanMilestoneOut,
@@ -17,6 +20,7 @@ from contract import (
     SharedProgramOut,
 )
 from hub.disclosure import Disclosure, LinkedProgram
+from hub.services.family import FamilyAnswer
 from hub.services.plans import PlanItem, priority_order
 from hub.services.sharing import SharedAnswer, combined_plan
 from hub.settings import HubSettings
@@ -85,6 +89,36 @@ def _program_out(entry: LinkedProgram) -> SharedProgramOut:
         ),
         enrolled_on=entry.enrolled_on,
         exited_on=entry.exited_on,
+    )
+
+
+def family_out(answer: FamilyAnswer) -> FamilyOut:
+    """The family answer as the API states it: existence only, on each member's basis."""
+    return FamilyOut(
+        agency_id=answer.agency_id,
+        ref=answer.ref,
+        role=answer.role,
+        decided_at=answer.decided_at,
+        members=[
+            FamilyMemberOut(
+                ref=member.ref,
+                role=member.role,
+                member_only=member.member_only,
+                programs=[
+                    FamilyProgramOut(
+                        program=entry.program,
+                        agency_id=entry.agency_id,
+                        record_ref=entry.ref,
+                        confidence=entry.path.confidence,
+                        existence=_level_out(entry.levels["existence"]),
+                        enrolled_on=entry.enrolled_on,
+                    )
+                    for entry in member.programs
+                ],
+            )
+            for member in answer.members
+        ],
+        checkpoint=answer.checkpoint,
     )
 
 

@@ -297,7 +297,13 @@ def link(
 
 
 def grant(api: Api, agency: str, **terms: Any) -> int:
-    identity = api.identities[agency]
+    return append(api, agency, grant_entry(api.identities[agency], **terms))
+
+
+def grant_entry(identity: AgencyIdentity, **terms: Any) -> dict[str, Any]:
+    """An unsigned GRANT entry by `identity`'s agency, in force from an hour ago for a
+    year (`terms`: changes to `tests.factories.grant_terms`)."""
+    agency = identity.agency_id
     now = datetime.now(UTC).replace(microsecond=0)
     data = {
         "v": 1,
@@ -312,7 +318,7 @@ def grant(api: Api, agency: str, **terms: Any) -> int:
             **terms,
         ),
     }
-    return append(api, agency, data)
+    return data
 
 
 def append(api: Api, agency: str, data: dict[str, Any]) -> int:

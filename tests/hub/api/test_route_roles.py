@@ -197,6 +197,11 @@ ROUTES: dict[tuple[str, str], tuple[Call, set[str], int]] = {
         {"supervisor", "case_manager"},
         404,
     ),
+    ("GET", "/v1/clients/{record_ref}/family"): (
+        _call("GET", f"/v1/clients/{ref('r0')}/family"),
+        {"supervisor", "case_manager"},
+        404,
+    ),
     ("POST", "/v1/clients/{record_ref}/contacts"): (
         _call("POST", f"/v1/clients/{ref('r0')}/contacts", lambda api: {"program": "corrections"}),
         set(),  # r0 is linked to nobody: no program's contact to have reached
@@ -247,6 +252,11 @@ ROUTES: dict[tuple[str, str], tuple[Call, set[str], int]] = {
     ),
     ("GET", "/v1/reports/overlap"): (
         _call("GET", "/v1/reports/overlap"),
+        {"operator", "auditor", "executive"},
+        403,
+    ),
+    ("GET", "/v1/reports/families"): (
+        _call("GET", "/v1/reports/families"),
         {"operator", "auditor", "executive"},
         403,
     ),
