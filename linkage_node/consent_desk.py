@@ -171,26 +171,22 @@ class ConsentDesk:
         signer's own when this agency serves them (a parent listed as family only is not
         a client here, so nothing is recorded about them). Each minor must be one
         (under 18 on the signing day, by the roster's date of birth)."""
-        out = []
+        forms = []
         signer = self.state.client(form.record_id)
         if signer is None or not signer.member_only:
-            out.append(self.record(form, recorded_by=recorded_by, form_file=form_file))
+            forms.append(form)
         for position, minor in enumerate(minors):
             found = self.state.client(minor)
             if found is not None and not is_minor(found.date_of_birth, form.signed_on):
                 raise ConsentFormInvalid(
-                    f"minors[{position}]",
+                    f"for_minors[{position}]",
                     "is not a minor on the signing day",
                     "An adult signs their own form: record it with --record-id.",
                 )
-            out.append(
-                self.record(
-                    replace(form, record_id=minor, signer="guardian"),
-                    recorded_by=recorded_by,
-                    form_file=form_file,
-                )
-            )
-        return out
+            forms.append(replace(form, record_id=minor, signer="guardian"))
+        for each in forms:  # every form checked before anything is recorded
+            self.prepare(each)
+        return [self.record(f, recorded_by=recorded_by, form_file=form_file) for f in forms]
 
     def prepare(self, form: ConsentForm) -> GrantTerms:
         """The grant `form` makes, its recipients checked against the programs the hub

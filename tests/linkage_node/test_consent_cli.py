@@ -16,12 +16,15 @@ from sqlalchemy import text
 
 from consent import Grant, parse_leaf
 from contract.client import HubClient
-from keys import Role, issue_token
+from keys import Role, issue_token, new_linkage_secret
+from linkage_node import load_schema, run_encoding_job
 from linkage_node.consent_terms import canonical_grant_id, grant_id
 from linkage_node.job import STATE_FILE
 from linkage_node.state import NodeState
 from linkage_node.sync import sync
+from linkage_node.synthetic import synthetic_roster, write_roster
 from linkage_node.web import NodeWebSettings, create_node_app, hash_password
+from tests.hub.api.factories import EPOCH
 from tests.hub.live import LiveHub
 from tests.linkage_node.consent_cli_factories import TODAY, grant_by_cli, ledger_size, run_consent
 
@@ -304,3 +307,118 @@ def test_the_page_and_the_command_line_make_the_same_grant_for_the_same_form(
     )
     assert (from_cli["grant_id"], from_cli["already_recorded"]) == (from_page, True)
     assert ledger_size(hub) == before
+
+
+def _family_roster(tmp: Path) -> None:
+    """DOC's five clients again, with a household: a mother and two children served
+    there, and a father listed as family only."""
+    rows = synthetic_roster(tmp / "again.csv", 5, prefix="C")
+    household = {"household_id": "H-9", "address": "5 Elm Row", "city": "Springfield"}
+    people = [
+        ("F-MUM", "Adaeze", "1986-05-04", "cm-0007", "parent_guardian", ""),
+        ("F-KID1", "Chidi", (TODAY - timedelta(days=365 * 9)).isoformat(), "cm-0007", "child", ""),
+        ("F-KID2", "Ngozi", (TODAY - timedelta(days=365 * 13)).isoformat(), "cm-0007", "child", ""),
+        ("F-DAD", "Emeka", "1984-01-30", "", "parent_guardian", "yes"),
+    ]
+    for record_id, given, dob, cm, role, member_only in people:
+        rows.append(
+            {
+                "record_id": record_id,
+                "given_name": given,
+                "family_name": "Obi",
+                "date_of_birth": dob,
+                "case_manager_id": cm,
+                "household_role": role,
+                "member_only": member_only,
+                **household,
+            }
+        )
+    write_roster(tmp / "family.csv", rows)
+    run_encoding_job(
+        agency_id="DOC",
+        schema=load_schema(),
+        secret=new_linkage_secret(EPOCH),
+        roster_path=tmp / "family.csv",
+        output=tmp / "family.jsonl",
+        state_dir=tmp / "node",
+        workers=1,
+        today=TODAY,
+    )
+
+
+def test_a_parent_signs_for_the_children_and_a_minor_cannot_sign_alone(
+    hub: LiveHub, tmp_path: Path
+) -> None:
+    (tmp_path / "form.pdf").write_bytes(b"%PDF-1.4 family consent form")
+    _family_roster(tmp_path)
+    before = ledger_size(hub)
+    common = [
+        "--to",
+        "child_welfare",
+        "--signed-on",
+        TODAY.isoformat(),
+        "--form",
+        str(tmp_path / "form.pdf"),
+        "--log-public-key",
+        str(tmp_path / "hub.vkey"),
+    ]
+    refused = [
+        (["--record-id", "F-KID1"], "a parent or guardian signs"),
+        (["--record-id", "F-DAD", "--collected-by", "cm-0007"], "listed as family only"),
+        (["--record-id", "F-MUM", "--for-minors", "F-MUM"], "is not a minor"),
+    ]
+    for args, said in refused:
+        code, _, err = run_consent(tmp_path, hub, "grant", *args, *common)
+        assert code == 3, (args, err)
+        assert said in err, (args, err)
+        assert "Traceback" not in err
+    assert ledger_size(hub) == before
+
+    # One form: the mother for herself and, as their parent, for both children.
+    code, out, err = run_consent(
+        tmp_path,
+        hub,
+        "grant",
+        "--record-id",
+        "F-MUM",
+        "--for-minors",
+        "F-KID1,F-KID2",
+        "--json",
+        *common,
+    )
+    assert code == 0, err
+    grants = json.loads(out)["grants"]
+    assert len(grants) == 3
+    signers = {}
+    with hub.engine.connect() as conn, NodeState(tmp_path / "node" / STATE_FILE, "DOC") as state:
+        for g in grants:
+            leaf = conn.execute(
+                text("SELECT leaf FROM ledger_entry WHERE entry_index = :i"),
+                {"i": g["ledger_index"]},
+            ).scalar_one()
+            entry = parse_leaf(bytes(leaf)).entry
+            assert isinstance(entry, Grant)
+            signers[state.record_id_of(entry.grant.subject)] = entry.grant.signer_type
+    assert signers == {
+        "F-MUM": "client",
+        "F-KID1": "parent_or_guardian",
+        "F-KID2": "parent_or_guardian",
+    }
+    # The father, family only here, signs for a child: one grant, the child's (the same
+    # terms as the mother's for that child, so it is already on the ledger).
+    code, out, err = run_consent(
+        tmp_path,
+        hub,
+        "grant",
+        "--record-id",
+        "F-DAD",
+        "--collected-by",
+        "cm-0007",
+        "--for-minors",
+        "F-KID1",
+        "--json",
+        *common,
+    )
+    assert code == 0, err
+    (again,) = json.loads(out)["grants"]
+    assert again["already_recorded"] is True

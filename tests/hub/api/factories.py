@@ -425,3 +425,73 @@ def same_people(api: Api, run_id: int, agencies: tuple[str, ...], count: int) ->
                 )
             )
     api.session.flush()
+
+
+# --- a family (issue 21) -----------------------------------------------------------
+
+KID, SIS, MUM = ref("fam-kid"), ref("fam-sis"), ref("fam-mum")
+MUM_DOC, SIS_DJJ, MUM_DJJ = ref("fam-mum-doc"), ref("fam-sis-djj"), ref("fam-mum-djj")
+HOME_DCFS, HOME_DJJ = ref("household-dcfs"), ref("household-djj")
+
+
+CLKS: dict[str, str] = {}
+
+
+def _upload(api: Api, agency: str, rows: list[dict[str, Any]], key: str) -> None:
+    """One CLK for all of the agency's rows (the links are made by hand)."""
+    body = encodings(0)
+    clk = CLKS[agency] = encodings(1)["upserts"][0]["clk"]
+    body["upserts"] = [{"clk": clk, **row} for row in rows]
+    response = api.post(f"/v1/agencies/{agency}/encodings/batches", body, api.as_(agency), key)
+    assert response.status_code == 200, response.text
+    assigned = [
+        {"ref": row["ref"], "case_manager_id": cm, "contact": {}}
+        for row, cm in zip(rows, _managers(agency), strict=False)
+        if not row.get("member_only")
+    ]
+    response = api.post(
+        f"/v1/agencies/{agency}/assignments/batches",
+        {"upserts": assigned},
+        api.as_(agency),
+        f"asg-{key}",
+    )
+    assert response.status_code == 200, response.text
+
+
+def _managers(agency: str) -> list[str]:
+    return {"DCFS": ["cm-0001", "cm-0002"], "DOC": ["cm-0007"], "DJJ": ["cm-0009"]}[agency]
+
+
+def family_scenario(api: Api) -> None:
+    """The family of `tests/hub/api/test_family.py` (its module notes tell it)."""
+    api.register("DCFS", "DOC", "DJJ")
+    home = {"ref": HOME_DCFS}
+    _upload(
+        api,
+        "DCFS",
+        [
+            {"ref": KID, "household": {**home, "role": "child"}},
+            {"ref": SIS, "household": {**home, "role": "child"}},
+            {"ref": MUM, "household": {**home, "role": "parent_guardian"}, "member_only": True},
+        ],
+        "enc-dcfs-1",
+    )
+    _upload(api, "DOC", [{"ref": MUM_DOC}], "enc-doc-1")
+    djj = {"ref": HOME_DJJ}
+    _upload(
+        api,
+        "DJJ",
+        [
+            {"ref": SIS_DJJ, "household": {**djj, "role": "child"}},
+            {"ref": MUM_DJJ, "household": {**djj, "role": "parent_guardian"}, "member_only": True},
+        ],
+        "enc-djj-1",
+    )
+    run = succeeded_run(api)
+    link(
+        api,
+        run,
+        1,
+        [("DCFS", MUM, "DOC", MUM_DOC, 0.95, False), ("DJJ", MUM_DJJ, "DOC", MUM_DOC, 0.93, False)],
+    )
+    link(api, run, 2, [("DCFS", SIS, "DJJ", SIS_DJJ, 0.94, False)])

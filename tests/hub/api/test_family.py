@@ -17,74 +17,19 @@ from hub.services.families_report import compute_families
 from hub.services.family import family_answer
 from hub.services.reports import compute_overlap
 from keys import Role, canonical
-from tests.hub.api.factories import Api, access_entries, grant, link, ref, succeeded_run
-from tests.hub.api.factories import encodings as batch
-
-KID, SIS, MUM = ref("fam-kid"), ref("fam-sis"), ref("fam-mum")
-MUM_DOC, SIS_DJJ, MUM_DJJ = ref("fam-mum-doc"), ref("fam-sis-djj"), ref("fam-mum-djj")
-HOME_DCFS, HOME_DJJ = ref("household-dcfs"), ref("household-djj")
-
-
-CLKS: dict[str, str] = {}
-
-
-def _upload(api: Api, agency: str, rows: list[dict[str, Any]], key: str) -> None:
-    """One CLK for all of the agency's rows (the links are made by hand)."""
-    body = batch(0)
-    clk = CLKS[agency] = batch(1)["upserts"][0]["clk"]
-    body["upserts"] = [{"clk": clk, **row} for row in rows]
-    response = api.post(f"/v1/agencies/{agency}/encodings/batches", body, api.as_(agency), key)
-    assert response.status_code == 200, response.text
-    assigned = [
-        {"ref": row["ref"], "case_manager_id": cm, "contact": {}}
-        for row, cm in zip(rows, _managers(agency), strict=False)
-        if not row.get("member_only")
-    ]
-    response = api.post(
-        f"/v1/agencies/{agency}/assignments/batches",
-        {"upserts": assigned},
-        api.as_(agency),
-        f"asg-{key}",
-    )
-    assert response.status_code == 200, response.text
-
-
-def _managers(agency: str) -> list[str]:
-    return {"DCFS": ["cm-0001", "cm-0002"], "DOC": ["cm-0007"], "DJJ": ["cm-0009"]}[agency]
-
-
-def _family_scenario(api: Api) -> None:
-    api.register("DCFS", "DOC", "DJJ")
-    home = {"ref": HOME_DCFS}
-    _upload(
-        api,
-        "DCFS",
-        [
-            {"ref": KID, "household": {**home, "role": "child"}},
-            {"ref": SIS, "household": {**home, "role": "child"}},
-            {"ref": MUM, "household": {**home, "role": "parent_guardian"}, "member_only": True},
-        ],
-        "enc-dcfs-1",
-    )
-    _upload(api, "DOC", [{"ref": MUM_DOC}], "enc-doc-1")
-    djj = {"ref": HOME_DJJ}
-    _upload(
-        api,
-        "DJJ",
-        [
-            {"ref": SIS_DJJ, "household": {**djj, "role": "child"}},
-            {"ref": MUM_DJJ, "household": {**djj, "role": "parent_guardian"}, "member_only": True},
-        ],
-        "enc-djj-1",
-    )
-    run = succeeded_run(api)
-    link(
-        api,
-        run,
-        1,
-        [("DCFS", MUM, "DOC", MUM_DOC, 0.95, False), ("DJJ", MUM_DJJ, "DOC", MUM_DOC, 0.93, False)],
-    )
-    link(api, run, 2, [("DCFS", SIS, "DJJ", SIS_DJJ, 0.94, False)])
+from tests.hub.api.factories import (
+    CLKS,
+    KID,
+    MUM,
+    MUM_DJJ,
+    MUM_DOC,
+    SIS,
+    SIS_DJJ,
+    Api,
+    access_entries,
+    family_scenario,
+    grant,
+)
 
 
 def _family(api: Api, record: str = KID, staff: str = "cm-0001", agency: str = "DCFS") -> Any:
@@ -99,7 +44,7 @@ def _programs(body: dict[str, Any]) -> dict[str, list[str]]:
 
 
 def test_the_family_lists_the_household_and_names_no_program_without_consent(api: Api) -> None:
-    _family_scenario(api)
+    family_scenario(api)
     before = len(access_entries(api))
     response = _family(api)
     assert response.status_code == 200, response.text
@@ -117,7 +62,7 @@ def test_the_family_lists_the_household_and_names_no_program_without_consent(api
 def test_a_members_own_consent_names_their_program_and_is_an_access_entry_about_them(
     api: Api,
 ) -> None:
-    _family_scenario(api)
+    family_scenario(api)
     index = grant(
         api,
         "DOC",
@@ -141,7 +86,7 @@ def test_a_members_own_consent_names_their_program_and_is_an_access_entry_about_
 
 
 def test_a_guardians_consent_for_a_minor_names_the_minors_program(api: Api) -> None:
-    _family_scenario(api)
+    family_scenario(api)
     grant(
         api,
         "DJJ",
@@ -157,7 +102,7 @@ def test_a_guardians_consent_for_a_minor_names_the_minors_program(api: Api) -> N
 def test_a_family_member_an_agency_does_not_serve_is_never_named_as_its_client(
     api: Api,
 ) -> None:
-    _family_scenario(api)
+    family_scenario(api)
     # Even a grant about juvenile justice's family-only record of the mother names nothing.
     grant(
         api,
@@ -193,7 +138,7 @@ def test_a_family_member_an_agency_does_not_serve_is_never_named_as_its_client(
 def test_where_the_agreement_covers_families_a_family_only_record_is_still_never_named(
     api: Api,
 ) -> None:
-    _family_scenario(api)
+    family_scenario(api)
     settings = api.settings.model_copy(update={"family_existence_policy": "agreement"})
     assert api.hub.ledger is not None
     engine = DisclosureEngine(api.hub.ledger, api.hub.cipher, settings)
@@ -206,7 +151,7 @@ def test_where_the_agreement_covers_families_a_family_only_record_is_still_never
 
 
 def test_only_whoever_may_ask_about_the_client_may_ask_about_their_family(api: Api) -> None:
-    _family_scenario(api)
+    family_scenario(api)
     assert _family(api, staff="cm-0002").status_code == 404  # not KID's case manager
     assert _family(api, agency="DOC", staff="cm-0007").status_code == 404  # not DOC's record
     assert _family(api, record=MUM).status_code == 404  # family only: nobody's client
@@ -217,7 +162,7 @@ def test_only_whoever_may_ask_about_the_client_may_ask_about_their_family(api: A
 def test_family_members_an_agency_does_not_serve_are_in_no_caseload_or_lookup(
     api: Api,
 ) -> None:
-    _family_scenario(api)
+    family_scenario(api)
     report = compute_overlap(api.session, limit=11, max_programs=3)
     caseloads = {c.programs: c.count for c in report.cells if c.kind == "caseload"}
     # DCFS serves two of its three records, DJJ one of its two.
@@ -231,7 +176,7 @@ def test_family_members_an_agency_does_not_serve_are_in_no_caseload_or_lookup(
 def test_the_two_generation_report_counts_children_by_their_parents_program(
     api: Api,
 ) -> None:
-    _family_scenario(api)
+    family_scenario(api)
     # With the limit at its floor the one family is suppressed everywhere...
     report = compute_families(api.session, limit=11)
     assert set(report.two_generation.values()) == {None}

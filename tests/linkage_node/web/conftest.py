@@ -43,13 +43,15 @@ def make_node(
     tmp_path: Path,
     hub_client: httpx.Client | None = None,
     linkage_secret_file: Path | None = None,
+    directory: list[tuple[object, ...]] | None = None,
 ) -> Node:
     """The DCFS node's pages, asking the hub through `hub_client` (default: the hub app);
     intake lookups work when `linkage_secret_file` is given."""
     state_dir = tmp_path / "node"
     state = NodeState(state_dir / STATE_FILE, "DCFS")
     state.save_directory(
-        [
+        directory
+        or [
             (A, "DCFS-0001", "Maria Lopez", "1990-04-02", "cm-0001"),
             (D, "DCFS-0002", "Dana Whitfield", "1985-11-30", "cm-0001"),
             ("f" * 64, "DCFS-0003", "Sam Other", "2001-01-01", "cm-0002"),
