@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import secrets
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -122,7 +122,7 @@ class NodeState:
         """Close the database."""
         self._db.close()
 
-    def save_directory(self, rows: list[tuple[object, ...]]) -> None:
+    def save_directory(self, rows: Sequence[tuple[object, ...]]) -> None:
         """Replace the client directory: (ref, record_id, display name, date of birth,
         case manager[, household id, role, member only]) of every current record. It never
         leaves the node: the pages show case managers their own clients by name while the

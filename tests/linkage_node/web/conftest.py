@@ -3,6 +3,7 @@ scenario of the hub's client tests."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import cast
@@ -43,7 +44,7 @@ def make_node(
     tmp_path: Path,
     hub_client: httpx.Client | None = None,
     linkage_secret_file: Path | None = None,
-    directory: list[tuple[object, ...]] | None = None,
+    directory: Sequence[tuple[object, ...]] | None = None,
 ) -> Node:
     """The DCFS node's pages, asking the hub through `hub_client` (default: the hub app);
     intake lookups work when `linkage_secret_file` is given."""
