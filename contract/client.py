@@ -34,7 +34,7 @@ from contract.answers import (
     SharedOut,
 )
 from contract.errors import HubCallError, HubRefused, HubUnreachable, NotAHub
-from contract.family import FamilyOut
+from contract.family import FamiliesReportOut, FamilyOut
 from contract.ledger import CheckpointOut, ConsistencyProofOut, LedgerEntryOut
 from contract.linkage import LinkageRunIn, LinkageRunOut
 from contract.lookups import LookupOut
@@ -347,6 +347,16 @@ class HubClient:
         """Clients shared between programs, small cells suppressed."""
         return self.call(
             "GET", "/v1/reports/overlap", OverlapOut, what="the overlap report", retry=True
+        )
+
+    def families_report(self) -> FamiliesReportOut:
+        """Families known to several programs, small cells suppressed."""
+        return self.call(
+            "GET",
+            "/v1/reports/families",
+            FamiliesReportOut,
+            what="the families report",
+            retry=True,
         )
 
     def start_linkage(self, request: LinkageRunIn) -> LinkageRunOut:

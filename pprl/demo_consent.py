@@ -15,7 +15,7 @@ from contract import SharedOut
 from contract.client import HubClient
 from contract.tokens import CachedToken
 from hub.db import create_db_engine
-from hub.models import RecordCluster
+from hub.models import Encoding, RecordCluster
 from hub.settings import HubSettings
 from keys import AgencyIdentity, Role
 from linkage_node.answer_check import AnswerCheck
@@ -146,7 +146,8 @@ def consent_and_ask(  # noqa: PLR0917
 
 
 def _shared_with(url: str, a: str, b: str) -> list[tuple[str, str]]:
-    """(ref at a, ref at b) of clusters holding both agencies, as stored by the run."""
+    """(ref at a, ref at b) of clusters holding clients of both agencies, as stored by
+    the run."""
     engine = create_db_engine(url)
     try:
         with engine.connect() as db:
@@ -156,7 +157,13 @@ def _shared_with(url: str, a: str, b: str) -> list[tuple[str, str]]:
                     col(RecordCluster.agency_id),
                     col(RecordCluster.ref),
                 )
-                .where(col(RecordCluster.agency_id).in_([a, b]))
+                .join(
+                    Encoding,
+                    (col(Encoding.agency_id) == col(RecordCluster.agency_id))
+                    & (col(Encoding.ref) == col(RecordCluster.ref)),
+                )
+                # A family member an agency lists without serving them is not its client.
+                .where(col(RecordCluster.agency_id).in_([a, b]), ~col(Encoding.member_only))
                 .order_by(col(RecordCluster.cluster_id))
             ).all()
     finally:

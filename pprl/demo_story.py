@@ -41,6 +41,7 @@ from linkage_node.sync import sync
 from linkage_node.synthetic import linked_rosters, write_roster
 from linkage_node.witness import NodeWitness
 from pprl.demo_consent import MANAGER, consent_and_ask, plan_alerts_story, supervisor_of
+from pprl.demo_family import family_story, plant_family
 from pprl.demo_history import exit_story
 
 ISSUER = "https://idp.demo.local/realms/pprl"
@@ -86,6 +87,7 @@ def hub_story(  # noqa: PLR0915  (a story told step by step)
     """Run the story; returns what the closing lines need."""
     out.rule("[bold]4. Rosters at each agency (synthetic people, realistic errors)")
     rosters = linked_rosters(list(identities), ROSTER_SIZE, shared=SHARED, seed=2026)
+    family = plant_family(rosters)
     (root / "rosters").mkdir()
     for agency, rows in rosters.rows.items():
         write_roster(root / "rosters" / f"{agency}.csv", rows)
@@ -93,7 +95,9 @@ def hub_story(  # noqa: PLR0915  (a story told step by step)
     out.print(
         f"{len(identities)} rosters of {ROSTER_SIZE:,} records in {root / 'rosters'}; about "
         f"{SHARED:.0%} of each agency's clients are also served elsewhere, recorded with "
-        "typos, nicknames, name changes, swapped dates, missing SSNs and moves"
+        "typos, nicknames, name changes, swapped dates, missing SSNs and moves; one "
+        "family is listed as a household at child welfare and at corrections, each "
+        "listing the member it does not serve as family only"
     )
 
     out.rule("[bold]5. The hub, on loopback")
@@ -180,10 +184,13 @@ def hub_story(  # noqa: PLR0915  (a story told step by step)
         )
         asked["left corrections"] = exited
 
-        out.rule("[bold]10. Quality summary and overlap (operators)")
+        out.rule("[bold]10. Families: what other programs serve the client's family?")
+        family_story(out, base, root=root, identities=identities, family=family, ops=ops, now=now)
+
+        out.rule("[bold]11. Quality summary and overlap (operators)")
         _quality(out, ops, run)
 
-    out.rule("[bold]11. The ledger, verified from the database")
+    out.rule("[bold]12. The ledger, verified from the database")
     engine = create_db_engine(url)
     witnessed = (NodeWitness.open(root / "nodes" / "DCFS", None, None) or _never()).status()
     try:

@@ -47,7 +47,9 @@ def test_demo_does_what_it_reports(backend: str, tmp_path: Path) -> None:
         assert "refused" in text
         # The story: encoded, synced, linked, a consented and a non-consented answer, the
         # revocation, the overlap table and the verified ledger.
-        assert text.count("1,000 encodings, 1,000") == 5
+        assert text.count("1,000 encodings, 1,000") == 3
+        # Child welfare and corrections each list a family member they do not serve.
+        assert text.count("1,001 encodings, 1,000") == 2
         clusters = int(_number(r"run 1: ([\d,]+) clusters", text))
         assert clusters > 150
         consented = text.split("consented):")[1].split("asks about")[0]
@@ -70,11 +72,17 @@ def test_demo_does_what_it_reports(backend: str, tmp_path: Path) -> None:
         assert "corrections: contact Case manager" in still
         assert "consent verified" in still
         # A client leaves corrections: an exit kept as history, not a deletion.
-        left = text.split("9. A client leaves")[1].split("10. Quality summary")[0]
+        left = text.split("9. A client leaves")[1].split("10. Families")[0]
         assert "recorded 1 exit" in left
         assert re.search(r"exited from corrections on \d{4}-\d{2}-\d{2}", left)
         assert "notification: A client on your caseload left another program" in left
         assert "served before: corrections until" in left
+        # Families: the mother is named to her child's case manager once she consents.
+        family = text.split("10. Families")[1].split("11. Quality summary")[0]
+        assert "(parent or guardian, listed as family only: DCFS does not serve her): no" in family
+        assert re.search(r"is also served by corrections \((high|moderate) match", family)
+        assert "consent verified by DCFS's node" in family
+        assert "families report (cells under 11 suppressed)" in family
         assert "overlap (cells under 11 suppressed)" in text
         entries = int(_number(r"(\d+) entries, \d+ signed checkpoints", text))
         assert result.stdout == ""  # human output goes to stderr

@@ -32,6 +32,11 @@ from tests.processes import PPRL, clean_env, free_port, run_pprl, start, start_h
 pytestmark = pytest.mark.e2e
 
 
+# Each agency's own household key for the canary's family, and the family-only child.
+HOUSEHOLD_CANARY = {"DCFS": "HH-Wrenfield-4471", "DOC": "HSE-Wrenfield-0932"}
+CHILD_CANARY = {"given_name": "Quillonetta", "date_of_birth": "2014-02-03"}
+
+
 def test_nothing_identifying_and_no_secret_reaches_the_hub(
     database: Engine, tmp_path: Path
 ) -> None:
@@ -40,7 +45,23 @@ def test_nothing_identifying_and_no_secret_reaches_the_hub(
     rosters = linked_rosters(["DCFS", "DOC"], 150, shared=0.4, seed=41)
     for agency in ("DCFS", "DOC"):
         rows = rosters.rows[agency]
-        rows[0] = {**rows[0], **CANARY}
+        # The canary heads a household whose key and child (listed as family only) are
+        # canaries too: neither may reach the hub in any form.
+        home = {"household_id": HOUSEHOLD_CANARY[agency], "member_only": ""}
+        rows[0] = {**rows[0], **CANARY, **home, "household_role": "parent_guardian"}
+        rows.append(
+            {
+                **CANARY,
+                **home,
+                "record_id": f"{agency}-canary-child",
+                "given_name": CHILD_CANARY["given_name"],
+                "date_of_birth": CHILD_CANARY["date_of_birth"],
+                "ssn": "",
+                "case_manager_id": "",
+                "household_role": "child",
+                "member_only": "yes",
+            }
+        )
         write_roster(work / f"{agency}.csv", rows)
 
     # Keys, registry, linkage secret (sealed through nobody: files here).
@@ -303,5 +324,7 @@ def test_nothing_identifying_and_no_secret_reaches_the_hub(
     stored = dump_database(database)
     logs = (tmp_path / "hub.log").read_bytes()
     assert b"ACCESS" in stored  # the disclosures were recorded
+    assert b"parent_guardian" in stored  # and the households travelled, as pseudonyms
     haystacks = {"database": stored, "logs": logs, "responses": b"\n".join(responses)}
-    assert_absent(haystacks, [*CANARY_FORMS, *case_numbers], secret)
+    families = [*HOUSEHOLD_CANARY.values(), *CHILD_CANARY.values(), "Quillonetta"]
+    assert_absent(haystacks, [*CANARY_FORMS, *case_numbers, *families], secret)
