@@ -71,27 +71,28 @@ def import_forms(
         desk.witness.run(desk.ledger)
         ready = []
         for row in result.valid:
-            try:
-                desk.prepare(row.form)
+            try:  # a parent's row makes one grant per minor too, all checked here
+                forms = desk.family_forms(row.form, list(row.minors))
             except ConsentFormInvalid as exc:
                 result.issues.append(Issue(row.line, exc.field, exc.what, "reject"))
                 continue
-            ready.append(row)
+            ready.append((row, forms))
         _print_issues(result.issues)
         check_rejected("consent", result.rejected, result.rows, allowance)
         recorded = already = 0
         refused: list[Issue] = []
-        for row in ready:
+        for row, forms in ready:
             stored = None
             if row.form_source is not None:
                 stored = store_upload(directory, *read_form(row.form_source))[1]
-            try:
-                done = desk.record(row.form, recorded_by="import", form_file=stored, refresh=False)
-            except ConsentFormInvalid as exc:  # the ledger's own checks (recipients)
-                refused.append(Issue(row.line, exc.field, exc.what, "reject"))
-                continue
-            already += done.already
-            recorded += not done.already
+            for form in forms:  # one per minor too, when the parent signed for them
+                try:
+                    done = desk.record(form, recorded_by="import", form_file=stored, refresh=False)
+                except ConsentFormInvalid as exc:  # the ledger's own checks (recipients)
+                    refused.append(Issue(row.line, exc.field, exc.what, "reject"))
+                    break
+                already += done.already
+                recorded += not done.already
         desk.witness.run(desk.ledger)
     if refused:
         _print_issues(refused)

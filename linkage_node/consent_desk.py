@@ -167,13 +167,19 @@ class ConsentDesk:
         form_file: str | None = None,
     ) -> list[Recorded]:
         """A form signed by a parent or guardian (`form.record_id`) for themselves and
-        for the listed minors: one grant per minor, signed by the guardian, and the
-        signer's own when this agency serves them (a parent listed as family only is not
-        a client here, so nothing is recorded about them). Each minor must be one
-        (under 18 on the signing day, by the roster's date of birth)."""
+        for the listed minors (`family_forms`), every one checked before any is recorded."""
+        forms = self.family_forms(form, minors)
+        return [self.record(f, recorded_by=recorded_by, form_file=form_file) for f in forms]
+
+    def family_forms(self, form: ConsentForm, minors: list[str]) -> list[ConsentForm]:
+        """The forms one parent's signature makes: one per listed minor, signed by the
+        guardian, and the signer's own when this agency serves them (a parent listed as
+        family only is not a client here, so nothing is recorded about them). Each minor
+        must be one (under 18 on the signing day, by the roster's date of birth), and
+        each form must make a grant (`prepare`); raises ConsentFormInvalid otherwise."""
         forms = []
         signer = self.state.client(form.record_id)
-        if signer is None or not signer.member_only:
+        if not minors or signer is None or not signer.member_only:
             forms.append(form)
         for position, minor in enumerate(minors):
             found = self.state.client(minor)
@@ -184,9 +190,9 @@ class ConsentDesk:
                     "An adult signs their own form: record it with --record-id.",
                 )
             forms.append(replace(form, record_id=minor, signer="guardian"))
-        for each in forms:  # every form checked before anything is recorded
+        for each in forms:
             self.prepare(each)
-        return [self.record(f, recorded_by=recorded_by, form_file=form_file) for f in forms]
+        return forms
 
     def prepare(self, form: ConsentForm) -> GrantTerms:
         """The grant `form` makes, its recipients checked against the programs the hub

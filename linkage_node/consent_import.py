@@ -13,6 +13,7 @@ spaces, `_ - .`):
 | signer | no | client (default), guardian, representative or court |
 | form_file | one of | the scan, relative to the export's folder (kept at the node) |
 | form_sha256 | these two | the scan's SHA-256 when it stays in your document system |
+| for_minors | no | case numbers of minors the signer also signs for as parent or guardian |
 | form_version, purpose, basis, collected_by, program, seen_by | no | as the `grant` options |
 
 Each row is checked on its own; a problem names its line, column and rule, never the
@@ -55,6 +56,7 @@ COLUMNS = {
     "collected_by": "collected_by",
     "program": "program",
     "seen_by": "seen_by",
+    "for_minors": "for_minors",
 }
 REQUIRED = ("record_id", "to", "classes", "signed_on")
 _LIST = re.compile(r"[;|,\s]+")
@@ -68,6 +70,7 @@ class ImportRow:
     line: int
     form: ConsentForm
     form_source: Path | None  # the scan, kept at the node when the row is recorded
+    minors: tuple[str, ...] = ()  # the signer also signs for these, as parent or guardian
 
 
 @dataclass
@@ -172,7 +175,8 @@ def _check_row(
         program=values["program"] or None,
         seen_by=values["seen_by"] or None,
     )
-    return ImportRow(line, form, source)
+    minors = tuple(m for m in _LIST.split(values["for_minors"].strip()) if m)
+    return ImportRow(line, form, source, minors)
 
 
 def _date(

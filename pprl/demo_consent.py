@@ -19,7 +19,7 @@ from hub.models import Encoding, RecordCluster
 from hub.settings import HubSettings
 from keys import AgencyIdentity, Role
 from linkage_node.answer_check import AnswerCheck
-from linkage_node.consent_desk import ConsentDesk, Recorded
+from linkage_node.consent_desk import ConsentDesk, Recorded, is_minor
 from linkage_node.consent_forms import store_upload
 from linkage_node.consent_terms import ConsentForm
 from linkage_node.hub_client import agency_token, node_client
@@ -204,6 +204,8 @@ def _record_form(
         form_sha256=sha,
         collected_by=found.case_manager_id,
         form_version="universal-2026.1",
+        # A minor's form is signed by a parent or guardian (the node refuses it otherwise).
+        signer="guardian" if is_minor(found.date_of_birth, now.date()) else "client",
     )
     return desk.record(form, recorded_by=found.case_manager_id, form_file=stored)
 

@@ -129,15 +129,18 @@ def test_every_readme_command_runs_and_succeeds(tmp_path: Path) -> None:
     mine = (tmp_path / "doc-clusters.csv").read_text()
     assert mine.count(",DOC,DOC-") == 40
     assert ",DCFS,DCFS-" not in mine  # the other agency's rows stay opaque
-    # The steward's consent walk-through: three releases recorded (one by import), one
-    # revoked by the id `grant` printed; one scan kept at the node, owner-readable only.
+    # The steward's consent walk-through: three releases recorded at DOC (one by import),
+    # one revoked by the id `grant` printed; one scan kept at the node, owner-readable
+    # only. At DCFS a parent's form for herself and her two children: three grants, the
+    # children's signed by her as their parent.
     assert re.fullmatch(r"G-[0-9A-Z]{5}-[0-9A-Z]{5}\n", (tmp_path / "grant-id.txt").read_text())
     scans = list((tmp_path / "pprl-node" / "DOC" / "consent-forms").iterdir())
     assert len(scans) == 1
     assert scans[0].stat().st_mode & 0o077 == 0
     with sqlite3.connect(tmp_path / "hub.db") as db:
         leaves = [bytes(row[0]) for row in db.execute("SELECT leaf FROM ledger_entry")]
-        assert sum(b'"type":"GRANT"' in leaf for leaf in leaves) == 3
+        assert sum(b'"type":"GRANT"' in leaf for leaf in leaves) == 6
+        assert sum(b'"signer_type":"parent_or_guardian"' in leaf for leaf in leaves) == 2
         assert sum(b'"type":"REVOKE"' in leaf for leaf in leaves) == 1
         assert not any(b"DOC-000000" in leaf for leaf in leaves)  # case numbers stay home
         fhir = (tmp_path / "doc-consents.fhir.json").read_text()

@@ -422,3 +422,25 @@ def test_a_parent_signs_for_the_children_and_a_minor_cannot_sign_alone(
     assert code == 0, err
     (again,) = json.loads(out)["grants"]
     assert again["already_recorded"] is True
+
+    # The same from a case-management export: a row with for_minors makes one grant
+    # per child too (another day's form, so new grants).
+    (tmp_path / "family.pdf").write_bytes(b"%PDF-1.4 the family's renewed form")
+    yesterday = (TODAY - timedelta(days=1)).isoformat()
+    (tmp_path / "consents.csv").write_text(
+        "record_id,to,classes,signed_on,form_file,for_minors\n"
+        f"F-MUM,child_welfare,existence,{yesterday},family.pdf,F-KID1 F-KID2\n",
+        encoding="utf-8",
+    )
+    code, out, err = run_consent(
+        tmp_path,
+        hub,
+        "import",
+        "--input",
+        str(tmp_path / "consents.csv"),
+        "--json",
+        "--log-public-key",
+        str(tmp_path / "hub.vkey"),
+    )
+    assert code == 0, err
+    assert json.loads(out) == {"rows": 1, "recorded": 3, "already_recorded": 0, "rejected": 0}

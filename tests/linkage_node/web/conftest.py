@@ -18,9 +18,16 @@ from linkage_node.refs import RefKey
 from linkage_node.state import NodeState
 from linkage_node.web import NodeWebSettings, create_node_app, hash_password
 from tests.hub.api.conftest import api, scenario  # noqa: F401  (fixtures used here)
-from tests.hub.api.factories import A, Api, D
+from tests.hub.api.factories import KID, MUM, SIS, A, Api, D
 
 PASSWORD = "correct horse battery staple"
+# DCFS's directory for the family of `tests/hub/api/test_family.py`: the client, their
+# sister (another case manager's) and their mother, listed as family only.
+FAMILY = [
+    (KID, "DCFS-K", "Teo Baptiste", "2012-07-21", "cm-0001", "H-1", "child", 0),
+    (SIS, "DCFS-S", "Marisol Baptiste", "2015-11-02", "cm-0002", "H-1", "child", 0),
+    (MUM, "DCFS-M", "Rosalind Baptiste", "1984-03-09", "", "H-1", "parent_guardian", 1),
+]
 
 
 class Node:

@@ -13,8 +13,15 @@ from playwright.sync_api import Page, expect
 
 from linkage_node.web.node import HTMX
 from tests.browser import ARTIFACTS
-from tests.hub.api.factories import Api, add_notification, required_housing
-from tests.linkage_node.web.conftest import PASSWORD, Node
+from tests.hub.api.factories import (
+    MUM_DOC,
+    Api,
+    add_notification,
+    family_scenario,
+    grant,
+    required_housing,
+)
+from tests.linkage_node.web.conftest import FAMILY, PASSWORD, Node, make_node
 from tests.processes import serve_in_thread
 
 pytestmark = pytest.mark.browser
@@ -204,3 +211,39 @@ def test_a_supervisor_filters_the_team_at_375px_by_keyboard(
     expect(page.get_by_role("img", name=re.compile("Milestones newly stuck"))).to_be_visible()
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 375, f"the team dashboard scrolls sideways at 375 px ({width} px wide)"
+
+
+@pytest.fixture
+def family_served(api: Api, tmp_path: Path) -> Iterator[str]:
+    """DCFS's node for the family of the hub's family tests, the mother consented."""
+    family_scenario(api)
+    grant(
+        api,
+        "DOC",
+        subject=MUM_DOC,
+        disclosing_program="corrections",
+        recipient_programs=["child_welfare"],
+        data_classes=["existence"],
+    )
+    node = make_node(api, tmp_path, directory=FAMILY)
+    with serve_in_thread(node.client.app, lifespan="auto") as url:
+        yield url
+
+
+def test_the_family_section_reads_at_375px_without_javascript(
+    family_served: str, page: Page
+) -> None:
+    _sign_in_at_375px(family_served, page, "mlopez")
+    expect(page.get_by_role("heading", name="My caseload")).to_be_visible()
+    page.goto(f"{family_served}/clients/DCFS-K")
+    expect(page.get_by_role("heading", name="Family")).to_be_visible()
+    family = page.locator("ul.family")
+    expect(family.locator("li").filter(has_text="Rosalind Baptiste")).to_contain_text(
+        "Also served by corrections"
+    )
+    expect(family.locator("li").filter(has_text="Marisol Baptiste")).to_contain_text(
+        "No other program that may be named to you serves them"
+    )
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 375, f"the page scrolls sideways at 375 px ({width} px wide)"
+    page.screenshot(path=str(ARTIFACTS / "family-375.png"), full_page=True)

@@ -9,20 +9,12 @@ from pathlib import Path
 
 from tests.hub.api.factories import (
     KID,
-    MUM,
     MUM_DOC,
-    SIS,
     Api,
     family_scenario,
     grant,
 )
-from tests.linkage_node.web.conftest import Node, make_node
-
-FAMILY = [
-    (KID, "DCFS-K", "Teo Baptiste", "2012-07-21", "cm-0001", "H-1", "child", 0),
-    (SIS, "DCFS-S", "Marisol Baptiste", "2015-11-02", "cm-0002", "H-1", "child", 0),
-    (MUM, "DCFS-M", "Rosalind Baptiste", "1984-03-09", "", "H-1", "parent_guardian", 1),
-]
+from tests.linkage_node.web.conftest import FAMILY, Node, make_node
 
 
 def _node(api: Api, tmp_path: Path) -> Node:
