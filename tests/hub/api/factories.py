@@ -495,3 +495,16 @@ def family_scenario(api: Api) -> None:
         [("DCFS", MUM, "DOC", MUM_DOC, 0.95, False), ("DJJ", MUM_DJJ, "DOC", MUM_DOC, 0.93, False)],
     )
     link(api, run, 2, [("DCFS", SIS, "DJJ", SIS_DJJ, 0.94, False)])
+
+
+def mother_consents(api: Api) -> int:
+    """The mother consents at corrections to child welfare knowing she is served there;
+    returns the grant's ledger index."""
+    return grant(
+        api,
+        "DOC",
+        subject=MUM_DOC,
+        disclosing_program="corrections",
+        recipient_programs=["child_welfare"],
+        data_classes=["existence"],
+    )

@@ -29,6 +29,7 @@ from tests.hub.api.factories import (
     access_entries,
     family_scenario,
     grant,
+    mother_consents,
 )
 
 
@@ -63,14 +64,7 @@ def test_a_members_own_consent_names_their_program_and_is_an_access_entry_about_
     api: Api,
 ) -> None:
     family_scenario(api)
-    index = grant(
-        api,
-        "DOC",
-        subject=MUM_DOC,
-        disclosing_program="corrections",
-        recipient_programs=["child_welfare"],
-        data_classes=["existence"],
-    )
+    index = mother_consents(api)
     body = _family(api).json()
     assert _programs(body) == {MUM: ["corrections"], SIS: []}
     (named,) = next(m["programs"] for m in body["members"] if m["ref"] == MUM)

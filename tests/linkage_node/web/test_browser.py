@@ -14,11 +14,10 @@ from playwright.sync_api import Page, expect
 from linkage_node.web.node import HTMX
 from tests.browser import ARTIFACTS
 from tests.hub.api.factories import (
-    MUM_DOC,
     Api,
     add_notification,
     family_scenario,
-    grant,
+    mother_consents,
     required_housing,
 )
 from tests.linkage_node.web.conftest import FAMILY, PASSWORD, Node, make_node
@@ -217,14 +216,7 @@ def test_a_supervisor_filters_the_team_at_375px_by_keyboard(
 def family_served(api: Api, tmp_path: Path) -> Iterator[str]:
     """DCFS's node for the family of the hub's family tests, the mother consented."""
     family_scenario(api)
-    grant(
-        api,
-        "DOC",
-        subject=MUM_DOC,
-        disclosing_program="corrections",
-        recipient_programs=["child_welfare"],
-        data_classes=["existence"],
-    )
+    mother_consents(api)
     node = make_node(api, tmp_path, directory=FAMILY)
     with serve_in_thread(node.client.app, lifespan="auto") as url:
         yield url

@@ -9,10 +9,9 @@ from pathlib import Path
 
 from tests.hub.api.factories import (
     KID,
-    MUM_DOC,
     Api,
     family_scenario,
-    grant,
+    mother_consents,
 )
 from tests.linkage_node.web.conftest import FAMILY, Node, make_node
 
@@ -44,14 +43,7 @@ def test_a_members_consent_names_their_program_verified_by_the_node(
     api: Api, tmp_path: Path
 ) -> None:
     node = _node(api, tmp_path)
-    grant(
-        api,
-        "DOC",
-        subject=MUM_DOC,
-        disclosing_program="corrections",
-        recipient_programs=["child_welfare"],
-        data_classes=["existence"],
-    )
+    mother_consents(api)
     page = node.sign_in().get("/clients/DCFS-K")
     family = page.text.split('id="family"')[1].split("</section>")[0]
     mother = family.split("Rosalind Baptiste")[1].split("</li>")[0]
