@@ -183,7 +183,14 @@ class ConsentDesk:
             forms.append(form)
         for position, minor in enumerate(minors):
             found = self.state.client(minor)
-            if found is not None and not is_minor(found.date_of_birth, form.signed_on):
+            if found is None:
+                raise ConsentFormInvalid(
+                    f"for_minors[{position}]",
+                    "is not on this node's current roster",
+                    "Check the case number; a child not exported yet is recorded after the "
+                    "next export.",
+                )
+            if not is_minor(found.date_of_birth, form.signed_on):
                 raise ConsentFormInvalid(
                     f"for_minors[{position}]",
                     "is not a minor on the signing day",

@@ -366,6 +366,7 @@ def test_a_parent_signs_for_the_children_and_a_minor_cannot_sign_alone(
         (["--record-id", "F-KID1"], "a parent or guardian signs"),
         (["--record-id", "F-DAD", "--collected-by", "cm-0007"], "listed as family only"),
         (["--record-id", "F-MUM", "--for-minors", "F-MUM"], "is not a minor"),
+        (["--record-id", "F-MUM", "--for-minors", "F-KID1,NO-SUCH"], "not on this node's"),
     ]
     for args, said in refused:
         code, _, err = run_consent(tmp_path, hub, "grant", *args, *common)

@@ -220,3 +220,31 @@ def test_mapping_date_formats_add_to_the_defaults(tmp_path: Path) -> None:
     mapping.write_text('{"date_formats": ["%d.%m.%Y"]}')
     result = validate_roster(path, ColumnMapping.load(mapping))
     assert [r.date_of_birth for r in result.records] == ["1990-04-12"]
+
+
+def test_household_columns_are_read_in_words_and_an_unknown_role_is_other(
+    tmp_path: Path,
+) -> None:
+    roster = tmp_path / "households.csv"
+    rows = [
+        "R1,Ada,Obi,1986-05-04,F,,,,,,cm-0007,,,H-9,Mother,",
+        "R2,Chidi,Obi,2017-03-02,M,,,,,,cm-0007,,,H-9,son,no",
+        "R3,Emeka,Obi,1984-01-30,M,,,,,,cm-0007,2020-01-01,,H-9,Grandmotherly,YES",
+        "R4,Ngozi,Obi,2019-09-09,F,,,,,,cm-0008,,,,,",
+    ]
+    roster.write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
+    result = validate_roster(roster)
+    assert result.rejected == 0
+    got = {
+        r.record_id: (r.household_id, r.household_role, r.member_only, r.case_manager_id)
+        for r in result.records
+    }
+    assert got == {
+        "R1": ("H-9", "parent_guardian", False, "cm-0007"),
+        "R2": ("H-9", "child", False, "cm-0007"),
+        # Listed as family only: no case manager or enrollment to send; the role not
+        # understood is dropped, the member kept in the household.
+        "R3": ("H-9", "other", True, ""),
+        "R4": ("", "", False, "cm-0008"),
+    }
+    assert [(i.line, i.rule) for i in result.issues] == [(4, "household_role.unknown")]
