@@ -82,6 +82,8 @@ from contract.uploads import (
     MilestoneKey,
     MilestoneStatus,
     RecordOut,
+    SyncCheckInIn,
+    SyncCheckInOut,
 )
 
 __all__ = [
@@ -155,6 +157,8 @@ __all__ = [
     "StaffId",
     "StaffIn",
     "StuckCellOut",
+    "SyncCheckInIn",
+    "SyncCheckInOut",
     "TeamClientOut",
     "TeamDashboardOut",
     "TeamMemberOut",

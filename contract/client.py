@@ -42,7 +42,7 @@ from contract.operations import OverlapOut, ReviewItemOut
 from contract.org import OrgStructureOut
 from contract.responses import checked, read, read_json, read_list, refusal, retry_after
 from contract.team import TeamDashboardOut, TeamOut
-from contract.uploads import BatchOut
+from contract.uploads import BatchOut, SyncCheckInOut
 
 Model = TypeVar("Model", bound=BaseModel)
 Token = Callable[[], str]
@@ -218,6 +218,17 @@ class HubClient:
             what="the org structure",
             retry=True,
             json={"staff": staff},
+        )
+
+    def sync_check_in(self, agency: str, runs: int, batches: int) -> SyncCheckInOut:
+        """Tell the hub the node finished a sync (retried: it is idempotent)."""
+        return self.call(
+            "PUT",
+            f"/v1/agencies/{agency}/sync-check-in",
+            SyncCheckInOut,
+            what="the sync check-in",
+            retry=True,
+            json={"runs": runs, "batches": batches},
         )
 
     # --- what case managers are told ----------------------------------------------------

@@ -178,3 +178,19 @@ class RecordOut(BaseModel):
     case_manager_id: str | None
     milestones: int
     updated_at: datetime | None
+
+
+class SyncCheckInIn(RequestBody):
+    """A node's word that it finished a sync, whether or not it had anything to send:
+    what tells the hub an agency's nightly job still runs."""
+
+    runs: int = Field(ge=0, le=1_000_000, description="Encoding runs this sync sent.")
+    batches: int = Field(ge=0, le=10_000_000, description="Batches the hub acknowledged.")
+
+
+class SyncCheckInOut(BaseModel):
+    """When the hub heard from the agency's node, and how often it expects to."""
+
+    agency_id: str
+    last_sync_at: datetime
+    expected_every_hours: float

@@ -75,6 +75,18 @@ class Metrics:
         self.ledger_size = Gauge(
             "pprl_ledger_entries", "Consent ledger entries", registry=self.registry
         )
+        self.sync_age = Gauge(
+            "pprl_agency_sync_age_seconds",
+            "Seconds since the agency's node last finished a sync (-1: never)",
+            ["agency"],
+            registry=self.registry,
+        )
+        self.sync_stale = Gauge(
+            "pprl_agency_sync_stale",
+            "1 when the agency's node has not synced for longer than expected",
+            ["agency"],
+            registry=self.registry,
+        )
 
 
 class RequestMiddleware:

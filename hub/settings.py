@@ -160,6 +160,18 @@ class HubSettings(BaseSettings):
         description="Hours a week programs may together ask of a client before their "
         "milestones conflict (planned dosage over each milestone's span).",
     )
+    sync_expected_hours: float = Field(
+        default=26.0,
+        gt=0,
+        le=24 * 31,
+        description="How often each agency's node is expected to sync (a nightly job and "
+        "some slack); an agency not heard from for longer is flagged stale on the "
+        "operators' health page and in /metrics.",
+    )
+    sync_expected_hours_by_agency: dict[str, float] = Field(
+        default_factory=dict,
+        description='Agencies that sync on another rhythm, as JSON: {"DVR": 170}.',
+    )
     dashboard_targets: dict[str, float] = Field(
         default_factory=dict,
         description="Targets drawn on the management dashboard's monthly charts, as JSON "

@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from linkage_node import encode_cli, lookup_cli, users_cli
+from linkage_node import encode_cli, lookup_cli, run_cli, users_cli
 from linkage_node.consent_cli import app as consent_app
 from linkage_node.key_request import request_key
 from linkage_node.provisional_cli import app as provisional_app
@@ -29,6 +29,7 @@ err = Console(stderr=True, soft_wrap=True)
 app.command("validate")(encode_cli.validate)
 app.command("encode")(encode_cli.encode)
 app.command("lookup")(lookup_cli.lookup)
+app.command("run")(run_cli.run)
 
 
 @app.command("sync")

@@ -28,6 +28,14 @@ StateDir = Annotated[
     Path | None, typer.Option(help="The node's state directory (default: pprl-node/AGENCY).")
 ]
 Passphrase = Annotated[Path | None, typer.Option("--passphrase-file")]
+SecretFile = Annotated[
+    Path,
+    typer.Option(
+        "--secret-file",
+        envvar="PPRL_LINKAGE_SECRET_FILE",
+        help="The linkage secret from `pprl keys unseal`.",
+    ),
+]
 JsonOut = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
 Day = Annotated[str, typer.Option(metavar="YYYY-MM-DD")]
 

@@ -15,25 +15,17 @@ import typer
 from rich.console import Console
 
 from linkage_node import person_options as options
+from linkage_node.consent_options import Agency, Hub, KeyDir, SecretFile
 from linkage_node.person_options import Dob, Family, Given, Phone, Sex, Ssn, Zip
 
 err = Console(stderr=True, soft_wrap=True)
 
 
 def lookup(
-    agency: Annotated[str, typer.Option(help="Your agency id.")],
-    hub: Annotated[str, typer.Option("--hub", envvar="PPRL_HUB_URL", help="The hub's base URL.")],
-    key_dir: Annotated[
-        Path, typer.Option("--key-dir", envvar="PPRL_KEY_DIR", help="Your agency's key directory.")
-    ],
-    secret_file: Annotated[
-        Path,
-        typer.Option(
-            "--secret-file",
-            envvar="PPRL_LINKAGE_SECRET_FILE",
-            help="The linkage secret from `pprl keys unseal`.",
-        ),
-    ],
+    agency: Agency,
+    hub: Hub,
+    key_dir: KeyDir,
+    secret_file: SecretFile,
     staff: Annotated[str, typer.Option(help="Your staff id (intake), recorded with the question.")],
     given: Given,
     family: Family,

@@ -15,8 +15,8 @@ it with advice. `--reset` sends `state: replace` instead: the hub drops what it 
 the agency and takes this state's records.
 
 With a staff file that has a `supervisor_id` column (`linkage_node.staff_file`), the
-sync ends by sending the org structure, which replaces the hub's: it is small, and a
-whole structure cannot be half applied.
+sync then sends the org structure, which replaces the hub's: it is small, and a whole
+structure cannot be half applied. Every sync ends by checking in, changes or not.
 """
 
 from __future__ import annotations
@@ -92,6 +92,9 @@ def sync(
         report.runs += 1
     if staff is not None and staff.org is not None:
         report.org = client.put_org_structure(agency_id, staff.org)
+    # Last, with or without changes: how the hub tells a job with nothing to send from
+    # one that stopped running (the operators' stale-sync alert).
+    client.sync_check_in(agency_id, report.runs, report.batches_sent)
     return report
 
 

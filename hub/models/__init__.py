@@ -18,6 +18,7 @@ from hub.models.records import (
     EncodingCounter,
     EncodingRemoval,
     Milestone,
+    SyncCheckIn,
     UploadBatch,
 )
 from hub.models.registry import Agency, AgencyKey, Program
@@ -51,5 +52,6 @@ __all__ = [
     "RecordCluster",
     "ReviewAnswer",
     "StaffMember",
+    "SyncCheckIn",
     "UploadBatch",
 ]

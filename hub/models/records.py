@@ -139,3 +139,17 @@ class Milestone(SQLModel, table=True):
     milestone_id: str = Field(sa_column=Column(String(64), primary_key=True))
     plan: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     updated_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class SyncCheckIn(SQLModel, table=True):
+    """The last time each agency's node finished a sync (with or without changes): what
+    the operators' stale-sync alert is measured from."""
+
+    __tablename__ = "sync_check_in"
+
+    agency_id: str = Field(
+        sa_column=Column(String(64), ForeignKey("agency.agency_id"), primary_key=True)
+    )
+    last_sync_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    runs: int = Field(sa_column=Column(Integer, nullable=False))
+    batches: int = Field(sa_column=Column(BigInteger, nullable=False))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Response
@@ -13,8 +14,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from hub import migrate
-from hub.deps import HubDep
+from hub.deps import HubDep, SessionDep
 from hub.errors import problem, problem_responses
+from hub.services import sync_watch
 
 router = APIRouter(tags=["operations"])
 
@@ -60,8 +62,10 @@ log = logging.getLogger("pprl.hub")
     response_class=Response,
     responses=problem_responses(401, 404),
 )
-def metrics(hub: HubDep, authorization: Annotated[str | None, Header()] = None) -> Response:
-    """Request counts and latencies, upload counts, ledger size."""
+def metrics(
+    hub: HubDep, session: SessionDep, authorization: Annotated[str | None, Header()] = None
+) -> Response:
+    """Request counts and latencies, upload counts, ledger size, each agency's sync age."""
     token = hub.metrics_token
     if token is None:
         if hub.settings.environment == "production":
@@ -71,4 +75,8 @@ def metrics(hub: HubDep, authorization: Annotated[str | None, Header()] = None) 
         given = (authorization or "").removeprefix("Bearer ").strip().encode()
         if not hmac.compare_digest(given, token):
             return problem(401, "the metrics scraper's bearer token is required")
+    for status in sync_watch.sync_statuses(session, hub.settings, now=datetime.now(UTC)):
+        age = -1.0 if status.age_hours is None else status.age_hours * 3600
+        hub.metrics.sync_age.labels(agency=status.agency_id).set(age)
+        hub.metrics.sync_stale.labels(agency=status.agency_id).set(int(status.stale))
     return Response(generate_latest(hub.metrics.registry), media_type=CONTENT_TYPE_LATEST)

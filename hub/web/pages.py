@@ -15,6 +15,7 @@ from __future__ import annotations
 import hmac
 import json
 import secrets
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -31,6 +32,7 @@ from hub.errors import ApiError
 from hub.linkage.engine import LinkParams
 from hub.models import LinkageRun
 from hub.services import quality as quality_service
+from hub.services import sync_watch
 from hub.services.families_report import compute_families
 from hub.services.health import encoding_health
 from hub.services.reports import current_overlap
@@ -329,10 +331,15 @@ def overlappage_response(
 
 
 @router.get("/health", response_class=HTMLResponse)
-def healthpage_response(request: Request, operator: OperatorPage, session: SessionDep) -> Response:
-    """Encoding health per agency."""
+def healthpage_response(
+    request: Request, hub: HubDep, operator: OperatorPage, session: SessionDep
+) -> Response:
+    """Encoding health per agency, and whether each agency's nightly job still runs."""
     agencies = encoding_health(session)
-    return page_response(request, "health.html", operator=operator.subject, agencies=agencies)
+    syncs = sync_watch.sync_statuses(session, hub.settings, now=datetime.now(UTC))
+    return page_response(
+        request, "health.html", operator=operator.subject, agencies=agencies, syncs=syncs
+    )
 
 
 @router.get("/runs/{run_id}/histogram.csv")

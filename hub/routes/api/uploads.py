@@ -14,11 +14,13 @@ from contract import (
     MilestoneBatchIn,
     OrgStructureIn,
     OrgStructureOut,
+    SyncCheckInIn,
+    SyncCheckInOut,
 )
 from hub.auth import authorize_agency_node
 from hub.deps import CipherDep, HubDep, PrincipalDep, SessionDep
 from hub.routes.api.agencies import AgencyId
-from hub.services import org, uploads
+from hub.services import org, sync_watch, uploads
 
 router = APIRouter(prefix="/v1/agencies/{agency_id}", tags=["uploads"])
 IdempotencyKey = Annotated[
@@ -112,3 +114,24 @@ def put_org_structure(
     staff, supervisors = org.replace_structure(session, agency_id, body, at=at)
     session.commit()
     return OrgStructureOut(agency_id=agency_id, staff=staff, supervisors=supervisors, updated_at=at)
+
+
+@router.put("/sync-check-in", summary="Say that the node finished a sync (changes or not)")
+def put_sync_check_in(
+    agency_id: AgencyId,
+    body: SyncCheckInIn,
+    hub: HubDep,
+    session: SessionDep,
+    principal: PrincipalDep,
+) -> SyncCheckInOut:
+    """The agency's node, at the end of every sync: how the hub tells a nightly job that
+    had nothing to send from one that stopped running (the operators' stale-sync alert)."""
+    authorize_agency_node(principal, agency_id)
+    at = datetime.now(UTC)
+    sync_watch.check_in(session, agency_id, body, at=at)
+    session.commit()
+    return SyncCheckInOut(
+        agency_id=agency_id,
+        last_sync_at=at,
+        expected_every_hours=sync_watch.expected_hours(hub.settings, agency_id),
+    )

@@ -181,6 +181,11 @@ ROUTES: dict[tuple[str, str], tuple[Call, set[str], int]] = {
         {"node"},
         404,
     ),
+    ("PUT", "/v1/agencies/{agency_id}/sync-check-in"): (
+        _call("PUT", "/v1/agencies/DCFS/sync-check-in", lambda api: {"runs": 0, "batches": 0}),
+        {"node"},
+        404,
+    ),
     ("POST", "/v1/linkage/runs"): (
         _call("POST", "/v1/linkage/runs", lambda api: {"kind": "full", "threshold": 0.8}),
         {"operator"},
