@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -31,7 +32,7 @@ from hub.routes.api import (
     review,
     uploads,
 )
-from hub.services import notify
+from hub.services import auto_link, notify
 from hub.settings import HubSettings, get_settings
 from hub.web import pages
 
@@ -56,6 +57,9 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
             every = hub.settings.checkpoint_interval_seconds
             checkpoints = _every(every, lambda: _issue_checkpoint(hub), "checkpoint")
             tasks.append(asyncio.create_task(checkpoints))
+        if hub.settings.auto_link_after_minutes is not None:  # README: Every night
+            linking = _every(60, lambda: _link_if_due(hub), "scheduled linkage")
+            tasks.append(asyncio.create_task(linking))
         if hub.settings.smtp_host and hub.cipher is not None:
             every = hub.settings.notify_interval_seconds
             email = _every(every, lambda: deliver_notifications(hub), "notification delivery")
@@ -118,6 +122,13 @@ async def _every(seconds: float, work: Callable[[], object], what: str) -> None:
             await asyncio.to_thread(work)
         except Exception:
             log.exception("%s failed", what)
+
+
+def _link_if_due(hub: HubContext) -> None:
+    with hub.linkage.sessions() as session:
+        run_id = auto_link.link_if_due(hub.linkage, session, hub.settings, datetime.now(UTC))
+    if run_id is not None:
+        log.info("scheduled linkage run %d finished", run_id)
 
 
 def _issue_checkpoint(hub: HubContext) -> None:

@@ -160,6 +160,14 @@ class HubSettings(BaseSettings):
         description="Hours a week programs may together ask of a client before their "
         "milestones conflict (planned dosage over each milestone's span).",
     )
+    auto_link_after_minutes: float | None = Field(
+        default=None,
+        ge=0,
+        le=24 * 60,
+        description="Link by itself once no encodings arrived for this many minutes and "
+        "some arrived since the last run (an incremental run; the first run is an "
+        "operator's). Unset: only operators start runs.",
+    )
     sync_expected_hours: float = Field(
         default=26.0,
         gt=0,

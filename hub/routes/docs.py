@@ -1,13 +1,14 @@
 """/docs: Swagger UI for the API, served by the hub itself (no CDN) under a strict
 Content-Security-Policy: scripts only from the hub, the page's own start-up script in a
-file rather than inline. The schema itself is at /openapi.json."""
+file rather than inline. The schema itself is at /openapi.json. `/` leads people to the
+operators' pages."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from fastapi import APIRouter
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 
 router = APIRouter(include_in_schema=False)
 
@@ -36,6 +37,12 @@ _PAGE = f"""<!doctype html>
 </body>
 </html>
 """
+
+
+@router.get("/")
+def root() -> RedirectResponse:
+    """Someone who opens the hub's address: the operators' pages (sign-in first)."""
+    return RedirectResponse("/operator", status_code=303)
 
 
 @router.get("/docs", response_class=HTMLResponse)

@@ -180,3 +180,9 @@ def test_the_api_docs_come_from_the_hub_itself_under_a_strict_policy(api: Api) -
     for asset in ("vendor/swagger-ui/swagger-ui-bundle.js", "docs-init.js"):
         assert api.client.get(f"/operator/static/{asset}").status_code == 200
     assert api.client.get("/redoc").status_code == 404
+
+
+def test_the_hubs_address_leads_to_the_operators_pages(api: Api) -> None:
+    response = api.client.get("/", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/operator"
