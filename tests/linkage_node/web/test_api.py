@@ -100,3 +100,45 @@ def test_a_node_without_the_linkage_secret_says_so(
     answer = _ask(node, _token(api.identities["DCFS"]))
     assert answer.status_code == 503
     assert "PPRL_NODE_LINKAGE_SECRET_FILE" in answer.json()["detail"]
+
+
+def _get(node: Node, path: str, token: str) -> Any:
+    return node.client.get(path, headers={"Authorization": f"Bearer {token}"})
+
+
+def _staff(api: Api, subject: str, role: Role = Role.CASE_MANAGER) -> str:
+    return issue_token(
+        api.identities["DCFS"],
+        subject=subject,
+        audience="pprl-node",
+        roles=[role],
+        lifetime=timedelta(minutes=5),
+    )
+
+
+def test_an_agency_system_asks_by_its_own_case_number(api: Api, node: Node) -> None:
+    answer = _get(node, "/api/v1/clients/DCFS-0001/shared", _staff(api, "cm-0001"))
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["case_number"] == "DCFS-0001"
+    assert "record_ref" not in body
+    programs = {p["program"]: p for p in body["programs"]}
+    assert programs["corrections"]["contact_details"]["display_name"] == "Officer Reyes"
+    caseload = _get(node, "/api/v1/caseload", _staff(api, "cm-0001")).json()
+    assert {c["case_number"] for c in caseload["clients"]} == {"DCFS-0001", "DCFS-0002"}
+    assert all("record_ref" not in c for c in caseload["clients"])
+    notes = _get(node, "/api/v1/notifications", _staff(api, "cm-0001"))
+    assert notes.status_code == 200
+    assert isinstance(notes.json(), list)
+
+
+def test_a_case_number_the_caller_may_not_see_is_not_found_like_one_that_does_not_exist(
+    api: Api, node: Node
+) -> None:
+    other = _get(node, "/api/v1/clients/DCFS-0001/shared", _staff(api, "cm-0002"))
+    missing = _get(node, "/api/v1/clients/NO-SUCH-CASE/shared", _staff(api, "cm-0001"))
+    assert other.status_code == missing.status_code == 404
+    assert other.json() == missing.json()
+    intake = _get(node, "/api/v1/caseload", _token(api.identities["DCFS"]))
+    assert intake.status_code == 403
+    assert _get(node, "/api/v1/caseload", "not.a.token").status_code == 401
