@@ -139,26 +139,21 @@ def api_lookup(
             "this node has no linkage secret for lookups (PPRL_NODE_LINKAGE_SECRET_FILE)",
         )
     person = Identifiers(**body.model_dump())
+    secret_file = settings.linkage_secret_file
     try:
-        return look_up(
-            node.hub,
-            node.identity,
-            caller.subject,
-            schema=load_schema(settings.schema_file),
-            secret=LinkageSecret.load(settings.linkage_secret_file),
-            person=person,
-            today=datetime.now(UTC).date(),
+        return _ask_hub(
+            lambda: look_up(
+                node.hub,
+                node.identity,
+                caller.subject,
+                schema=load_schema(settings.schema_file),
+                secret=LinkageSecret.load(secret_file),
+                person=person,
+                today=datetime.now(UTC).date(),
+            )
         )
     except IntakeError as exc:
         raise ApiProblem(422, "Identifiers cannot be matched", exc.advice()) from None
-    except HubRefused as refused:
-        if refused.status == 429:
-            raise ApiProblem(
-                429, "Too many questions", "wait a minute and ask again", **{"Retry-After": "60"}
-            ) from None
-        raise ApiProblem(502, "The hub refused", f"the hub answered {refused.status}") from None
-    except HubUnreachable:
-        raise ApiProblem(503, "Hub unreachable", "the hub is not answering; try again") from None
 
 
 Staff = Annotated[VerifiedToken, Depends(staff_caller)]
