@@ -34,10 +34,8 @@ from tests.hub.api.factories import (
 
 
 def _family(api: Api, record: str = KID, staff: str = "cm-0001", agency: str = "DCFS") -> Any:
-    response = api.client.get(
-        f"/v1/clients/{record}/family", headers=api.as_(agency, staff, Role.CASE_MANAGER)
-    )
-    return response
+    role = Role.SUPERVISOR if staff.startswith("sup-") else Role.CASE_MANAGER
+    return api.client.get(f"/v1/clients/{record}/family", headers=api.as_(agency, staff, role))
 
 
 def _programs(body: dict[str, Any]) -> dict[str, list[str]]:
@@ -193,3 +191,31 @@ def test_the_two_generation_report_counts_children_by_their_parents_program(
         "/v1/reports/families?format=csv", headers=api.operator(Role.AUDITOR)
     ).text
     assert "two_generation,child_welfare,corrections,,suppressed" in csv_text
+
+
+def test_a_supervisor_sees_the_family_for_supervision_and_not_under_a_case_manager_only_grant(
+    api: Api,
+) -> None:
+    family_scenario(api)
+    org = {
+        "staff": [{"staff_id": "cm-0001", "supervisor_id": "sup-0001"}, {"staff_id": "sup-0001"}]
+    }
+    assert api.client.put("/v1/agencies/DCFS/staff", json=org, headers=api.as_("DCFS")).is_success
+    grant(
+        api,
+        "DOC",
+        subject=MUM_DOC,
+        disclosing_program="corrections",
+        recipient_programs=["child_welfare"],
+        data_classes=["existence"],
+        recipient_staff="assigned_case_manager",
+    )
+    supervisor = _family(api, staff="sup-0001")
+    assert supervisor.status_code == 200
+    # The mother's consent covers her son's case manager only, not their supervisor.
+    assert _programs(supervisor.json()) == {MUM: [], SIS: []}
+    assert _programs(_family(api).json()) == {MUM: ["corrections"], SIS: []}
+    mother_consents(api)  # a form for the case manager and the chain
+    assert _programs(_family(api, staff="sup-0001").json()) == {MUM: ["corrections"], SIS: []}
+    purposes = [e.purpose for e in access_entries(api) if e.subject == MUM_DOC]
+    assert purposes == ["family", "supervision"]
