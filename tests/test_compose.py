@@ -1,6 +1,8 @@
 """docker-compose.yml: valid (Debian's docker-compose checks it offline), PostgreSQL with a
-health check, a one-off migration before the hub, secrets as files, and required
-variables that stop it with a message instead of starting half-configured."""
+health check, a one-off migration before the hub, the five agencies' nodes each with its
+nightly job and its pages, secrets as files (the database password too), the Dockerfile
+in two stages with no compiler in the image that runs, and required variables that stop
+it with a message instead of starting half-configured."""
 
 from __future__ import annotations
 
@@ -16,13 +18,12 @@ pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = "/usr/bin/docker-compose"
+AGENCIES = ("DCFS", "DJJ", "DWD", "DVR", "DOC")
 REQUIRED = {
-    "PPRL_DATABASE_URL": "postgresql+psycopg://pprl:PASSWORD@db:5432/pprl",
     "PPRL_SECRET_EPOCH": "2026-11",
     "PPRL_SCHEMA_FINGERPRINT": "ab" * 32,
     "PPRL_OPERATOR_ISSUER": "https://idp.example.gov/realms/pprl",
-    "PPRL_DCFS_ROSTERS": "./examples",
-    "PPRL_DOC_ROSTERS": "./examples",
+    **{f"PPRL_{agency}_ROSTERS": "./examples" for agency in AGENCIES},
 }
 
 
@@ -49,14 +50,45 @@ def test_the_compose_file_is_valid_and_wired_as_documented() -> None:
     hub = services["hub"]
     assert hub["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
     assert hub["depends_on"]["db"]["condition"] == "service_healthy"
-    for node in ("node-dcfs", "node-doc"):
-        assert services[node]["depends_on"]["hub"]["condition"] == "service_healthy"
-        assert "pprl node encode" in " ".join(services[node]["command"])
-        assert "pprl node sync" in " ".join(services[node]["command"])
-    # Key material comes from secret files, never from the environment.
+    for agency in AGENCIES:
+        node, pages = services[f"node-{agency.lower()}"], services[f"pages-{agency.lower()}"]
+        for service in (node, pages):
+            assert service["depends_on"]["hub"]["condition"] == "service_healthy"
+        run = node["command"]
+        assert run[:3] == ["pprl", "node", "run"]
+        assert run[run.index("--agency") + 1] == agency
+        assert run[run.index("--every") + 1] == "24h"
+        assert pages["command"][:3] == ["pprl", "node", "serve"]
+        # The pages read the state the nightly job writes.
+        assert node["volumes"][1].split(":")[0] == pages["volumes"][0].split(":")[0]
+        assert all(p.startswith("127.0.0.1:") for p in pages["ports"])
+    # Key material, the database password included, comes from secret files, never from
+    # the environment.
+    for name in ("migrate", "hub"):
+        environment = services[name]["environment"]
+        assert "PPRL_DATABASE_URL" not in environment
+        assert environment["PPRL_SECRETS_DIR"] == "/run/secrets"
+        secrets = [s["source"] if isinstance(s, dict) else s for s in services[name]["secrets"]]
+        assert "pprl_database_url" in secrets
     assert hub["environment"]["PPRL_LOG_KEY_FILE"].startswith("/run/secrets/")
     assert hub["environment"]["PPRL_DATA_KEY_FILE"].startswith("/run/secrets/")
-    assert not any("KEY=" in str(v) for v in hub["environment"].values())
+    assert hub["environment"]["PPRL_ENVIRONMENT"] == "production"
+    every = [str(v) for svc in services.values() for v in (svc.get("environment") or {}).values()]
+    assert not any("KEY=" in v or "PASSWORD" in v or "postgresql" in v for v in every)
+    assert services["db"]["environment"]["POSTGRES_PASSWORD_FILE"].startswith("/run/secrets/")
+
+
+def test_the_image_is_built_in_two_stages_and_runs_without_a_compiler() -> None:
+    stages = (ROOT / "Dockerfile").read_text().split("\nFROM ")[1:]
+    build, runtime = stages[0], stages[-1]
+    assert len(stages) == 2
+    assert "gcc" in build
+    assert "npm" in build  # htmx and Swagger UI come from the npm registry at build time
+    assert "make setup" in build
+    assert "COPY --from=build /app /app" in runtime
+    assert "gcc" not in runtime
+    assert "make" not in runtime.replace("make setup", "")
+    assert "USER pprl" in runtime
 
 
 def test_a_missing_required_variable_stops_compose_with_a_message() -> None:

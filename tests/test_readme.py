@@ -61,6 +61,7 @@ def test_every_readme_command_runs_and_succeeds(tmp_path: Path) -> None:
         "NO_COLOR": "1",
     }
     shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    shutil.copy(ROOT / "docker-compose.yml", tmp_path)  # the compose check reads it
     servers: list[subprocess.Popen[bytes]] = []
     ran = 0
     try:
