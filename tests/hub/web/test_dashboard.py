@@ -61,7 +61,11 @@ def test_the_dashboard_marks_the_threshold_and_the_table_changes_the_counts(
 
     page.get_by_role("link", name="Encoding health").click()
     expect(page.get_by_role("heading", name="Encoding health per agency")).to_be_visible()
-    expect(page.get_by_role("row").filter(has_text="DCFS")).to_contain_text("matches")
+    encodings = page.get_by_role("table").filter(has_text="Popcount")
+    expect(encodings.get_by_role("row").filter(has_text="DCFS")).to_contain_text("matches")
+    # The nodes synced just now: on time.
+    syncs = page.get_by_role("table").filter(has_text="Last sync per agency")
+    expect(syncs.get_by_role("row").filter(has_text="DCFS")).to_contain_text("on time")
     page.get_by_role("link", name="Overlap report").click()
     expect(page.get_by_role("heading", name="Clients shared between programs")).to_be_visible()
     page.screenshot(path=str(ARTIFACTS / "overlap.png"), full_page=True)
