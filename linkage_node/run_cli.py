@@ -104,7 +104,8 @@ def run(
     never overlap (a lock in the state directory); exits as `encode` or `sync` would."""
     period = parse_every(every)
     directory = state_dir or Path("pprl-node") / agency
-    output = directory.parent / f"{agency}-encodings.jsonl"
+    # Inside the state directory: its parent may not be writable (a container's /data).
+    output = directory / "encodings.jsonl"
     done = 0
     with run_lock(directory):
         while True:

@@ -40,7 +40,11 @@ def due(session: Session, settings: HubSettings, *, now: datetime) -> bool:
     )
     if newest <= through:
         return False
-    last = session.execute(select(func.max(Encoding.updated_at))).scalar_one_or_none()
+    # The newest batch's rows (by the indexed sequence number, not a scan of every
+    # encoding each minute); a batch of removals only has no time and counts as quiet.
+    last = session.execute(
+        select(func.max(Encoding.updated_at)).where(col(Encoding.seq) == newest)
+    ).scalar_one_or_none()
     return last is None or now - last >= timedelta(minutes=window)
 
 

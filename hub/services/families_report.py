@@ -49,9 +49,10 @@ class FamilyReport:
         return sum(1 for v in [*cells, self.recorded_by_several_agencies] if v is None)
 
 
-def _people(session: Session) -> tuple[dict[tuple[str, str], Person], dict[Person, set[str]]]:
+def _people(
+    session: Session, labels: dict[str, str]
+) -> tuple[dict[tuple[str, str], Person], dict[Person, set[str]]]:
     """Each clustered record's person, and the programs serving each person now."""
-    labels = program_labels(session)
     person_of: dict[tuple[str, str], Person] = {}
     serving: dict[Person, set[str]] = defaultdict(set)
     rows = session.execute(
@@ -81,7 +82,7 @@ def _households(
     """Each household (agency, household ref) as its members' persons and roles, and
     the programs serving each person now."""
     labels = program_labels(session)
-    person_of, serving = _people(session)
+    person_of, serving = _people(session, labels)
     households: dict[tuple[str, str], list[tuple[Person, str]]] = defaultdict(list)
     for agency, ref, household, role, member_only, exited_on in session.execute(
         select(

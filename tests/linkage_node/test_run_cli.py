@@ -60,6 +60,10 @@ def test_one_run_encodes_and_syncs(hub: LiveHub, node: Path) -> None:
     assert code == 0, err
     assert _held(hub) == 12
     assert "synced 1 runs" in err
+    # The encodings file stays in the state directory (a container's /data has a
+    # read-only parent).
+    assert (node / "node" / "encodings.jsonl").exists()
+    assert not list(node.glob("*.jsonl"))
     with hub.engine.connect() as conn:  # the node checked in, for the stale-sync alert
         assert conn.execute(text("SELECT runs FROM sync_check_in")).scalar_one() == 1
     # Nothing changed: the next night's run encodes and sends nothing new.

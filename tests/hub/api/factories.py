@@ -497,14 +497,13 @@ def family_scenario(api: Api) -> None:
     link(api, run, 2, [("DCFS", SIS, "DJJ", SIS_DJJ, 0.94, False)])
 
 
-def mother_consents(api: Api) -> int:
-    """The mother consents at corrections to child welfare knowing she is served there;
-    returns the grant's ledger index."""
-    return grant(
-        api,
-        "DOC",
-        subject=MUM_DOC,
-        disclosing_program="corrections",
-        recipient_programs=["child_welfare"],
-        data_classes=["existence"],
-    )
+def mother_consents(api: Api, **terms: Any) -> int:
+    """The mother consents at corrections to child welfare knowing she is served there
+    (`terms`: changes to the grant); returns the grant's ledger index."""
+    wanted = {
+        "subject": MUM_DOC,
+        "disclosing_program": "corrections",
+        "recipient_programs": ["child_welfare"],
+        "data_classes": ["existence"],
+    }
+    return grant(api, "DOC", **(wanted | terms))

@@ -201,15 +201,7 @@ def test_a_supervisor_sees_the_family_for_supervision_and_not_under_a_case_manag
         "staff": [{"staff_id": "cm-0001", "supervisor_id": "sup-0001"}, {"staff_id": "sup-0001"}]
     }
     assert api.client.put("/v1/agencies/DCFS/staff", json=org, headers=api.as_("DCFS")).is_success
-    grant(
-        api,
-        "DOC",
-        subject=MUM_DOC,
-        disclosing_program="corrections",
-        recipient_programs=["child_welfare"],
-        data_classes=["existence"],
-        recipient_staff="assigned_case_manager",
-    )
+    mother_consents(api, recipient_staff="assigned_case_manager")
     supervisor = _family(api, staff="sup-0001")
     assert supervisor.status_code == 200
     # The mother's consent covers her son's case manager only, not their supervisor.
