@@ -48,7 +48,9 @@ def parse_every(text: str | None) -> timedelta | None:
     found = _DURATION.match(text.strip().lower())
     period = timedelta(**{_UNITS[found[2]]: int(found[1])}) if found else None
     if period is None or period < timedelta(minutes=5):
-        raise typer.BadParameter("give minutes, hours or days, at least 5m (e.g. 24h)")
+        raise typer.BadParameter(
+            "give minutes, hours or days, at least 5m (e.g. 24h)", param_hint="--every"
+        )
     return period
 
 
