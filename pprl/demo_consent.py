@@ -15,7 +15,7 @@ from contract import SharedOut
 from contract.client import HubClient
 from contract.tokens import CachedToken
 from hub.db import create_db_engine
-from hub.models import Encoding, RecordCluster
+from hub.models import Encoding, Link, RecordCluster
 from hub.settings import HubSettings
 from keys import AgencyIdentity, Role
 from linkage_node.answer_check import AnswerCheck
@@ -146,8 +146,8 @@ def consent_and_ask(  # noqa: PLR0917
 
 
 def _shared_with(url: str, a: str, b: str) -> list[tuple[str, str]]:
-    """(ref at a, ref at b) of clusters holding clients of both agencies, as stored by
-    the run."""
+    """(ref at a, ref at b) of clusters holding clients of both agencies, linked to each
+    other directly, as stored by the run."""
     engine = create_db_engine(url)
     try:
         with engine.connect() as db:
@@ -166,12 +166,26 @@ def _shared_with(url: str, a: str, b: str) -> list[tuple[str, str]]:
                 .where(col(RecordCluster.agency_id).in_([a, b]), ~col(Encoding.member_only))
                 .order_by(col(RecordCluster.cluster_id))
             ).all()
+            # Linked to each other directly, outside the review band: the housekeeping
+            # notifications (an exit, a consent) follow direct links only.
+            direct = {
+                (agency_a, ref_a, agency_b, ref_b)
+                for agency_a, ref_a, agency_b, ref_b in db.execute(
+                    select(
+                        col(Link.agency_a), col(Link.ref_a), col(Link.agency_b), col(Link.ref_b)
+                    ).where(~col(Link.review))
+                )
+            }
     finally:
         engine.dispose()
     members: dict[int, dict[str, str]] = {}
     for cluster, agency, ref in rows:
         members.setdefault(cluster, {})[agency] = ref
-    return [(m[a], m[b]) for m in members.values() if a in m and b in m]
+    return [
+        (m[a], m[b])
+        for m in members.values()
+        if a in m and b in m and ({(a, m[a], b, m[b]), (b, m[b], a, m[a])} & direct)
+    ]
 
 
 def _case_manager(identity: AgencyIdentity, staff: str) -> CachedToken:
