@@ -88,6 +88,13 @@ $(CHROMIUM) $(DOCKER_COMPOSE):
 	  exit 1; \
 	fi
 
+# The sign-in tests start a real OpenID provider: the OpenID-certified oidc-provider from
+# the npm registry (tests/oidc/package-lock.json), on the machine's Node.js.
+OIDC_PROVIDER := tests/oidc/node_modules/oidc-provider/package.json
+$(OIDC_PROVIDER): tests/oidc/package-lock.json
+	cd tests/oidc && npm ci --silent --no-audit --no-fund
+	touch $@
+
 # Two tiers (markers in pyproject.toml): the fast one (unit and in-process API tests) runs
 # under branch coverage with its floor; the rest (e2e, browser, live) runs after it.
 FAST := not e2e and not browser and not live
@@ -96,7 +103,7 @@ COVERAGE := --cov --cov-report=term
 test-fast: setup  ## unit and API tests with branch coverage: the development loop (about 2 min)
 	$(BIN)/pytest -m "$(FAST)" $(COVERAGE)
 
-pytest: setup $(CHROMIUM) $(DOCKER_COMPOSE)  ## the whole test suite (also on PostgreSQL when PPRL_TEST_DATABASE_URL is set)
+pytest: setup $(CHROMIUM) $(DOCKER_COMPOSE) $(OIDC_PROVIDER)  ## the whole test suite (also on PostgreSQL when PPRL_TEST_DATABASE_URL is set)
 	$(BIN)/pytest -m "$(FAST)" $(COVERAGE)
 	$(BIN)/pytest -m "not ($(FAST))"
 
@@ -104,4 +111,4 @@ bench: setup  ## benchmarks, printing rates and ratios against references
 	$(BIN)/python -m benchmarks
 
 clean:  ## remove the environment and caches
-	rm -rf $(VENV) .tools .mypy_cache .ruff_cache .pytest_cache .coverage $(KERNEL) $(HTMX) $(dir $(SWAGGER))
+	rm -rf $(VENV) .tools .mypy_cache .ruff_cache .pytest_cache .coverage $(KERNEL) $(HTMX) $(dir $(SWAGGER)) tests/oidc/node_modules

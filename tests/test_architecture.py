@@ -18,6 +18,9 @@ FORBIDDEN = {
     "charts": WEB_AND_SQL | {"httpx", "hub", "linkage_node", "consent", "contract", "pprl"},
     # The contract both sides share: models and the HTTP client, no service code.
     "contract": WEB_AND_SQL | {"hub", "linkage_node", "consent", "pprl"},
+    # Sign-in with the state's provider, for both sides' pages and the commands: an HTTP
+    # client library, no web framework, no database, no service code.
+    "sso": WEB_AND_SQL | {"hub", "linkage_node", "consent", "contract", "pprl"},
     # The node and the hub meet only over HTTP, through the contract.
     "hub": {"linkage_node", "pprl"},
     "linkage_node": {"hub", "pprl"},

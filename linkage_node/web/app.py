@@ -34,6 +34,7 @@ from linkage_node.web import (
     notification_pages,
     ops,
     sign_in_pages,
+    sso_pages,
     team_pages,
 )
 from linkage_node.web.failures import install_error_pages
@@ -41,6 +42,7 @@ from linkage_node.web.node import HERE, Node, NodeWebSettings
 from linkage_node.web.pages import page
 from linkage_node.web.session import SessionSigner, load_or_create_key
 from linkage_node.witness import NodeWitness
+from sso import OpenIdProvider, RelyingParty, RoleMap
 
 router = APIRouter()
 
@@ -69,6 +71,7 @@ def create_node_app(
         witness=NodeWitness.open(settings.state_path.parent, agency, settings.log_public_key_file),
         consent_template=ConsentTemplate.load(settings.consent_form_file),
     )
+    node.sso, node.role_map = _single_sign_on(settings)
     app = FastAPI(
         title=f"pprl node {settings.agency}", docs_url=None, redoc_url=None, openapi_url=None
     )
@@ -79,6 +82,7 @@ def create_node_app(
     app.include_router(router)
     for pages in (
         sign_in_pages,
+        sso_pages,
         caseload_pages,
         team_pages,
         client_pages,
@@ -91,6 +95,51 @@ def create_node_app(
     api.install(app)
     install_error_pages(app, page)
     return app
+
+
+NODE_ROLES = ("supervisor", "case_manager", "intake")  # a person with several gets the first
+
+
+def _single_sign_on(settings: NodeWebSettings) -> tuple[RelyingParty | None, RoleMap | None]:
+    """The state's provider, when the settings name it (all of issuer, client id, secret
+    file and public URL, or none)."""
+    issuer, client_id, public_url = (
+        settings.oidc_issuer,
+        settings.oidc_client_id,
+        settings.public_url,
+    )
+    if not (issuer or client_id or public_url or settings.oidc_client_secret_file):
+        return None, None
+    if not (issuer and client_id and public_url and settings.oidc_client_secret_file):
+        raise StateError(
+            "the state's sign-in is half configured",
+            "Set PPRL_NODE_OIDC_ISSUER, PPRL_NODE_OIDC_CLIENT_ID, "
+            "PPRL_NODE_OIDC_CLIENT_SECRET_FILE and PPRL_NODE_PUBLIC_URL together.",
+        )
+    secret = _token(settings.oidc_client_secret_file)
+    try:
+        roles = RoleMap.parse(
+            settings.oidc_roles,
+            role_claim=settings.oidc_role_claim,
+            staff_id_claim=settings.oidc_staff_id_claim,
+        )
+        provider = OpenIdProvider(issuer)
+    except ValueError as exc:
+        raise StateError(f"PPRL_NODE_OIDC_*: {exc}", "Fix the setting and start again.") from None
+    unknown = sorted(set(roles.roles) - set(NODE_ROLES))
+    if unknown:
+        raise StateError(
+            f"PPRL_NODE_OIDC_ROLES names {', '.join(unknown)}, not a role of these pages",
+            f"Use {', '.join(NODE_ROLES)}.",
+        )
+    relying_party = RelyingParty(
+        provider,
+        client_id=client_id,
+        client_secret=(secret or b"").decode(),
+        redirect_uri=public_url.rstrip("/") + "/sign-in/callback",
+        scope=settings.oidc_scope,
+    )
+    return relying_party, roles
 
 
 def _token(path: Path | None) -> bytes | None:

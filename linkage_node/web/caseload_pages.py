@@ -28,7 +28,7 @@ def caseload(request: Request) -> Response:
     """Every client assigned to the signed-in case manager, by name, with a shared flag."""
     session = signed_in(request)
     if session is None:
-        return to_sign_in()
+        return to_sign_in(request)
     if session.role != "case_manager":
         return _elsewhere(request, session)
     node = node_of(request)
@@ -113,7 +113,7 @@ def mark_read(
     """Mark one of the signed-in case manager's notifications read at the hub."""
     session = signed_in(request)
     if session is None:
-        return to_sign_in()
+        return to_sign_in(request)
     node = node_of(request)
     if not node.signer.check_csrf(session.csrf, csrf):
         return form_expired(request)

@@ -42,7 +42,7 @@ def _shared(request: Request, record_id: str) -> tuple[DirectoryEntry, SharedOut
     the hub's answer about it, or the page to show instead."""
     session = signed_in(request)
     if session is None:
-        return to_sign_in()
+        return to_sign_in(request)
     found = my_client(request, session, record_id)
     if found is None:
         return not_found(request)
@@ -169,7 +169,7 @@ def contacted(
     the hub keeps the first time (the dashboard's days from match to first contact)."""
     session = signed_in(request)
     if session is None:
-        return to_sign_in()
+        return to_sign_in(request)
     node = node_of(request)
     if not node.signer.check_csrf(session.csrf, csrf):
         return form_expired(request, "Open the client's page again and repeat what you did.")

@@ -234,7 +234,7 @@ def _staff_and_client(request: Request, record_id: str, csrf: str) -> StaffSessi
     """The signed-in staff member, if the form is theirs and the client on their caseload."""
     session = signed_in(request)
     if session is None:
-        return to_sign_in()
+        return to_sign_in(request)
     if not node_of(request).signer.check_csrf(session.csrf, csrf):
         return form_expired(request, "Open the client's page again and repeat what you did.")
     if my_client(request, session, record_id) is None:
@@ -304,7 +304,7 @@ def _grant_of_client(
     the same "not found" for a grant of another client as for no grant at all."""
     session = signed_in(request)
     if session is None:
-        return to_sign_in()
+        return to_sign_in(request)
     client = my_client(request, session, record_id)
     consent = section(request, record_id) if client is not None else None
     match = [g for g in (consent.on_file if consent else []) if g.grant_id == grant.upper()]

@@ -26,7 +26,7 @@ Field = Annotated[str, Form(max_length=200)]
 def _refused(request: Request) -> Response | None:
     session = signed_in(request)
     if session is None:
-        return to_sign_in()
+        return to_sign_in(request)
     if session.role != "intake":
         return page(
             request,

@@ -21,6 +21,7 @@ from linkage_node.state import NodeState
 from linkage_node.web.session import SessionSigner, StaffSession
 from linkage_node.web.sign_in_guard import BoundedHashing, SignInThrottle
 from linkage_node.witness import NodeWitness
+from sso import RelyingParty, RoleMap
 
 HERE = Path(__file__).parent
 HASHER = PasswordHasher()
@@ -64,6 +65,40 @@ class NodeWebSettings(BaseSettings):
     schema_file: Path | None = Field(
         default=None, description="The linkage schema, if not the bundled default."
     )
+    public_url: str | None = Field(
+        default=None,
+        description="The pages' address as staff browsers reach it (`https://dcs-node."
+        "example.gov`): the state's sign-in returns to `<public_url>/sign-in/callback`.",
+    )
+    oidc_issuer: str | None = Field(
+        default=None,
+        description="The state's OpenID provider (its issuer URL). With a client id and "
+        "secret, staff sign in there; local accounts remain for everyone else.",
+    )
+    oidc_client_id: str | None = Field(default=None, description="This node's client id there.")
+    oidc_client_secret_file: Path | None = Field(
+        default=None, description="A file (owner-only) holding the node's client secret."
+    )
+    oidc_scope: str = Field(
+        default="openid profile", description="The scopes asked for at sign-in."
+    )
+    oidc_staff_id_claim: str = Field(
+        default="sub",
+        description="The ID-token claim holding the staff id of the agency's staff file "
+        "(a dotted path reaches into an object).",
+    )
+    oidc_role_claim: str = Field(
+        default="groups", description="The ID-token claim listing the person's groups or roles."
+    )
+    oidc_roles: str = Field(
+        default="{}",
+        description='Which of those values give each role here, as JSON: `{"supervisor": '
+        '["dcs-supervisors"], "case_manager": ["dcs-case-managers"], "intake": [...]}`; '
+        "someone with several signs in with the first in that order.",
+    )
+    oidc_label: str = Field(
+        default="State employee sign-in", description="The sign-in button's words."
+    )
     consent_form_file: Path | None = Field(
         default=None,
         description="The deployment's universal consent form (JSON): the programs and "
@@ -93,6 +128,8 @@ class Node:
     hashing: BoundedHashing = field(default_factory=BoundedHashing)
     log_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
     consent_template: ConsentTemplate = field(default_factory=ConsentTemplate)
+    sso: RelyingParty | None = None  # the state's provider, when configured
+    role_map: RoleMap | None = None
 
     @property
     def ledger(self) -> HubClient:

@@ -35,7 +35,7 @@ def _case_manager(request: Request) -> StaffSession | Response:
     """The signed-in case manager, or the page to show instead."""
     session = signed_in(request)
     if session is None:
-        return to_sign_in()
+        return to_sign_in(request)
     if session.role != "case_manager":
         return page(
             request,

@@ -4,6 +4,7 @@ answers (sign in, not found, the hub in trouble, a ledger alarm) and "my client"
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -35,7 +36,7 @@ def signed_in(request: Request) -> StaffSession | None:
         return cached
     node = node_of(request)
     session = node.signer.open(request.cookies.get(SESSION_COOKIE))
-    if session is not None:
+    if session is not None and session.via == "local":
         state = node.state()
         try:
             account = state.accounts.get(session.username)
@@ -65,14 +66,36 @@ def page(request: Request, name: str, status: int = 200, **context: Any) -> HTML
             "staff": session,
             "csrf": node.signer.csrf_token(session.csrf) if session else "",
             "htmx": HTMX.exists(),
+            "sso_label": node.settings.oidc_label if node.sso else None,
             **context,
         },
         status_code=status,
     )
 
 
-def to_sign_in() -> RedirectResponse:
-    return RedirectResponse("/sign-in", status_code=303)
+def keep_cookie(
+    response: Response, request: Request, name: str, value: str, path: str = "/"
+) -> None:
+    """A session-scoped cookie: HttpOnly, SameSite=Strict, kept as long as sessions."""
+    node = node_of(request)
+    response.set_cookie(
+        name,
+        value,
+        max_age=node.signer.cookie_max_age,
+        httponly=True,
+        samesite="strict",
+        secure=node.settings.cookie_secure,
+        path=path,
+    )
+
+
+def to_sign_in(request: Request | None = None) -> RedirectResponse:
+    """To the sign-in page; from a page asked for by GET, with the way back to it (the
+    sign-in returns there, so an expired session costs a sign-in, not the page)."""
+    if request is None or request.method != "GET":
+        return RedirectResponse("/sign-in", status_code=303)
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/sign-in?{urlencode({'next': here})}", status_code=303)
 
 
 def not_found(request: Request) -> HTMLResponse:

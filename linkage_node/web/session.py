@@ -35,6 +35,7 @@ class StaffSession:
     csrf: str
     username: str = ""
     version: int = 0  # the account's version when signed in (staff_accounts)
+    via: str = "local"  # "local" (the node's account store) or "sso" (the state's provider)
 
 
 def load_or_create_key(path: Path) -> bytes:
@@ -62,7 +63,7 @@ class SessionSigner:
         return canonical.b64url_encode(hmac.new(self._key, message, hashlib.sha256).digest())
 
     def issue(
-        self, staff_id: str, role: str, *, username: str, version: int
+        self, staff_id: str, role: str, *, username: str, version: int, via: str = "local"
     ) -> tuple[str, StaffSession]:
         """A fresh session (and its cookie value) for a signed-in staff member."""
         session = StaffSession(
@@ -72,6 +73,7 @@ class SessionSigner:
             secrets.token_urlsafe(24),
             username,
             version,
+            via,
         )
         body = canonical.b64url_encode(
             json.dumps(
@@ -82,6 +84,7 @@ class SessionSigner:
                     "c": session.csrf,
                     "u": username,
                     "v": version,
+                    "w": via,
                 }
             ).encode()
         )
@@ -89,6 +92,15 @@ class SessionSigner:
 
     def open(self, cookie: str | None) -> StaffSession | None:
         """The session a cookie carries, or None when it is missing, forged or expired."""
+        session = self._read(cookie)
+        return session if session is not None and session.expires > time.time() else None
+
+    def expired(self, cookie: str | None) -> bool:
+        """True for a genuine session cookie past its end: the sign-in page says so."""
+        session = self._read(cookie)
+        return session is not None and session.expires <= time.time()
+
+    def _read(self, cookie: str | None) -> StaffSession | None:
         if not cookie or cookie.count(".") != 1:
             return None
         body, mac = cookie.split(".")
@@ -103,10 +115,21 @@ class SessionSigner:
                 str(data["c"]),
                 str(data["u"]),
                 int(data["v"]),
+                str(data.get("w", "local")),
             )
         except (ValueError, KeyError, TypeError, canonical.EncodingError):
             return None
-        return session if session.expires > time.time() else None
+        return session
+
+    @property
+    def cookie_max_age(self) -> int:
+        """How long browsers keep the cookie: half a day past the session's end, so a
+        page asked for after it can say "your session expired" instead of nothing."""
+        return self.lifetime + 12 * 3600
+
+    def subkey(self, label: str) -> bytes:
+        """A key for another purpose (the pending single sign-on), derived from this one."""
+        return hmac.new(self._key, f"subkey\x1f{label}".encode(), hashlib.sha256).digest()
 
     def csrf_token(self, secret: str) -> str:
         """The token forms carry for a session's (or pre-session's) CSRF secret."""

@@ -54,7 +54,7 @@ def _supervisor(request: Request) -> StaffSession | Response:
     """The signed-in supervisor, or the page to show instead."""
     session = signed_in(request)
     if session is None:
-        return to_sign_in()
+        return to_sign_in(request)
     if session.role != "supervisor":
         return page(
             request, "error.html", 403, title="No team", message="Only supervisors have a team."

@@ -52,6 +52,7 @@ def make_node(
     hub_client: httpx.Client | None = None,
     linkage_secret_file: Path | None = None,
     directory: Sequence[tuple[object, ...]] | None = None,
+    **settings_extra: object,
 ) -> Node:
     """The DCFS node's pages, asking the hub through `hub_client` (default: the hub app);
     intake lookups work when `linkage_secret_file` is given."""
@@ -82,6 +83,7 @@ def make_node(
         state_dir=state_dir,
         log_public_key_file=vkey,
         linkage_secret_file=linkage_secret_file,
+        **settings_extra,  # type: ignore[arg-type]
     )
     # TestClient is an httpx.Client talking to the hub app in-process.
     hub_client = hub_client or cast(httpx.Client, hub.client)

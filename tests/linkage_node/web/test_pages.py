@@ -16,7 +16,9 @@ from tests.linkage_node.web.conftest import PASSWORD, Node
 
 def test_pages_need_sign_in_and_a_valid_form(node: Node) -> None:
     client = node.client
-    assert client.get("/caseload", follow_redirects=False).headers["location"] == "/sign-in"
+    assert client.get("/caseload", follow_redirects=False).headers["location"] == (
+        "/sign-in?next=%2Fcaseload"
+    )
     # No CSRF token: refused, nothing signed in.
     refused = client.post("/sign-in", data={"username": "mlopez", "password": PASSWORD})
     assert refused.status_code == 400

@@ -150,7 +150,7 @@ def test_an_old_cookie_stops_working_when_its_session_is_ended(
         client.cookies.set(name, value)
     again = client.get("/caseload", follow_redirects=False)
     assert again.status_code == 303
-    assert again.headers["location"] == "/sign-in"
+    assert again.headers["location"] == "/sign-in?next=%2Fcaseload"
 
 
 def test_stewards_list_disable_and_remove_accounts(node: Node, tmp_path: Path) -> None:
@@ -192,3 +192,38 @@ def test_the_node_server_logs_one_json_object_per_line(capsys: pytest.CaptureFix
     assert doc["level"] == "WARNING"
     assert doc["client"] == "10.0.0.1"
     assert "mlopez" not in line
+
+
+def test_an_expired_session_says_so_and_the_sign_in_returns_to_the_page(node: Node) -> None:
+    signer = node.client.app.state.node.signer  # type: ignore[attr-defined]
+    lifetime, signer.lifetime = signer.lifetime, -1  # a session that has already ended
+    node.sign_in()
+    signer.lifetime = lifetime
+    asked = node.client.get("/clients/DCFS-0001?tab=plan", follow_redirects=False)
+    assert asked.headers["location"] == "/sign-in?next=%2Fclients%2FDCFS-0001%3Ftab%3Dplan"
+    form = node.client.get(asked.headers["location"])
+    assert "Your session expired (sessions last 8 hours)" in form.text
+    assert '<input type="hidden" name="next" value="/clients/DCFS-0001?tab=plan">' in form.text
+    csrf = form.text.split('name="csrf" value="')[1].split('"')[0]
+    back = node.client.post(
+        "/sign-in",
+        data={
+            "username": "mlopez",
+            "password": PASSWORD,
+            "csrf": csrf,
+            "next": "/clients/DCFS-0001?tab=plan",
+        },
+        follow_redirects=False,
+    )
+    assert back.headers["location"] == "/clients/DCFS-0001?tab=plan"
+    assert node.client.get("/clients/DCFS-0001").status_code == 200
+    # A way back off the node is ignored: the role's start page instead.
+    node.client.cookies.clear()
+    form = node.client.get("/sign-in")
+    csrf = form.text.split('name="csrf" value="')[1].split('"')[0]
+    elsewhere = node.client.post(
+        "/sign-in",
+        data={"username": "mlopez", "password": PASSWORD, "csrf": csrf, "next": "//evil.example/"},
+        follow_redirects=False,
+    )
+    assert elsewhere.headers["location"] == "/caseload"
