@@ -15,6 +15,15 @@ if TYPE_CHECKING:
 app = typer.Typer(help="Operate the hub.", no_args_is_help=True)
 err = Console(stderr=True, soft_wrap=True)
 
+HubUrl = Annotated[str, typer.Option("--hub", envvar="PPRL_HUB_URL", help="The hub's base URL.")]
+TokenFile = Annotated[
+    Path | None,
+    typer.Option(
+        help="An operator token, or the file `pprl hub sign-in` wrote. Without it: the "
+        "job client of PPRL_OPERATOR_JOB_CLIENT_ID."
+    ),
+]
+
 
 @app.command("migrate")
 def migrate(
@@ -127,10 +136,8 @@ def serve(
 @app.command("register-agency")
 def register_agency(
     hub: Annotated[str, typer.Option("--hub", envvar="PPRL_HUB_URL", help="The hub's base URL.")],
-    token_file: Annotated[
-        Path, typer.Option(help="An operator token (from your identity provider).")
-    ],
     public: Annotated[Path, typer.Option(help="The agency's agency.json.")],
+    token_file: TokenFile = None,
 ) -> None:
     """Register an agency with a running hub (operators)."""
     from keys import AgencyPublicKeys
@@ -141,13 +148,13 @@ def register_agency(
     err.print(f"registered agency {doc.agency_id} ({', '.join(doc.programs)}) with {hub}")
 
 
-def _operator_client(hub: str, token_file: Path) -> HubClient:
-    """A client to the hub with the operator's token; a refusal or an unreachable hub
-    is reported by `pprl` in one line (contract.errors)."""
+def _operator_client(hub: str, token_file: Path | None) -> HubClient:
+    """A client to the hub with the operator's tokens (`hub.cli_tokens`); a refusal or
+    an unreachable hub is reported by `pprl` in one line (contract.errors)."""
     from contract.client import HubClient
+    from hub.cli_tokens import operator_tokens
 
-    token = token_file.read_text(encoding="ascii").strip()
-    return HubClient(hub, lambda: token, timeout=30)
+    return HubClient(hub, operator_tokens(hub, token_file), timeout=30)
 
 
 @app.command("notify")
@@ -176,9 +183,7 @@ def notify_command() -> None:
 @app.command("run-linkage")
 def run_linkage(
     hub: Annotated[str, typer.Option("--hub", envvar="PPRL_HUB_URL", help="The hub's base URL.")],
-    token_file: Annotated[
-        Path, typer.Option(help="An operator token (from your identity provider).")
-    ],
+    token_file: TokenFile = None,
     full: Annotated[
         bool, typer.Option(help="Re-link everything instead of applying what changed.")
     ] = False,
@@ -284,11 +289,8 @@ def link_files(
 
 # --- agency keys: approval, revocation, recovery (README: "A stolen or lost agency key") --
 
-HubUrl = Annotated[str, typer.Option("--hub", envvar="PPRL_HUB_URL", help="The hub's base URL.")]
-TokenFile = Annotated[Path, typer.Option(help="An operator token (from your identity provider).")]
 
-
-def _operator_post(hub: str, token_file: Path, path: str, body: dict[str, Any]) -> Any:
+def _operator_post(hub: str, token_file: Path | None, path: str, body: dict[str, Any]) -> Any:
     with _operator_client(hub, token_file) as client:
         return client.send("POST", path, what=f"POST {path}", json=body)
 
@@ -308,8 +310,8 @@ def _read_json(path: Path, what: str) -> dict[str, Any]:
 @app.command("add-key")
 def add_key(
     hub: HubUrl,
-    token_file: TokenFile,
     request: Annotated[Path, typer.Option(help="The agency's `pprl node request-key` file.")],
+    token_file: TokenFile = None,
 ) -> None:
     """Approve an agency's signed request for new keys (the second approval it needs)."""
     doc = _read_json(request, "a key request")
@@ -326,8 +328,8 @@ def add_key(
 @app.command("revoke-key")
 def revoke_key(
     hub: HubUrl,
-    token_file: TokenFile,
     agency: Annotated[str, typer.Option(help="The agency whose key is revoked.")],
+    token_file: TokenFile = None,
     key_id: Annotated[
         list[str] | None, typer.Option("--key-id", help="A key id to revoke (repeatable).")
     ] = None,
@@ -366,9 +368,9 @@ def revoke_key(
 @app.command("recover-agency")
 def recover_agency(
     hub: HubUrl,
-    token_file: TokenFile,
     public: Annotated[Path, typer.Option(help="The agency's new agency.json.")],
     incident: Annotated[str, typer.Option(help="The incident's id, e.g. INC-2026-0042.")],
+    token_file: TokenFile = None,
 ) -> None:
     """Re-key an agency that lost every signing key (verify the new agency.json with the
     agency by a second channel first)."""

@@ -15,6 +15,8 @@ from typing import Literal, Self
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from sso import RoleMap
+
 
 class HubSettings(BaseSettings):
     """Everything the hub reads from its environment.
@@ -46,7 +48,36 @@ class HubSettings(BaseSettings):
         default=None, description="The operators' identity provider (`iss` of their tokens)."
     )
     operator_jwks_file: Path | None = Field(
-        default=None, description="That provider's JWKS, as a file."
+        default=None,
+        description="That provider's JWKS, as a file. Unset: fetched from the provider "
+        "(discovery), and fetched again when a token names a new key (a rotation).",
+    )
+    operator_client_id: str | None = Field(
+        default=None,
+        description="The operators' pages' client id at that provider: with a secret file "
+        "and PPRL_PUBLIC_URL, operators and auditors sign in there.",
+    )
+    operator_client_secret_file: Path | None = Field(
+        default=None, description="A file (owner-only) holding that client's secret."
+    )
+    operator_scope: str = Field(default="openid profile", description="Scopes asked at sign-in.")
+    operator_staff_id_claim: str = Field(
+        default="sub", description="The ID-token claim naming the operator (dotted paths work)."
+    )
+    operator_role_claim: str = Field(
+        default="roles", description="The ID-token claim listing their groups or roles."
+    )
+    operator_roles: str = Field(
+        default='{"hub_operator": ["hub_operator"], "auditor": ["auditor"]}',
+        description="Which of those values make a hub operator or an auditor, as JSON.",
+    )
+    operator_sign_in_label: str = Field(
+        default="Sign in with your state account", description="The sign-in button's words."
+    )
+    public_url: str | None = Field(
+        default=None,
+        description="The hub's address as browsers reach it; the operators' sign-in "
+        "returns to `<public_url>/operator/sign-in/callback`.",
     )
     schema_fingerprint: str | None = Field(
         default=None,
@@ -235,8 +266,20 @@ class HubSettings(BaseSettings):
                 )
             if self.database_url.startswith("sqlite") and ":memory:" in self.database_url:
                 raise ValueError("production cannot run on an in-memory database")
-        if (self.operator_issuer is None) != (self.operator_jwks_file is None):
-            raise ValueError("set PPRL_OPERATOR_ISSUER and PPRL_OPERATOR_JWKS_FILE together")
+        if self.operator_jwks_file is not None and self.operator_issuer is None:
+            raise ValueError("PPRL_OPERATOR_JWKS_FILE needs PPRL_OPERATOR_ISSUER")
+        try:
+            roles = RoleMap.parse(self.operator_roles, role_claim="-", staff_id_claim="-")
+        except ValueError as exc:
+            raise ValueError(f"PPRL_OPERATOR_ROLES: {exc}") from None
+        if not set(roles.roles) <= {"hub_operator", "auditor"}:
+            raise ValueError("PPRL_OPERATOR_ROLES maps hub_operator and auditor only")
+        sign_in = (self.operator_client_id, self.operator_client_secret_file, self.public_url)
+        if any(sign_in) and not (all(sign_in) and self.operator_issuer):
+            raise ValueError(
+                "set PPRL_OPERATOR_ISSUER, PPRL_OPERATOR_CLIENT_ID, "
+                "PPRL_OPERATOR_CLIENT_SECRET_FILE and PPRL_PUBLIC_URL together"
+            )
         return self
 
 

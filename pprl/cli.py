@@ -18,7 +18,7 @@ from typer.core import TyperGroup
 from typer.exceptions import Abort, Exit, TyperException
 
 from consent.cli import app as consent_app
-from hub import consent_cli, history_cli, plan_alerts_cli
+from hub import consent_cli, history_cli, plan_alerts_cli, sign_in_cli
 from hub.cli import app as hub_app
 from keys.cli import app as keys_app
 from linkage_node.cli import app as node_app
@@ -77,6 +77,7 @@ app.add_typer(node_app, name="node")
 app.add_typer(consent_app, name="consent")
 hub_app.command("purge-history")(history_cli.purge_history)
 hub_app.command("plan-alerts")(plan_alerts_cli.plan_alerts)
+hub_app.command("sign-in")(sign_in_cli.sign_in)
 app.add_typer(hub_app, name="hub")
 app.add_typer(keys_app, name="keys")
 

@@ -21,6 +21,7 @@ from contract.errors import HubCallError
 from hub.failures import HubError
 from keys.errors import KeysError
 from linkage_node.errors import NodeError
+from sso import SsoError
 
 # Every package's error base. Each has advice() and exit_code.
 DOMAIN_ERRORS: tuple[type[Exception], ...] = (
@@ -29,6 +30,7 @@ DOMAIN_ERRORS: tuple[type[Exception], ...] = (
     NodeError,
     HubError,
     HubCallError,
+    SsoError,
 )
 
 USAGE = 2

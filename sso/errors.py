@@ -4,15 +4,21 @@ from __future__ import annotations
 
 
 class SsoError(Exception):
-    """Sign-in with the state's provider failed; `advice` says what to do."""
+    """Sign-in with the state's provider failed; `hint` says what to do."""
 
-    def __init__(self, message: str, advice: str) -> None:
+    exit_code = 1
+
+    def __init__(self, message: str, hint: str) -> None:
         super().__init__(message)
         self.message = message
-        self.advice = advice
+        self.hint = hint
+
+    def advice(self) -> str:
+        """What happened and what to do, in one line (what `pprl` prints)."""
+        return f"{self.message}. {self.hint}"
 
     def __str__(self) -> str:
-        return f"{self.message}. {self.advice}"
+        return self.advice()
 
 
 class ProviderUnreachable(SsoError):

@@ -30,17 +30,20 @@ RENEW_BEFORE_SECONDS = 60
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 
 
-def _expiry(token: dict[str, Any]) -> float:
+def _expiry(token: dict[str, Any], now: float) -> float:
+    if isinstance(token.get("expires_in"), int | float):
+        return now + float(token["expires_in"])
     if isinstance(token.get("expires_at"), int | float):
         return float(token["expires_at"])
-    return time.time() + float(token.get("expires_in") or 300)
+    return now + 300
 
 
 class _Renewing:
     """A token source: the current access token, fetched again when it is about to
     expire (or is more than half way through a short life)."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
         self._lock = threading.Lock()
         self._token: str | None = None
         self._expires = 0.0
@@ -52,15 +55,16 @@ class _Renewing:
     def __call__(self) -> str:
         with self._lock:
             margin = min(RENEW_BEFORE_SECONDS, self._lifetime / 2)
-            if self._token is None or time.time() >= self._expires - margin:
+            now = self._clock()
+            if self._token is None or now >= self._expires - margin:
                 token = self._fetch()
                 access = token.get("access_token")
                 if not isinstance(access, str):
                     raise SignInRejected(
                         "the sign-in provider sent no access token", "Tell the operators."
                     )
-                self._token, self._expires = access, _expiry(token)
-                self._lifetime = max(self._expires - time.time(), 0.0)
+                self._token, self._expires = access, _expiry(token, now)
+                self._lifetime = max(self._expires - now, 0.0)
             return self._token
 
 
@@ -83,9 +87,14 @@ class ClientCredentials(_Renewing):
     """Tokens for a job's own client id and secret, for `resource` (the hub's audience)."""
 
     def __init__(
-        self, provider: OpenIdProvider, client_id: str, client_secret: str, resource: str
+        self,
+        provider: OpenIdProvider,
+        client_id: str,
+        client_secret: str,
+        resource: str,
+        clock: Callable[[], float] = time.time,
     ) -> None:
-        super().__init__()
+        super().__init__(clock)
         self._provider = provider
         self._client = (client_id, client_secret)
         self._resource = resource
@@ -201,8 +210,14 @@ class StoredTokens(_Renewing):
     """The tokens `pprl hub sign-in` saved (owner-only JSON), renewed with the refresh
     token; a rotated refresh token is written back in place."""
 
-    def __init__(self, path: Path, *, http_provider: OpenIdProvider | None = None) -> None:
-        super().__init__()
+    def __init__(
+        self,
+        path: Path,
+        *,
+        http_provider: OpenIdProvider | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__(clock)
         self.path = path
         saved = json.loads(path.read_text(encoding="utf-8"))
         self._saved: dict[str, Any] = saved
@@ -222,7 +237,7 @@ class StoredTokens(_Renewing):
     def save(
         cls, path: Path, *, issuer: str, client_id: str, resource: str, token: dict[str, Any]
     ) -> None:
-        expires = _expiry(token)
+        expires = _expiry(token, time.time())
         write_private(
             path,
             {

@@ -61,6 +61,7 @@ class OpenIdProvider:
         self._metadata: dict[str, Any] | None = None
         self._metadata_at = 0.0
         self._keys: KeySet | None = None
+        self._document: dict[str, Any] = {"keys": []}
 
     def _get_json(self, url: str, what: str) -> dict[str, Any]:
         try:
@@ -141,5 +142,11 @@ class OpenIdProvider:
                 "Tell the hub operators; the provider publishes a broken key set.",
             ) from None
         with self._lock:
-            self._keys = fetched
+            self._keys, self._document = fetched, document
         return fetched
+
+    def key_document(self, kid: str | None) -> dict[str, Any]:
+        """The published key set as JSON (JWKS), fetched again as `keys_for` would."""
+        self.keys_for(kid)
+        with self._lock:
+            return self._document

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import socket
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -23,16 +22,11 @@ from urllib.parse import urljoin
 import httpx
 from joserfc.jwk import ECKey
 
+from tests.processes import free_port
+
 HERE = Path(__file__).parent / "oidc"
 SCRIPT = HERE / "provider.mjs"
 HUB_AUDIENCE = "pprl-hub"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def signing_key(kid: str) -> dict[str, Any]:
@@ -122,6 +116,45 @@ class OpenIdProvider:
         return kid
 
 
+def web_client(client_id: str, secret: str, callback: str, signed_out: str) -> dict[str, Any]:
+    """A web application's registration (the pages' sign-in)."""
+    return {
+        "client_id": client_id,
+        "client_secret": secret,
+        "redirect_uris": [callback],
+        "post_logout_redirect_uris": [signed_out],
+    }
+
+
+def job_client(client_id: str, secret: str) -> dict[str, Any]:
+    """A scheduled job's registration (client credentials only)."""
+    return {
+        "client_id": client_id,
+        "client_secret": secret,
+        "grant_types": ["client_credentials"],
+        "response_types": [],
+        "redirect_uris": [],
+    }
+
+
+def device_client(client_id: str) -> dict[str, Any]:
+    """The command line's registration: public, device codes and refresh tokens."""
+    return {
+        "client_id": client_id,
+        "token_endpoint_auth_method": "none",
+        "grant_types": ["urn:ietf:params:oauth:grant-type:device_code", "refresh_token"],
+        "response_types": [],
+        "redirect_uris": [],
+    }
+
+
+def moved_on_to(response: Any) -> str:
+    """Where a "Signed in" page moves on to (its meta refresh)."""
+    found = re.search(r'http-equiv="refresh" content="0;url=([^"]+)"', response.text)
+    assert found, response.text
+    return found.group(1)
+
+
 def running(provider: OpenIdProvider) -> Iterator[OpenIdProvider]:
     provider.start()
     try:
@@ -180,3 +213,20 @@ def confirm_sign_out(browser: httpx.Client, url: str, issuer: str) -> httpx.Resp
     return _at_provider(
         browser, browser.post(urljoin(str(page.url), form.group(1)), data=data), issuer
     )
+
+
+def approve_device(browser: httpx.Client, url: str, login: str, issuer: str) -> str:
+    """A person approving a device code at `url` (its verification address with the code):
+    confirm the code, sign in as `login`; returns the provider's last page title."""
+    response = _at_provider(browser, browser.get(url), issuer)
+    for _ in range(6):
+        form = _FORM.search(response.text)
+        if form is None:
+            break
+        data = dict(_HIDDEN.findall(response.text))
+        if 'name="login"' in response.text:
+            data.update(prompt="login", login=login, password="any")
+        action = urljoin(str(response.url), form.group(1))
+        response = _at_provider(browser, browser.post(action, data=data), issuer)
+    title = re.search(r"<title>([^<]+)</title>", response.text)
+    return title.group(1) if title else ""

@@ -14,7 +14,8 @@ from contract.milestones import STUCK_REASONS
 from hub.deps import CipherDep, HubDep, LedgerDep, WriterSessionDep
 from hub.routes.api.dashboard_out import dashboard_csv
 from hub.services.dashboard import Dashboard, current_dashboard
-from hub.web.pages import ReaderPage, page_response, signed_in_as
+from hub.web.pages import ReaderPage, signed_in_as
+from hub.web.rendering import page_response
 
 router = APIRouter(prefix="/operator", include_in_schema=False)
 

@@ -4,29 +4,23 @@ report; the management dashboard is in `hub.web.dashboard_pages`. Operators and 
 agency executives see the de-identified reports (overlap, dashboard) only. Nothing here
 shows contacts, plans or record-level consent.
 
-Sign-in takes an access token from the operators' identity provider and keeps it in an
-HttpOnly, SameSite=Strict cookie; every page verifies it again (audience, issuer, expiry,
-role). The two forms that change state (sign-in, sign-out) carry a double-submit CSRF
-token.
+Signing in and out is `hub.web.operator_sign_in`; every page checks the sign-in again.
 """
 
 from __future__ import annotations
 
-import hmac
 import json
-import secrets
+import time
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, FastAPI, Form, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 from sqlmodel import Session
 
 from hub.auth import Principal, authenticate
-from hub.context import HubContext
 from hub.deps import HubDep, SessionDep, WriterSessionDep
 from hub.errors import ApiError
 from hub.linkage.engine import LinkParams
@@ -36,44 +30,56 @@ from hub.services import sync_watch
 from hub.services.families_report import compute_families
 from hub.services.health import encoding_health
 from hub.services.reports import current_overlap
+from hub.web import operator_sign_in
+from hub.web.rendering import page_response
 from keys import Role
 
 # Run ids are 32-bit: a larger one is simply not found (never a database overflow).
 RunId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
 
-_HERE = Path(__file__).parent
-_TEMPLATES = Jinja2Templates(directory=_HERE / "templates")
-TOKEN_COOKIE = "pprl_operator"  # noqa: S105  (a cookie name)
-CSRF_COOKIE = "pprl_operator_csrf"
 
 router = APIRouter(prefix="/operator", include_in_schema=False)
 
 
-def _hub(request: Request) -> HubContext:
-    hub: HubContext = request.app.state.hub
-    return hub
-
-
 class SignInRequired(Exception):
-    """No operator or auditor is signed in: the page answers with the sign-in form."""
+    """No operator or auditor is signed in: the page answers with the sign-in form, and
+    the sign-in returns to the page asked for."""
+
+    def __init__(self, back_to: str = "") -> None:
+        super().__init__(back_to)
+        self.back_to = back_to
 
 
 class ExecutivesSeeReports(Exception):
     """An agency executive asked for an operators' page: they see the reports only."""
 
 
+def _back_to(request: Request) -> str:
+    if request.method != "GET":
+        return ""
+    return request.url.path + (f"?{request.url.query}" if request.url.query else "")
+
+
 def get_reader(request: Request, hub: HubDep, session: SessionDep) -> Principal:
-    """The signed-in operator, auditor or agency executive (their token in the page
-    cookie): who may read the de-identified reports."""
-    token = request.cookies.get(TOKEN_COOKIE)
+    """The signed-in operator, auditor or agency executive: a page session from the
+    operators' provider, or a pasted token (in the page cookie). Who may read the
+    de-identified reports."""
+    page_session = operator_sign_in.read(
+        hub.page_session_key, request.cookies.get(operator_sign_in.SESSION_COOKIE)
+    )
+    if page_session is not None and page_session.expires > time.time():
+        return Principal(
+            hub.settings.operator_issuer or "", page_session.subject, page_session.roles, None
+        )
+    token = request.cookies.get(operator_sign_in.TOKEN_COOKIE)
     if not token:
-        raise SignInRequired
+        raise SignInRequired(_back_to(request))
     try:
         principal = authenticate(hub, session, f"Bearer {token}")
     except ApiError:
-        raise SignInRequired from None
-    if not principal.has(*READERS):
-        raise SignInRequired
+        raise SignInRequired(_back_to(request)) from None
+    if not principal.has(*operator_sign_in.READERS):
+        raise SignInRequired(_back_to(request))
     return principal
 
 
@@ -82,9 +88,6 @@ def get_operator(principal: Annotated[Principal, Depends(get_reader)]) -> Princi
     if not principal.has(Role.HUB_OPERATOR, Role.AUDITOR):
         raise ExecutivesSeeReports
     return principal
-
-
-READERS = (Role.HUB_OPERATOR, Role.AUDITOR, Role.EXECUTIVE)
 
 
 def signed_in_as(reader: Principal) -> dict[str, Any]:
@@ -104,7 +107,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(SignInRequired)
     async def sign_in_first(request: Request, exc: SignInRequired) -> Response:
-        return _sign_in()
+        if exc.back_to:
+            query = urlencode({"next": exc.back_to})
+            return RedirectResponse(f"/operator/sign-in?{query}", status_code=303)
+        return RedirectResponse("/operator/sign-in", status_code=303)
 
     @app.exception_handler(ExecutivesSeeReports)
     async def to_the_dashboard(request: Request, exc: ExecutivesSeeReports) -> Response:
@@ -113,99 +119,12 @@ def install(app: FastAPI) -> None:
     from hub.web import dashboard_pages  # it builds on this module's helpers
 
     app.include_router(router)
+    app.include_router(operator_sign_in.router)
     app.include_router(dashboard_pages.router)
-
-
-def _csrf(request: Request) -> str:
-    return request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
-
-
-def page_response(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
-    token = _csrf(request)
-    response = _TEMPLATES.TemplateResponse(
-        request, name, {"csrf": token, **context}, status_code=status
-    )
-    response.set_cookie(
-        CSRF_COOKIE,
-        token,
-        httponly=True,
-        samesite="strict",
-        secure=_hub(request).settings.secure_cookies,
-    )
-    response.headers["Content-Security-Policy"] = (
-        "default-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
-        "form-action 'self'; base-uri 'none'"
-    )
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-def _csrf_ok(request: Request, submitted: str) -> bool:
-    cookie = request.cookies.get(CSRF_COOKIE)
-    return bool(cookie and submitted and hmac.compare_digest(cookie, submitted))
 
 
 def _sign_in() -> RedirectResponse:
     return RedirectResponse("/operator/sign-in", status_code=303)
-
-
-@router.get("/sign-in", response_class=HTMLResponse)
-def sign_in_form(request: Request) -> HTMLResponse:
-    """Paste an operator or auditor token."""
-    return page_response(request, "sign_in.html", error=None)
-
-
-@router.post("/sign-in")
-def sign_in(
-    request: Request,
-    hub: HubDep,
-    session: SessionDep,
-    token: Annotated[str, Form(max_length=8000)],
-    csrf: Annotated[str, Form(max_length=200)] = "",
-) -> Response:
-    """Check the token as the API would, then keep it in a cookie until it expires."""
-    if not _csrf_ok(request, csrf):
-        return page_response(
-            request, "error.html", 400, title="Form expired", message="Open the sign-in page again."
-        )
-    try:
-        principal = authenticate(hub, session, f"Bearer {token.strip()}")
-    except ApiError as exc:
-        return page_response(request, "sign_in.html", 401, error=f"Not signed in: {exc.detail}")
-    if not principal.has(*READERS):
-        return page_response(
-            request,
-            "sign_in.html",
-            403,
-            error="These pages are for hub operators, auditors and agency executives.",
-        )
-    start = "/operator" if principal.has(Role.HUB_OPERATOR, Role.AUDITOR) else "/operator/dashboard"
-    response = RedirectResponse(start, status_code=303)
-    response.set_cookie(
-        TOKEN_COOKIE,
-        token.strip(),
-        httponly=True,
-        samesite="strict",
-        secure=hub.settings.secure_cookies,
-        max_age=3600,
-    )
-    return response
-
-
-@router.post("/sign-out")
-def sign_out(request: Request, csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
-    """Forget the token."""
-    if not _csrf_ok(request, csrf):
-        return page_response(
-            request,
-            "error.html",
-            400,
-            title="Form expired",
-            message="Reload the page and sign out again.",
-        )
-    response = _sign_in()
-    response.delete_cookie(TOKEN_COOKIE)
-    return response
 
 
 @router.get("", response_class=HTMLResponse)

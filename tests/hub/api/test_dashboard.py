@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from hub.models import PlanAlertSeen
 from hub.services.dashboard import exits_while_shared, last_months, shared_from
 from hub.services.overlap import determined_cells
-from hub.web.pages import TOKEN_COOKIE
+from hub.web.operator_sign_in import TOKEN_COOKIE
 from keys import Role, issue_token
 from tests.hub.api.factories import Api, encodings, link, milestones, ref, succeeded_run
 

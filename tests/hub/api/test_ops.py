@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from consent import open_checkpoint
 from hub.app import create_app
 from hub.settings import HubSettings
-from hub.web.pages import TOKEN_COOKIE
+from hub.web.operator_sign_in import TOKEN_COOKIE
 from keys import Role
 from tests.conftest import database_url
 from tests.hub.api.factories import Api

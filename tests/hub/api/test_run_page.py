@@ -7,7 +7,7 @@ import re
 from fastapi.testclient import TestClient
 
 from hub.models import RecordCluster
-from hub.web.pages import TOKEN_COOKIE
+from hub.web.operator_sign_in import TOKEN_COOKIE
 from keys import Role
 from tests.hub.api.factories import Api, ref, succeeded_run
 

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from hub.models import SyncCheckIn
 from hub.services.sync_watch import sync_statuses
-from hub.web.pages import TOKEN_COOKIE
+from hub.web.operator_sign_in import TOKEN_COOKIE
 from keys import Role
 from tests.hub.api.factories import Api
 

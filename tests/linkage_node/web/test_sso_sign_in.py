@@ -21,8 +21,10 @@ from tests.openid_provider import (
     OpenIdProvider,
     asks_to_sign_in,
     confirm_sign_out,
+    moved_on_to,
     running,
     sign_in_at_provider,
+    web_client,
 )
 
 pytestmark = pytest.mark.live
@@ -52,12 +54,9 @@ def provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpenIdProvide
         OpenIdProvider(
             tmp_path_factory.mktemp("provider"),
             clients=[
-                {
-                    "client_id": "node-dcfs",
-                    "client_secret": SECRET,
-                    "redirect_uris": [f"{NODE}/sign-in/callback"],
-                    "post_logout_redirect_uris": [f"{NODE}/sign-in?signed_out=1"],
-                }
+                web_client(
+                    "node-dcfs", SECRET, f"{NODE}/sign-in/callback", f"{NODE}/sign-in?signed_out=1"
+                )
             ],
             accounts=ACCOUNTS,
         )
@@ -94,12 +93,6 @@ def sign_in(
     location = back.headers["location"]
     assert location.startswith(f"{NODE}/sign-in/callback?")
     return node.client.get(location.removeprefix(NODE), follow_redirects=False)
-
-
-def moved_on_to(response: Any) -> str:
-    found = re.search(r'http-equiv="refresh" content="0;url=([^"]+)"', response.text)
-    assert found, response.text
-    return found.group(1)
 
 
 def test_a_case_manager_signs_in_with_the_state_account_and_returns_to_the_page(
