@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from linkage_node import encode_cli, lookup_cli, run_cli, users_cli
+from linkage_node import encode_cli, lookup_cli, run_cli, sync_report_cli, users_cli
 from linkage_node.consent_cli import app as consent_app
 from linkage_node.key_request import request_key
 from linkage_node.provisional_cli import app as provisional_app
@@ -30,6 +30,7 @@ app.command("validate")(encode_cli.validate)
 app.command("encode")(encode_cli.encode)
 app.command("lookup")(lookup_cli.lookup)
 app.command("run")(run_cli.run)
+app.command("sync-report")(sync_report_cli.sync_report_command)
 
 
 @app.command("sync")

@@ -32,6 +32,7 @@ from linkage_node import encode_cli
 from linkage_node.consent_options import Agency, Hub, KeyDir, Passphrase, SecretFile, StateDir
 from linkage_node.errors import NodeError
 from linkage_node.private_files import FILE_MODE, private_directory
+from linkage_node.sync_report_cli import write_sync_report
 from linkage_node.witness_cli import LogPublicKey
 
 err = Console(stderr=True, soft_wrap=True)
@@ -101,6 +102,13 @@ def run(
     ] = None,
     passphrase_file: Passphrase = None,
     log_public_key: LogPublicKey = None,
+    report_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="After each sync, write the integrated sync report (CSV and JSON) here "
+            "for the agency's CMIS to load."
+        ),
+    ] = None,
 ) -> None:
     """Encode tonight's export and sync it to the hub: once, or every PERIOD. Two runs
     never overlap (a lock in the state directory); exits as `encode` or `sync` would."""
@@ -133,6 +141,10 @@ def run(
                     passphrase_file=passphrase_file,
                     log_public_key=log_public_key,
                 )
+                if report_dir is not None:
+                    write_sync_report(
+                        agency, hub, key_dir, directory, report_dir, passphrase_file, log_public_key
+                    )
             except (NodeError, HubCallError, typer.BadParameter) as exc:
                 if period is None:
                     raise

@@ -3,6 +3,7 @@ schedule, never two at once."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -107,3 +108,15 @@ def test_a_period_is_minutes_hours_or_days(hub: LiveHub, node: Path) -> None:
         code, err = _run(node, hub, "--every", bad)
         assert code == 2, bad
         assert "at least 5m" in err
+
+
+def test_a_run_writes_the_integrated_sync_report_after_its_sync(hub: LiveHub, node: Path) -> None:
+    synthetic_roster(node / "roster.csv", 12)
+    code, err = _run(node, hub, "--report-dir", str(node / "cmis"))
+    assert code == 0, err
+    assert "integrated sync report: 0 of 12 clients shared" in err
+    report = json.loads((node / "cmis" / "sync-report.json").read_text())
+    assert report["counts"]["clients_asked"] == 12
+    assert report["clients"] == []  # DOC is the only agency: nobody else serves them
+    header = (node / "cmis" / "shared-clients.csv").read_text().splitlines()[0]
+    assert header.startswith("case_number,client_name,case_manager_id,status,program")
