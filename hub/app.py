@@ -57,7 +57,7 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
             every = hub.settings.checkpoint_interval_seconds
             checkpoints = _every(every, lambda: _issue_checkpoint(hub), "checkpoint")
             tasks.append(asyncio.create_task(checkpoints))
-        if hub.settings.auto_link_after_minutes is not None:  # README: Every night
+        if auto_link.enabled(hub.settings):  # README: Every night
             linking = _every(60, lambda: _link_if_due(hub), "scheduled linkage")
             tasks.append(asyncio.create_task(linking))
         if hub.settings.smtp_host and hub.cipher is not None:

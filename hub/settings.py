@@ -8,9 +8,11 @@ hub refuses to start without them.
 from __future__ import annotations
 
 import os
+from datetime import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -199,6 +201,15 @@ class HubSettings(BaseSettings):
         "some arrived since the last run (an incremental run; the first run is an "
         "operator's). Unset: only operators start runs.",
     )
+    auto_link_at: time | None = Field(
+        default=None,
+        description="Link by itself once a day at this time (HH:MM, in "
+        "PPRL_AUTO_LINK_TIMEZONE) when encodings arrived since the last run; with "
+        "PPRL_AUTO_LINK_AFTER_MINUTES too, whichever comes first.",
+    )
+    auto_link_timezone: str = Field(
+        default="UTC", description="The time zone of PPRL_AUTO_LINK_AT (e.g. America/Chicago)."
+    )
     sync_expected_hours: float = Field(
         default=26.0,
         gt=0,
@@ -266,6 +277,12 @@ class HubSettings(BaseSettings):
                 )
             if self.database_url.startswith("sqlite") and ":memory:" in self.database_url:
                 raise ValueError("production cannot run on an in-memory database")
+        try:
+            ZoneInfo(self.auto_link_timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                "PPRL_AUTO_LINK_TIMEZONE is not a time zone name (e.g. America/Chicago)"
+            ) from None
         if self.operator_jwks_file is not None and self.operator_issuer is None:
             raise ValueError("PPRL_OPERATOR_JWKS_FILE needs PPRL_OPERATOR_ISSUER")
         try:

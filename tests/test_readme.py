@@ -115,6 +115,8 @@ def test_every_readme_command_runs_and_succeeds(tmp_path: Path) -> None:
         "doc-encodings.jsonl",
         "doc-state.backup",
         "doc-consents.fhir.json",
+        "cmis/DOC/sync-report.json",
+        "cmis/DOC/shared-clients.csv",
     ):
         assert (tmp_path / private).stat().st_mode & 0o077 == 0, private
     # The refused exports wrote nothing; the backup restored elsewhere is the same state.
