@@ -58,6 +58,9 @@ def test_the_compose_file_is_valid_and_wired_as_documented() -> None:
         assert run[:3] == ["pprl", "node", "run"]
         assert run[run.index("--agency") + 1] == agency
         assert run[run.index("--every") + 1] == "24h"
+        # The integrated sync report lands outside the container, for the agency's CMIS.
+        assert run[run.index("--report-dir") + 1] == "/reports"
+        assert f"/cmis/{agency.lower()}:/reports" in node["volumes"][2]
         assert pages["command"][:3] == ["pprl", "node", "serve"]
         # The pages read the state the nightly job writes.
         assert node["volumes"][1].split(":")[0] == pages["volumes"][0].split(":")[0]

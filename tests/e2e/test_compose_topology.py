@@ -39,6 +39,7 @@ class Topology:
             ("/run/secrets", str(self.run)),
             ("/data", str(self.tmp / "state" / agency)),
             ("/rosters", str(self.tmp / "rosters" / agency)),
+            ("/reports", str(self.tmp / "cmis" / agency)),
             ("http://hub:8765", self.hub_url),
         ):
             if value == inside or value.startswith(inside + "/"):
@@ -142,6 +143,7 @@ def test_the_compose_topology_runs_as_processes(database: Engine, tmp_path: Path
                 check=False,
             )
             assert nightly.returncode == 0, (agency, nightly.stderr)
+            assert (tmp_path / "cmis" / agency / "sync-report.json").exists()
         # One agency's pages, on the state its nightly job wrote.
         pages = services["pages-dcfs"]
         pages_port = free_port()
