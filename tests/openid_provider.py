@@ -8,6 +8,7 @@ development form: a known account, any password).
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import shutil
@@ -152,7 +153,7 @@ def moved_on_to(response: Any) -> str:
     """Where a "Signed in" page moves on to (its meta refresh)."""
     found = re.search(r'http-equiv="refresh" content="0;url=([^"]+)"', response.text)
     assert found, response.text
-    return found.group(1)
+    return html.unescape(found.group(1))
 
 
 def running(provider: OpenIdProvider) -> Iterator[OpenIdProvider]:

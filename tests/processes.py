@@ -174,10 +174,13 @@ def running(
 
 
 @contextmanager
-def serve_in_thread(app: Any, *, lifespan: Literal["auto", "on", "off"] = "on") -> Iterator[str]:
-    """Run the ASGI `app` with uvicorn in a thread of this process, on a free port, until
-    the block ends; yields its base URL."""
-    port = free_port()
+def serve_in_thread(
+    app: Any, *, lifespan: Literal["auto", "on", "off"] = "on", port: int | None = None
+) -> Iterator[str]:
+    """Run the ASGI `app` with uvicorn in a thread of this process, on a free port (or
+    `port`, one the test took from `free_port` to name in advance), until the block ends;
+    yields its base URL."""
+    port = port or free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", lifespan=lifespan)
     )

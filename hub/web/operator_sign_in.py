@@ -246,9 +246,17 @@ def sign_out(request: Request, csrf: Annotated[str, Form(max_length=200)] = "") 
             message="Reload the page and sign out again.",
         )
     provider_sign_out = sign_out_url(request)
-    response = (
-        RedirectResponse(provider_sign_out, status_code=303) if provider_sign_out else _sign_in()
-    )
+    response: Response = _sign_in()
+    if provider_sign_out:
+        # A page that moves on, not a redirect: the pages' CSP (form-action 'self')
+        # keeps a form's answer from redirecting to another site.
+        response = page_response(
+            request,
+            "moving_on.html",
+            target=provider_sign_out,
+            heading="Signed out here",
+            explanation="Now signing you out of your organisation's sign-in too.",
+        )
     response.delete_cookie(TOKEN_COOKIE)
     response.delete_cookie(SESSION_COOKIE)
     response.delete_cookie(HINT_COOKIE, path="/operator/sign-out")

@@ -168,7 +168,16 @@ def sign_out(request: Request, csrf: Annotated[str, Form(max_length=200)] = "") 
         after = node.settings.public_url.rstrip("/") + "/sign-in?signed_out=1"
         url = node.sso.sign_out_url(request.cookies.get(HINT_COOKIE), after)
         if url:
-            response = RedirectResponse(url, status_code=303)
+            # A page that moves on, not a redirect: the pages' CSP (form-action 'self')
+            # keeps a form's answer from redirecting to another site.
+            response = page(
+                request,
+                "moving_on.html",
+                staff=None,
+                target=url,
+                heading="Signed out here",
+                explanation="Now signing you out of the state's sign-in too.",
+            )
     response.delete_cookie(SESSION_COOKIE)
     response.delete_cookie(HINT_COOKIE, path="/sign-out")
     return response

@@ -138,10 +138,11 @@ def test_signing_out_ends_the_provider_session_too(
     page = hub.get("/operator/health")
     csrf = page.text.split('name="csrf" value="')[1].split('"')[0]
     out = hub.post("/operator/sign-out", data={"csrf": csrf}, follow_redirects=False)
-    assert out.headers["location"].startswith(f"{provider.issuer}/session/end?")
+    end_session = moved_on_to(out)
+    assert end_session.startswith(f"{provider.issuer}/session/end?")
     assert hub.get("/operator/health", follow_redirects=False).status_code == 303
     with httpx.Client() as browser:
-        back = confirm_sign_out(browser, out.headers["location"], provider.issuer)
+        back = confirm_sign_out(browser, end_session, provider.issuer)
     assert back.headers["location"] == f"{HUB}/operator/sign-in?signed_out=1"
     assert "You are signed out." in hub.get("/operator/sign-in?signed_out=1").text
 

@@ -192,7 +192,7 @@ def test_signing_out_ends_the_session_at_the_provider_too(
         page = node.client.get("/caseload")
         csrf = page.text.split('name="csrf" value="')[1].split('"')[0]
         out = node.client.post("/sign-out", data={"csrf": csrf}, follow_redirects=False)
-        end_session = out.headers["location"]
+        end_session = moved_on_to(out)
         assert end_session.startswith(f"{provider.issuer}/session/end?")
         assert "id_token_hint=" in end_session
         assert node.client.get("/caseload", follow_redirects=False).status_code == 303
