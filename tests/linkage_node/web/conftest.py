@@ -91,6 +91,29 @@ def make_node(
     return Node(TestClient(app, base_url="https://node.test"), requests)
 
 
+SSO_SECRET = "dcfs-node-client-secret-0123456789"
+SSO_ROLES = '{"supervisor": ["dcfs-supervisors"], "case_manager": ["dcfs-case-managers"]}'
+
+
+def make_sso_node(hub: Api, tmp_path: Path, issuer: str, public_url: str) -> Node:
+    """The DCFS node's pages signing staff in at the provider `issuer` as client
+    `node-dcfs` (secret SSO_SECRET): staff id in `employee_id`, roles from `groups`."""
+    secret = tmp_path / "oidc-client-secret"
+    secret.write_text(SSO_SECRET)
+    secret.chmod(0o600)
+    return make_node(
+        hub,
+        tmp_path,
+        oidc_issuer=issuer,
+        oidc_client_id="node-dcfs",
+        oidc_client_secret_file=secret,
+        oidc_scope="openid profile staff",
+        oidc_staff_id_claim="employee_id",
+        oidc_roles=SSO_ROLES,
+        public_url=public_url,
+    )
+
+
 @pytest.fixture
 def node(api: Api, scenario: dict[str, int], tmp_path: Path) -> Node:  # noqa: F811
     return make_node(api, tmp_path)

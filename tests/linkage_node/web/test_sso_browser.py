@@ -13,13 +13,11 @@ from playwright.sync_api import Page, expect
 
 from tests.browser import ARTIFACTS
 from tests.hub.api.factories import Api
-from tests.linkage_node.web.conftest import make_node
+from tests.linkage_node.web.conftest import SSO_SECRET, make_sso_node
 from tests.openid_provider import OpenIdProvider, running, web_client
 from tests.processes import free_port, serve_in_thread
 
 pytestmark = pytest.mark.browser
-
-SECRET = "dcfs-node-client-secret-0123456789"
 
 
 @pytest.fixture
@@ -31,7 +29,7 @@ def site(api: Api, scenario: dict[str, int], tmp_path: Path) -> Iterator[str]:
         clients=[
             web_client(
                 "node-dcfs",
-                SECRET,
+                SSO_SECRET,
                 f"{node_url}/sign-in/callback",
                 f"{node_url}/sign-in?signed_out=1",
             )
@@ -39,21 +37,8 @@ def site(api: Api, scenario: dict[str, int], tmp_path: Path) -> Iterator[str]:
         accounts={"maria.lopez": {"employee_id": "cm-0001", "groups": ["dcfs-case-managers"]}},
     )
     (tmp_path / "provider").mkdir()
-    secret = tmp_path / "client-secret"
-    secret.write_text(SECRET)
-    secret.chmod(0o600)
     for _ in running(provider):
-        node = make_node(
-            api,
-            tmp_path,
-            oidc_issuer=provider.issuer,
-            oidc_client_id="node-dcfs",
-            oidc_client_secret_file=secret,
-            oidc_scope="openid profile staff",
-            oidc_staff_id_claim="employee_id",
-            oidc_roles='{"case_manager": ["dcfs-case-managers"]}',
-            public_url=node_url,
-        )
+        node = make_sso_node(api, tmp_path, provider.issuer, node_url)
         with serve_in_thread(node.client.app, lifespan="auto", port=port):
             yield node_url
 

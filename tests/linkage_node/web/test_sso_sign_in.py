@@ -16,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.hub.api.factories import Api
-from tests.linkage_node.web.conftest import Node, make_node
+from tests.linkage_node.web.conftest import SSO_SECRET, Node, make_sso_node
 from tests.openid_provider import (
     OpenIdProvider,
     asks_to_sign_in,
@@ -30,8 +30,6 @@ from tests.openid_provider import (
 pytestmark = pytest.mark.live
 
 NODE = "https://node.test"
-SECRET = "dcfs-node-client-secret-0123456789"
-ROLES = '{"supervisor": ["dcfs-supervisors"], "case_manager": ["dcfs-case-managers"]}'
 ACCOUNTS = {
     "maria.lopez": {
         "name": "Maria Lopez",
@@ -55,7 +53,10 @@ def provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpenIdProvide
             tmp_path_factory.mktemp("provider"),
             clients=[
                 web_client(
-                    "node-dcfs", SECRET, f"{NODE}/sign-in/callback", f"{NODE}/sign-in?signed_out=1"
+                    "node-dcfs",
+                    SSO_SECRET,
+                    f"{NODE}/sign-in/callback",
+                    f"{NODE}/sign-in?signed_out=1",
                 )
             ],
             accounts=ACCOUNTS,
@@ -65,20 +66,7 @@ def provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpenIdProvide
 
 @pytest.fixture
 def node(api: Api, scenario: dict[str, int], tmp_path: Path, provider: OpenIdProvider) -> Node:
-    secret = tmp_path / "oidc-client-secret"
-    secret.write_text(SECRET)
-    secret.chmod(0o600)
-    return make_node(
-        api,
-        tmp_path,
-        oidc_issuer=provider.issuer,
-        oidc_client_id="node-dcfs",
-        oidc_client_secret_file=secret,
-        oidc_scope="openid profile staff",
-        oidc_staff_id_claim="employee_id",
-        oidc_roles=ROLES,
-        public_url=NODE,
-    )
+    return make_sso_node(api, tmp_path, provider.issuer, NODE)
 
 
 def sign_in(
