@@ -141,7 +141,9 @@ class LogKey:
         try:
             text = path.read_bytes()
         except OSError as exc:
-            raise KeyFileError(str(path), exc.strerror or "unreadable", "Check the path.") from None
+            raise KeyFileError(
+                str(path), exc.strerror or "unreadable", "Check the path.", exit_code=2
+            ) from None
         if too_open(path):
             raise KeyFileError(str(path), "is readable by other users", f"Run `chmod 600 {path}`.")
         first, _, pem = text.partition(b"\n")

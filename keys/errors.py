@@ -6,7 +6,8 @@ from __future__ import annotations
 class KeysError(Exception):
     """Base for everything the key library refuses or detects."""
 
-    #: Process exit status the CLI uses: 1 failure, 3 invalid input data.
+    #: Process exit status the CLI uses: 1 failure, 2 a file named on the command line is
+    #: missing or unreadable, 3 invalid input data.
     exit_code = 1
 
     def advice(self) -> str:
@@ -17,10 +18,11 @@ class KeysError(Exception):
 class KeyFileError(KeysError):
     """A key file is missing, unreadable, too widely readable, or locked."""
 
-    def __init__(self, path: str, what: str, fix: str) -> None:
+    def __init__(self, path: str, what: str, fix: str, *, exit_code: int = 1) -> None:
         super().__init__(f"key file {path}: {what}")
         self.path = path
         self.fix = fix
+        self.exit_code = exit_code  # 2 where a file named on the command line is missing
 
     def advice(self) -> str:
         return f"{self}. {self.fix}"

@@ -243,7 +243,9 @@ def _read(path: Path) -> bytes:
             "Point --key-dir at a directory made by `pprl keys init-agency`.",
         ) from None
     except OSError as exc:
-        raise KeyFileError(str(path), exc.strerror or "unreadable", "Check permissions.") from None
+        raise KeyFileError(
+            str(path), exc.strerror or "unreadable", "Check permissions.", exit_code=2
+        ) from None
 
 
 def _load_private(path: Path, passphrase: str | None) -> PrivateKeyTypes:

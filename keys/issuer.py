@@ -104,7 +104,7 @@ class LocalIssuer:
             data = path.read_bytes()
         except OSError as exc:
             raise KeyFileError(
-                str(path), exc.strerror or "unreadable", "Check --issuer-dir."
+                str(path), exc.strerror or "unreadable", "Check --issuer-dir.", exit_code=2
             ) from None
         if too_open(path):
             raise KeyFileError(str(path), "is readable by other users", f"Run `chmod 600 {path}`.")

@@ -102,7 +102,10 @@ class LinkageSecret:
             data = path.read_bytes()
         except OSError as exc:
             raise KeyFileError(
-                str(path), exc.strerror or "unreadable", "Check the --secret-file path."
+                str(path),
+                exc.strerror or "unreadable",
+                "Check the --secret-file path.",
+                exit_code=2,
             ) from None
         where = str(path)
         if too_open(path):

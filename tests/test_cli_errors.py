@@ -196,8 +196,21 @@ def test_the_demo_refuses_a_database_that_is_not_empty(tmp_path: Path) -> None:
         ("hub", "run-linkage", "--hub", "http://127.0.0.1:9", "--token-file", "missing.token"),
         ("consent", "check-proof", "--input", "missing.json", "--log-public-key", "missing.vkey"),
         ("keys", "show", "--key-dir", "missing-keys"),
+        (
+            "node",
+            "encode",
+            "--agency",
+            "DOC",
+            "--secret-file",
+            "missing-secret.json",
+            "--input",
+            "missing.csv",
+            "--output",
+            "out.jsonl",
+        ),
+        ("keys", "issue-operator-token", "--issuer-dir", "missing-idp", "--subject", "op-1"),
     ],
-    ids=["validate", "link", "run-linkage", "check-proof", "keys-show"],
+    ids=["validate", "link", "run-linkage", "check-proof", "keys-show", "encode", "issuer"],
 )
 def test_a_missing_file_is_exit_2_everywhere(tmp_path: Path, args: tuple[str, ...]) -> None:
     result = pprl(*args, cwd=tmp_path)
