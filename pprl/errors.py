@@ -21,7 +21,6 @@ from contract.errors import HubCallError
 from hub.failures import HubError
 from keys.errors import KeysError
 from linkage_node.errors import NodeError
-from sso import SsoError
 
 # Every package's error base. Each has advice() and exit_code.
 DOMAIN_ERRORS: tuple[type[Exception], ...] = (
@@ -30,7 +29,6 @@ DOMAIN_ERRORS: tuple[type[Exception], ...] = (
     NodeError,
     HubError,
     HubCallError,
-    SsoError,
 )
 
 USAGE = 2
@@ -48,9 +46,15 @@ class Report:
     known: bool = True  # False: an unexpected fault, whose traceback --debug shows
 
 
+def _domain_errors() -> tuple[type[Exception], ...]:
+    # Sign-in errors only once `sso` was imported (it loads Authlib: no cost for --help).
+    sso = sys.modules.get("sso.errors")
+    return (*DOMAIN_ERRORS, sso.SsoError) if sso is not None else DOMAIN_ERRORS
+
+
 def report(exc: BaseException) -> Report:
     """The one-line report of an exception raised by a command."""
-    if isinstance(exc, DOMAIN_ERRORS):
+    if isinstance(exc, _domain_errors()):
         advice = exc.advice() if hasattr(exc, "advice") else str(exc)
         return Report(advice, getattr(exc, "exit_code", 1))
     for describe in (_file_error, _network_error, _settings_error, _database_error):

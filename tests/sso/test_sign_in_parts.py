@@ -84,3 +84,14 @@ def test_a_missing_or_odd_staff_id_is_refused(value: object) -> None:
 def test_a_bad_mapping_is_named(text: str) -> None:
     with pytest.raises(ValueError, match="role mapping"):
         RoleMap.parse(text, role_claim="g", staff_id_claim="s")
+
+
+def test_pprl_reports_a_sign_in_failure_in_one_line_with_its_advice() -> None:
+    from pprl.errors import report
+    from sso import SignInRejected
+
+    found = report(
+        SignInRejected("the sign-in provider refused a token (invalid_client)", "Check the id")
+    )
+    assert (found.known, found.exit_code) == (True, 1)
+    assert found.message == "the sign-in provider refused a token (invalid_client). Check the id"
