@@ -24,14 +24,19 @@ import json
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from contract import SharedOut, SharedProgramOut
 from contract.client import HubClient
 from contract.errors import HubRefused
+from contract.tokens import CachedToken
+from keys import AgencyIdentity, Role
+from linkage_node.hub_client import agency_token
+from linkage_node.job import STATE_FILE
 from linkage_node.private_files import FILE_MODE, private_directory
+from linkage_node.state import NodeState
 from linkage_node.state_rows import DirectoryEntry
 from linkage_node.witness import NodeWitness
 
@@ -71,6 +76,63 @@ class IntegratedReport:
             "milestones": sum(len(c["milestones"]) for c in self.clients),
             "conflicts": sum(len(c["conflicts"]) for c in self.clients),
         }
+
+
+def nightly(
+    identity: AgencyIdentity,
+    state_dir: Path,
+    hub: HubClient,
+    out_dir: Path,
+    witness: NodeWitness | None,
+) -> tuple[IntegratedReport, list[Path]]:
+    """The whole night's work for the agency whose node state is in `state_dir`: ask
+    about every current client, then write the files; returns the report and them."""
+    state = NodeState(state_dir / STATE_FILE, identity.agency_id)
+    try:
+        entries = state.directory()
+    finally:
+        state.close()
+    report = build(
+        identity.agency_id,
+        identity.programs,
+        entries,
+        hub=hub,
+        token_for=case_manager_tokens(identity),
+        witness=witness,
+    )
+    return report, write(report, out_dir)
+
+
+def summary(report: IntegratedReport) -> str:
+    """The report in one line: how many clients shared, contacts, milestones, conflicts."""
+    counts = report.counts()
+
+    def n(count: int, word: str) -> str:
+        return f"{count:,} {word}{'' if count == 1 else 's'}"
+
+    return (
+        f"{counts['clients_shared']:,} of {n(counts['clients_asked'], 'client')} shared with "
+        f"another program: {n(counts['contacts'], 'contact')}, "
+        f"{n(counts['milestones'], 'milestone')}, {n(counts['conflicts'], 'conflict')}"
+    )
+
+
+def case_manager_tokens(identity: AgencyIdentity) -> TokenFor:
+    """A token source per case manager, minted with the agency's key and reused until
+    near its end (a night's report asks about each case manager's clients in a row)."""
+    sources: dict[str, CachedToken] = {}
+
+    def token_for(staff_id: str) -> Callable[[], str]:
+        if staff_id not in sources:
+            sources[staff_id] = agency_token(
+                identity,
+                subject=staff_id,
+                roles=(Role.CASE_MANAGER,),
+                lifetime=timedelta(minutes=5),
+            )
+        return sources[staff_id]
+
+    return token_for
 
 
 def build(

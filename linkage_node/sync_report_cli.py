@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -34,12 +32,10 @@ def write_sync_report(
     log_public_key: Path | None = None,
 ) -> None:
     """Ask, check and write; raises what `pprl` reports (an alarm exits 4, nothing written)."""
-    from keys import Role, issue_token
     from keys.cli import load_identity
     from linkage_node import sync_report
-    from linkage_node.hub_client import hub_audience, node_client
+    from linkage_node.hub_client import node_client
     from linkage_node.job import STATE_FILE
-    from linkage_node.state import NodeState
     from linkage_node.witness import NodeWitness
 
     identity = load_identity(key_dir, passphrase_file, False)
@@ -49,31 +45,12 @@ def write_sync_report(
     if not (directory / STATE_FILE).exists():
         raise typer.BadParameter(f"no node state in {directory}; run `pprl node encode` first")
 
-    def token_for(staff_id: str) -> Callable[[], str]:
-        return lambda: issue_token(
-            identity,
-            subject=staff_id,
-            audience=hub_audience(),
-            roles=(Role.CASE_MANAGER,),
-            lifetime=timedelta(minutes=5),
-        )
-
-    state = NodeState(directory / STATE_FILE, agency)
     witness = NodeWitness.open(directory, identity, log_public_key)
-    try:
-        entries = state.directory()
-    finally:
-        state.close()
     with node_client(hub, identity, retry_for=300, notice=err.print) as client:
-        report = sync_report.build(
-            agency, identity.programs, entries, hub=client, token_for=token_for, witness=witness
-        )
-    files = sync_report.write(report, out)
-    counts = report.counts()
+        report, files = sync_report.nightly(identity, directory, client, out, witness)
     err.print(
-        f"integrated sync report: {counts['clients_shared']} of {counts['clients_asked']} "
-        f"clients shared ({counts['contacts']} contacts, {counts['milestones']} milestones, "
-        f"{counts['conflicts']} conflicts) in {', '.join(p.name for p in files)} under {out}"
+        f"integrated sync report: {sync_report.summary(report)}; "
+        f"{', '.join(p.name for p in files)} under {out}"
     )
     if witness is None:
         err.print(

@@ -43,6 +43,7 @@ from linkage_node.witness import NodeWitness
 from pprl.demo_consent import MANAGER, consent_and_ask, plan_alerts_story, supervisor_of
 from pprl.demo_family import family_story, plant_family
 from pprl.demo_history import exit_story
+from pprl.demo_report import report_story
 
 ISSUER = "https://idp.demo.local/realms/pprl"
 ROSTER_SIZE = 1000
@@ -187,10 +188,15 @@ def hub_story(  # noqa: PLR0915  (a story told step by step)
         out.rule("[bold]10. Families: what other programs serve the client's family?")
         family_story(out, base, root=root, identities=identities, family=family, ops=ops, now=now)
 
-        out.rule("[bold]11. Quality summary and overlap (operators)")
+        out.rule("[bold]11. Tonight's integrated sync report for child welfare's CMIS")
+        report_story(
+            out, base, root=root, identity=identities["DCFS"], consented=asked["consented"]
+        )
+
+        out.rule("[bold]12. Quality summary and overlap (operators)")
         _quality(out, ops, run)
 
-    out.rule("[bold]12. The ledger, verified from the database")
+    out.rule("[bold]13. The ledger, verified from the database")
     engine = create_db_engine(url)
     witnessed = (NodeWitness.open(root / "nodes" / "DCFS", None, None) or _never()).status()
     try:

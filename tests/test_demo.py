@@ -78,11 +78,22 @@ def test_demo_does_what_it_reports(backend: str, tmp_path: Path) -> None:
         assert "notification: A client on your caseload left another program" in left
         assert "served before: corrections until" in left
         # Families: the mother is named to her child's case manager once she consents.
-        family = text.split("10. Families")[1].split("11. Quality summary")[0]
+        family = text.split("10. Families")[1].split("11. Tonight's integrated")[0]
         assert "(parent or guardian, listed as family only: DCFS does not serve her): no" in family
         assert re.search(r"is also served by corrections \((high|moderate) match", family)
         assert "consent verified by DCFS's node" in family
         assert "families report (cells under 11 suppressed)" in family
+        # Tonight's report for child welfare's CMIS holds the consented client's contact.
+        report = text.split("11. Tonight's integrated")[1].split("12. Quality summary")[0]
+        assert re.search(
+            r"integrated sync report for DCFS's CMIS: [1-9][\d,]* of [\d,]+ clients shared", report
+        )
+        assert re.search(
+            r"\S+ \(cm-\d+\): corrections, contact Case manager .*, plan shared: "
+            r"yes, consent verified: yes",
+            report,
+        )
+        assert (root / "cmis" / "DCFS" / "shared-clients.csv").stat().st_mode & 0o777 == 0o600
         assert "overlap (cells under 11 suppressed)" in text
         entries = int(_number(r"(\d+) entries, \d+ signed checkpoints", text))
         assert result.stdout == ""  # human output goes to stderr

@@ -114,7 +114,7 @@ def test_a_run_writes_the_integrated_sync_report_after_its_sync(hub: LiveHub, no
     synthetic_roster(node / "roster.csv", 12)
     code, err = _run(node, hub, "--report-dir", str(node / "cmis"))
     assert code == 0, err
-    assert "integrated sync report: 0 of 12 clients shared" in err
+    assert "integrated sync report: 0 of 12 clients shared with another program" in err
     report = json.loads((node / "cmis" / "sync-report.json").read_text())
     assert report["counts"]["clients_asked"] == 12
     assert report["clients"] == []  # DOC is the only agency: nobody else serves them

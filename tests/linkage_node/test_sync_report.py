@@ -8,7 +8,7 @@ import csv
 import json
 import stat
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import cast
 
@@ -17,7 +17,6 @@ import pytest
 
 from consent import WitnessAlarm
 from contract.client import HubClient
-from keys import Role, issue_token
 from linkage_node import sync_report
 from linkage_node.hub_client import agency_token
 from linkage_node.state_rows import DirectoryEntry
@@ -39,16 +38,11 @@ def report_of(api: Api, tmp_path: Path) -> sync_report.IntegratedReport:  # noqa
     vkey.write_text(api.log.verifier.vkey())
     witness = NodeWitness.open(tmp_path / "node", identity, vkey)
     asked: list[str] = []
+    tokens = sync_report.case_manager_tokens(identity)
 
     def token_for(staff_id: str) -> Callable[[], str]:
         asked.append(staff_id)
-        return lambda: issue_token(
-            identity,
-            subject=staff_id,
-            audience="pprl-hub",
-            roles=(Role.CASE_MANAGER,),
-            lifetime=timedelta(minutes=5),
-        )
+        return tokens(staff_id)
 
     hub = HubClient(
         "http://testserver", agency_token(identity), http=cast(httpx.Client, api.client)
