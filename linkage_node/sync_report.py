@@ -21,7 +21,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -33,9 +32,10 @@ from contract.client import HubClient
 from contract.errors import HubRefused
 from contract.tokens import CachedToken
 from keys import AgencyIdentity, Role
+from keys.files import write_private
 from linkage_node.hub_client import agency_token
 from linkage_node.job import STATE_FILE
-from linkage_node.private_files import FILE_MODE, private_directory
+from linkage_node.private_files import private_directory
 from linkage_node.state import NodeState
 from linkage_node.state_rows import DirectoryEntry
 from linkage_node.witness import NodeWitness
@@ -275,13 +275,6 @@ def write(report: IntegratedReport, out_dir: Path) -> list[Path]:
         "conflicts.csv": _csv(rows["conflicts"], CONFLICT_COLUMNS),
         "sync-report.json": json.dumps(document, indent=2, default=str) + "\n",
     }
-    written = []
     for name, text in files.items():
-        path = out_dir / name
-        partial = out_dir / f".{name}.partial"
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.replace(partial, path)
-        written.append(path)
-    return written
+        write_private(out_dir / name, text.encode(), overwrite=True)
+    return [out_dir / name for name in files]

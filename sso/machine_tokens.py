@@ -10,7 +10,6 @@ outlives any one token.
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -23,6 +22,7 @@ from authlib.integrations.httpx_client import OAuth2Client
 from authlib.oauth2 import OAuth2Error
 from httpx import HTTPError
 
+from keys.files import write_private
 from sso.errors import ProviderUnreachable, SignInRejected
 from sso.provider import OpenIdProvider
 
@@ -236,20 +236,22 @@ class StoredTokens(_Renewing):
     @classmethod
     def save(
         cls, path: Path, *, issuer: str, client_id: str, resource: str, token: dict[str, Any]
-    ) -> None:
-        expires = _expiry(token, time.time())
-        write_private(
-            path,
-            {
-                "issuer": issuer,
-                "client_id": client_id,
-                "resource": resource,
-                "access_token": token.get("access_token"),
-                "refresh_token": token.get("refresh_token"),
-                "expires_at": expires,
-                "lifetime": max(expires - time.time(), 0.0),
-            },
-        )
+    ) -> dict[str, Any]:
+        """Write the tokens (owner-only, whole or not at all); returns what was written."""
+        now = time.time()
+        expires = _expiry(token, now)
+        document = {
+            "issuer": issuer,
+            "client_id": client_id,
+            "resource": resource,
+            "access_token": token.get("access_token"),
+            "refresh_token": token.get("refresh_token"),
+            "expires_at": expires,
+            "lifetime": max(expires - now, 0.0),
+        }
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_private(path, json.dumps(document).encode(), overwrite=True)
+        return document
 
     def _fetch(self) -> dict[str, Any]:
         refresh = self._saved.get("refresh_token")
@@ -273,22 +275,11 @@ class StoredTokens(_Renewing):
 
         token = _provider_call("a renewed token", call)
         token.setdefault("refresh_token", refresh)
-        self.save(
+        self._saved = self.save(
             self.path,
             issuer=self._saved["issuer"],
             client_id=self._saved["client_id"],
             resource=str(self._saved.get("resource")),
             token=token,
         )
-        self._saved = json.loads(self.path.read_text(encoding="utf-8"))
         return token
-
-
-def write_private(path: Path, document: dict[str, Any]) -> None:
-    """Write JSON readable by its owner only, whole or not at all."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(document, handle)
-    os.replace(partial, path)

@@ -131,7 +131,12 @@ def test_a_revoked_consent_leaves_the_next_report_and_the_files_are_replaced_who
     assert shared["family_employment"]["contact_name"] == "Coach Patel"
     assert "Officer Reyes" not in (tmp_path / "cmis" / "sync-report.json").read_text()
     assert rows(tmp_path / "cmis" / "milestones.csv") == []
-    assert not list((tmp_path / "cmis").glob(".*partial"))
+    assert sorted(p.name for p in (tmp_path / "cmis").iterdir()) == [  # no half-written file
+        "conflicts.csv",
+        "milestones.csv",
+        "shared-clients.csv",
+        "sync-report.json",
+    ]
 
 
 def test_a_cell_a_spreadsheet_would_run_is_written_as_text(tmp_path: Path) -> None:
