@@ -19,7 +19,7 @@ from hub.services.linkage import LinkageRunner
 from hub.services.ratelimit import QuestionLimiter
 from hub.settings import HubSettings
 from keys import KeyFileError
-from keys.files import too_open
+from keys.files import read_private
 from sso import RelyingParty, RoleMap
 
 
@@ -68,9 +68,7 @@ class HubContext:
 
 def _read_token(path: Path) -> bytes:
     """A secret token from a file: owner-readable only, at least 16 characters."""
-    if too_open(path):
-        raise KeyFileError(str(path), "is readable by other users", f"Run `chmod 600 {path}`.")
-    token = path.read_bytes().strip()
+    token = read_private(path).strip()
     if len(token) < 16:
         raise KeyFileError(
             str(path), "holds a token shorter than 16 characters", "Make a longer one."

@@ -17,9 +17,9 @@ import secrets
 from pathlib import Path
 
 from hub.settings import HubSettings
-from keys import JwksTokenVerifier, KeyFileError, TokenRejected, VerifiedToken, canonical
-from keys.files import too_open
-from sso import OpenIdProvider, RelyingParty, RoleMap, SsoError
+from keys import JwksTokenVerifier, TokenRejected, VerifiedToken
+from keys.files import read_private
+from sso import OpenIdProvider, RelyingParty, RoleMap, SsoError, key_id
 
 OPERATOR_ROLES = ("hub_operator", "auditor")  # an operator with both signs in as operator
 
@@ -30,9 +30,13 @@ class OperatorTokens:
     def __init__(self, issuer: str, audience: str, source: OpenIdProvider | Path) -> None:
         self.issuer = issuer
         self._audience = audience
-        self._source = source
-        self._verifier: JwksTokenVerifier | None = None
+        self._provider = source if isinstance(source, OpenIdProvider) else None
         self._kids: set[str] = set()
+        # A key file is read at start-up (a broken one stops the hub there); the
+        # provider's keys are fetched with the first token.
+        self._verifier = (
+            self._build(json.loads(source.read_text())) if isinstance(source, Path) else None
+        )
 
     def _build(self, document: dict[str, object]) -> JwksTokenVerifier:
         verifier = JwksTokenVerifier(issuer=self.issuer, audience=self._audience, jwks=document)
@@ -46,28 +50,16 @@ class OperatorTokens:
 
     def verify(self, token: str) -> VerifiedToken:
         """The verified claims, or `TokenRejected`."""
-        if isinstance(self._source, Path):
-            if self._verifier is None:
-                self._verifier = self._build(json.loads(self._source.read_text()))
-            return self._verifier.verify(token)
-        kid = _kid(token)
-        if self._verifier is None or kid not in self._kids:
+        verifier = self._verifier
+        if self._provider is not None and (verifier is None or key_id(token) not in self._kids):
             try:
-                self._verifier = self._build(self._source.key_document(kid))
+                verifier = self._build(self._provider.key_document(key_id(token)))
             except SsoError as exc:
                 raise TokenRejected(f"the operators' provider keys: {exc.message}") from None
-        return self._verifier.verify(token)
-
-
-def _kid(token: str) -> str | None:
-    try:
-        header = canonical.strict_json_loads(
-            canonical.b64url_decode(token.split(".", maxsplit=1)[0])
-        )
-    except (canonical.EncodingError, IndexError):
-        return None
-    kid = header.get("kid") if isinstance(header, dict) else None
-    return kid if isinstance(kid, str) else None
+            self._verifier = verifier
+        if verifier is None:
+            raise TokenRejected("no keys for the operators' issuer")
+        return verifier.verify(token)
 
 
 def operator_tokens(settings: HubSettings) -> tuple[OperatorTokens | None, OpenIdProvider | None]:
@@ -88,7 +80,7 @@ def operator_sign_in(
     issuer, secret_file = settings.operator_issuer, settings.operator_client_secret_file
     if not (settings.operator_client_id and settings.public_url and issuer and secret_file):
         return None, None  # the settings refuse half of it
-    secret = _read_secret(secret_file)
+    secret = read_private(secret_file).decode().strip()
     roles = RoleMap.parse(
         settings.operator_roles,
         role_claim=settings.operator_role_claim,
@@ -102,12 +94,6 @@ def operator_sign_in(
         scope=settings.operator_scope,
     )
     return relying_party, roles
-
-
-def _read_secret(path: Path) -> str:
-    if too_open(path):
-        raise KeyFileError(str(path), "is readable by other users", f"Run `chmod 600 {path}`.")
-    return path.read_text(encoding="utf-8").strip()
 
 
 def page_session_key(settings: HubSettings) -> bytes:

@@ -41,3 +41,12 @@ def too_open(path: Path) -> bool:
     """True when a private file is readable or writable by group or others."""
     mode = path.stat().st_mode
     return bool(mode & (stat.S_IRWXG | stat.S_IRWXO))
+
+
+def read_private(path: Path) -> bytes:
+    """The contents of a secret file, refused (KeyFileError) when others may read it."""
+    from keys.errors import KeyFileError
+
+    if too_open(path):
+        raise KeyFileError(str(path), "is readable by other users", f"Run `chmod 600 {path}`.")
+    return path.read_bytes()

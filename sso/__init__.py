@@ -8,7 +8,7 @@ with PKCE), `RoleMap` (which claims give which role), `ClientCredentials` and
 
 from sso.errors import NoRoleHere, ProviderUnreachable, SignInRejected, SsoError
 from sso.machine_tokens import ClientCredentials, DeviceSignIn, StoredTokens
-from sso.provider import OpenIdProvider
+from sso.provider import OpenIdProvider, key_id
 from sso.relying_party import PendingSignIn, RelyingParty, SignedIn, safe_next
 from sso.roles import RoleMap
 
@@ -25,5 +25,6 @@ __all__ = [
     "SignedIn",
     "SsoError",
     "StoredTokens",
+    "key_id",
     "safe_next",
 ]

@@ -6,16 +6,14 @@ and the nonce this sign-in sent."""
 from __future__ import annotations
 
 import hmac
-import json
 import time
 from typing import Any
 
 from joserfc import jwt
 from joserfc.errors import JoseError
 
-from keys import canonical
 from sso.errors import SignInRejected
-from sso.provider import OpenIdProvider
+from sso.provider import OpenIdProvider, key_id
 
 ALGORITHMS = ("ES256", "RS256", "PS256", "EdDSA")
 LEEWAY_SECONDS = 60
@@ -28,20 +26,13 @@ def _rejected(what: str) -> SignInRejected:
     )
 
 
-def _kid(token: str) -> str | None:
-    try:
-        header = json.loads(canonical.b64url_decode(token.split(".", maxsplit=1)[0]))
-    except (ValueError, IndexError, canonical.EncodingError):
-        raise _rejected("the ID token is not a JWT") from None
-    kid = header.get("kid") if isinstance(header, dict) else None
-    return kid if isinstance(kid, str) else None
-
-
 def verify_id_token(
     provider: OpenIdProvider, token: str, *, client_id: str, nonce: str
 ) -> dict[str, Any]:
     """The ID token's claims, or `SignInRejected` naming the check that failed."""
-    keys = provider.keys_for(_kid(token))
+    if token.count(".") != 2:
+        raise _rejected("the ID token is not a JWT")
+    keys = provider.keys_for(key_id(token))
     try:
         decoded = jwt.decode(token, keys, algorithms=list(ALGORITHMS))
     except (JoseError, ValueError):

@@ -28,6 +28,7 @@ from sso.provider import OpenIdProvider
 
 RENEW_BEFORE_SECONDS = 60
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+PUBLIC_CLIENT = "none"
 
 
 def _expiry(token: dict[str, Any], now: float) -> float:
@@ -179,8 +180,11 @@ class DeviceSignIn:
         deadline = time.monotonic() + code.expires_in
         while time.monotonic() < deadline:
             try:
-                with OAuth2Client(self._client_id, timeout=10) as client:
-                    client.token_endpoint_auth_method = "none"  # noqa: S105
+                with OAuth2Client(
+                    self._client_id,
+                    token_endpoint_auth_method=PUBLIC_CLIENT,
+                    timeout=10,
+                ) as client:
                     return dict(
                         client.fetch_token(
                             endpoint,
@@ -262,8 +266,11 @@ class StoredTokens(_Renewing):
         endpoint = self._provider.metadata()["token_endpoint"]
 
         def call() -> dict[str, Any]:
-            with OAuth2Client(self._saved["client_id"], timeout=10) as client:
-                client.token_endpoint_auth_method = "none"  # noqa: S105
+            with OAuth2Client(
+                self._saved["client_id"],
+                token_endpoint_auth_method=PUBLIC_CLIENT,
+                timeout=10,
+            ) as client:
                 return dict(
                     client.fetch_token(
                         endpoint,

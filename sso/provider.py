@@ -19,6 +19,7 @@ import httpx
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
+from keys import canonical
 from sso.errors import ProviderUnreachable
 
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -35,6 +36,18 @@ def _secure_enough(url: str, issuer: str) -> bool:
         and parts.hostname in _LOOPBACK
         and urlsplit(issuer).hostname in _LOOPBACK
     )
+
+
+def key_id(token: str) -> str | None:
+    """The `kid` in a JWT's header (only to pick a key: the signature check decides)."""
+    try:
+        header = canonical.strict_json_loads(
+            canonical.b64url_decode(token.split(".", maxsplit=1)[0])
+        )
+    except (canonical.EncodingError, IndexError):
+        return None
+    kid = header.get("kid") if isinstance(header, dict) else None
+    return kid if isinstance(kid, str) else None
 
 
 class OpenIdProvider:

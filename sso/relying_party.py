@@ -9,9 +9,7 @@ match the cookie is refused.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
-import json
 import secrets
 import time
 from dataclasses import dataclass
@@ -23,10 +21,10 @@ from authlib.integrations.httpx_client import OAuth2Client
 from authlib.oauth2 import OAuth2Error
 from httpx import HTTPError
 
-from keys import canonical
 from sso.errors import ProviderUnreachable, SignInRejected
 from sso.id_token import verify_id_token
 from sso.provider import OpenIdProvider
+from sso.signed_values import sign, unsign
 
 PENDING_SECONDS = 600  # how long the provider's login form may take
 
@@ -55,31 +53,17 @@ class PendingSignIn:
     started: int
 
     def pack(self, key: bytes) -> str:
-        body = canonical.b64url_encode(
-            json.dumps(
-                [self.state, self.nonce, self.verifier, self.next_path, self.started]
-            ).encode()
-        )
-        return f"{body}.{_mac(key, body)}"
+        fields = [self.state, self.nonce, self.verifier, self.next_path, self.started]
+        return sign(key, "sso-pending", fields)
 
     @classmethod
     def unpack(cls, key: bytes, value: str | None) -> PendingSignIn | None:
-        if not value or value.count(".") != 1:
-            return None
-        body, mac = value.split(".")
-        if not hmac.compare_digest(mac, _mac(key, body)):
-            return None
         try:
-            state, nonce, verifier, next_path, started = json.loads(canonical.b64url_decode(body))
+            state, nonce, verifier, next_path, started = unsign(key, "sso-pending", value)
             pending = cls(str(state), str(nonce), str(verifier), str(next_path), int(started))
-        except (ValueError, TypeError, canonical.EncodingError):
+        except (ValueError, TypeError):  # None, or not the five fields
             return None
         return pending if time.time() - pending.started < PENDING_SECONDS else None
-
-
-def _mac(key: bytes, body: str) -> str:
-    digest = hmac.new(key, b"sso-pending\x1f" + body.encode(), hashlib.sha256).digest()
-    return canonical.b64url_encode(digest)
 
 
 @dataclass(frozen=True)

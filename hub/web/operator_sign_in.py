@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 import time
 from dataclasses import dataclass
@@ -32,8 +31,9 @@ from hub.deps import HubDep, SessionDep
 from hub.errors import ApiError
 from hub.operator_idp import OPERATOR_ROLES
 from hub.web.rendering import csrf_ok, hub_of, page_response
-from keys import Role, canonical
+from keys import Role
 from sso import NoRoleHere, PendingSignIn, SsoError, safe_next
+from sso.signed_values import sign, unsign
 
 TOKEN_COOKIE = "pprl_operator"  # noqa: S105  (a cookie name)
 SESSION_COOKIE = "pprl_operator_session"
@@ -54,29 +54,17 @@ class PageSession:
     expires: int
 
 
-def _mac(key: bytes, label: str, body: str) -> str:
-    digest = hmac.new(key, f"{label}\x1f{body}".encode(), hashlib.sha256).digest()
-    return canonical.b64url_encode(digest)
-
-
 def issue(key: bytes, subject: str, roles: list[str]) -> str:
-    body = canonical.b64url_encode(
-        json.dumps({"s": subject, "r": roles, "e": int(time.time()) + SESSION_SECONDS}).encode()
-    )
-    return f"{body}.{_mac(key, 'session', body)}"
+    expires = int(time.time()) + SESSION_SECONDS
+    return sign(key, "session", {"s": subject, "r": roles, "e": expires})
 
 
 def read(key: bytes, cookie: str | None) -> PageSession | None:
     """The session a cookie carries (expired or not), or None when missing or forged."""
-    if not cookie or cookie.count(".") != 1:
-        return None
-    body, mac = cookie.split(".")
-    if not hmac.compare_digest(mac, _mac(key, "session", body)):
-        return None
+    data = unsign(key, "session", cookie)
     try:
-        data = json.loads(canonical.b64url_decode(body))
         return PageSession(str(data["s"]), frozenset(Role(r) for r in data["r"]), int(data["e"]))
-    except (ValueError, KeyError, TypeError, canonical.EncodingError):
+    except (ValueError, KeyError, TypeError):  # None, or not a session
         return None
 
 

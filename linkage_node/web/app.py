@@ -37,6 +37,7 @@ from linkage_node.web import (
     sso_pages,
     team_pages,
 )
+from linkage_node.web.app_roles import NODE_ROLES
 from linkage_node.web.failures import install_error_pages
 from linkage_node.web.node import HERE, Node, NodeWebSettings
 from linkage_node.web.pages import page
@@ -95,9 +96,6 @@ def create_node_app(
     api.install(app)
     install_error_pages(app, page)
     return app
-
-
-NODE_ROLES = ("supervisor", "case_manager", "intake")  # a person with several gets the first
 
 
 def _single_sign_on(settings: NodeWebSettings) -> tuple[RelyingParty | None, RoleMap | None]:

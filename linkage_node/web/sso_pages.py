@@ -14,7 +14,7 @@ import logging
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from linkage_node.web.app_roles import start_page
+from linkage_node.web.app_roles import NODE_ROLES, start_page
 from linkage_node.web.pages import keep_cookie, node_of, page
 from linkage_node.web.session import SESSION_COOKIE
 from sso import NoRoleHere, PendingSignIn, SsoError, safe_next
@@ -23,7 +23,6 @@ router = APIRouter()
 log = logging.getLogger("pprl.node.sign_in")
 PENDING_COOKIE = "pprl_sso_pending"
 HINT_COOKIE = "pprl_sso_hint"  # the ID token, kept only to end the provider's session
-NODE_ROLES = ("supervisor", "case_manager", "intake")
 
 
 def _failed(request: Request, status: int, error: SsoError) -> HTMLResponse:
