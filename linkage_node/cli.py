@@ -76,19 +76,16 @@ def sync_command(
 ) -> None:
     """Send every encoding run's changes to the hub, then witness its consent ledger.
     Safe to run again after any failure; exits 4 if the ledger went back or forked."""
-    from keys.cli import load_identity
+    from linkage_node.consent_options import agency_and_state
     from linkage_node.hub_client import node_client
     from linkage_node.job import STATE_FILE
     from linkage_node.staff_file import load_staff
     from linkage_node.state import NodeState
     from linkage_node.sync import sync
 
-    identity = load_identity(key_dir, passphrase_file, passphrase_prompt)
-    if identity.agency_id != agency:
-        raise typer.BadParameter(f"the keys in {key_dir} are agency {identity.agency_id}'s")
-    directory = state_dir or Path("pprl-node") / agency
-    if not (directory / STATE_FILE).exists():
-        raise typer.BadParameter(f"no node state in {directory}; run `pprl node encode` first")
+    identity, directory = agency_and_state(
+        agency, key_dir, state_dir, passphrase_file, passphrase_prompt
+    )
     state = NodeState(directory / STATE_FILE, agency)
     client = node_client(hub, identity, audience=audience, retry_for=retry_for, notice=err.print)
     try:

@@ -15,6 +15,7 @@ from rich.console import Console
 from linkage_node.errors import StateError
 
 if TYPE_CHECKING:
+    from keys import AgencyIdentity
     from linkage_node.consent_desk import ConsentDesk
 
 err = Console(stderr=True, soft_wrap=True)
@@ -38,6 +39,27 @@ SecretFile = Annotated[
 ]
 JsonOut = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
 Day = Annotated[str, typer.Option(metavar="YYYY-MM-DD")]
+
+
+def agency_and_state(
+    agency: str,
+    key_dir: Path,
+    state_dir: Path | None,
+    passphrase_file: Path | None,
+    prompt: bool = False,
+) -> tuple[AgencyIdentity, Path]:
+    """The agency's keys and its node's state directory, refused (exit 2) when the keys
+    are another agency's or the node has no state yet."""
+    from keys.cli import load_identity
+    from linkage_node.job import STATE_FILE
+
+    identity = load_identity(key_dir, passphrase_file, prompt)
+    if identity.agency_id != agency:
+        raise typer.BadParameter(f"the keys in {key_dir} are agency {identity.agency_id}'s")
+    directory = state_dir or Path("pprl-node") / agency
+    if not (directory / STATE_FILE).exists():
+        raise typer.BadParameter(f"no node state in {directory}; run `pprl node encode` first")
+    return identity, directory
 
 
 @contextmanager

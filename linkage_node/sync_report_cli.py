@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from linkage_node.consent_options import Agency, Hub, KeyDir, Passphrase, StateDir
+from linkage_node.consent_options import Agency, Hub, KeyDir, Passphrase, StateDir, agency_and_state
 from linkage_node.witness_cli import LogPublicKey
 
 err = Console(stderr=True, soft_wrap=True)
@@ -32,18 +32,11 @@ def write_sync_report(
     log_public_key: Path | None = None,
 ) -> None:
     """Ask, check and write; raises what `pprl` reports (an alarm exits 4, nothing written)."""
-    from keys.cli import load_identity
     from linkage_node import sync_report
     from linkage_node.hub_client import node_client
-    from linkage_node.job import STATE_FILE
     from linkage_node.witness import NodeWitness
 
-    identity = load_identity(key_dir, passphrase_file, False)
-    if identity.agency_id != agency:
-        raise typer.BadParameter(f"the keys in {key_dir} are agency {identity.agency_id}'s")
-    directory = state_dir or Path("pprl-node") / agency
-    if not (directory / STATE_FILE).exists():
-        raise typer.BadParameter(f"no node state in {directory}; run `pprl node encode` first")
+    identity, directory = agency_and_state(agency, key_dir, state_dir, passphrase_file)
 
     witness = NodeWitness.open(directory, identity, log_public_key)
     with node_client(hub, identity, retry_for=300, notice=err.print) as client:
