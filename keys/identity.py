@@ -241,6 +241,7 @@ def _read(path: Path) -> bytes:
             str(path),
             "not found",
             "Point --key-dir at a directory made by `pprl keys init-agency`.",
+            exit_code=2,
         ) from None
     except OSError as exc:
         raise KeyFileError(

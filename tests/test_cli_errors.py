@@ -209,8 +209,29 @@ def test_the_demo_refuses_a_database_that_is_not_empty(tmp_path: Path) -> None:
             "out.jsonl",
         ),
         ("keys", "issue-operator-token", "--issuer-dir", "missing-idp", "--subject", "op-1"),
+        (
+            "node",
+            "sync-report",
+            "--agency",
+            "DOC",
+            "--hub",
+            "http://127.0.0.1:9",
+            "--key-dir",
+            "missing-keys",
+            "--out",
+            "cmis",
+        ),
     ],
-    ids=["validate", "link", "run-linkage", "check-proof", "keys-show", "encode", "issuer"],
+    ids=[
+        "validate",
+        "link",
+        "run-linkage",
+        "check-proof",
+        "keys-show",
+        "encode",
+        "issuer",
+        "sync-report",
+    ],
 )
 def test_a_missing_file_is_exit_2_everywhere(tmp_path: Path, args: tuple[str, ...]) -> None:
     result = pprl(*args, cwd=tmp_path)
