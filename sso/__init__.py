@@ -6,13 +6,14 @@ with PKCE), `RoleMap` (which claims give which role), `ClientCredentials` and
 `DeviceSignIn` (renewing tokens for commands), and `SsoError` with its advice.
 """
 
-from sso.errors import NoRoleHere, ProviderUnreachable, SignInRejected, SsoError
+from sso.errors import BadIssuer, NoRoleHere, ProviderUnreachable, SignInRejected, SsoError
 from sso.machine_tokens import ClientCredentials, DeviceSignIn, StoredTokens
 from sso.provider import OpenIdProvider, key_id
 from sso.relying_party import PendingSignIn, RelyingParty, SignedIn, safe_next
 from sso.roles import RoleMap
 
 __all__ = [
+    "BadIssuer",
     "ClientCredentials",
     "DeviceSignIn",
     "NoRoleHere",

@@ -31,3 +31,9 @@ class SignInRejected(SsoError):
 
 class NoRoleHere(SsoError):
     """The person signed in at the provider, but this service has no role for them."""
+
+
+class BadIssuer(SsoError, ValueError):
+    """The configured issuer is not a URL a relying party may trust (a setting to fix)."""
+
+    exit_code = 2

@@ -20,7 +20,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 from keys import canonical
-from sso.errors import ProviderUnreachable
+from sso.errors import BadIssuer, ProviderUnreachable
 
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
@@ -63,7 +63,10 @@ class OpenIdProvider:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not _secure_enough(issuer, issuer):
-            raise ValueError(f"the issuer {issuer!r} must be an https:// URL")
+            raise BadIssuer(
+                f"the sign-in provider's issuer {issuer} is not an https:// URL",
+                "Give its https:// address (plain http only for a provider on this machine).",
+            )
         self.issuer = issuer.rstrip("/")
         self._http = http  # tests; otherwise a client per fetch (fetches are rare)
         self._metadata_seconds = metadata_seconds

@@ -95,3 +95,14 @@ def test_pprl_reports_a_sign_in_failure_in_one_line_with_its_advice() -> None:
     )
     assert (found.known, found.exit_code) == (True, 1)
     assert found.message == "the sign-in provider refused a token (invalid_client). Check the id"
+
+
+def test_an_issuer_that_is_not_https_is_a_setting_to_fix() -> None:
+    from pprl.errors import report
+    from sso import BadIssuer, OpenIdProvider
+
+    with pytest.raises(BadIssuer) as refused:
+        OpenIdProvider("http://idp.example.gov")
+    found = report(refused.value)
+    assert (found.known, found.exit_code) == (True, 2)
+    assert "is not an https:// URL" in found.message
