@@ -143,7 +143,7 @@ class DeviceSignIn:
                 "Use a client id and secret (PPRL_OPERATOR_CLIENT_ID) instead.",
             )
         try:
-            response = self._provider.http_post_or_get(
+            response = self._provider.request(
                 "POST",
                 endpoint,
                 data={

@@ -81,7 +81,7 @@ class OpenIdProvider:
 
     def _get_json(self, url: str, what: str) -> dict[str, Any]:
         try:
-            response = self.http_post_or_get("GET", url)
+            response = self.request("GET", url)
             response.raise_for_status()
             body = response.json()
         except (httpx.HTTPError, ValueError) as exc:
@@ -96,9 +96,7 @@ class OpenIdProvider:
             )
         return body
 
-    def http_post_or_get(
-        self, method: str, url: str, data: dict[str, str] | None = None
-    ) -> httpx.Response:
+    def request(self, method: str, url: str, data: dict[str, str] | None = None) -> httpx.Response:
         """One request to the provider."""
         headers = {"Accept": "application/json"}
         if self._http is not None:
